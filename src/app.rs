@@ -1,0 +1,220 @@
+//! The application: its state, the one router used by `main` and by every
+//! test, and the server loop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Request, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::auth::csrf::{MAX_FORM_BYTES, verify_csrf};
+use crate::auth::{DbSessionStore, PasswordHasher, throttle};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::flags::ACCOUNT_REGISTRATION;
+use crate::error::{AppError, error_page};
+use crate::middleware::security_headers;
+use crate::web::{account, auth, ops};
+
+/// Everything a handler may need, cloned cheaply per request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub passwords: Arc<PasswordHasher>,
+}
+
+impl AppState {
+    /// Builds the state over an open, migrated database and applies the
+    /// start-up settings that live in it (the registration flag).
+    pub async fn new(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
+        let now = clock.unix();
+        db.ensure_flag(ACCOUNT_REGISTRATION, true, now).await?;
+        if let Some(open) = config.registration {
+            db.set_flag(ACCOUNT_REGISTRATION, open, now).await?;
+        }
+        let passwords = PasswordHasher::new(config.hash_concurrency())?;
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            clock,
+            passwords,
+        })
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "An unexpected error occurred on our side and has been logged. Please try again in a \
+         moment.",
+    )
+}
+
+async fn not_found() -> Response {
+    AppError::NotFound.into_response()
+}
+
+/// The whole application. Pages get the session and CSRF layers; operations
+/// endpoints do not (no session row for a health probe).
+pub fn build_router(state: AppState) -> Router {
+    let store = DbSessionStore::new(
+        state.db.clone(),
+        state.clock.clone(),
+        state.config.session_idle_minutes * 60,
+        state.config.session_absolute_hours * 3600,
+    );
+    // The cookie lives for the browser session; idle and absolute timeouts are
+    // enforced by the store with the application clock.
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(state.config.session_cookie_name())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.is_https())
+        .with_path("/")
+        .with_expiry(Expiry::OnSessionEnd);
+
+    let pages = Router::new()
+        .route("/", get(|| async { axum::response::Redirect::to("/account") }))
+        .route("/login", get(auth::show_login).post(auth::login))
+        .route("/signup", get(auth::show_signup).post(auth::signup))
+        .route("/logout", post(auth::logout))
+        .route("/account", get(account::overview::show_overview))
+        .route(
+            "/account/profile",
+            get(account::profile::show_profile).post(account::profile::update_profile),
+        )
+        .route(
+            "/account/notifications",
+            get(account::notifications::show_notifications)
+                .post(account::notifications::update_notifications),
+        )
+        .route("/account/security", get(account::security::show_security))
+        .route("/account/security/password", post(account::security::change_password))
+        .fallback(not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(sessions)
+                .layer(from_fn_with_state(state.clone(), verify_csrf)),
+        );
+
+    let operations = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/static/app.css", get(ops::stylesheet))
+        .route("/favicon.ico", get(ops::favicon))
+        .route("/static/favicon.svg", get(ops::favicon));
+
+    let mut router = operations.merge(pages).with_state(state.clone());
+    for layer in security_headers(&state.config) {
+        router = router.layer(layer);
+    }
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let request_id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        request_id = %request_id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(30),
+            ))
+            .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES)),
+    )
+}
+
+/// Deletes expired sessions and stale rate-limit counters every ten minutes.
+fn spawn_cleanup(state: &AppState) {
+    let db = state.db.clone();
+    let clock = state.clock.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = clock.unix();
+            if let Err(e) = db.delete_expired_sessions(now).await {
+                tracing::warn!(error = %e, "session clean-up failed");
+            }
+            if let Err(e) = throttle::clean_up(&db, now).await {
+                tracing::warn!(error = %e, "rate-limit clean-up failed");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Opens and migrates the database, then serves until SIGTERM or ctrl-c,
+/// letting in-flight requests finish.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let db = Db::connect(&config.database.database_url, config.database.db_max_connections).await?;
+    db.migrate().await?;
+    let state = AppState::new(config, db, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(state.config.bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
+    spawn_cleanup(&state);
+    let url = state.config.public_url();
+    let engine = state.db.engine();
+    let db = state.db.clone();
+    let app = build_router(state);
+    tracing::info!(%url, engine, ready_ms = started.elapsed().as_millis() as u64, "gatehouse ready");
+    println!("Gatehouse is ready at {url}  (database: {engine}; ctrl-c to stop)");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The tower-sessions store on our own database.
+//!
+//! Rows are keyed by the SHA-256 of the session id. The user id, IP address
+//! and user agent are lifted out of the record into columns so that listing
+//! and revoking a user's sessions is plain SQL. Idle and absolute timeouts are
+//! enforced here with the application clock: `expires_at` is the earlier of
+//! `last_seen_at + idle` and `created_at + absolute`. The last-seen time is
+//! written at most once a minute per session, never on every request.
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{Error as StoreError, Result as StoreResult};
+use tower_sessions::SessionStore;
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+use crate::db::Db;
+use crate::db::sessions::SessionWrite;
+
+/// Keys of the session record that the store lifts into columns.
+pub const KEY_USER_ID: &str = "uid";
+pub const KEY_IP: &str = "ip";
+pub const KEY_USER_AGENT: &str = "ua";
+
+/// How often a session's last-seen time may be written.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    db: Db,
+    clock: SharedClock,
+    idle_secs: i64,
+    absolute_secs: i64,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSessionStore").finish_non_exhaustive()
+    }
+}
+
+/// The database key of a session id.
+pub fn hash_id(id: &Id) -> Vec<u8> {
+    Sha256::digest(id.0.to_le_bytes()).to_vec()
+}
+
+fn backend(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+fn text(record: &Record, key: &str) -> Option<String> {
+    record
+        .data
+        .get(key)
+        .and_then(|v| v.as_str())
+        .map(|s| s.chars().take(512).collect())
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db, clock: SharedClock, idle_secs: i64, absolute_secs: i64) -> Self {
+        Self {
+            db,
+            clock,
+            idle_secs,
+            absolute_secs,
+        }
+    }
+
+    fn expires_at(&self, created_at: i64, now: i64) -> i64 {
+        (now + self.idle_secs).min(created_at + self.absolute_secs)
+    }
+
+    fn encode(record: &Record) -> StoreResult<Vec<u8>> {
+        rmp_serde::to_vec(&record.data).map_err(|e| StoreError::Encode(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> StoreResult<()> {
+        let now = self.clock.unix();
+        let data = Self::encode(record)?;
+        let user_id = text(record, KEY_USER_ID).and_then(|s| Uuid::parse_str(&s).ok());
+        let ip = text(record, KEY_IP);
+        let user_agent = text(record, KEY_USER_AGENT);
+        // A collision of 128-bit random ids is astronomically unlikely, but
+        // the store must never hand one person's session to another.
+        loop {
+            let id_hash = hash_id(&record.id);
+            let row = SessionWrite {
+                id_hash: &id_hash,
+                user_id,
+                data: &data,
+                ip: ip.as_deref(),
+                user_agent: user_agent.as_deref(),
+            };
+            let created = self
+                .db
+                .insert_session(row, now, self.expires_at(now, now))
+                .await
+                .map_err(backend)?;
+            if created {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> StoreResult<()> {
+        let data = Self::encode(record)?;
+        let id_hash = hash_id(&record.id);
+        let ip = text(record, KEY_IP);
+        let user_agent = text(record, KEY_USER_AGENT);
+        let row = SessionWrite {
+            id_hash: &id_hash,
+            user_id: text(record, KEY_USER_ID).and_then(|s| Uuid::parse_str(&s).ok()),
+            data: &data,
+            ip: ip.as_deref(),
+            user_agent: user_agent.as_deref(),
+        };
+        self.db.update_session(row).await.map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> StoreResult<Option<Record>> {
+        let now = self.clock.unix();
+        let id_hash = hash_id(id);
+        let Some(row) = self.db.load_session(&id_hash).await.map_err(backend)? else {
+            return Ok(None);
+        };
+        if row.expires_at <= now {
+            self.db.delete_session(&id_hash).await.map_err(backend)?;
+            return Ok(None);
+        }
+        let mut expires_at = row.expires_at;
+        if now - row.last_seen_at >= TOUCH_INTERVAL_SECS {
+            expires_at = self.expires_at(row.created_at, now);
+            self.db
+                .touch_session(&id_hash, now, expires_at)
+                .await
+                .map_err(backend)?;
+        }
+        let data = rmp_serde::from_slice(&row.data).map_err(|e| StoreError::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date: OffsetDateTime::from_unix_timestamp(expires_at)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> StoreResult<()> {
+        self.db.delete_session(&hash_id(id)).await.map_err(backend)
+    }
+}

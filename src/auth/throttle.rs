@@ -1,0 +1,112 @@
+//! Rate limits that protect credentials, counted in the database so they hold
+//! across instances.
+//!
+//! Sign-in: failures are counted per account (by the email typed, whether or
+//! not such an account exists, so the limit reveals nothing) and per IP
+//! address. After `max` failures for an account within an hour each further
+//! attempt waits a growing delay (30 s, 1 min, 2 min, … capped at 15 min); a
+//! success clears the account's counter. The same counter is charged by
+//! password re-entry for sudo mode, so a stolen session cannot become an
+//! unthrottled password oracle.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+
+const ACCOUNT_WINDOW_SECS: i64 = 60 * 60;
+const IP_WINDOW_SECS: i64 = 15 * 60;
+const MAX_LOCK_SECS: i64 = 15 * 60;
+
+fn account_bucket(email: &str) -> String {
+    format!("signin:account:{email}")
+}
+
+fn ip_bucket(ip: &str) -> String {
+    format!("signin:ip:{ip}")
+}
+
+/// The wait imposed after `excess` failures beyond the free ones.
+fn lock_secs(excess: i64) -> i64 {
+    let shift = excess.clamp(0, 10) as u32;
+    (30_i64 << shift).min(MAX_LOCK_SECS)
+}
+
+/// Refuses with 429 when the account or the address is locked out.
+pub async fn check_signin(
+    db: &Db,
+    config: &Config,
+    email: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    if let Some(c) = db
+        .read_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+        .await?
+        && c.hits >= config.signin_max_failures
+    {
+        let until = c.last_hit_at + lock_secs(c.hits - config.signin_max_failures);
+        if now < until {
+            return Err(AppError::TooManyRequests {
+                retry_after: (until - now) as u64,
+            });
+        }
+    }
+    if let Some(c) = db.read_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?
+        && c.hits >= config.signin_max_failures_per_ip
+    {
+        let until = c.window_start + IP_WINDOW_SECS;
+        return Err(AppError::TooManyRequests {
+            retry_after: (until - now).max(1) as u64,
+        });
+    }
+    Ok(())
+}
+
+pub async fn record_signin_failure(db: &Db, email: &str, ip: &str, now: i64) -> Result<(), AppError> {
+    db.hit_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+        .await?;
+    db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;
+    Ok(())
+}
+
+pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), AppError> {
+    db.reset_counter(&account_bucket(email)).await?;
+    Ok(())
+}
+
+/// Counts one use of a limited action and refuses with 429 once more than
+/// `limit` uses fall in the current window.
+pub async fn consume(
+    db: &Db,
+    bucket: &str,
+    limit: i64,
+    window_secs: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    let c = db.hit_counter(bucket, window_secs, now).await?;
+    if c.hits > limit {
+        return Err(AppError::TooManyRequests {
+            retry_after: (c.window_start + window_secs - now).max(1) as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Counters whose last hit is older than a day are of no further use.
+pub async fn clean_up(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    db.delete_stale_counters(now - 24 * 60 * 60).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_secs;
+
+    #[test]
+    fn lockout_grows_and_is_capped() {
+        assert_eq!(lock_secs(0), 30);
+        assert_eq!(lock_secs(1), 60);
+        assert_eq!(lock_secs(3), 240);
+        assert_eq!(lock_secs(10), 900);
+        assert_eq!(lock_secs(99), 900);
+    }
+}

@@ -1,0 +1,97 @@
+//! Authorization as types. A handler states the identity it needs as an
+//! extractor parameter, so a route's guarantees can be read from its
+//! signature, and data functions take these proofs rather than raw ids.
+//!
+//! - `CurrentUser`: a signed-in, enabled user, bound to this session. Self-
+//!   service handlers act on `CurrentUser::id` only; they never take a user id
+//!   from the URL, form or query.
+//! - `MaybeUser`: the same, optional (public pages).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::db::audit::Actor;
+use crate::error::AppError;
+
+/// Proof that the request comes from a signed-in, enabled user.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub is_operator: bool,
+}
+
+impl CurrentUser {
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.id,
+            email: self.email.clone(),
+        }
+    }
+}
+
+/// The signed-in user, if any.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+/// Per-request cache, so that several extractors in one handler load the user
+/// once.
+#[derive(Clone)]
+struct Resolved(Option<CurrentUser>);
+
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUser>, AppError> {
+    if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
+        return Ok(user.clone());
+    }
+    let session = AppSession::from_request_parts(parts, state).await?;
+    let user = match session.user_id().await? {
+        None => None,
+        Some(id) => match state.db.find_user(id).await? {
+            Some(u) if u.disabled_at.is_none() => Some(CurrentUser {
+                id: u.id,
+                email: u.email,
+                display_name: u.display_name,
+                is_operator: u.is_operator,
+            }),
+            // The account was deleted or disabled since sign-in: end the session.
+            _ => {
+                session.sign_out().await?;
+                None
+            }
+        },
+    };
+    parts.extensions.insert(Resolved(user.clone()));
+    Ok(user)
+}
+
+fn requested_path(parts: &Parts) -> Option<String> {
+    parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        resolve(parts, state).await?.ok_or_else(|| AppError::Unauthenticated {
+            // Coming back after sign-in only makes sense for a page view.
+            next: (parts.method == axum::http::Method::GET)
+                .then(|| requested_path(parts))
+                .flatten(),
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(MaybeUser(resolve(parts, state).await?))
+    }
+}

@@ -1,0 +1,129 @@
+//! Configuration, read from flags or `GATEHOUSE_*` environment variables and
+//! passed to the application in its state (never a global). Every setting is
+//! listed in the README.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://path/to/file.db` (the default, created on first
+    /// run) or `postgres://user@host/db`.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://data/gatehouse.db")]
+    pub database_url: String,
+
+    /// Maximum connections in the pool.
+    #[arg(long, env = "GATEHOUSE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on.
+    #[arg(long, env = "GATEHOUSE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The URL people use to reach the console. When it starts with
+    /// `https://`, cookies are `Secure` with the `__Host-` prefix and HSTS is
+    /// sent. Defaults to `http://localhost:<port of --bind>`.
+    #[arg(long, env = "GATEHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Sign a session out after this many minutes without a request.
+    #[arg(long, env = "GATEHOUSE_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: i64,
+
+    /// Sign a session out this many hours after sign-in, whatever its activity.
+    #[arg(long, env = "GATEHOUSE_SESSION_ABSOLUTE_HOURS", default_value_t = 12)]
+    pub session_absolute_hours: i64,
+
+    /// How long sudo mode lasts after the password is re-entered.
+    #[arg(long, env = "GATEHOUSE_SUDO_MINUTES", default_value_t = 15)]
+    pub sudo_minutes: i64,
+
+    /// Set the `account-registration` feature flag at start-up. When not
+    /// given, the value stored in the database stands (on, for a new database).
+    #[arg(long, env = "GATEHOUSE_REGISTRATION")]
+    pub registration: Option<bool>,
+
+    /// Consecutive sign-in failures for one account before it is locked for a
+    /// growing delay.
+    #[arg(long, env = "GATEHOUSE_SIGNIN_MAX_FAILURES", default_value_t = 5)]
+    pub signin_max_failures: i64,
+
+    /// Sign-in failures from one IP address within 15 minutes before that
+    /// address is throttled.
+    #[arg(long, env = "GATEHOUSE_SIGNIN_MAX_FAILURES_PER_IP", default_value_t = 50)]
+    pub signin_max_failures_per_ip: i64,
+
+    /// Sign-ups allowed from one IP address per hour.
+    #[arg(long, env = "GATEHOUSE_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 10)]
+    pub signups_per_ip_per_hour: i64,
+
+    /// Password hashes computed at once (each takes 19 MiB); defaults to the
+    /// number of cores.
+    #[arg(long, env = "GATEHOUSE_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+
+    /// Take the client address from the last `X-Forwarded-For` hop (only
+    /// behind a reverse proxy that sets it).
+    #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Write logs as JSON lines instead of text.
+    #[arg(long, env = "GATEHOUSE_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+#[derive(Parser)]
+struct DefaultsOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+impl Default for Config {
+    /// The documented defaults, without reading flags (tests start here).
+    fn default() -> Self {
+        DefaultsOnly::parse_from(["gatehouse"]).config
+    }
+}
+
+impl Config {
+    /// The configuration from `GATEHOUSE_*` variables alone (plain
+    /// `gatehouse` with no subcommand).
+    pub fn default_from_env() -> Self {
+        DefaultsOnly::parse_from(["gatehouse"]).config
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://localhost:{}", self.bind.port()),
+        }
+    }
+
+    /// Whether the console is served over TLS (directly or behind a proxy).
+    pub fn is_https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.is_https() {
+            "__Host-gatehouse_session"
+        } else {
+            "gatehouse_session"
+        }
+    }
+
+    pub fn hash_concurrency(&self) -> usize {
+        self.hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! The audit log: append-only records of who did what to what, when and from
+//! where. Nothing secret is ever written here.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{Db, on_pool};
+
+/// Who acted.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User { id: Uuid, email: String },
+    /// Someone not signed in (a failed sign-in names the email tried).
+    Anonymous,
+    System,
+}
+
+/// Where the request came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub target_kind: Option<&'a str>,
+    pub target_id: Option<String>,
+    pub org_id: Option<Uuid>,
+    pub origin: &'a Origin,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub occurred_at: i64,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: String,
+}
+
+impl Db {
+    pub async fn record_event(&self, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
+        let (actor_id, actor_label) = match event.actor {
+            Actor::User { id, email } => (Some(*id), email.clone()),
+            Actor::Anonymous => (None, "anonymous".to_owned()),
+            Actor::System => (None, "system".to_owned()),
+        };
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
+                 target_kind, target_id, org_id, ip, user_agent, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(now)
+            .bind(actor_id)
+            .bind(&actor_label)
+            .bind(event.action)
+            .bind(event.target_kind)
+            .bind(event.target_id.as_deref())
+            .bind(event.org_id)
+            .bind(event.origin.ip.as_deref())
+            .bind(event.origin.user_agent.as_deref())
+            .bind(event.detail.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The most recent events where the user is the actor or the target.
+    pub async fn recent_events_for_user(
+        &self,
+        user_id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, AuditEvent>(
+                "SELECT id, occurred_at, actor_id, actor_label, action, target_kind, target_id, \
+                 ip, user_agent, detail FROM audit_events \
+                 WHERE actor_id = $1 OR (target_kind = 'user' AND target_id = $2) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT $3",
+            )
+            .bind(user_id)
+            .bind(user_id.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+}

@@ -1,0 +1,208 @@
+//! Users: a person's global identity. Self-service writes take the
+//! `CurrentUser` proof, so they can only ever touch the session's own user.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{Db, in_tx, on_pool};
+use crate::authz::CurrentUser;
+
+/// A user as the console shows it (no credential material).
+#[derive(Debug, Clone, FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub job_title: Option<String>,
+    pub time_zone: String,
+    pub is_operator: bool,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What sign-in needs: the id, the stored hash and whether the account may
+/// sign in at all.
+#[derive(Debug, Clone, FromRow)]
+pub struct Credentials {
+    pub id: Uuid,
+    pub password_hash: String,
+    pub disabled_at: Option<i64>,
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+}
+
+pub struct ProfileUpdate<'a> {
+    pub display_name: &'a str,
+    pub phone: Option<&'a str>,
+    pub job_title: Option<&'a str>,
+    pub time_zone: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+impl Db {
+    pub async fn create_user(&self, new: NewUser<'_>, now: i64) -> Result<User, CreateUserError> {
+        let id = Uuid::now_v7();
+        let result = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO users (id, email, password_hash, display_name, time_zone, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, 'UTC', $5, $5)",
+            )
+            .bind(id)
+            .bind(new.email)
+            .bind(new.password_hash)
+            .bind(new.display_name)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(User {
+            id,
+            email: new.email.to_owned(),
+            display_name: new.display_name.to_owned(),
+            phone: None,
+            job_title: None,
+            time_zone: "UTC".to_owned(),
+            is_operator: false,
+            disabled_at: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, User>(
+                "SELECT id, email, display_name, phone, job_title, time_zone, is_operator, \
+                 disabled_at, created_at, updated_at FROM users WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    pub async fn find_credentials_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<Credentials>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, Credentials>(
+                "SELECT id, password_hash, disabled_at FROM users WHERE email = $1",
+            )
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    pub async fn password_hash(&self, user: &CurrentUser) -> Result<String, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user.id)
+                .fetch_one(pool)
+                .await
+        })
+    }
+
+    /// Replaces a hash computed with weaker parameters, after a successful
+    /// sign-in proved the password. Only replaces the hash it verified.
+    pub async fn upgrade_password_hash(
+        &self,
+        user_id: Uuid,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(new_hash)
+                .bind(user_id)
+                .bind(old_hash)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn update_profile(
+        &self,
+        user: &CurrentUser,
+        update: ProfileUpdate<'_>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE users SET display_name = $1, phone = $2, job_title = $3, time_zone = $4, \
+                 updated_at = $5 WHERE id = $6",
+            )
+            .bind(update.display_name)
+            .bind(update.phone)
+            .bind(update.job_title)
+            .bind(update.time_zone)
+            .bind(now)
+            .bind(user.id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Sets a new password hash and revokes every other session of the user,
+    /// in one transaction; returns how many sessions were signed out.
+    pub async fn change_password(
+        &self,
+        user: &CurrentUser,
+        new_hash: &str,
+        keep_session: &[u8],
+        now: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let revoked = in_tx!(self, |tx| {
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(new_hash)
+                .bind(now)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+                .bind(user.id)
+                .bind(keep_session)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(revoked)
+    }
+
+    pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+                .fetch_one(pool)
+                .await
+        })
+    }
+}

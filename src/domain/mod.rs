@@ -1,0 +1,19 @@
+//! Value types built by checking constructors ("parse, don't validate").
+//!
+//! Every string a person types reaches the rest of the code only through one of
+//! these types, so a handler or a query never sees an unchecked email, name or
+//! password. Each constructor returns a message fit to show beside the field.
+
+pub mod email;
+pub mod password;
+pub mod profile;
+
+pub use email::Email;
+pub use password::{NewPassword, Password};
+pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
+
+/// Rejects characters that have no place in a single-line text field
+/// (control characters, including newlines and NUL).
+pub(crate) fn has_control_chars(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}

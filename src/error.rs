@@ -1,0 +1,164 @@
+//! One error type for the HTML console, with an explicit status for each
+//! variant. Pages for 403/404/413/429/500 are rendered in the product's style;
+//! the cause of an internal error is logged with the request id and never
+//! shown.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::web::urls::with_next;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    /// A page that needs a signed-in user; answered by a redirect to sign-in.
+    #[error("sign-in required")]
+    Unauthenticated { next: Option<String> },
+    /// An action that needs a fresh sudo window; answered by a redirect to
+    /// `/sudo` that comes back to `next`.
+    #[error("sudo mode required")]
+    SudoRequired { next: String },
+    #[error("CSRF check failed")]
+    CsrfRejected,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(msg: impl std::fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!("{msg}"))
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::auth::password::HashError> for AppError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub code: u16,
+    pub title: &'static str,
+    pub message: String,
+}
+
+/// Renders the product's error page for `status`.
+pub fn error_page(status: StatusCode, title: &'static str, message: impl Into<String>) -> Response {
+    let page = ErrorPage {
+        code: status.as_u16(),
+        title,
+        message: message.into(),
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, title).into_response(),
+    }
+}
+
+/// "in 3 minutes", "in 40 seconds": how long until a retry is allowed.
+pub fn wait_phrase(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{} second{}", secs.max(1), if secs == 1 { "" } else { "s" }),
+        _ => {
+            let mins = secs.div_ceil(60);
+            format!("{mins} minute{}", if mins == 1 { "" } else { "s" })
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::NotFound => error_page(
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing here. The link may be wrong, or what it pointed to is gone.",
+            ),
+            AppError::Forbidden => error_page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Your account does not have access to this page.",
+            ),
+            AppError::Unauthenticated { next } => {
+                Redirect::to(&with_next("/login", next.as_deref())).into_response()
+            }
+            AppError::SudoRequired { next } => {
+                Redirect::to(&with_next("/sudo", Some(&next))).into_response()
+            }
+            AppError::CsrfRejected => error_page(
+                StatusCode::FORBIDDEN,
+                "This form could not be accepted",
+                "The form expired or was sent from another site. Go back, reload the page and \
+                 try again.",
+            ),
+            AppError::PayloadTooLarge => error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much data",
+                "The form sent more data than the console accepts.",
+            ),
+            AppError::TooManyRequests { retry_after } => {
+                let mut res = error_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    format!("Please wait {} and try again.", wait_phrase(retry_after)),
+                );
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
+            }
+            AppError::Conflict(msg) => error_page(StatusCode::CONFLICT, "Conflict", msg),
+            AppError::BadRequest(msg) => error_page(StatusCode::BAD_REQUEST, "Bad request", msg),
+            AppError::Internal(err) => {
+                // The cause goes to the log (with the request id of the span);
+                // the person sees only that something went wrong on our side.
+                tracing::error!(error = %format!("{err:#}"), "internal error");
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "An unexpected error occurred on our side and has been logged. Please try \
+                     again in a moment.",
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wait_phrase;
+
+    #[test]
+    fn wait_phrases() {
+        assert_eq!(wait_phrase(1), "1 second");
+        assert_eq!(wait_phrase(30), "30 seconds");
+        assert_eq!(wait_phrase(60), "1 minute");
+        assert_eq!(wait_phrase(61), "2 minutes");
+    }
+}

@@ -1,0 +1,18 @@
+//! Gatehouse: the account and access console of an AI platform.
+//!
+//! `app::build_router` is the whole application; `main.rs` only parses the
+//! command line, and the integration tests drive the same router.
+
+pub mod app;
+pub mod auth;
+pub mod authz;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod middleware;
+pub mod seed;
+pub mod web;
+
+pub use app::{AppState, build_router, serve};

@@ -1,0 +1,8 @@
+//! Self-service pages under `/account`. Every handler here takes
+//! `CurrentUser` and acts on that user only: no user id is ever read from the
+//! URL, the form or the query.
+
+pub mod notifications;
+pub mod overview;
+pub mod profile;
+pub mod security;

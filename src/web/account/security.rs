@@ -1,0 +1,124 @@
+//! `/account/security`: the password (and, in later issues, MFA and sessions).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::session::FlashKind;
+use crate::auth::throttle;
+use crate::authz::CurrentUser;
+use crate::db::audit::NewEvent;
+use crate::domain::{Email, NewPassword, Password};
+use crate::error::AppError;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
+
+#[derive(Template)]
+#[template(path = "account/security.html")]
+pub struct SecurityPage {
+    pub ctx: PageContext,
+    pub errors: FieldErrors,
+    pub session_count: usize,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    pub current_password: Password,
+    #[serde(default)]
+    pub new_password: Password,
+    #[serde(default)]
+    pub new_password_confirm: Password,
+}
+
+async fn security_page(
+    state: &AppState,
+    session: &AppSession,
+    user: &CurrentUser,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let sessions = state.db.list_sessions(user.id, state.clock.unix()).await?;
+    let page = SecurityPage {
+        ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
+        errors,
+        session_count: sessions.len(),
+    };
+    render(status, &page)
+}
+
+pub async fn show_security(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    security_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    // Re-entering the current password is a password check like sign-in: it
+    // is throttled by the same counters.
+    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+
+    let mut errors = FieldErrors::new();
+    let stored = state.db.password_hash(&user).await?;
+    let verified = state
+        .passwords
+        .verify(&form.current_password, Some(&stored))
+        .await?;
+    if !verified.is_ok() {
+        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        errors.add("current_password", "That is not your current password.");
+    }
+    let local = Email::from_trusted(user.email.clone());
+    let hints = [local.local_part(), user.display_name.as_str()];
+    let new = errors.check("new_password", NewPassword::parse(&form.new_password, &hints));
+    if new.is_some() && form.new_password.expose() != form.new_password_confirm.expose() {
+        errors.add("new_password_confirm", "The two passwords do not match.");
+    }
+    if new.is_some() && form.new_password.expose() == form.current_password.expose() {
+        errors.add("new_password", "Choose a password different from the current one.");
+    }
+    let (Some(new), true) = (new, errors.is_empty()) else {
+        return security_page(&state, &session, &user, errors, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    };
+
+    let hash = state.passwords.hash(&new).await?;
+    let keep = session.id_hash().unwrap_or_default();
+    let revoked = state.db.change_password(&user, &hash, &keep, now).await?;
+    state
+        .db
+        .record_event(
+            NewEvent {
+                actor: &user.actor(),
+                action: "password.changed",
+                target_kind: Some("user"),
+                target_id: Some(user.id.to_string()),
+                org_id: None,
+                origin: &client.origin(),
+                detail: json!({ "sessions_revoked": revoked }),
+            },
+            now,
+        )
+        .await?;
+    let message = match revoked {
+        0 => "Password changed. You had no other sessions.".to_owned(),
+        1 => "Password changed. Your 1 other session was signed out.".to_owned(),
+        n => format!("Password changed. Your {n} other sessions were signed out."),
+    };
+    session.flash(FlashKind::Success, message).await?;
+    Ok(Redirect::to("/account/security").into_response())
+}

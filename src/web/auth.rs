@@ -1,0 +1,350 @@
+//! Sign-up, sign-in and sign-out.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::password::Verified;
+use crate::auth::session::FlashKind;
+use crate::auth::throttle;
+use crate::authz::MaybeUser;
+use crate::db::audit::{Actor, NewEvent};
+use crate::db::flags::ACCOUNT_REGISTRATION;
+use crate::db::users::{CreateUserError, NewUser};
+use crate::domain::{DisplayName, Email, NewPassword, Password};
+use crate::error::{AppError, wait_phrase};
+use crate::web::urls::safe_next;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
+
+const SIGNIN_FAILED: &str = "Incorrect email or password.";
+
+#[derive(Debug, Deserialize, Default)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+pub struct LoginPage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+    pub registration_open: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: Password,
+    #[serde(default)]
+    pub next: String,
+}
+
+pub async fn show_login(
+    State(state): State<AppState>,
+    session: AppSession,
+    MaybeUser(user): MaybeUser,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    if user.is_some() {
+        return Ok(Redirect::to(safe_next(q.next.as_deref()).unwrap_or("/account")).into_response());
+    }
+    let page = LoginPage {
+        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+        email: String::new(),
+        next: safe_next(q.next.as_deref()).unwrap_or_default().to_owned(),
+        error: None,
+        registration_open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
+    };
+    ok(&page)
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    session: AppSession,
+    client: ClientInfo,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let next = safe_next(Some(&form.next)).unwrap_or_default().to_owned();
+    let retry = |status: StatusCode, error: String| {
+        let state = state.clone();
+        let session = session.clone();
+        let email = form.email.trim().to_owned();
+        let next = next.clone();
+        async move {
+            let page = LoginPage {
+                ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+                email,
+                next,
+                error: Some(error),
+                registration_open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
+            };
+            render(status, &page)
+        }
+    };
+
+    let Ok(email) = Email::parse(&form.email) else {
+        return retry(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email address and password.".into()).await;
+    };
+    if form.password.is_empty() {
+        return retry(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email address and password.".into()).await;
+    }
+    match throttle::check_signin(&state.db, &state.config, email.as_str(), &client.ip, now).await {
+        Err(AppError::TooManyRequests { retry_after }) => {
+            let mut res = retry(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many failed sign-in attempts. Try again in {}.",
+                    wait_phrase(retry_after)
+                ),
+            )
+            .await?;
+            res.headers_mut()
+                .insert("retry-after", retry_after.to_string().parse().map_err(AppError::internal)?);
+            return Ok(res);
+        }
+        other => other?,
+    }
+
+    // Always verify, against a dummy hash when there is no such account, so
+    // that an unknown email and a wrong password take the same time.
+    let creds = state.db.find_credentials_by_email(email.as_str()).await?;
+    let verified = state
+        .passwords
+        .verify(&form.password, creds.as_ref().map(|c| c.password_hash.as_str()))
+        .await?;
+    let creds = match creds {
+        Some(c) if verified.is_ok() => c,
+        _ => {
+            throttle::record_signin_failure(&state.db, email.as_str(), &client.ip, now).await?;
+            state
+                .db
+                .record_event(
+                    NewEvent {
+                        actor: &Actor::Anonymous,
+                        action: "signin.failed",
+                        target_kind: Some("email"),
+                        target_id: Some(email.to_string()),
+                        org_id: None,
+                        origin: &client.origin(),
+                        detail: json!({}),
+                    },
+                    now,
+                )
+                .await?;
+            return retry(StatusCode::UNAUTHORIZED, SIGNIN_FAILED.into()).await;
+        }
+    };
+    if creds.disabled_at.is_some() {
+        return retry(
+            StatusCode::FORBIDDEN,
+            "This account has been disabled. Contact your administrator.".into(),
+        )
+        .await;
+    }
+    throttle::clear_signin_failures(&state.db, email.as_str()).await?;
+    if let Verified::YesRehashed(new_hash) = verified {
+        state
+            .db
+            .upgrade_password_hash(creds.id, &creds.password_hash, &new_hash)
+            .await?;
+    }
+    session.sign_in(creds.id, &client.origin(), now).await?;
+    state
+        .db
+        .record_event(
+            NewEvent {
+                actor: &Actor::User {
+                    id: creds.id,
+                    email: email.to_string(),
+                },
+                action: "signin.succeeded",
+                target_kind: Some("user"),
+                target_id: Some(creds.id.to_string()),
+                org_id: None,
+                origin: &client.origin(),
+                detail: json!({}),
+            },
+            now,
+        )
+        .await?;
+    let to = if next.is_empty() { "/account" } else { next.as_str() };
+    Ok(Redirect::to(to).into_response())
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    session: AppSession,
+    MaybeUser(user): MaybeUser,
+    client: ClientInfo,
+) -> Result<Response, AppError> {
+    if let Some(user) = &user {
+        state
+            .db
+            .record_event(
+                NewEvent {
+                    actor: &user.actor(),
+                    action: "signout",
+                    target_kind: Some("user"),
+                    target_id: Some(user.id.to_string()),
+                    org_id: None,
+                    origin: &client.origin(),
+                    detail: json!({}),
+                },
+                state.clock.unix(),
+            )
+            .await?;
+    }
+    session.sign_out().await?;
+    session.flash(FlashKind::Info, "You have been signed out.").await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "auth/signup.html")]
+pub struct SignupPage {
+    pub ctx: PageContext,
+    pub open: bool,
+    pub email: String,
+    pub display_name: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub password: Password,
+    #[serde(default)]
+    pub password_confirm: Password,
+}
+
+pub async fn show_signup(
+    State(state): State<AppState>,
+    session: AppSession,
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, AppError> {
+    if user.is_some() {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    let page = SignupPage {
+        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+        open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
+        email: String::new(),
+        display_name: String::new(),
+        errors: FieldErrors::new(),
+    };
+    ok(&page)
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    session: AppSession,
+    client: ClientInfo,
+    Form(form): Form<SignupForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let open = state.db.flag_enabled(ACCOUNT_REGISTRATION).await?;
+    let mut page = SignupPage {
+        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+        open,
+        email: form.email.trim().to_owned(),
+        display_name: form.display_name.trim().to_owned(),
+        errors: FieldErrors::new(),
+    };
+    if !open {
+        return render(StatusCode::FORBIDDEN, &page);
+    }
+    throttle::consume(
+        &state.db,
+        &format!("signup:ip:{}", client.ip),
+        state.config.signups_per_ip_per_hour,
+        3600,
+        now,
+    )
+    .await?;
+
+    let errors = &mut page.errors;
+    let email = errors.check("email", Email::parse(&form.email));
+    let name = errors.check("display_name", DisplayName::parse(&form.display_name));
+    let hints: Vec<&str> = [
+        email.as_ref().map(Email::local_part),
+        name.as_ref().map(DisplayName::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let password = errors.check("password", NewPassword::parse(&form.password, &hints));
+    if password.is_some() && form.password.expose() != form.password_confirm.expose() {
+        errors.add("password_confirm", "The two passwords do not match.");
+    }
+    let (Some(email), Some(name), Some(password), true) =
+        (email, name, password, errors.is_empty())
+    else {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+
+    let hash = state.passwords.hash(&password).await?;
+    let user = match state
+        .db
+        .create_user(
+            NewUser {
+                email: email.as_str(),
+                password_hash: &hash,
+                display_name: name.as_str(),
+            },
+            now,
+        )
+        .await
+    {
+        Ok(u) => u,
+        Err(CreateUserError::EmailTaken) => {
+            page.errors.add(
+                "email",
+                "An account with this email address already exists. Sign in instead.",
+            );
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(CreateUserError::Db(e)) => return Err(e.into()),
+    };
+    let actor = Actor::User {
+        id: user.id,
+        email: user.email.clone(),
+    };
+    state
+        .db
+        .record_event(
+            NewEvent {
+                actor: &actor,
+                action: "user.signed_up",
+                target_kind: Some("user"),
+                target_id: Some(user.id.to_string()),
+                org_id: None,
+                origin: &client.origin(),
+                detail: json!({}),
+            },
+            now,
+        )
+        .await?;
+    session.sign_in(user.id, &client.origin(), now).await?;
+    session
+        .flash(
+            FlashKind::Success,
+            format!("Welcome to Gatehouse, {}. Your account is ready.", user.display_name),
+        )
+        .await?;
+    Ok(Redirect::to("/account").into_response())
+}

@@ -1,0 +1,61 @@
+//! Where a request comes from: the peer address (or, behind a trusted proxy,
+//! the last `X-Forwarded-For` hop) and the user agent, for rate limits, the
+//! audit log and the sessions list.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+
+use crate::app::AppState;
+use crate::db::audit::Origin;
+use crate::error::AppError;
+
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            ip: Some(self.ip.clone()),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let forwarded = state
+            .config
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.rsplit(',').next())
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+            })
+            .flatten();
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        Ok(ClientInfo {
+            ip: forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned()),
+            user_agent,
+        })
+    }
+}

@@ -1,0 +1,32 @@
+//! HTML handlers grouped by surface, with the pieces every page shares: the
+//! page context (user, CSRF token, flashes, sudo state, navigation), form
+//! errors, the client's address, time formatting and safe redirects.
+
+pub mod account;
+pub mod auth;
+pub mod client;
+pub mod context;
+pub mod forms;
+pub mod ops;
+pub mod timefmt;
+pub mod urls;
+
+pub use client::ClientInfo;
+pub use context::{PageContext, Section};
+pub use forms::FieldErrors;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::AppError;
+
+/// Renders a page with a status (422 for a form with errors, 200 otherwise).
+pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, AppError> {
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+/// Renders a page with 200.
+pub fn ok(page: &impl Template) -> Result<Response, AppError> {
+    render(StatusCode::OK, page)
+}

@@ -1,0 +1,53 @@
+//! Redirect targets. `next=` is honoured only for a same-site relative path,
+//! so a crafted link cannot send someone to another site after sign-in.
+
+/// `next` if it is a local path, else `None`.
+pub fn safe_next(next: Option<&str>) -> Option<&str> {
+    let n = next?;
+    let local = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && !n.chars().any(|c| c.is_control() || c == '\\')
+        && n.len() <= 2048;
+    local.then_some(n)
+}
+
+/// `base?next=…` when `next` is a safe local path, else `base`.
+pub fn with_next(base: &str, next: Option<&str>) -> String {
+    match safe_next(next) {
+        Some(n) => match serde_urlencoded::to_string([("next", n)]) {
+            Ok(q) => format!("{base}?{q}"),
+            Err(_) => base.to_owned(),
+        },
+        None => base.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_accepted() {
+        assert_eq!(safe_next(Some("/account/keys")), Some("/account/keys"));
+        assert_eq!(safe_next(Some("/account?tab=1")), Some("/account?tab=1"));
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/a\nb",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn next_is_url_encoded() {
+        assert_eq!(with_next("/login", Some("/a?b=c&d")), "/login?next=%2Fa%3Fb%3Dc%26d");
+        assert_eq!(with_next("/login", Some("https://evil.example")), "/login");
+    }
+}
