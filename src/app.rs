@@ -91,7 +91,10 @@ pub fn build_router(state: AppState) -> Router {
         .with_expiry(Expiry::OnSessionEnd);
 
     let pages = Router::new()
-        .route("/", get(|| async { axum::response::Redirect::to("/account") }))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/account") }),
+        )
         .route("/login", get(auth::show_login).post(auth::login))
         .route("/signup", get(auth::show_signup).post(auth::signup))
         .route("/logout", post(auth::logout))
@@ -106,7 +109,10 @@ pub fn build_router(state: AppState) -> Router {
                 .post(account::notifications::update_notifications),
         )
         .route("/account/security", get(account::security::show_security))
-        .route("/account/security/password", post(account::security::change_password))
+        .route(
+            "/account/security/password",
+            post(account::security::change_password),
+        )
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -129,20 +135,21 @@ pub fn build_router(state: AppState) -> Router {
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
-                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                    let request_id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!(
-                        "request",
-                        request_id = %request_id,
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                    )
-                })
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<_>| {
+                        let request_id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!(
+                            "request",
+                            request_id = %request_id,
+                            method = %req.method(),
+                            path = %req.uri().path(),
+                        )
+                    })
+                    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::custom(panic_response))
@@ -199,7 +206,11 @@ async fn shutdown_signal() {
 /// letting in-flight requests finish.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let db = Db::connect(&config.database.database_url, config.database.db_max_connections).await?;
+    let db = Db::connect(
+        &config.database.database_url,
+        config.database.db_max_connections,
+    )
+    .await?;
     db.migrate().await?;
     let state = AppState::new(config, db, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(state.config.bind)
@@ -212,9 +223,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = build_router(state);
     tracing::info!(%url, engine, ready_ms = started.elapsed().as_millis() as u64, "gatehouse ready");
     println!("Gatehouse is ready at {url}  (database: {engine}; ctrl-c to stop)");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     db.close().await;
     Ok(())
 }

@@ -10,7 +10,11 @@ use clap::Parser;
 pub struct DatabaseArgs {
     /// Database URL: `sqlite://path/to/file.db` (the default, created on first
     /// run) or `postgres://user@host/db`.
-    #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://data/gatehouse.db")]
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_URL",
+        default_value = "sqlite://data/gatehouse.db"
+    )]
     pub database_url: String,
 
     /// Maximum connections in the pool.
@@ -57,7 +61,11 @@ pub struct Config {
 
     /// Sign-in failures from one IP address within 15 minutes before that
     /// address is throttled.
-    #[arg(long, env = "GATEHOUSE_SIGNIN_MAX_FAILURES_PER_IP", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "GATEHOUSE_SIGNIN_MAX_FAILURES_PER_IP",
+        default_value_t = 50
+    )]
     pub signin_max_failures_per_ip: i64,
 
     /// Sign-ups allowed from one IP address per hour.

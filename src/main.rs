@@ -55,7 +55,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let db = open(&args).await?;
             let created = gatehouse::seed::seed_demo(&db, SystemClock.unix()).await?;
             if created.is_empty() {
-                println!("The demo users exist already (their passwords were shown when they were created).");
+                println!(
+                    "The demo users exist already (their passwords were shown when they were created)."
+                );
             } else {
                 println!("Demo users created. These passwords are shown only now:\n");
                 for a in &created {

@@ -27,14 +27,20 @@ pub fn security_headers(config: &Config) -> Vec<SetResponseHeaderLayer<HeaderVal
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ),
-        SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ),
         SetResponseHeaderLayer::overriding(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ),
         // Pages carry personal data: no shared or browser cache unless a
         // handler says otherwise (the stylesheet does).
-        SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ),
     ];
     if config.is_https() {
         layers.push(SetResponseHeaderLayer::overriding(

@@ -86,7 +86,9 @@ impl PasswordHasher {
         let bytes = password.expose().as_bytes().to_vec();
         let exists = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
-        let verified = self.run(move |h| h.verify_blocking(&bytes, &stored)).await?;
+        let verified = self
+            .run(move |h| h.verify_blocking(&bytes, &stored))
+            .await?;
         Ok(if exists { verified } else { Verified::No })
     }
 
@@ -178,7 +180,14 @@ impl PasswordHasher {
             .and_then(|v| Version::try_from(v).ok())
             .unwrap_or(Version::V0x13);
         let mut out = vec![0u8; expected.len()];
-        self.compute(algorithm, version, params.clone(), password, salt.as_ref(), &mut out)?;
+        self.compute(
+            algorithm,
+            version,
+            params.clone(),
+            password,
+            salt.as_ref(),
+            &mut out,
+        )?;
         if !bool::from(out.as_slice().ct_eq(expected.as_ref())) {
             return Ok(Verified::No);
         }
@@ -219,7 +228,10 @@ mod tests {
     async fn hashes_verify_and_use_owasp_parameters() {
         let hasher = PasswordHasher::new(1).unwrap();
         let hash = hasher.hash(&pw("Correct-Horse-Battery-42!")).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         let ok = hasher
             .verify(&Password::new("Correct-Horse-Battery-42!"), Some(&hash))
             .await

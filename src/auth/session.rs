@@ -118,10 +118,7 @@ impl AppSession {
             return Ok(token);
         }
         let token = random_token();
-        self.0
-            .insert(KEY_CSRF, &token)
-            .await
-            .map_err(store_err)?;
+        self.0.insert(KEY_CSRF, &token).await.map_err(store_err)?;
         Ok(token)
     }
 
@@ -131,15 +128,17 @@ impl AppSession {
     }
 
     pub async fn flash(&self, kind: FlashKind, message: impl Into<String>) -> Result<(), AppError> {
-        let mut flashes: Vec<Flash> = self.0.get(KEY_FLASH).await.map_err(store_err)?.unwrap_or_default();
+        let mut flashes: Vec<Flash> = self
+            .0
+            .get(KEY_FLASH)
+            .await
+            .map_err(store_err)?
+            .unwrap_or_default();
         flashes.push(Flash {
             kind,
             message: message.into(),
         });
-        self.0
-            .insert(KEY_FLASH, flashes)
-            .await
-            .map_err(store_err)
+        self.0.insert(KEY_FLASH, flashes).await.map_err(store_err)
     }
 
     pub async fn take_flashes(&self) -> Result<Vec<Flash>, AppError> {

@@ -10,9 +10,9 @@
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error as StoreError, Result as StoreResult};
-use tower_sessions::SessionStore;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
@@ -141,7 +141,8 @@ impl SessionStore for DbSessionStore {
                 .await
                 .map_err(backend)?;
         }
-        let data = rmp_serde::from_slice(&row.data).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let data =
+            rmp_serde::from_slice(&row.data).map_err(|e| StoreError::Decode(e.to_string()))?;
         Ok(Some(Record {
             id: *id,
             data,

@@ -62,7 +62,12 @@ pub async fn check_signin(
     Ok(())
 }
 
-pub async fn record_signin_failure(db: &Db, email: &str, ip: &str, now: i64) -> Result<(), AppError> {
+pub async fn record_signin_failure(
+    db: &Db,
+    email: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(), AppError> {
     db.hit_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
         .await?;
     db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;

@@ -69,22 +69,21 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUs
 }
 
 fn requested_path(parts: &Parts) -> Option<String> {
-    parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
+    parts.uri.path_and_query().map(|pq| pq.as_str().to_owned())
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        resolve(parts, state).await?.ok_or_else(|| AppError::Unauthenticated {
-            // Coming back after sign-in only makes sense for a page view.
-            next: (parts.method == axum::http::Method::GET)
-                .then(|| requested_path(parts))
-                .flatten(),
-        })
+        resolve(parts, state)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated {
+                // Coming back after sign-in only makes sense for a page view.
+                next: (parts.method == axum::http::Method::GET)
+                    .then(|| requested_path(parts))
+                    .flatten(),
+            })
     }
 }
 

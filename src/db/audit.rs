@@ -9,7 +9,10 @@ use super::{Db, on_pool};
 /// Who acted.
 #[derive(Debug, Clone)]
 pub enum Actor {
-    User { id: Uuid, email: String },
+    User {
+        id: Uuid,
+        email: String,
+    },
     /// Someone not signed in (a failed sign-in names the email tried).
     Anonymous,
     System,

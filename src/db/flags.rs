@@ -33,7 +33,12 @@ impl Db {
     }
 
     /// Creates the flag with `enabled` unless it already exists.
-    pub async fn ensure_flag(&self, name: &str, enabled: bool, now: i64) -> Result<(), sqlx::Error> {
+    pub async fn ensure_flag(
+        &self,
+        name: &str,
+        enabled: bool,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO feature_flags (name, enabled, updated_at) VALUES ($1, $2, $3) \

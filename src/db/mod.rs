@@ -22,7 +22,7 @@ use std::time::Duration;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection, PgPool, SqlitePool};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -75,10 +75,10 @@ pub enum ConnectError {
     UnsupportedUrl,
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    #[error("cannot create the database directory {path}: {source}")]
+    #[error("cannot create the database directory {path}: {reason}")]
     CreateDir {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("cannot open the database: {0}")]
     Open(String),
@@ -124,9 +124,9 @@ impl Db {
                 && !dir.as_os_str().is_empty()
                 && file != ":memory:"
             {
-                std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
+                std::fs::create_dir_all(dir).map_err(|reason| ConnectError::CreateDir {
                     path: dir.display().to_string(),
-                    source,
+                    reason,
                 })?;
             }
             let options = SqliteConnectOptions::from_str(url)
@@ -146,6 +146,15 @@ impl Db {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| ConnectError::InvalidUrl(describe(&e)))?;
+            // One direct attempt first: a pool only reports "timed out", while
+            // the connection itself says what is wrong (refused, unknown
+            // database, authentication failed).
+            sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(|e| ConnectError::Open(describe(&e)))?
+                .close()
+                .await
+                .map_err(|e| ConnectError::Open(describe(&e)))?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(5))
@@ -175,7 +184,10 @@ impl Db {
 
     /// `/readyz`: one round trip to the database.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -183,13 +183,20 @@ mod tests {
     #[test]
     fn job_title_is_optional_and_bounded() {
         assert!(JobTitle::parse_optional(" ").unwrap().is_none());
-        assert!(JobTitle::parse_optional("Platform engineer").unwrap().is_some());
+        assert!(
+            JobTitle::parse_optional("Platform engineer")
+                .unwrap()
+                .is_some()
+        );
         assert!(JobTitle::parse_optional(&"x".repeat(101)).is_err());
     }
 
     #[test]
     fn time_zone_must_come_from_the_list() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").unwrap().as_str(), "Europe/Berlin");
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").unwrap().as_str(),
+            "Europe/Berlin"
+        );
         assert!(TimeZone::parse("Mars/Olympus_Mons").is_err());
     }
 }

@@ -56,7 +56,9 @@ pub async fn show_login(
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
     if user.is_some() {
-        return Ok(Redirect::to(safe_next(q.next.as_deref()).unwrap_or("/account")).into_response());
+        return Ok(
+            Redirect::to(safe_next(q.next.as_deref()).unwrap_or("/account")).into_response(),
+        );
     }
     let page = LoginPage {
         ctx: PageContext::new(&state, &session, None, Section::Public).await?,
@@ -94,10 +96,18 @@ pub async fn login(
     };
 
     let Ok(email) = Email::parse(&form.email) else {
-        return retry(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email address and password.".into()).await;
+        return retry(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your email address and password.".into(),
+        )
+        .await;
     };
     if form.password.is_empty() {
-        return retry(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email address and password.".into()).await;
+        return retry(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your email address and password.".into(),
+        )
+        .await;
     }
     match throttle::check_signin(&state.db, &state.config, email.as_str(), &client.ip, now).await {
         Err(AppError::TooManyRequests { retry_after }) => {
@@ -109,8 +119,13 @@ pub async fn login(
                 ),
             )
             .await?;
-            res.headers_mut()
-                .insert("retry-after", retry_after.to_string().parse().map_err(AppError::internal)?);
+            res.headers_mut().insert(
+                "retry-after",
+                retry_after
+                    .to_string()
+                    .parse()
+                    .map_err(AppError::internal)?,
+            );
             return Ok(res);
         }
         other => other?,
@@ -121,7 +136,10 @@ pub async fn login(
     let creds = state.db.find_credentials_by_email(email.as_str()).await?;
     let verified = state
         .passwords
-        .verify(&form.password, creds.as_ref().map(|c| c.password_hash.as_str()))
+        .verify(
+            &form.password,
+            creds.as_ref().map(|c| c.password_hash.as_str()),
+        )
         .await?;
     let creds = match creds {
         Some(c) if verified.is_ok() => c,
@@ -178,7 +196,11 @@ pub async fn login(
             now,
         )
         .await?;
-    let to = if next.is_empty() { "/account" } else { next.as_str() };
+    let to = if next.is_empty() {
+        "/account"
+    } else {
+        next.as_str()
+    };
     Ok(Redirect::to(to).into_response())
 }
 
@@ -206,7 +228,9 @@ pub async fn logout(
             .await?;
     }
     session.sign_out().await?;
-    session.flash(FlashKind::Info, "You have been signed out.").await?;
+    session
+        .flash(FlashKind::Info, "You have been signed out.")
+        .await?;
     Ok(Redirect::to("/login").into_response())
 }
 
@@ -343,7 +367,10 @@ pub async fn signup(
     session
         .flash(
             FlashKind::Success,
-            format!("Welcome to Gatehouse, {}. Your account is ready.", user.display_name),
+            format!(
+                "Welcome to Gatehouse, {}. Your account is ready.",
+                user.display_name
+            ),
         )
         .await?;
     Ok(Redirect::to("/account").into_response())

@@ -45,7 +45,11 @@ pub struct PageContext {
 const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
     (Section::Overview, "/account", "Overview"),
     (Section::Profile, "/account/profile", "Profile"),
-    (Section::Notifications, "/account/notifications", "Notifications"),
+    (
+        Section::Notifications,
+        "/account/notifications",
+        "Notifications",
+    ),
     (Section::Security, "/account/security", "Security"),
 ];
 

@@ -16,7 +16,11 @@ impl FieldErrors {
     }
 
     /// Records the error of a parse result and returns its value.
-    pub fn check<T, E: Into<String>>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: Into<String>>(
+        &mut self,
+        field: &'static str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

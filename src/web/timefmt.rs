@@ -22,7 +22,9 @@ impl Timestamp {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let utc = at
-            .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+            .format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
             .unwrap_or_default();
         Self {
             iso,
@@ -43,7 +45,13 @@ pub fn clock_time(unix: i64) -> String {
 pub fn relative(unix: i64, now: i64) -> String {
     let delta = now - unix;
     let (n, unit) = match delta.abs() {
-        0..=44 => return if delta >= 0 { "just now".into() } else { "in a moment".into() },
+        0..=44 => {
+            return if delta >= 0 {
+                "just now".into()
+            } else {
+                "in a moment".into()
+            };
+        }
         45..=5399 => ((delta.abs() + 30) / 60, "minute"),
         5400..=129_599 => ((delta.abs() + 1800) / 3600, "hour"),
         _ => ((delta.abs() + 43_200) / 86_400, "day"),

@@ -47,7 +47,10 @@ mod tests {
 
     #[test]
     fn next_is_url_encoded() {
-        assert_eq!(with_next("/login", Some("/a?b=c&d")), "/login?next=%2Fa%3Fb%3Dc%26d");
+        assert_eq!(
+            with_next("/login", Some("/a?b=c&d")),
+            "/login?next=%2Fa%3Fb%3Dc%26d"
+        );
         assert_eq!(with_next("/login", Some("https://evil.example")), "/login");
     }
 }

@@ -1,1 +1,12 @@
+//! The integration suite: one binary, black-box through HTTP against the real
+//! router. Every test gets a fresh database, on SQLite always and on
+//! PostgreSQL as well when `TEST_DATABASE_URL` is set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod account;
+mod auth;
+mod protection;
+mod storage;

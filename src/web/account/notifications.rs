@@ -85,7 +85,12 @@ pub async fn update_notifications(
     state.db.save_notification_prefs(&user, &prefs).await?;
     let detail: serde_json::Map<String, serde_json::Value> = prefs
         .iter()
-        .map(|(c, p)| (c.key().to_owned(), json!({"email": p.email, "in_app": p.in_app})))
+        .map(|(c, p)| {
+            (
+                c.key().to_owned(),
+                json!({"email": p.email, "in_app": p.in_app}),
+            )
+        })
         .collect();
     state
         .db

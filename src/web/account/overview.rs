@@ -48,7 +48,11 @@ pub async fn show_overview(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let record = state.db.find_user(user.id).await?.ok_or(AppError::NotFound)?;
+    let record = state
+        .db
+        .find_user(user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let sessions = state.db.list_sessions(user.id, now).await?;
     let activity = state
         .db

@@ -45,7 +45,11 @@ pub async fn show_profile(
     session: AppSession,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    let record = state.db.find_user(user.id).await?.ok_or(AppError::NotFound)?;
+    let record = state
+        .db
+        .find_user(user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let page = ProfilePage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Profile).await?,
         email: record.email,

@@ -84,16 +84,28 @@ pub async fn change_password(
     }
     let local = Email::from_trusted(user.email.clone());
     let hints = [local.local_part(), user.display_name.as_str()];
-    let new = errors.check("new_password", NewPassword::parse(&form.new_password, &hints));
+    let new = errors.check(
+        "new_password",
+        NewPassword::parse(&form.new_password, &hints),
+    );
     if new.is_some() && form.new_password.expose() != form.new_password_confirm.expose() {
         errors.add("new_password_confirm", "The two passwords do not match.");
     }
     if new.is_some() && form.new_password.expose() == form.current_password.expose() {
-        errors.add("new_password", "Choose a password different from the current one.");
+        errors.add(
+            "new_password",
+            "Choose a password different from the current one.",
+        );
     }
     let (Some(new), true) = (new, errors.is_empty()) else {
-        return security_page(&state, &session, &user, errors, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        return security_page(
+            &state,
+            &session,
+            &user,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
 
     let hash = state.passwords.hash(&new).await?;
