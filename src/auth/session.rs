@@ -175,6 +175,28 @@ impl AppSession {
         Ok(())
     }
 
+    /// A typed value of the session (for modules with keys of their own).
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, AppError> {
+        self.0.get(key).await.map_err(store_err)
+    }
+
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), AppError> {
+        self.0.insert(key, value).await.map_err(store_err)
+    }
+
+    pub async fn remove(&self, key: &str) -> Result<(), AppError> {
+        self.0.remove_value(key).await.map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Rotates the session id, keeping its contents (at a privilege change).
+    pub async fn rotate_id(&self) -> Result<(), AppError> {
+        self.0.cycle_id().await.map_err(store_err)
+    }
+
     /// The database key of this session, to keep it when revoking the others.
     pub fn id_hash(&self) -> Option<Vec<u8>> {
         self.0.id().map(|id| hash_id(&id))

@@ -6,6 +6,12 @@
 //!   service handlers act on `CurrentUser::id` only; they never take a user id
 //!   from the URL, form or query.
 //! - `MaybeUser`: the same, optional (public pages).
+//! - `SudoUser`: a `CurrentUser` whose session is in sudo mode now (see
+//!   `sudo`).
+
+pub mod sudo;
+
+pub use sudo::{SudoGate, SudoUser};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -8,6 +8,7 @@ pub mod client;
 pub mod context;
 pub mod forms;
 pub mod ops;
+pub mod sudo;
 pub mod timefmt;
 pub mod urls;
 

@@ -10,3 +10,4 @@ mod account;
 mod auth;
 mod protection;
 mod storage;
+mod sudo;

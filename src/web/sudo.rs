@@ -1,0 +1,125 @@
+//! `/sudo`: confirm the password to open a sudo window, and leave it again.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::session::FlashKind;
+use crate::auth::throttle;
+use crate::authz::CurrentUser;
+use crate::db::audit::NewEvent;
+use crate::domain::Password;
+use crate::error::AppError;
+use crate::web::auth::NextQuery;
+use crate::web::urls::safe_next;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
+
+#[derive(Template)]
+#[template(path = "sudo.html")]
+pub struct SudoPage {
+    pub ctx: PageContext,
+    pub next: String,
+    pub minutes: i64,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SudoForm {
+    #[serde(default)]
+    pub password: Password,
+    #[serde(default)]
+    pub next: String,
+}
+
+pub async fn show_sudo(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let page = SudoPage {
+        ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
+        next: safe_next(q.next.as_deref())
+            .unwrap_or("/account")
+            .to_owned(),
+        minutes: state.config.sudo_minutes,
+        errors: FieldErrors::new(),
+    };
+    ok(&page)
+}
+
+pub async fn confirm_sudo(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<SudoForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
+    // The same counters as sign-in: a stolen session cookie must not become
+    // an unthrottled way to guess the password.
+    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+    let stored = state.db.password_hash(&user).await?;
+    let verified = state
+        .passwords
+        .verify(&form.password, Some(&stored))
+        .await?;
+    let actor = user.actor();
+    let origin = client.origin();
+    let event = |action| NewEvent {
+        actor: &actor,
+        action,
+        target_kind: Some("user"),
+        target_id: Some(user.id.to_string()),
+        org_id: None,
+        origin: &origin,
+        detail: json!({}),
+    };
+    if !verified.is_ok() {
+        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        state.db.record_event(event("sudo.failed"), now).await?;
+        let mut errors = FieldErrors::new();
+        errors.add("password", "That is not your password.");
+        let page = SudoPage {
+            ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
+            next,
+            minutes: state.config.sudo_minutes,
+            errors,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    throttle::clear_signin_failures(&state.db, &user.email).await?;
+    // Entering sudo mode is a privilege change: the session id is rotated.
+    session.rotate_id().await?;
+    session
+        .set_sudo_until(now + state.config.sudo_minutes * 60)
+        .await?;
+    state.db.record_event(event("sudo.granted"), now).await?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// Where the person came from, if it was a page of this site.
+fn referer_path(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let after_scheme = referer.split_once("://").map_or(referer, |(_, rest)| rest);
+    let path = after_scheme.find('/').map(|i| &after_scheme[i..])?;
+    safe_next(Some(path)).map(str::to_owned)
+}
+
+pub async fn leave_sudo(
+    session: AppSession,
+    _user: CurrentUser,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    session.clear_sudo().await?;
+    session.flash(FlashKind::Info, "Sudo mode ended.").await?;
+    let back = referer_path(&headers).unwrap_or_else(|| "/account".to_owned());
+    Ok(Redirect::to(&back).into_response())
+}
