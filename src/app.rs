@@ -112,6 +112,19 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/account/security", get(account::security::show_security))
         .route(
+            "/account/keys",
+            get(account::keys::list_keys).post(account::keys::create_key),
+        )
+        .route("/account/keys/new", get(account::keys::new_key_form))
+        .route("/account/keys/{id}", get(account::keys::show_key))
+        .route("/account/keys/{id}/reveal", get(account::keys::reveal_key))
+        .route(
+            "/account/keys/{id}/rotate",
+            get(account::keys::rotate_key_form).post(account::keys::rotate_key),
+        )
+        .route("/account/keys/{id}/revoke", post(account::keys::revoke_key))
+        .route("/account/keys/{id}/remove", post(account::keys::remove_key))
+        .route(
             "/account/security/password",
             post(account::security::change_password),
         )
@@ -129,7 +142,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/favicon.ico", get(ops::favicon))
         .route("/static/favicon.svg", get(ops::favicon));
 
-    let mut router = operations.merge(pages).with_state(state.clone());
+    let mut router = operations
+        .nest("/v1", crate::api::router())
+        .merge(pages)
+        .with_state(state.clone());
     for layer in security_headers(&state.config) {
         router = router.layer(layer);
     }

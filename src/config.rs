@@ -72,6 +72,19 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 10)]
     pub signups_per_ip_per_hour: i64,
 
+    /// API keys a user may create or rotate per hour.
+    #[arg(long, env = "GATEHOUSE_KEY_ISSUES_PER_HOUR", default_value_t = 10)]
+    pub key_issues_per_hour: i64,
+
+    /// Offer "no expiry" when creating an API key (off: every key expires
+    /// within 365 days).
+    #[arg(
+        long,
+        env = "GATEHOUSE_ALLOW_KEYS_WITHOUT_EXPIRY",
+        default_value_t = false
+    )]
+    pub allow_keys_without_expiry: bool,
+
     /// Password hashes computed at once (each takes 19 MiB); defaults to the
     /// number of cores.
     #[arg(long, env = "GATEHOUSE_HASH_CONCURRENCY")]

@@ -3,6 +3,7 @@
 //! `app::build_router` is the whole application; `main.rs` only parses the
 //! command line, and the integration tests drive the same router.
 
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod authz;

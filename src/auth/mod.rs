@@ -1,6 +1,7 @@
 //! Authentication: password hashing, the session store and the typed session
 //! on top of it, CSRF tokens and the sign-in throttle.
 
+pub mod api_key;
 pub mod csrf;
 pub mod password;
 pub mod session;

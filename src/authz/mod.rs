@@ -9,8 +9,10 @@
 //! - `SudoUser`: a `CurrentUser` whose session is in sudo mode now (see
 //!   `sudo`).
 
+pub mod api;
 pub mod sudo;
 
+pub use api::{ApiKeyAuth, ApiPrincipal};
 pub use sudo::{SudoGate, SudoUser};
 
 use axum::extract::FromRequestParts;

@@ -16,6 +16,7 @@ pub enum Section {
     Profile,
     Notifications,
     Security,
+    Keys,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +52,7 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
         "Notifications",
     ),
     (Section::Security, "/account/security", "Security"),
+    (Section::Keys, "/account/keys", "API keys"),
 ];
 
 impl PageContext {

@@ -366,3 +366,31 @@ pub async fn signed_in(app: &TestApp, email: &str, name: &str) -> Client {
     c.get("/account").await;
     c
 }
+
+/// Calls the JSON API with a bearer key and no cookies.
+pub async fn api(
+    router: &Router,
+    method: Method,
+    path: &str,
+    bearer: Option<&str>,
+    json: Option<&str>,
+) -> TestResponse {
+    let mut c = Client::new(router.clone());
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(token) = bearer {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match json {
+        Some(j) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(j.to_owned())
+        }
+        None => Body::empty(),
+    };
+    c.send(req.body(body).unwrap()).await
+}
+
+/// The JSON body of a response.
+pub fn json_of(res: &TestResponse) -> serde_json::Value {
+    serde_json::from_str(&res.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", res.body))
+}

@@ -7,7 +7,9 @@
 mod helpers;
 
 mod account;
+mod api;
 mod auth;
+mod keys;
 mod protection;
 mod storage;
 mod sudo;

@@ -1,0 +1,172 @@
+//! Errors of the JSON API: a stable machine-readable code, a message, and for
+//! 401 a `WWW-Authenticate` header (RFC 6750). Internal causes are logged,
+//! never returned.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::Scope;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The request field at fault.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `token_expired`, `insufficient_scope`, `validation_failed`.
+    pub code: String,
+    pub message: String,
+    /// The scope that was missing (with `insufficient_scope`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Field-level problems (with `validation_failed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401 with a code: `missing_token`, `malformed_token`, `invalid_checksum`,
+    /// `invalid_token`, `token_expired`, `token_revoked`, `token_rotated`,
+    /// `account_disabled`.
+    #[error("unauthorized: {code}")]
+    Unauthorized {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(Scope),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl ApiError {
+    pub fn unauthorized(code: &'static str, message: &'static str) -> Self {
+        ApiError::Unauthorized { code, message }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            ApiError::Unauthorized { code, message } => {
+                (StatusCode::UNAUTHORIZED, code, (*message).to_owned())
+            }
+            ApiError::InsufficientScope(scope) => (
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("This key lacks the `{scope}` scope."),
+            ),
+            ApiError::Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Some fields are not valid; nothing was changed.".to_owned(),
+            ),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as application/json.".to_owned(),
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such resource.".to_owned(),
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This method is not allowed here.".to_owned(),
+            ),
+            ApiError::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many requests; retry in {retry_after} seconds."),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "An unexpected error occurred; it has been logged.".to_owned(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(err) = &self {
+            tracing::error!(error = %format!("{err:#}"), "internal error in the API");
+        }
+        let (status, code, message) = self.parts();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                scope: match &self {
+                    ApiError::InsufficientScope(s) => Some(s.as_str().to_owned()),
+                    _ => None,
+                },
+                fields: match self {
+                    ApiError::Validation(ref f) => f
+                        .iter()
+                        .map(|e| FieldError {
+                            field: e.field.clone(),
+                            message: e.message.clone(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            },
+        };
+        let mut res = (status, Json(body)).into_response();
+        let challenge = match &self {
+            ApiError::Unauthorized { code, .. } if *code == "missing_token" => {
+                Some("Bearer realm=\"gatehouse\"".to_owned())
+            }
+            ApiError::Unauthorized { .. } => Some(format!(
+                "Bearer realm=\"gatehouse\", error=\"invalid_token\", error_description=\"{code}\""
+            )),
+            ApiError::InsufficientScope(s) => Some(format!(
+                "Bearer realm=\"gatehouse\", error=\"insufficient_scope\", scope=\"{s}\""
+            )),
+            _ => None,
+        };
+        if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let ApiError::TooManyRequests { retry_after } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}

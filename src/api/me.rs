@@ -1,0 +1,177 @@
+//! `/v1/me`: the key owner's profile.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::ApiJson;
+use super::error::{ApiError, ErrorBody, FieldError};
+use crate::app::AppState;
+use crate::authz::ApiKeyAuth;
+use crate::authz::api::scopes::{ProfileRead, ProfileWrite};
+use crate::db::audit::{NewEvent, Origin};
+use crate::db::users::{ProfileUpdate, User};
+use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
+
+/// A user's profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub job_title: Option<String>,
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<User> for Profile {
+    fn from(u: User) -> Self {
+        Profile {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            phone: u.phone,
+            job_title: u.job_title,
+            time_zone: u.time_zone,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Fields to change; an absent field is left as it is, an empty string
+/// clears an optional field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[schema(max_length = 100)]
+    pub display_name: Option<String>,
+    pub phone: Option<String>,
+    #[schema(max_length = 100)]
+    pub job_title: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+async fn load(state: &AppState, id: Uuid) -> Result<User, ApiError> {
+    state.db.find_user(id).await?.ok_or(ApiError::NotFound)
+}
+
+/// The key owner's profile.
+#[utoipa::path(get, path = "/v1/me", tag = "profile",
+    security(("api_key" = ["profile:read"])),
+    responses(
+        (status = 200, description = "The profile", body = Profile),
+        (status = 401, description = "Missing or invalid key", body = ErrorBody),
+        (status = 403, description = "The key lacks `profile:read`", body = ErrorBody),
+    ))]
+pub async fn get_me(
+    State(state): State<AppState>,
+    key: ApiKeyAuth<ProfileRead>,
+) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(load(&state, key.user_id).await?.into()))
+}
+
+/// Changes the key owner's profile.
+#[utoipa::path(patch, path = "/v1/me", tag = "profile",
+    security(("api_key" = ["profile:write"])),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "The updated profile", body = Profile),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid key", body = ErrorBody),
+        (status = 403, description = "The key lacks `profile:write`", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields; nothing changed", body = ErrorBody),
+    ))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    key: ApiKeyAuth<ProfileWrite>,
+    ApiJson(patch): ApiJson<ProfilePatch>,
+) -> Result<Json<Profile>, ApiError> {
+    let current = load(&state, key.user_id).await?;
+    let mut errors = Vec::new();
+    let mut field = |name: &str, message: &str| {
+        errors.push(FieldError {
+            field: name.to_owned(),
+            message: message.to_owned(),
+        })
+    };
+    let name = match DisplayName::parse(
+        patch
+            .display_name
+            .as_deref()
+            .unwrap_or(&current.display_name),
+    ) {
+        Ok(n) => Some(n),
+        Err(m) => {
+            field("display_name", m);
+            None
+        }
+    };
+    let phone = match patch.phone.as_deref() {
+        None => Some(current.phone.clone()),
+        Some(p) => match Phone::parse_optional(p) {
+            Ok(p) => Some(p.map(Phone::into_inner)),
+            Err(m) => {
+                field("phone", m);
+                None
+            }
+        },
+    };
+    let title = match patch.job_title.as_deref() {
+        None => Some(current.job_title.clone()),
+        Some(t) => match JobTitle::parse_optional(t) {
+            Ok(t) => Some(t.map(JobTitle::into_inner)),
+            Err(m) => {
+                field("job_title", m);
+                None
+            }
+        },
+    };
+    let zone = match TimeZone::parse(patch.time_zone.as_deref().unwrap_or(&current.time_zone)) {
+        Ok(z) => Some(z),
+        Err(m) => {
+            field("time_zone", m);
+            None
+        }
+    };
+    let (Some(name), Some(phone), Some(title), Some(zone)) = (name, phone, title, zone) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let now = state.clock.unix();
+    let owner = key.owner(current.display_name.clone());
+    state
+        .db
+        .update_profile(
+            &owner,
+            ProfileUpdate {
+                display_name: name.as_str(),
+                phone: phone.as_deref(),
+                job_title: title.as_deref(),
+                time_zone: zone.as_str(),
+            },
+            now,
+        )
+        .await?;
+    state
+        .db
+        .record_event(
+            NewEvent {
+                actor: &key.actor(),
+                action: "profile.updated",
+                target_kind: Some("user"),
+                target_id: Some(key.user_id.to_string()),
+                org_id: None,
+                origin: &Origin::default(),
+                detail: json!({ "via_key": key.public_id }),
+            },
+            now,
+        )
+        .await?;
+    Ok(Json(load(&state, key.user_id).await?.into()))
+}

@@ -1,0 +1,62 @@
+//! The JSON API under `/v1`, authenticated by bearer API keys. Responses are
+//! `application/json` with `Cache-Control: no-store`; errors carry a stable
+//! code (see `error`). The OpenAPI document is generated from these handlers.
+
+pub mod error;
+pub mod keys;
+pub mod me;
+pub mod openapi;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::app::AppState;
+use error::ApiError;
+
+/// A JSON body whose rejections are API errors with stable codes.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(ApiError::Validation(vec![error::FieldError {
+                    field: "body".into(),
+                    message: e.body_text(),
+                }]))
+            }
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The API's routes, nested under `/v1` by `build_router`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me::get_me).patch(me::update_me))
+        .route("/keys/current", get(keys::current_key))
+        .route("/openapi.json", get(openapi::document))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}

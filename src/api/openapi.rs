@@ -1,0 +1,55 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::error::{ErrorBody, ErrorDetail, FieldError};
+use super::keys::KeyInfo;
+use super::me::{Profile, ProfilePatch};
+
+struct BearerKeys;
+
+impl Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("gtk_<public id>_<secret><checksum>")
+                    .description(Some(
+                        "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, \
+                         members:read, members:write, teams:read, teams:write, audit:read.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse API",
+        description = "Bearer API keys act for their owner, limited to their scopes. Errors are \
+                       JSON with a stable `error.code`: missing_token, malformed_token, \
+                       invalid_checksum, invalid_token, token_expired, token_revoked, \
+                       token_rotated, account_disabled (401); insufficient_scope (403); \
+                       not_found (404); method_not_allowed (405); unsupported_media_type (415); \
+                       validation_failed (422); rate_limited (429); internal_error (500)."
+    ),
+    paths(super::me::get_me, super::me::update_me, super::keys::current_key),
+    components(schemas(Profile, ProfilePatch, KeyInfo, ErrorBody, ErrorDetail, FieldError)),
+    modifiers(&BearerKeys),
+    tags(
+        (name = "profile", description = "The key owner's profile"),
+        (name = "keys", description = "API key introspection"),
+    )
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

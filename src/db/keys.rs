@@ -1,0 +1,285 @@
+//! API keys. Personal-key functions take the `CurrentUser` proof (or the
+//! `SudoUser` proof where the operation needs sudo), so a key of another user
+//! is simply not found. The bearer lookup is by public id, one indexed query
+//! joined with the owner's status.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{Db, on_pool};
+use crate::authz::{CurrentUser, SudoUser};
+use crate::domain::Scopes;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub public_id: String,
+    pub owner_user_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub rotated_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+}
+
+/// The state of a key at a moment, as its list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Active,
+    /// Active, but expires within 7 days.
+    Expiring,
+    Expired,
+    Revoked,
+}
+
+impl KeyStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Expiring => "Expiring soon",
+            KeyStatus::Expired => "Expired",
+            KeyStatus::Revoked => "Revoked",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "badge-active",
+            KeyStatus::Expiring => "badge-expiring",
+            KeyStatus::Expired => "badge-expired",
+            KeyStatus::Revoked => "badge-revoked",
+        }
+    }
+
+    pub fn is_usable(self) -> bool {
+        matches!(self, KeyStatus::Active | KeyStatus::Expiring)
+    }
+}
+
+impl ApiKey {
+    pub fn status(&self, now: i64) -> KeyStatus {
+        if self.revoked_at.is_some() {
+            KeyStatus::Revoked
+        } else {
+            match self.expires_at {
+                Some(e) if e <= now => KeyStatus::Expired,
+                Some(e) if e - now <= 7 * 86_400 => KeyStatus::Expiring,
+                _ => KeyStatus::Active,
+            }
+        }
+    }
+
+    pub fn scope_set(&self) -> Scopes {
+        Scopes::from_stored(&self.scopes)
+    }
+
+    /// The non-secret start of the token, as people see it in their tools.
+    pub fn prefix(&self) -> String {
+        format!("{}{}", crate::auth::api_key::PREFIX, self.public_id)
+    }
+}
+
+/// What the bearer lookup needs: the key, both digests and its owner's state.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyCredentials {
+    pub id: Uuid,
+    pub public_id: String,
+    pub owner_user_id: Uuid,
+    pub name: String,
+    pub scopes: String,
+    pub secret_digest: Vec<u8>,
+    pub previous_digest: Option<Vec<u8>>,
+    pub previous_valid_until: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub owner_email: String,
+    pub owner_disabled_at: Option<i64>,
+}
+
+pub struct NewKey<'a> {
+    pub public_id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub scopes: &'a Scopes,
+    pub digest: &'a [u8],
+    pub expires_at: Option<i64>,
+}
+
+impl Db {
+    pub async fn create_personal_key(
+        &self,
+        owner: &SudoUser,
+        key: NewKey<'_>,
+        now: i64,
+    ) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::now_v7();
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO api_keys (id, public_id, owner_user_id, name, description, scopes, \
+                 secret_digest, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(key.public_id)
+            .bind(owner.id)
+            .bind(key.name)
+            .bind(key.description)
+            .bind(key.scopes.to_stored())
+            .bind(key.digest)
+            .bind(now)
+            .bind(key.expires_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(id)
+    }
+
+    /// The user's keys, newest first, without those removed from the list.
+    pub async fn list_personal_keys(
+        &self,
+        owner: &CurrentUser,
+    ) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(
+                "SELECT id, public_id, owner_user_id, name, description, scopes, created_at, \
+                 expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
+                 WHERE owner_user_id = $1 AND hidden_at IS NULL \
+                 ORDER BY created_at DESC, id DESC",
+            )
+            .bind(owner.id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn find_personal_key(
+        &self,
+        owner: &CurrentUser,
+        public_id: &str,
+    ) -> Result<Option<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(
+                "SELECT id, public_id, owner_user_id, name, description, scopes, created_at, \
+                 expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
+                 WHERE owner_user_id = $1 AND public_id = $2 AND hidden_at IS NULL",
+            )
+            .bind(owner.id)
+            .bind(public_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// Gives a key a new secret. The previous one stays valid until
+    /// `previous_valid_until` (or dies now when that is `None`). Only an
+    /// unrevoked key of this owner is rotated; returns false otherwise.
+    pub async fn rotate_personal_key(
+        &self,
+        owner: &SudoUser,
+        key_id: Uuid,
+        new_digest: &[u8],
+        previous_valid_until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET \
+                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
+                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                 WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL",
+            )
+            .bind(previous_valid_until)
+            .bind(new_digest)
+            .bind(now)
+            .bind(key_id)
+            .bind(owner.id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    pub async fn revoke_personal_key(
+        &self,
+        owner: &CurrentUser,
+        key_id: Uuid,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                 WHERE id = $2 AND owner_user_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(key_id)
+            .bind(owner.id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// Removes an expired or revoked key from the owner's list (it stays in
+    /// the table for the audit trail).
+    pub async fn hide_personal_key(
+        &self,
+        owner: &CurrentUser,
+        key_id: Uuid,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET hidden_at = $1 WHERE id = $2 AND owner_user_id = $3 \
+                 AND (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= $1))",
+            )
+            .bind(now)
+            .bind(key_id)
+            .bind(owner.id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// The bearer lookup: one indexed query by public id.
+    pub async fn key_credentials(
+        &self,
+        public_id: &str,
+    ) -> Result<Option<KeyCredentials>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, KeyCredentials>(
+                "SELECT k.id, k.public_id, k.owner_user_id, k.name, k.scopes, k.secret_digest, \
+                 k.previous_digest, k.previous_valid_until, k.created_at, k.expires_at, \
+                 k.revoked_at, k.last_used_at, u.email AS owner_email, \
+                 u.disabled_at AS owner_disabled_at \
+                 FROM api_keys k JOIN users u ON u.id = k.owner_user_id WHERE k.public_id = $1",
+            )
+            .bind(public_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    pub async fn mark_key_used(&self, key_id: Uuid, ip: &str, now: i64) -> Result<(), sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
+                .bind(now)
+                .bind(ip)
+                .bind(key_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+}
