@@ -44,16 +44,41 @@ impl From<User> for Profile {
     }
 }
 
+/// One of the IANA time zones the console offers (see `TimeZone::ALL`).
+pub struct TimeZoneName;
+
+impl utoipa::PartialSchema for TimeZoneName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(TimeZone::ALL.iter().copied()))
+            .into()
+    }
+}
+
+impl ToSchema for TimeZoneName {}
+
 /// Fields to change; an absent field is left as it is, an empty string
-/// clears an optional field.
+/// clears an optional field. The patterns state exactly what the domain types
+/// accept, so a schema-driven client never sends a valid-looking value that
+/// is then refused.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
-    #[schema(max_length = 100)]
+    /// 1 to 100 characters (surrounding spaces are trimmed), one line.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub display_name: Option<String>,
+    /// 7 to 15 digits with an optional leading `+` and spaces, dots, dashes or
+    /// parentheses; an empty string clears it.
+    #[schema(pattern = r"^$|^\+?([ ().-]*[0-9]){7,15}[ ().-]*$")]
     pub phone: Option<String>,
-    #[schema(max_length = 100)]
+    /// At most 100 characters, one line; an empty string clears it.
+    #[schema(max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub job_title: Option<String>,
+    #[schema(value_type = Option<TimeZoneName>)]
     pub time_zone: Option<String>,
 }
 
