@@ -94,11 +94,8 @@ async fn load(state: &AppState, id: Uuid) -> Result<User, ApiError> {
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "The key lacks `profile:read`", body = ErrorBody),
     ))]
-pub async fn get_me(
-    State(state): State<AppState>,
-    key: ApiKeyAuth<ProfileRead>,
-) -> Result<Json<Profile>, ApiError> {
-    Ok(Json(load(&state, key.user_id).await?.into()))
+pub async fn get_me(key: ApiKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(key.owner.clone().into()))
 }
 
 /// Changes the key owner's profile.
@@ -118,7 +115,7 @@ pub async fn update_me(
     key: ApiKeyAuth<ProfileWrite>,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, ApiError> {
-    let current = load(&state, key.user_id).await?;
+    let current = key.owner.clone();
     let mut errors = Vec::new();
     let mut field = |name: &str, message: &str| {
         errors.push(FieldError {
@@ -169,7 +166,7 @@ pub async fn update_me(
         return Err(ApiError::Validation(errors));
     };
     let now = state.clock.unix();
-    let owner = key.owner(current.display_name.clone());
+    let owner = key.owner_proof();
     state
         .db
         .update_profile(

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::authz::CurrentUser;
 use crate::db::audit::{Actor, NewEvent};
+use crate::db::users::User;
 use crate::domain::{Scope, Scopes};
 use crate::web::ClientInfo;
 
@@ -33,16 +34,18 @@ pub struct ApiPrincipal {
     pub expires_at: Option<i64>,
     pub user_id: Uuid,
     pub email: String,
+    /// The owner's profile, loaded with the key.
+    pub owner: User,
 }
 
 impl ApiPrincipal {
     /// The owner, as the proof self-service data functions take: a key acts
     /// for its owner and never for anyone else.
-    pub fn owner(&self, display_name: String) -> CurrentUser {
+    pub fn owner_proof(&self) -> CurrentUser {
         CurrentUser {
             id: self.user_id,
             email: self.email.clone(),
-            display_name,
+            display_name: self.owner.display_name.clone(),
             is_operator: false,
         }
     }
@@ -190,7 +193,9 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
     {
         state.db.mark_key_used(creds.id, &client.ip, now).await?;
     }
+    let owner = creds.owner();
     Ok(ApiPrincipal {
+        owner,
         key_id: creds.id,
         public_id: creds.public_id,
         name: creds.name,

@@ -100,6 +100,31 @@ pub struct KeyCredentials {
     pub last_used_at: Option<i64>,
     pub owner_email: String,
     pub owner_disabled_at: Option<i64>,
+    pub owner_display_name: String,
+    pub owner_phone: Option<String>,
+    pub owner_job_title: Option<String>,
+    pub owner_time_zone: String,
+    pub owner_is_operator: bool,
+    pub owner_created_at: i64,
+    pub owner_updated_at: i64,
+}
+
+impl KeyCredentials {
+    /// The owner, as loaded by the same query.
+    pub fn owner(&self) -> crate::db::users::User {
+        crate::db::users::User {
+            id: self.owner_user_id,
+            email: self.owner_email.clone(),
+            display_name: self.owner_display_name.clone(),
+            phone: self.owner_phone.clone(),
+            job_title: self.owner_job_title.clone(),
+            time_zone: self.owner_time_zone.clone(),
+            is_operator: self.owner_is_operator,
+            disabled_at: self.owner_disabled_at,
+            created_at: self.owner_created_at,
+            updated_at: self.owner_updated_at,
+        }
+    }
 }
 
 pub struct NewKey<'a> {
@@ -251,7 +276,8 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// The bearer lookup: one indexed query by public id.
+    /// The bearer lookup: one indexed query by public id, with the owner's
+    /// profile (so a request like `GET /v1/me` costs one query in all).
     pub async fn key_credentials(
         &self,
         public_id: &str,
@@ -261,7 +287,10 @@ impl Db {
                 "SELECT k.id, k.public_id, k.owner_user_id, k.name, k.scopes, k.secret_digest, \
                  k.previous_digest, k.previous_valid_until, k.created_at, k.expires_at, \
                  k.revoked_at, k.last_used_at, u.email AS owner_email, \
-                 u.disabled_at AS owner_disabled_at \
+                 u.disabled_at AS owner_disabled_at, u.display_name AS owner_display_name, \
+                 u.phone AS owner_phone, u.job_title AS owner_job_title, \
+                 u.time_zone AS owner_time_zone, u.is_operator AS owner_is_operator, \
+                 u.created_at AS owner_created_at, u.updated_at AS owner_updated_at \
                  FROM api_keys k JOIN users u ON u.id = k.owner_user_id WHERE k.public_id = $1",
             )
             .bind(public_id)
