@@ -151,6 +151,9 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn no_secret_appears_in_any_log_line() {
+    // A process-wide subscriber: a thread-local one races tracing's global
+    // callsite cache when other tests run in parallel. (It also captures the
+    // other tests' logs, which must not hold these secrets either.)
     let logs = Captured::default();
     let sink = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -158,7 +161,8 @@ async fn no_secret_appears_in_any_log_line() {
         .with_writer(move || sink.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("only this test installs one");
+    tracing::callsite::rebuild_interest_cache();
 
     let app = TestApp::new(Engine::Sqlite).await;
     let mut c = signed_in(&app, "ada@example.com", "Ada").await;
