@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod flags;
+pub mod mfa;
 pub mod prefs;
 pub mod rate_limits;
 pub mod sessions;
