@@ -8,7 +8,10 @@
 //! - `MaybeUser`: the same, optional (public pages).
 //! - `SudoUser`: a `CurrentUser` whose session is in sudo mode now (see
 //!   `sudo`).
+//! - `mfa::require_mfa`: the page-level check that sends a user without MFA
+//!   to enrolment (for organization policies).
 
+pub mod mfa;
 pub mod sudo;
 
 pub use sudo::{SudoGate, SudoUser};
