@@ -4,6 +4,7 @@
 
 pub mod backup_codes;
 pub mod csrf;
+pub mod mfa;
 pub mod password;
 pub mod session;
 pub mod store;
