@@ -120,6 +120,22 @@ pub fn build_router(state: AppState) -> Router {
             "/account/security/password",
             post(account::security::change_password),
         )
+        .route(
+            "/account/security/mfa/setup",
+            get(account::mfa::show_setup).post(account::mfa::confirm_setup),
+        )
+        .route(
+            "/account/security/mfa/backup-codes",
+            get(account::mfa::show_backup_codes).post(account::mfa::regenerate_backup_codes),
+        )
+        .route(
+            "/account/security/mfa/backup-codes.txt",
+            get(account::mfa::download_backup_codes),
+        )
+        .route(
+            "/account/security/mfa/disable",
+            get(account::mfa::show_disable).post(account::mfa::disable_mfa),
+        )
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

@@ -2,6 +2,7 @@
 //! `CurrentUser` and acts on that user only: no user id is ever read from the
 //! URL, the form or the query.
 
+pub mod mfa;
 pub mod notifications;
 pub mod overview;
 pub mod profile;
