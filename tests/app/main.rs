@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod auth;
+mod mfa;
 mod protection;
 mod storage;
 mod sudo;
