@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::backup_codes;
 use super::session::AppSession;
+use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
 use crate::db::Db;
 use crate::error::AppError;
@@ -52,7 +53,25 @@ impl CodeKind {
 /// it when it is right: a TOTP step is recorded (a replay of it, or of any
 /// earlier step, is refused from then on) and a backup code is marked used.
 /// `None` when the code is wrong, already used, or the user has no MFA.
+///
+/// Every call first reserves an attempt in the user's code-attempt bucket
+/// (429 beyond the limit, whatever the code), so parallel guesses are
+/// counted before any of them is checked; a right code clears the bucket.
 pub async fn verify_code(
+    db: &Db,
+    user_id: Uuid,
+    input: &str,
+    now: i64,
+) -> Result<Option<CodeKind>, AppError> {
+    throttle::reserve_code_attempt(db, user_id, now).await?;
+    let kind = check_code(db, user_id, input, now).await?;
+    if kind.is_some() {
+        throttle::clear_code_attempts(db, user_id).await?;
+    }
+    Ok(kind)
+}
+
+async fn check_code(
     db: &Db,
     user_id: Uuid,
     input: &str,

@@ -714,3 +714,45 @@ async fn the_policy_hook_sends_a_user_without_mfa_to_enrolment() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn code_checks_are_capped_per_account_even_below_the_sign_in_limit() {
+    // With a lenient sign-in limit, the per-account cap on code checks (counted
+    // before each check, so parallel guesses cannot slip past it) still holds.
+    each_engine_with(
+        |config| config.signin_max_failures = 100,
+        |app| async move {
+            let (mut c, e) = mfa_user(&app, "ada@example.com").await;
+            c.logout().await;
+            for round in 0..2 {
+                c.login("ada@example.com", PASSWORD)
+                    .await
+                    .assert_redirect("/login/mfa");
+                c.get("/login/mfa").await;
+                for attempt in 0..5 {
+                    let res = c.post("/login/mfa", &[("code", "000000")]).await;
+                    if round == 1 && attempt == 4 {
+                        res.assert_redirect("/login");
+                    } else if attempt < 4 {
+                        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+                    }
+                }
+            }
+            c.login("ada@example.com", PASSWORD)
+                .await
+                .assert_redirect("/login/mfa");
+            c.get("/login/mfa").await;
+            let res = c.post("/login/mfa", &[("code", &now_code(&app, &e))]).await;
+            assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+            assert!(res.headers.get("retry-after").is_some());
+            // The window passes; the right code works again.
+            app.clock.advance(15 * 60);
+            let mut c = app.client();
+            c.login_with_code("ada@example.com", &now_code(&app, &e))
+                .await
+                .assert_redirect("/account");
+            app
+        },
+    )
+    .await;
+}
