@@ -5,7 +5,8 @@
 //! Enrolment keeps the new secret in the session until a code confirms it,
 //! so an abandoned enrolment leaves MFA off and nothing in the database. New
 //! backup codes are shown once: they stay in the session for a few minutes
-//! for their page and one download, and are stored only as digests.
+//! for their page and one download, and are stored only as digests. (The
+//! site-wide `Cache-Control: no-store` keeps these pages out of caches.)
 
 use askama::Template;
 use axum::Form;
@@ -34,13 +35,6 @@ const CODES_PAGE: &str = "/account/security/mfa/backup-codes";
 pub struct CodeForm {
     #[serde(default)]
     pub code: String,
-}
-
-/// Pages that show a secret must not be kept by caches or the back button.
-fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 async fn audit(
@@ -97,7 +91,7 @@ async fn setup_page(
         qr: qr_data_url(&secret.otpauth_uri(&user.email)).map_err(totp_err)?,
         errors,
     };
-    Ok(no_store(render(status, &page)?))
+    render(status, &page)
 }
 
 async fn already_on(session: &AppSession) -> Result<Response, AppError> {
@@ -227,7 +221,7 @@ pub async fn show_backup_codes(
         remaining: status.backup_codes_left,
         low: status.backup_codes_left <= backup_codes::LOW_WATERMARK,
     };
-    Ok(no_store(render(StatusCode::OK, &page)?))
+    render(StatusCode::OK, &page)
 }
 
 pub async fn regenerate_backup_codes(
@@ -302,7 +296,8 @@ pub async fn download_backup_codes(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"gatehouse-backup-codes.txt\""),
     );
-    Ok(no_store(res))
+    // (Like every response, it is sent with `Cache-Control: no-store`.)
+    Ok(res)
 }
 
 // ---------------------------------------------------------------------------
