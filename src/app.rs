@@ -27,6 +27,7 @@ use crate::db::Db;
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::{AppError, error_page};
 use crate::middleware::security_headers;
+use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
 use crate::web::{account, auth, ops, sudo};
 
 /// Everything a handler may need, cloned cheaply per request.
@@ -97,6 +98,10 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/login", get(auth::show_login).post(auth::login))
         .route("/signup", get(auth::show_signup).post(auth::signup))
+        .route(
+            CHALLENGE_PAGE,
+            get(mfa_challenge::show_challenge).post(mfa_challenge::answer_challenge),
+        )
         .route("/logout", post(auth::logout))
         .route("/sudo", get(sudo::show_sudo).post(sudo::confirm_sudo))
         .route("/sudo/leave", post(sudo::leave_sudo))
@@ -127,6 +132,22 @@ pub fn build_router(state: AppState) -> Router {
         .route(
             "/account/security/password",
             post(account::security::change_password),
+        )
+        .route(
+            "/account/security/mfa/setup",
+            get(account::mfa::show_setup).post(account::mfa::confirm_setup),
+        )
+        .route(
+            "/account/security/mfa/backup-codes",
+            get(account::mfa::show_backup_codes).post(account::mfa::regenerate_backup_codes),
+        )
+        .route(
+            "/account/security/mfa/backup-codes.txt",
+            get(account::mfa::download_backup_codes),
+        )
+        .route(
+            "/account/security/mfa/disable",
+            get(account::mfa::show_disable).post(account::mfa::disable_mfa),
         )
         .fallback(not_found)
         .layer(

@@ -22,6 +22,10 @@ pub enum AppError {
     /// `/sudo` that comes back to `next`.
     #[error("sudo mode required")]
     SudoRequired { next: String },
+    /// A page that needs the user to have MFA on (an organization policy);
+    /// answered by a redirect to the enrolment page.
+    #[error("MFA enrolment required")]
+    MfaEnrolmentRequired,
     #[error("CSRF check failed")]
     CsrfRejected,
     #[error("request body too large")]
@@ -110,6 +114,9 @@ impl IntoResponse for AppError {
             }
             AppError::SudoRequired { next } => {
                 Redirect::to(&with_next("/sudo", Some(&next))).into_response()
+            }
+            AppError::MfaEnrolmentRequired => {
+                Redirect::to(crate::authz::mfa::ENROLMENT_PAGE).into_response()
             }
             AppError::CsrfRejected => error_page(
                 StatusCode::FORBIDDEN,

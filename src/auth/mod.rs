@@ -1,12 +1,16 @@
 //! Authentication: password hashing, the session store and the typed session
-//! on top of it, CSRF tokens and the sign-in throttle.
+//! on top of it, CSRF tokens, the sign-in throttle, and the second factor
+//! (TOTP, backup codes and the flows' session state).
 
 pub mod api_key;
+pub mod backup_codes;
 pub mod csrf;
+pub mod mfa;
 pub mod password;
 pub mod session;
 pub mod store;
 pub mod throttle;
+pub mod totp;
 
 pub use password::PasswordHasher;
 pub use session::AppSession;

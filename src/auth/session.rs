@@ -107,6 +107,13 @@ impl AppSession {
         Ok(())
     }
 
+    /// Drops every value and rotates the id: the session starts over as an
+    /// anonymous one, and an id planted earlier is worthless.
+    pub async fn reset(&self) -> Result<(), AppError> {
+        self.0.clear().await;
+        self.0.cycle_id().await.map_err(store_err)
+    }
+
     /// Ends the session: the row is deleted and the cookie cleared.
     pub async fn sign_out(&self) -> Result<(), AppError> {
         self.0.flush().await.map_err(store_err)

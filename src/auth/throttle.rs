@@ -8,6 +8,16 @@
 //! success clears the account's counter. The same counter is charged by
 //! password re-entry for sudo mode, so a stolen session cannot become an
 //! unthrottled password oracle.
+//!
+//! Second-factor codes: wrong codes charge the same sign-in counters, and on
+//! top of that every code check reserves an attempt in a per-user bucket
+//! *before* the code is looked at (`reserve_code_attempt`). Checking a
+//! counter and counting the failure afterwards leaves a gap in which many
+//! parallel requests all pass the check; a 6-digit code cannot afford that
+//! gap, so the reservation is one atomic increment that refuses beyond the
+//! limit. A right code clears the bucket.
+
+use uuid::Uuid;
 
 use crate::config::Config;
 use crate::db::Db;
@@ -16,6 +26,10 @@ use crate::error::AppError;
 const ACCOUNT_WINDOW_SECS: i64 = 60 * 60;
 const IP_WINDOW_SECS: i64 = 15 * 60;
 const MAX_LOCK_SECS: i64 = 15 * 60;
+const CODE_WINDOW_SECS: i64 = 15 * 60;
+/// Second-factor code checks allowed per user per 15 minutes (a right code
+/// starts the count over).
+pub const MAX_CODE_ATTEMPTS: i64 = 10;
 
 fn account_bucket(email: &str) -> String {
     format!("signin:account:{email}")
@@ -76,6 +90,28 @@ pub async fn record_signin_failure(
 
 pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), AppError> {
     db.reset_counter(&account_bucket(email)).await?;
+    Ok(())
+}
+
+fn code_bucket(user_id: Uuid) -> String {
+    format!("mfa:user:{user_id}")
+}
+
+/// Counts one second-factor code check of `user_id` before it happens, and
+/// refuses with 429 beyond `MAX_CODE_ATTEMPTS` in the window.
+pub async fn reserve_code_attempt(db: &Db, user_id: Uuid, now: i64) -> Result<(), AppError> {
+    consume(
+        db,
+        &code_bucket(user_id),
+        MAX_CODE_ATTEMPTS,
+        CODE_WINDOW_SECS,
+        now,
+    )
+    .await
+}
+
+pub async fn clear_code_attempts(db: &Db, user_id: Uuid) -> Result<(), AppError> {
+    db.reset_counter(&code_bucket(user_id)).await?;
     Ok(())
 }
 

@@ -8,8 +8,11 @@
 //! - `MaybeUser`: the same, optional (public pages).
 //! - `SudoUser`: a `CurrentUser` whose session is in sudo mode now (see
 //!   `sudo`).
+//! - `mfa::require_mfa`: the page-level check that sends a user without MFA
+//!   to enrolment (for organization policies).
 
 pub mod api;
+pub mod mfa;
 pub mod sudo;
 
 pub use api::{ApiKeyAuth, ApiPrincipal};

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod flags;
 pub mod keys;
+pub mod mfa;
 pub mod prefs;
 pub mod rate_limits;
 pub mod sessions;

@@ -1,4 +1,5 @@
-//! Sign-up, sign-in and sign-out.
+//! Sign-up, sign-in and sign-out. A user with MFA is sent on to the
+//! challenge (`web::mfa_challenge`) after the password.
 
 use askama::Template;
 use axum::Form;
@@ -10,6 +11,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::AppSession;
+use crate::auth::mfa::PendingSignIn;
 use crate::auth::password::Verified;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
@@ -19,6 +21,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::users::{CreateUserError, NewUser};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
+use crate::web::mfa_challenge::CHALLENGE_PAGE;
 use crate::web::urls::safe_next;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
@@ -170,13 +173,45 @@ pub async fn login(
         )
         .await;
     }
-    throttle::clear_signin_failures(&state.db, email.as_str()).await?;
     if let Verified::YesRehashed(new_hash) = verified {
         state
             .db
             .upgrade_password_hash(creds.id, &creds.password_hash, &new_hash)
             .await?;
     }
+    if state.db.user_has_mfa(creds.id).await? {
+        // The password is right but the session stays anonymous: it only
+        // holds a pending sign-in that the challenge page can complete. The
+        // failure counter is not cleared yet, so knowing the password does
+        // not reset the limit on guessing codes.
+        let pending = PendingSignIn {
+            user_id: creds.id,
+            started_at: now,
+            failures: 0,
+            next: next.clone(),
+        };
+        session.begin_mfa_challenge(&pending).await?;
+        state
+            .db
+            .record_event(
+                NewEvent {
+                    actor: &Actor::User {
+                        id: creds.id,
+                        email: email.to_string(),
+                    },
+                    action: "signin.mfa_required",
+                    target_kind: Some("user"),
+                    target_id: Some(creds.id.to_string()),
+                    org_id: None,
+                    origin: &client.origin(),
+                    detail: json!({}),
+                },
+                now,
+            )
+            .await?;
+        return Ok(Redirect::to(CHALLENGE_PAGE).into_response());
+    }
+    throttle::clear_signin_failures(&state.db, email.as_str()).await?;
     session.sign_in(creds.id, &client.origin(), now).await?;
     state
         .db

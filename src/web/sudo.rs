@@ -1,4 +1,5 @@
-//! `/sudo`: confirm the password to open a sudo window, and leave it again.
+//! `/sudo`: confirm the password (and, for a user with MFA, a TOTP or backup
+//! code) to open a sudo window, and leave it again.
 
 use askama::Template;
 use axum::Form;
@@ -10,6 +11,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::AppSession;
+use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::authz::CurrentUser;
@@ -26,6 +28,8 @@ pub struct SudoPage {
     pub ctx: PageContext,
     pub next: String,
     pub minutes: i64,
+    /// The user has MFA: the form asks for a code too.
+    pub needs_code: bool,
     pub errors: FieldErrors,
 }
 
@@ -33,6 +37,8 @@ pub struct SudoPage {
 pub struct SudoForm {
     #[serde(default)]
     pub password: Password,
+    #[serde(default)]
+    pub code: String,
     #[serde(default)]
     pub next: String,
 }
@@ -49,6 +55,7 @@ pub async fn show_sudo(
             .unwrap_or("/account")
             .to_owned(),
         minutes: state.config.sudo_minutes,
+        needs_code: state.db.user_has_mfa(user.id).await?,
         errors: FieldErrors::new(),
     };
     ok(&page)
@@ -82,15 +89,30 @@ pub async fn confirm_sudo(
         origin: &origin,
         detail: json!({}),
     };
+    let needs_code = state.db.user_has_mfa(user.id).await?;
+    let mut errors = FieldErrors::new();
     if !verified.is_ok() {
+        // The code is not looked at (nor consumed) when the password is wrong.
+        errors.add("password", "That is not your password.");
+    } else if needs_code
+        && verify_code(&state.db, user.id, &form.code, now)
+            .await?
+            .is_none()
+    {
+        errors.add(
+            "code",
+            "That code is not right, or it was already used. Enter the current code from \
+             your authenticator app, or a backup code.",
+        );
+    }
+    if !errors.is_empty() {
         throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
         state.db.record_event(event("sudo.failed"), now).await?;
-        let mut errors = FieldErrors::new();
-        errors.add("password", "That is not your password.");
         let page = SudoPage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
             next,
             minutes: state.config.sudo_minutes,
+            needs_code,
             errors,
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -10,6 +10,7 @@ mod account;
 mod api;
 mod auth;
 mod keys;
+mod mfa;
 mod protection;
 mod storage;
 mod sudo;

@@ -3,6 +3,7 @@
 //! URL, the form or the query.
 
 pub mod keys;
+pub mod mfa;
 pub mod notifications;
 pub mod overview;
 pub mod profile;

@@ -38,6 +38,16 @@ pub fn describe_action(action: &str) -> String {
         "profile.updated" => "Updated the profile".into(),
         "notifications.updated" => "Changed notification preferences".into(),
         "password.changed" => "Changed the password".into(),
+        "sudo.granted" => "Entered sudo mode".into(),
+        "sudo.failed" => "Failed to enter sudo mode".into(),
+        "signin.mfa_required" => "Password accepted, code requested".into(),
+        "mfa.challenge_passed" => "Entered a two-factor code at sign-in".into(),
+        "mfa.challenge_failed" => "Wrong two-factor code at sign-in".into(),
+        "mfa.challenge_expired" => "Sign-in expired waiting for a code".into(),
+        "mfa.enabled" => "Turned on two-factor authentication".into(),
+        "mfa.disabled" => "Turned off two-factor authentication".into(),
+        "mfa.disable_failed" => "Failed to turn off two-factor authentication".into(),
+        "mfa.backup_codes_regenerated" => "Generated new backup codes".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

@@ -1,4 +1,5 @@
-//! `/account/security`: the password (and, in later issues, MFA and sessions).
+//! `/account/security`: the password, two-factor authentication (its status;
+//! the changes are in `mfa`) and, in a later issue, sessions.
 
 use askama::Template;
 use axum::Form;
@@ -9,13 +10,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
+use crate::auth::{AppSession, backup_codes};
 use crate::authz::CurrentUser;
 use crate::db::audit::NewEvent;
 use crate::domain::{Email, NewPassword, Password};
 use crate::error::AppError;
+use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 #[derive(Template)]
@@ -24,6 +26,15 @@ pub struct SecurityPage {
     pub ctx: PageContext,
     pub errors: FieldErrors,
     pub session_count: usize,
+    pub mfa: Option<MfaView>,
+}
+
+/// Two-factor authentication as the page shows it.
+pub struct MfaView {
+    pub enabled: Timestamp,
+    pub backup_codes_left: i64,
+    /// Few backup codes left: the page warns.
+    pub low: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,11 +54,20 @@ async fn security_page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let sessions = state.db.list_sessions(user.id, state.clock.unix()).await?;
+    let now = state.clock.unix();
+    let sessions = state.db.list_sessions(user.id, now).await?;
+    // Back on this page, the person is done with any codes just shown.
+    session.forget_fresh_codes().await?;
+    let mfa = state.db.mfa_status(user.id).await?.map(|s| MfaView {
+        enabled: Timestamp::new(s.enabled_at, now),
+        backup_codes_left: s.backup_codes_left,
+        low: s.backup_codes_left <= backup_codes::LOW_WATERMARK,
+    });
     let page = SecurityPage {
         ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
         errors,
         session_count: sessions.len(),
+        mfa,
     };
     render(status, &page)
 }

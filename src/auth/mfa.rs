@@ -1,0 +1,245 @@
+//! The second factor: checking a code a person typed (a TOTP code or a backup
+//! code), and the session state of the flows that need one.
+//!
+//! - A **pending sign-in** (`PendingSignIn`) is what a session holds between
+//!   a correct password and a correct code. It lives under its own key, not
+//!   the `uid` key: `CurrentUser` (and so every page) still treats the
+//!   session as anonymous, and the session row has no user id. It expires
+//!   after `PENDING_TTL_SECS` and after `MAX_CHALLENGE_FAILURES` wrong codes.
+//! - An **enrolment** (`Enrolment`) keeps the new secret in the session until
+//!   a code confirms it; nothing reaches the database before that.
+//! - **Fresh backup codes** (`FreshCodes`) keep a just-generated set in the
+//!   session for a few minutes, for the page that shows them and the one
+//!   download; they are never readable again after that.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::backup_codes;
+use super::session::AppSession;
+use super::throttle;
+use super::totp::{TotpSecret, TotpSetupError};
+use crate::db::Db;
+use crate::error::AppError;
+
+/// How long a person has to type the code after the password.
+pub const PENDING_TTL_SECS: i64 = 5 * 60;
+/// Wrong codes per pending sign-in before it starts over.
+pub const MAX_CHALLENGE_FAILURES: u32 = 5;
+/// How long just-generated backup codes stay readable in the session.
+pub const FRESH_CODES_TTL_SECS: i64 = 10 * 60;
+
+const KEY_PENDING: &str = "mfa_pending";
+const KEY_ENROLMENT: &str = "mfa_enrolment";
+const KEY_FRESH_CODES: &str = "mfa_fresh_codes";
+
+/// Which kind of code was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    Totp,
+    BackupCode,
+}
+
+impl CodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Totp => "totp",
+            CodeKind::BackupCode => "backup_code",
+        }
+    }
+}
+
+/// Checks `input` as the second factor of `user_id` at `now`, and consumes
+/// it when it is right: a TOTP step is recorded (a replay of it, or of any
+/// earlier step, is refused from then on) and a backup code is marked used.
+/// `None` when the code is wrong, already used, or the user has no MFA.
+///
+/// Every call first reserves an attempt in the user's code-attempt bucket
+/// (429 beyond the limit, whatever the code), so parallel guesses are
+/// counted before any of them is checked; a right code clears the bucket.
+pub async fn verify_code(
+    db: &Db,
+    user_id: Uuid,
+    input: &str,
+    now: i64,
+) -> Result<Option<CodeKind>, AppError> {
+    throttle::reserve_code_attempt(db, user_id, now).await?;
+    let kind = check_code(db, user_id, input, now).await?;
+    if kind.is_some() {
+        throttle::clear_code_attempts(db, user_id).await?;
+    }
+    Ok(kind)
+}
+
+async fn check_code(
+    db: &Db,
+    user_id: Uuid,
+    input: &str,
+    now: i64,
+) -> Result<Option<CodeKind>, AppError> {
+    let Some(stored) = db.mfa_secret(user_id).await? else {
+        return Ok(None);
+    };
+    let compact: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if compact.len() == usize::from(super::totp::DIGITS)
+        && compact.bytes().all(|b| b.is_ascii_digit())
+    {
+        let Some(secret) = TotpSecret::from_bytes(stored.totp_secret) else {
+            return Err(AppError::internal(
+                "stored TOTP secret has the wrong length",
+            ));
+        };
+        let step = secret.matching_step(&compact, now).map_err(totp_err)?;
+        return Ok(match step {
+            // The conditional update refuses a step not above the last one
+            // used: the same code twice, or an older code after a newer one.
+            Some(step) if db.accept_totp_step(user_id, step).await? => Some(CodeKind::Totp),
+            _ => None,
+        });
+    }
+    if let Some(normalized) = backup_codes::normalize(input) {
+        let digest = backup_codes::digest(user_id, &normalized);
+        if db.consume_backup_code(user_id, &digest, now).await? {
+            return Ok(Some(CodeKind::BackupCode));
+        }
+    }
+    Ok(None)
+}
+
+pub fn totp_err(e: TotpSetupError) -> AppError {
+    AppError::internal(e)
+}
+
+/// A sign-in waiting for its second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: Uuid,
+    pub started_at: i64,
+    pub failures: u32,
+    /// Where to go after the challenge (already checked by `safe_next`).
+    pub next: String,
+}
+
+impl PendingSignIn {
+    pub fn expired(&self, now: i64) -> bool {
+        now >= self.started_at + PENDING_TTL_SECS
+    }
+}
+
+impl AppSession {
+    /// Turns this session into a pending sign-in: everything earlier is
+    /// dropped and the id rotated (as at sign-in), then the pending state is
+    /// stored. The session stays anonymous until `sign_in`.
+    pub async fn begin_mfa_challenge(&self, pending: &PendingSignIn) -> Result<(), AppError> {
+        self.reset().await?;
+        self.put(KEY_PENDING, pending).await
+    }
+
+    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+        self.get(KEY_PENDING).await
+    }
+
+    pub async fn update_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), AppError> {
+        self.put(KEY_PENDING, pending).await
+    }
+
+    pub async fn drop_pending_sign_in(&self) -> Result<(), AppError> {
+        self.remove(KEY_PENDING).await
+    }
+}
+
+/// A secret being enrolled, not yet confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Enrolment {
+    secret: String,
+}
+
+impl AppSession {
+    /// The secret of the enrolment in progress, or a new one. Reloading the
+    /// setup page keeps the secret the person may already have scanned.
+    pub async fn enrolment_secret(&self) -> Result<TotpSecret, AppError> {
+        if let Some(e) = self.get::<Enrolment>(KEY_ENROLMENT).await?
+            && let Some(secret) = TotpSecret::from_base32(&e.secret)
+        {
+            return Ok(secret);
+        }
+        let secret = TotpSecret::generate();
+        self.put(
+            KEY_ENROLMENT,
+            &Enrolment {
+                secret: secret.to_base32(),
+            },
+        )
+        .await?;
+        Ok(secret)
+    }
+
+    /// The secret of the enrolment in progress, if any (without creating one).
+    pub async fn existing_enrolment_secret(&self) -> Result<Option<TotpSecret>, AppError> {
+        Ok(self
+            .get::<Enrolment>(KEY_ENROLMENT)
+            .await?
+            .and_then(|e| TotpSecret::from_base32(&e.secret)))
+    }
+
+    pub async fn end_enrolment(&self) -> Result<(), AppError> {
+        self.remove(KEY_ENROLMENT).await
+    }
+}
+
+/// Backup codes just generated, readable for a few minutes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FreshCodes {
+    codes: Vec<String>,
+    created_at: i64,
+}
+
+impl AppSession {
+    pub async fn keep_fresh_codes(&self, codes: &[String], now: i64) -> Result<(), AppError> {
+        self.put(
+            KEY_FRESH_CODES,
+            &FreshCodes {
+                codes: codes.to_vec(),
+                created_at: now,
+            },
+        )
+        .await
+    }
+
+    /// The fresh codes, if still readable.
+    pub async fn fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, AppError> {
+        let Some(fresh) = self.get::<FreshCodes>(KEY_FRESH_CODES).await? else {
+            return Ok(None);
+        };
+        if now >= fresh.created_at + FRESH_CODES_TTL_SECS {
+            self.remove(KEY_FRESH_CODES).await?;
+            return Ok(None);
+        }
+        Ok(Some(fresh.codes))
+    }
+
+    /// The fresh codes, removed from the session (the one download).
+    pub async fn take_fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, AppError> {
+        let codes = self.fresh_codes(now).await?;
+        if codes.is_some() {
+            self.remove(KEY_FRESH_CODES).await?;
+        }
+        Ok(codes)
+    }
+
+    /// Forgets the fresh codes if there are any (without marking the
+    /// session modified otherwise).
+    pub async fn forget_fresh_codes(&self) -> Result<(), AppError> {
+        if self
+            .get::<serde_json::Value>(KEY_FRESH_CODES)
+            .await?
+            .is_some()
+        {
+            self.remove(KEY_FRESH_CODES).await?;
+        }
+        Ok(())
+    }
+}

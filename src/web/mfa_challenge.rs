@@ -1,0 +1,245 @@
+//! `/login/mfa`: the second step of signing in for a user with MFA.
+//!
+//! The session holds only a pending sign-in (see `auth::mfa`), so this is the
+//! one page it can use. A right code (TOTP for the current or previous step,
+//! not used before; or an unused backup code) completes the sign-in and
+//! rotates the session id. Each wrong code counts against the pending sign-in
+//! (5, then it starts over at `/login`) and against the account's sign-in
+//! failure limit. Every outcome is audited.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::mfa::{CodeKind, MAX_CHALLENGE_FAILURES, PendingSignIn, verify_code};
+use crate::auth::session::FlashKind;
+use crate::auth::{AppSession, backup_codes, throttle};
+use crate::authz::MaybeUser;
+use crate::db::audit::{Actor, NewEvent};
+use crate::error::AppError;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
+
+pub const CHALLENGE_PAGE: &str = "/login/mfa";
+
+const EXPIRED: &str = "That sign-in took too long. Please sign in again.";
+
+#[derive(Template)]
+#[template(path = "auth/mfa.html")]
+pub struct ChallengePage {
+    pub ctx: PageContext,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChallengeForm {
+    #[serde(default)]
+    pub code: String,
+}
+
+/// The pending sign-in of this session, if it is still valid; an expired one
+/// is dropped (and audited) with a message for the sign-in page.
+async fn live_pending(
+    state: &AppState,
+    session: &AppSession,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<Option<PendingSignIn>, AppError> {
+    let Some(pending) = session.pending_sign_in().await? else {
+        return Ok(None);
+    };
+    if !pending.expired(now) {
+        return Ok(Some(pending));
+    }
+    session.drop_pending_sign_in().await?;
+    if let Some(user) = state.db.find_user(pending.user_id).await? {
+        state
+            .db
+            .record_event(
+                NewEvent {
+                    actor: &Actor::User {
+                        id: user.id,
+                        email: user.email,
+                    },
+                    action: "mfa.challenge_expired",
+                    target_kind: Some("user"),
+                    target_id: Some(user.id.to_string()),
+                    org_id: None,
+                    origin: &client.origin(),
+                    detail: json!({ "failures": pending.failures }),
+                },
+                now,
+            )
+            .await?;
+    }
+    session.flash(FlashKind::Warning, EXPIRED).await?;
+    Ok(None)
+}
+
+pub async fn show_challenge(
+    State(state): State<AppState>,
+    session: AppSession,
+    MaybeUser(user): MaybeUser,
+    client: ClientInfo,
+) -> Result<Response, AppError> {
+    if user.is_some() {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    let now = state.clock.unix();
+    if live_pending(&state, &session, &client, now)
+        .await?
+        .is_none()
+    {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let page = ChallengePage {
+        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+        errors: FieldErrors::new(),
+    };
+    ok(&page)
+}
+
+pub async fn answer_challenge(
+    State(state): State<AppState>,
+    session: AppSession,
+    client: ClientInfo,
+    Form(form): Form<ChallengeForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let Some(mut pending) = live_pending(&state, &session, &client, now).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let user = match state.db.find_user(pending.user_id).await? {
+        Some(u) if u.disabled_at.is_none() => u,
+        // Deleted or disabled since the password step.
+        _ => {
+            session.drop_pending_sign_in().await?;
+            return Ok(Redirect::to("/login").into_response());
+        }
+    };
+    let rerender = |status: StatusCode, message: String| {
+        let state = state.clone();
+        let session = session.clone();
+        async move {
+            let mut errors = FieldErrors::new();
+            errors.add("code", message);
+            let page = ChallengePage {
+                ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+                errors,
+            };
+            render(status, &page)
+        }
+    };
+    if form.code.trim().is_empty() {
+        return rerender(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter the 6-digit code from your authenticator app, or a backup code.".into(),
+        )
+        .await;
+    }
+    // The account's sign-in limit covers codes as well as passwords: a locked
+    // account cannot guess codes either.
+    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+
+    let actor = Actor::User {
+        id: user.id,
+        email: user.email.clone(),
+    };
+    let origin = client.origin();
+    let event = |action, detail| NewEvent {
+        actor: &actor,
+        action,
+        target_kind: Some("user"),
+        target_id: Some(user.id.to_string()),
+        org_id: None,
+        origin: &origin,
+        detail,
+    };
+
+    let Some(kind) = verify_code(&state.db, user.id, &form.code, now).await? else {
+        pending.failures += 1;
+        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        let restarted = pending.failures >= MAX_CHALLENGE_FAILURES;
+        state
+            .db
+            .record_event(
+                event(
+                    "mfa.challenge_failed",
+                    json!({ "attempt": pending.failures, "restarted": restarted }),
+                ),
+                now,
+            )
+            .await?;
+        if restarted {
+            session.drop_pending_sign_in().await?;
+            session
+                .flash(
+                    FlashKind::Error,
+                    "Too many wrong codes. For your security, please sign in again.",
+                )
+                .await?;
+            return Ok(Redirect::to("/login").into_response());
+        }
+        session.update_pending_sign_in(&pending).await?;
+        let left = MAX_CHALLENGE_FAILURES - pending.failures;
+        return rerender(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "That code is not right, or it was already used. {left} {} left.",
+                if left == 1 { "try" } else { "tries" }
+            ),
+        )
+        .await;
+    };
+
+    // Signed in: `sign_in` drops the pending state and rotates the session id.
+    session.sign_in(user.id, &origin, now).await?;
+    throttle::clear_signin_failures(&state.db, &user.email).await?;
+    state
+        .db
+        .record_event(
+            event("mfa.challenge_passed", json!({ "method": kind.as_str() })),
+            now,
+        )
+        .await?;
+    state
+        .db
+        .record_event(
+            event("signin.succeeded", json!({ "mfa": kind.as_str() })),
+            now,
+        )
+        .await?;
+    if kind == CodeKind::BackupCode {
+        let left = state
+            .db
+            .mfa_status(user.id)
+            .await?
+            .map_or(0, |s| s.backup_codes_left);
+        let (flash, message) = if left <= backup_codes::LOW_WATERMARK {
+            (
+                FlashKind::Warning,
+                format!(
+                    "You signed in with a backup code. Only {left} {} left: generate new ones \
+                     on the Security page.",
+                    if left == 1 { "is" } else { "are" }
+                ),
+            )
+        } else {
+            (
+                FlashKind::Info,
+                format!("You signed in with a backup code. {left} are left."),
+            )
+        };
+        session.flash(flash, message).await?;
+    }
+    let to = if pending.next.is_empty() {
+        "/account"
+    } else {
+        pending.next.as_str()
+    };
+    Ok(Redirect::to(to).into_response())
+}
