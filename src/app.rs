@@ -28,7 +28,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::{AppError, error_page};
 use crate::middleware::security_headers;
 use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
-use crate::web::{account, auth, ops, sudo};
+use crate::web::{account, auth, ops, orgs, sudo};
 
 /// Everything a handler may need, cloned cheaply per request.
 #[derive(Clone)]
@@ -117,6 +117,10 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/account/security", get(account::security::show_security))
         .route(
+            "/account/orgs",
+            get(account::orgs::list_orgs).post(account::orgs::create_org),
+        )
+        .route(
             "/account/keys",
             get(account::keys::list_keys).post(account::keys::create_key),
         )
@@ -149,6 +153,7 @@ pub fn build_router(state: AppState) -> Router {
             "/account/security/mfa/disable",
             get(account::mfa::show_disable).post(account::mfa::disable_mfa),
         )
+        .merge(orgs::routes().router)
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

@@ -13,9 +13,11 @@
 
 pub mod api;
 pub mod mfa;
+pub mod org;
 pub mod sudo;
 
 pub use api::{ApiKeyAuth, ApiPrincipal};
+pub use org::{OrgMember, OrgOwner, OrgRole, OrgScope, OwnerScope};
 pub use sudo::{SudoGate, SudoUser};
 
 use axum::extract::FromRequestParts;

@@ -102,3 +102,82 @@ impl Db {
         })
     }
 }
+
+/// Filters of an audit log view; empty strings and `None` mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Part of the actor's email (case-insensitive).
+    pub actor: String,
+    /// An exact action, e.g. `member.removed`.
+    pub action: String,
+    /// From this instant (inclusive).
+    pub from: Option<i64>,
+    /// Until this instant (exclusive).
+    pub until: Option<i64>,
+}
+
+/// Where a page of events starts: before this event (newest first).
+#[derive(Debug, Clone, Copy)]
+pub struct AuditCursor {
+    pub occurred_at: i64,
+    pub id: Uuid,
+}
+
+impl AuditCursor {
+    pub fn encode(&self) -> String {
+        format!("{}~{}", self.occurred_at, self.id.simple())
+    }
+    pub fn decode(s: &str) -> Option<Self> {
+        let (at, id) = s.split_once('~')?;
+        Some(AuditCursor {
+            occurred_at: at.parse().ok()?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+impl Db {
+    /// A page of an org's audit log, newest first (keyset pagination).
+    pub async fn org_events(
+        &self,
+        scope: &crate::authz::OwnerScope,
+        filter: &AuditFilter,
+        before: Option<AuditCursor>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        let actor = format!(
+            "%{}%",
+            filter
+                .actor
+                .trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let before = before.unwrap_or(AuditCursor {
+            occurred_at: i64::MAX,
+            id: Uuid::max(),
+        });
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, AuditEvent>(
+                "SELECT id, occurred_at, actor_id, actor_label, action, target_kind, target_id, \
+                 ip, user_agent, detail FROM audit_events \
+                 WHERE org_id = $1 AND lower(actor_label) LIKE $2 ESCAPE '\\' \
+                 AND ($3 = '' OR action = $3) AND occurred_at >= $4 AND occurred_at < $5 \
+                 AND (occurred_at < $6 OR (occurred_at = $6 AND id < $7)) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT $8",
+            )
+            .bind(scope.org_id())
+            .bind(&actor)
+            .bind(filter.action.trim())
+            .bind(filter.from.unwrap_or(i64::MIN))
+            .bind(filter.until.unwrap_or(i64::MAX))
+            .bind(before.occurred_at)
+            .bind(before.id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+}

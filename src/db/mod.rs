@@ -13,6 +13,7 @@ pub mod audit;
 pub mod flags;
 pub mod keys;
 pub mod mfa;
+pub mod orgs;
 pub mod prefs;
 pub mod rate_limits;
 pub mod sessions;

@@ -148,13 +148,15 @@ impl Db {
         Ok(())
     }
 
+    /// Updates the profile, and the copy of the name that org member lists
+    /// sort and search by, in one transaction.
     pub async fn update_profile(
         &self,
         user: &CurrentUser,
         update: ProfileUpdate<'_>,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
+        in_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE users SET display_name = $1, phone = $2, job_title = $3, time_zone = $4, \
                  updated_at = $5 WHERE id = $6",
@@ -165,10 +167,14 @@ impl Db {
             .bind(update.time_zone)
             .bind(now)
             .bind(user.id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE memberships SET member_name = $1 WHERE user_id = $2")
+                .bind(update.display_name.to_lowercase())
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+        });
         Ok(())
     }
 

@@ -5,11 +5,13 @@
 //! password. Each constructor returns a message fit to show beside the field.
 
 pub mod email;
+pub mod org;
 pub mod password;
 pub mod profile;
 pub mod scope;
 
 pub use email::Email;
+pub use org::{OrgName, Slug, TeamName, TeamRole};
 pub use password::{NewPassword, Password};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
 pub use scope::{Scope, Scopes};

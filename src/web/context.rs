@@ -17,6 +17,29 @@ pub enum Section {
     Notifications,
     Security,
     Keys,
+    Orgs,
+    OrgOverview,
+    OrgMembers,
+    OrgTeams,
+    OrgInvitations,
+    OrgServiceAccounts,
+    OrgSettings,
+    OrgAudit,
+}
+
+/// The organization a page belongs to, for the org navigation.
+#[derive(Debug, Clone)]
+pub struct OrgNav {
+    pub slug: String,
+    pub name: String,
+    pub is_owner: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgNavItem {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +64,7 @@ pub struct PageContext {
     /// "14:32 UTC" while sudo mode is active.
     pub sudo_until: Option<String>,
     pub section: Section,
+    pub org: Option<OrgNav>,
 }
 
 const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
@@ -53,6 +77,7 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
     ),
     (Section::Security, "/account/security", "Security"),
     (Section::Keys, "/account/keys", "API keys"),
+    (Section::Orgs, "/account/orgs", "Organizations"),
 ];
 
 impl PageContext {
@@ -81,7 +106,54 @@ impl PageContext {
             flashes: session.take_flashes().await?,
             sudo_until,
             section,
+            org: None,
         })
+    }
+
+    /// The context of a page inside an organization's console.
+    pub async fn for_org(
+        state: &AppState,
+        session: &AppSession,
+        user: &CurrentUser,
+        scope: &crate::authz::OrgScope,
+        section: Section,
+    ) -> Result<Self, AppError> {
+        let mut ctx = Self::new(state, session, Some(user), section).await?;
+        ctx.org = Some(OrgNav {
+            slug: scope.slug().to_owned(),
+            name: scope.name().to_owned(),
+            is_owner: scope.is_owner(),
+        });
+        Ok(ctx)
+    }
+
+    /// The org navigation: owners see every console page, members only the
+    /// overview of their own teams.
+    pub fn org_nav(&self) -> Vec<OrgNavItem> {
+        let Some(org) = &self.org else {
+            return Vec::new();
+        };
+        let all: &[(Section, &str, &'static str)] = &[
+            (Section::OrgOverview, "", "Overview"),
+            (Section::OrgMembers, "/members", "Members"),
+            (Section::OrgTeams, "/teams", "Teams"),
+            (Section::OrgInvitations, "/invitations", "Invitations"),
+            (
+                Section::OrgServiceAccounts,
+                "/service-accounts",
+                "Service accounts",
+            ),
+            (Section::OrgSettings, "/settings", "Settings"),
+            (Section::OrgAudit, "/audit", "Audit log"),
+        ];
+        all.iter()
+            .filter(|(s, _, _)| org.is_owner || *s == Section::OrgOverview)
+            .map(|(s, path, label)| OrgNavItem {
+                href: format!("/orgs/{}{}", org.slug, path),
+                label,
+                current: *s == self.section,
+            })
+            .collect()
     }
 
     pub fn nav(&self) -> Vec<NavItem> {

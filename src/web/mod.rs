@@ -9,6 +9,7 @@ pub mod context;
 pub mod forms;
 pub mod mfa_challenge;
 pub mod ops;
+pub mod orgs;
 pub mod sudo;
 pub mod timefmt;
 pub mod urls;

@@ -5,6 +5,7 @@
 pub mod keys;
 pub mod mfa;
 pub mod notifications;
+pub mod orgs;
 pub mod overview;
 pub mod profile;
 pub mod security;

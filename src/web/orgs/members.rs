@@ -1,0 +1,296 @@
+//! `/orgs/{slug}/members`: the member list (search, sort, keyset pages),
+//! member detail, role changes, removal, and revoking a member's org keys.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{id_from, record};
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::session::FlashKind;
+use crate::authz::{OrgOwner, OrgRole};
+use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
+use crate::error::AppError;
+use crate::web::account::keys::KeyView;
+use crate::web::timefmt::Timestamp;
+use crate::web::{ClientInfo, PageContext, Section, ok};
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub after: Option<String>,
+}
+
+pub struct MemberItem {
+    pub user_id: String,
+    pub display_name: String,
+    pub email: String,
+    pub role_label: &'static str,
+    pub is_owner: bool,
+    pub joined: Timestamp,
+}
+
+#[derive(Template)]
+#[template(path = "orgs/members.html")]
+pub struct MembersPage {
+    pub ctx: PageContext,
+    pub slug: String,
+    pub q: String,
+    pub sort: &'static str,
+    pub total: i64,
+    pub members: Vec<MemberItem>,
+    pub next: Option<String>,
+    pub paged: bool,
+}
+
+fn item(row: &MemberRow, now: i64) -> MemberItem {
+    let role = OrgRole::parse(&row.role).unwrap_or(OrgRole::Member);
+    MemberItem {
+        user_id: row.user_id.to_string(),
+        display_name: row.display_name.clone(),
+        email: row.email.clone(),
+        role_label: role.label(),
+        is_owner: role == OrgRole::Owner,
+        joined: Timestamp::new(row.joined_at, now),
+    }
+}
+
+pub async fn list_members(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let OrgOwner { user, scope } = owner;
+    let now = state.clock.unix();
+    let q = query.q.unwrap_or_default();
+    let sort = MemberSort::parse(query.sort.as_deref());
+    let after = query.after.as_deref().and_then(MemberCursor::decode);
+    let mut rows = state
+        .db
+        .list_members(&scope, &q, sort, after.as_ref(), PAGE_SIZE + 1)
+        .await?;
+    let next = if rows.len() as i64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| MemberCursor::after(r, sort).encode())
+    } else {
+        None
+    };
+    let next = next.map(|cursor| {
+        serde_urlencoded::to_string([
+            ("q", q.as_str()),
+            ("sort", sort.as_str()),
+            ("after", &cursor),
+        ])
+        .unwrap_or_default()
+    });
+    let page = MembersPage {
+        ctx: PageContext::for_org(&state, &session, &user, &scope, Section::OrgMembers).await?,
+        slug: scope.slug().to_owned(),
+        total: state.db.count_members(&scope, &q).await?,
+        members: rows.iter().map(|r| item(r, now)).collect(),
+        q,
+        sort: sort.as_str(),
+        next,
+        paged: after.is_some(),
+    };
+    ok(&page)
+}
+
+#[derive(Template)]
+#[template(path = "orgs/member.html")]
+pub struct MemberPage {
+    pub ctx: PageContext,
+    pub slug: String,
+    pub member: MemberDetail,
+    pub role: &'static str,
+    pub joined: Timestamp,
+    pub teams: Vec<MemberTeam>,
+    pub keys: Vec<KeyView>,
+    pub is_self: bool,
+}
+
+pub async fn show_member(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let OrgOwner { user, scope } = owner;
+    let member_id = id_from(&id)?;
+    let member = state
+        .db
+        .find_member(&scope, member_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = state.clock.unix();
+    let keys = state.db.member_org_keys(&scope, member_id).await?;
+    let page = MemberPage {
+        ctx: PageContext::for_org(&state, &session, &user, &scope, Section::OrgMembers).await?,
+        slug: scope.slug().to_owned(),
+        role: OrgRole::parse(&member.role)
+            .unwrap_or(OrgRole::Member)
+            .as_str(),
+        joined: Timestamp::new(member.joined_at, now),
+        teams: state.db.member_teams(&scope, member_id).await?,
+        keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
+        is_self: member_id == user.id,
+        member,
+    };
+    ok(&page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    pub role: String,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, AppError> {
+    let OrgOwner { user, scope } = owner;
+    let member_id = id_from(&id)?;
+    // The member is looked up first: an id from another org is not found,
+    // whatever the form says.
+    state
+        .db
+        .find_member(&scope, member_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let back = format!("/orgs/{}/members/{member_id}", scope.slug());
+    let Some(role) = OrgRole::parse(&form.role) else {
+        session
+            .flash(FlashKind::Error, "Choose owner or member.")
+            .await?;
+        return Ok(Redirect::to(&back).into_response());
+    };
+    match state.db.change_member_role(&scope, member_id, role).await {
+        Ok(None) => return Err(AppError::NotFound),
+        Ok(Some(old)) => {
+            if old != role.as_str() {
+                record(
+                    &state,
+                    &user,
+                    &scope,
+                    &client,
+                    "member.role_changed",
+                    ("user", member_id.to_string()),
+                    json!({ "before": old, "after": role.as_str() }),
+                )
+                .await?;
+            }
+            session
+                .flash(
+                    FlashKind::Success,
+                    format!("Role changed to {}.", role.label()),
+                )
+                .await?;
+        }
+        Err(OrgError::LastOwner) => {
+            session
+                .flash(
+                    FlashKind::Error,
+                    "An organization must keep at least one owner. Make someone else an owner first.",
+                )
+                .await?;
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    }
+    Ok(Redirect::to(&back).into_response())
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let OrgOwner { user, scope } = owner;
+    let member_id = id_from(&id)?;
+    let member = state
+        .db
+        .find_member(&scope, member_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match state.db.remove_from_org(&scope, member_id).await {
+        Ok(true) => {
+            record(
+                &state,
+                &user,
+                &scope,
+                &client,
+                "member.removed",
+                ("user", member_id.to_string()),
+                json!({ "email": member.email, "role": member.role }),
+            )
+            .await?;
+            session
+                .flash(
+                    FlashKind::Success,
+                    format!("{} was removed from the organization.", member.display_name),
+                )
+                .await?;
+            Ok(Redirect::to(&format!("/orgs/{}/members", scope.slug())).into_response())
+        }
+        Ok(false) => Err(AppError::NotFound),
+        Err(OrgError::LastOwner) => {
+            session
+                .flash(
+                    FlashKind::Error,
+                    "An organization must keep at least one owner. Make someone else an owner first.",
+                )
+                .await?;
+            Ok(
+                Redirect::to(&format!("/orgs/{}/members/{member_id}", scope.slug()))
+                    .into_response(),
+            )
+        }
+        Err(e) => Err(AppError::internal(e)),
+    }
+}
+
+/// An owner revokes a member's key bound to this org. (Rotation is the key
+/// owner's alone: there is no such route here.)
+pub async fn revoke_member_key(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id, key)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let OrgOwner { user, scope } = owner;
+    let member_id = id_from(&id)?;
+    let key_id = state
+        .db
+        .revoke_member_key(&scope, member_id, &key, state.clock.unix())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record(
+        &state,
+        &user,
+        &scope,
+        &client,
+        "api_key.revoked",
+        ("api_key", key_id.to_string()),
+        json!({ "prefix": format!("{}{key}", crate::auth::api_key::PREFIX), "owner": member_id }),
+    )
+    .await?;
+    session
+        .flash(FlashKind::Success, "The key was revoked.")
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{}/members/{member_id}", scope.slug())).into_response())
+}

@@ -1,0 +1,489 @@
+//! `/orgs/{slug}/teams`: create, rename, delete (restorable for 30 days),
+//! and team membership with team roles.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{id_from, record};
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::session::FlashKind;
+use crate::authz::OrgOwner;
+use crate::db::orgs::{OrgError, TeamMemberRow, TeamRow};
+use crate::domain::{Email, TeamName, TeamRole};
+use crate::error::AppError;
+use crate::web::timefmt::Timestamp;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
+
+pub struct TeamItem {
+    pub id: String,
+    pub name: String,
+    pub member_count: i64,
+    pub deleted: Option<Timestamp>,
+}
+
+fn team_item(t: &TeamRow, now: i64) -> TeamItem {
+    TeamItem {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        member_count: t.member_count,
+        deleted: t.deleted_at.map(|d| Timestamp::new(d, now)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "orgs/teams.html")]
+pub struct TeamsPage {
+    pub ctx: PageContext,
+    pub slug: String,
+    pub teams: Vec<TeamItem>,
+    pub name: String,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamForm {
+    #[serde(default)]
+    pub name: String,
+}
+
+async fn teams_page(
+    state: &AppState,
+    session: &AppSession,
+    owner: &OrgOwner,
+    name: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let teams = state.db.list_teams(&owner.scope, now).await?;
+    let page = TeamsPage {
+        ctx: PageContext::for_org(state, session, &owner.user, &owner.scope, Section::OrgTeams)
+            .await?,
+        slug: owner.scope.slug().to_owned(),
+        teams: teams.iter().map(|t| team_item(t, now)).collect(),
+        name,
+        errors,
+    };
+    render(status, &page)
+}
+
+pub async fn list_teams(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+) -> Result<Response, AppError> {
+    teams_page(
+        &state,
+        &session,
+        &owner,
+        String::new(),
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create_team(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Form(form): Form<TeamForm>,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::new();
+    let Some(name) = errors.check("name", TeamName::parse(&form.name)) else {
+        return teams_page(
+            &state,
+            &session,
+            &owner,
+            form.name,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let id = match state
+        .db
+        .create_team(&owner.scope, name.as_str(), state.clock.unix())
+        .await
+    {
+        Ok(id) => id,
+        Err(OrgError::TeamNameTaken) => {
+            errors.add("name", "A team with this name exists.");
+            return teams_page(
+                &state,
+                &session,
+                &owner,
+                form.name,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    record(
+        &state,
+        &owner.user,
+        &owner.scope,
+        &client,
+        "team.created",
+        ("team", id.to_string()),
+        json!({ "name": name.as_str() }),
+    )
+    .await?;
+    session
+        .flash(
+            FlashKind::Success,
+            format!("Team “{}” created.", name.as_str()),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{id}", owner.scope.slug())).into_response())
+}
+
+pub struct TeamMemberItem {
+    pub user_id: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Template)]
+#[template(path = "orgs/team.html")]
+pub struct TeamPage {
+    pub ctx: PageContext,
+    pub slug: String,
+    pub team: TeamItem,
+    pub members: Vec<TeamMemberItem>,
+    pub roles: [TeamRole; 3],
+    pub name: String,
+    pub add_email: String,
+    pub errors: FieldErrors,
+}
+
+fn member_item(m: TeamMemberRow) -> TeamMemberItem {
+    TeamMemberItem {
+        user_id: m.user_id.to_string(),
+        display_name: m.display_name,
+        email: m.email,
+        role: m.role,
+    }
+}
+
+async fn team_page(
+    state: &AppState,
+    session: &AppSession,
+    owner: &OrgOwner,
+    team: &TeamRow,
+    add_email: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let members = state.db.team_members(&owner.scope, team.id).await?;
+    let page = TeamPage {
+        ctx: PageContext::for_org(state, session, &owner.user, &owner.scope, Section::OrgTeams)
+            .await?,
+        slug: owner.scope.slug().to_owned(),
+        name: team.name.clone(),
+        team: team_item(team, now),
+        members: members.into_iter().map(member_item).collect(),
+        roles: TeamRole::ALL,
+        add_email,
+        errors,
+    };
+    render(status, &page)
+}
+
+async fn load_team(state: &AppState, owner: &OrgOwner, id: &str) -> Result<TeamRow, AppError> {
+    state
+        .db
+        .find_team(&owner.scope, id_from(id)?, state.clock.unix())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn show_team(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    team_page(
+        &state,
+        &session,
+        &owner,
+        &team,
+        String::new(),
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn rename_team(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+    Form(form): Form<TeamForm>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    let mut errors = FieldErrors::new();
+    let Some(name) = errors.check("name", TeamName::parse(&form.name)) else {
+        return team_page(
+            &state,
+            &session,
+            &owner,
+            &team,
+            String::new(),
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match state
+        .db
+        .rename_team(&owner.scope, team.id, name.as_str())
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::NotFound),
+        Err(OrgError::TeamNameTaken) => {
+            errors.add("name", "A team with this name exists.");
+            return team_page(
+                &state,
+                &session,
+                &owner,
+                &team,
+                String::new(),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    }
+    record(
+        &state,
+        &owner.user,
+        &owner.scope,
+        &client,
+        "team.renamed",
+        ("team", team.id.to_string()),
+        json!({ "before": team.name, "after": name.as_str() }),
+    )
+    .await?;
+    session.flash(FlashKind::Success, "Team renamed.").await?;
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+}
+
+pub async fn delete_team(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    if state
+        .db
+        .delete_team(&owner.scope, team.id, state.clock.unix())
+        .await?
+    {
+        record(
+            &state,
+            &owner.user,
+            &owner.scope,
+            &client,
+            "team.deleted",
+            ("team", team.id.to_string()),
+            json!({ "name": team.name }),
+        )
+        .await?;
+        session
+            .flash(
+                FlashKind::Success,
+                format!(
+                    "Team “{}” deleted. You can restore it for 30 days.",
+                    team.name
+                ),
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope.slug())).into_response())
+}
+
+pub async fn restore_team(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    match state
+        .db
+        .restore_team(&owner.scope, team.id, state.clock.unix())
+        .await
+    {
+        Ok(true) => {
+            record(
+                &state,
+                &owner.user,
+                &owner.scope,
+                &client,
+                "team.restored",
+                ("team", team.id.to_string()),
+                json!({ "name": team.name }),
+            )
+            .await?;
+            session
+                .flash(
+                    FlashKind::Success,
+                    format!("Team “{}” restored.", team.name),
+                )
+                .await?;
+        }
+        Ok(false) => {}
+        Err(OrgError::TeamNameTaken) => {
+            session
+                .flash(
+                    FlashKind::Error,
+                    "Another team now has this name. Rename that one first.",
+                )
+                .await?;
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    }
+    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope.slug())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamMemberForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+}
+
+pub async fn set_team_member(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+    Form(form): Form<TeamMemberForm>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", Email::parse(&form.email));
+    let role = errors.check(
+        "role",
+        TeamRole::parse(&form.role).ok_or("Choose a team role."),
+    );
+    let (Some(email), Some(role), None) = (email, role, team.deleted_at) else {
+        return team_page(
+            &state,
+            &session,
+            &owner,
+            &team,
+            form.email,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match state
+        .db
+        .set_team_member(
+            &owner.scope,
+            team.id,
+            email.as_str(),
+            role,
+            state.clock.unix(),
+        )
+        .await
+    {
+        Ok((user_id, before)) => {
+            record(
+                &state,
+                &owner.user,
+                &owner.scope,
+                &client,
+                "team.member_set",
+                ("user", user_id.to_string()),
+                json!({ "team": team.name, "before": before, "after": role.as_str() }),
+            )
+            .await?;
+            session
+                .flash(
+                    FlashKind::Success,
+                    format!(
+                        "{email} is now a {} of {}.",
+                        role.label().to_lowercase(),
+                        team.name
+                    ),
+                )
+                .await?;
+        }
+        Err(OrgError::NotAMember) => {
+            errors.add(
+                "email",
+                "No member of this organization has that email address. Invite them first.",
+            );
+            return team_page(
+                &state,
+                &session,
+                &owner,
+                &team,
+                form.email,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    }
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+}
+
+pub async fn remove_team_member(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id, user)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    let user_id = id_from(&user)?;
+    if !state
+        .db
+        .remove_team_member(&owner.scope, team.id, user_id)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    record(
+        &state,
+        &owner.user,
+        &owner.scope,
+        &client,
+        "team.member_removed",
+        ("user", user_id.to_string()),
+        json!({ "team": team.name }),
+    )
+    .await?;
+    session
+        .flash(FlashKind::Success, "Removed from the team.")
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+}
