@@ -22,8 +22,17 @@ enum Command {
     Serve(Box<Config>),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Create demo users with random passwords, printed once.
+    /// Create demo users with random passwords, printed once, and a demo
+    /// organization with teams.
     SeedDemo(DatabaseArgs),
+    /// Create a benchmark organization with many members (not for production).
+    SeedBench {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// How many members.
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+    },
 }
 
 fn init_logging(json: bool) {
@@ -54,6 +63,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::SeedDemo(args) => {
             let db = open(&args).await?;
             let created = gatehouse::seed::seed_demo(&db, SystemClock.unix()).await?;
+            if gatehouse::seed::seed_demo_org(&db, SystemClock.unix()).await? {
+                println!(
+                    "Created the organization Demo Co (/orgs/demo-co), owned by Ada, with two teams."
+                );
+            }
             if created.is_empty() {
                 println!(
                     "The demo users exist already (their passwords were shown when they were created)."
@@ -64,6 +78,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     println!("  {:<32} {:<20} {}", a.email, a.display_name, a.password);
                 }
             }
+            Ok(())
+        }
+        Command::SeedBench { db, members } => {
+            let db = open(&db).await?;
+            let started = std::time::Instant::now();
+            let (email, password) =
+                gatehouse::seed::seed_bench(&db, members, SystemClock.unix()).await?;
+            println!(
+                "Seeded {members} members in {:.1} s. Owner: {email} / {password}",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

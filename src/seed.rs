@@ -56,3 +56,168 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<Vec<DemoAccount>> {
     }
     Ok(created)
 }
+
+/// Adds the demo users to a "Demo Co" organization (Ada owns it) with two
+/// teams, unless it exists already.
+pub async fn seed_demo_org(db: &Db, now: i64) -> anyhow::Result<bool> {
+    use crate::db::{in_tx, on_pool};
+    let exists: Option<uuid::Uuid> = on_pool!(db, |pool| {
+        sqlx::query_scalar("SELECT id FROM orgs WHERE slug = 'demo-co'")
+            .fetch_optional(pool)
+            .await
+    })?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    let org = uuid::Uuid::now_v7();
+    let teams = [
+        (uuid::Uuid::now_v7(), "Research"),
+        (uuid::Uuid::now_v7(), "Platform"),
+    ];
+    in_tx!(db, |tx| {
+        sqlx::query(
+            "INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, 'demo-co', 'Demo Co', $2)",
+        )
+        .bind(org)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for (i, (email, _)) in PEOPLE.iter().enumerate() {
+            let role = if i == 0 { "owner" } else { "member" };
+            sqlx::query(
+                "INSERT INTO memberships (org_id, user_id, role, member_name, member_email, created_at) \
+                 SELECT $1, id, $2, lower(display_name), email, $3 FROM users WHERE email = $4",
+            )
+            .bind(org)
+            .bind(role)
+            .bind(now)
+            .bind(*email)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, name) in teams {
+            sqlx::query("INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(org)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (i, (email, _)) in PEOPLE.iter().enumerate().skip(1) {
+            let (team, _) = teams[i % 2];
+            sqlx::query(
+                "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
+                 SELECT $1, $2, id, $3, $4 FROM users WHERE email = $5",
+            )
+            .bind(team)
+            .bind(org)
+            .bind(if i == 1 { "creator" } else { "runner" })
+            .bind(now)
+            .bind(*email)
+            .execute(&mut *tx)
+            .await?;
+        }
+    });
+    Ok(true)
+}
+
+/// Benchmark data: an org `bench` with `members` members (who cannot sign
+/// in) and one owner who can; returns the owner's email and password.
+pub async fn seed_bench(db: &Db, members: usize, now: i64) -> anyhow::Result<(String, String)> {
+    use crate::db::{in_tx, on_pool};
+    let hasher = PasswordHasher::new(2)?;
+    let password = random_password();
+    let checked = NewPassword::parse(&Password::new(password.clone()), &[])
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let hash = hasher.hash(&checked).await?;
+    let email = format!(
+        "bench-owner-{}@bench.gatehouse.test",
+        &base62::encode(rand::random::<u64>())
+    );
+    let owner = db
+        .create_user(
+            NewUser {
+                email: &email,
+                password_hash: &hash,
+                display_name: "Bench Owner",
+            },
+            now,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let org = uuid::Uuid::now_v7();
+    let slug = format!(
+        "bench-{}",
+        base62::encode(rand::random::<u32>()).to_lowercase()
+    );
+    on_pool!(db, |pool| {
+        sqlx::query("INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, 'Bench', $3)")
+            .bind(org)
+            .bind(&slug)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO memberships (org_id, user_id, role, member_name, member_email, created_at) \
+             VALUES ($1, $2, 'owner', 'bench owner', $3, $4)",
+        )
+        .bind(org)
+        .bind(owner.id)
+        .bind(&email)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    const FIRST: &[&str] = &[
+        "Ada",
+        "Grace",
+        "Alan",
+        "Katherine",
+        "Edsger",
+        "Barbara",
+        "Donald",
+        "Frances",
+        "John",
+        "Margaret",
+    ];
+    const LAST: &[&str] = &[
+        "Lovelace", "Hopper", "Turing", "Johnson", "Dijkstra", "Liskov", "Knuth", "Allen",
+        "Backus", "Hamilton",
+    ];
+    for chunk in (0..members).collect::<Vec<_>>().chunks(5_000) {
+        in_tx!(db, |tx| {
+            for &i in chunk {
+                let id = uuid::Uuid::now_v7();
+                let name = format!("{} {} {i:06}", FIRST[i % 10], LAST[(i / 10) % 10]);
+                let member_email = format!("member{i:06}@{slug}.test");
+                sqlx::query(
+                    "INSERT INTO users (id, email, password_hash, display_name, created_at, updated_at) \
+                     VALUES ($1, $2, '!', $3, $4, $4)",
+                )
+                .bind(id)
+                .bind(&member_email)
+                .bind(&name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO memberships (org_id, user_id, role, member_name, member_email, created_at) \
+                     VALUES ($1, $2, 'member', $3, $4, $5)",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(name.to_lowercase())
+                .bind(&member_email)
+                .bind(now + i as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+    }
+    Ok((email, format!("{password} (org /orgs/{slug})")))
+}

@@ -279,24 +279,24 @@ impl Db {
                 "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
                  m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
                  WHERE m.org_id = $1 \
-                 AND (m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
-                 AND (m.member_name > $3 OR (m.member_name = $3 AND m.user_id > $4)) \
+                 AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
+                 AND (m.member_name, m.user_id) > ($3, $4) \
                  ORDER BY m.member_name, m.user_id LIMIT $5"
             }
             MemberSort::Email => {
                 "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
                  m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
                  WHERE m.org_id = $1 \
-                 AND (m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
-                 AND (m.member_email > $3 OR (m.member_email = $3 AND m.user_id > $4)) \
+                 AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
+                 AND (m.member_email, m.user_id) > ($3, $4) \
                  ORDER BY m.member_email, m.user_id LIMIT $5"
             }
             MemberSort::Joined => {
                 "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
                  m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
                  WHERE m.org_id = $1 \
-                 AND (m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
-                 AND (m.created_at > $6 OR (m.created_at = $6 AND m.user_id > $4)) \
+                 AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
+                 AND (m.created_at, m.user_id) > ($6, $4) \
                  ORDER BY m.created_at, m.user_id LIMIT $5"
             }
         };
@@ -314,15 +314,24 @@ impl Db {
         })
     }
 
-    pub async fn count_members(&self, scope: &OwnerScope, query: &str) -> Result<i64, sqlx::Error> {
+    /// How many members match, counted up to `cap` (an exact count of a
+    /// 100,000-member org on every page view would cost more than the page).
+    pub async fn count_members(
+        &self,
+        scope: &OwnerScope,
+        query: &str,
+        cap: i64,
+    ) -> Result<i64, sqlx::Error> {
         let pattern = like_pattern(query.trim());
         on_pool!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM memberships WHERE org_id = $1 \
-                 AND (member_name LIKE $2 ESCAPE '\\' OR member_email LIKE $2 ESCAPE '\\')",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM memberships WHERE org_id = $1 \
+                 AND ($2 = '%%' OR member_name LIKE $2 ESCAPE '\\' OR member_email LIKE $2 ESCAPE '\\') \
+                 LIMIT $3) AS capped",
             )
             .bind(scope.org_id())
             .bind(&pattern)
+            .bind(cap)
             .fetch_one(pool)
             .await
         })

@@ -20,6 +20,8 @@ use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, PageContext, Section, ok};
 
 pub const PAGE_SIZE: i64 = 50;
+/// Member counts above this are shown as "1,000+".
+pub const COUNT_CAP: i64 = 1_000;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -44,7 +46,8 @@ pub struct MembersPage {
     pub slug: String,
     pub q: String,
     pub sort: &'static str,
-    pub total: i64,
+    /// "12" or "1,000+".
+    pub total: String,
     pub members: Vec<MemberItem>,
     pub next: Option<String>,
     pub paged: bool,
@@ -94,7 +97,10 @@ pub async fn list_members(
     let page = MembersPage {
         ctx: PageContext::for_org(&state, &session, &user, &scope, Section::OrgMembers).await?,
         slug: scope.slug().to_owned(),
-        total: state.db.count_members(&scope, &q).await?,
+        total: match state.db.count_members(&scope, &q, COUNT_CAP + 1).await? {
+            n if n > COUNT_CAP => "1,000+".to_owned(),
+            n => n.to_string(),
+        },
         members: rows.iter().map(|r| item(r, now)).collect(),
         q,
         sort: sort.as_str(),
