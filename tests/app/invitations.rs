@@ -518,3 +518,41 @@ async fn a_user_who_became_a_member_meanwhile_just_completes_the_invitation() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn signing_up_through_a_link_for_an_existing_account_says_to_sign_in_instead() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        registered(&app, "bob@example.com", "Bob").await;
+        let link = ada.invite("acme", "bob@example.com", "member", &[]).await;
+        let token = link.trim_start_matches("/invitations/").to_owned();
+        let mut c = app.client();
+        c.get(&format!("/signup?invitation={token}")).await;
+        let res = c
+            .post(
+                "/signup",
+                &[
+                    ("display_name", "Impostor"),
+                    ("password", NEW_PASSWORD),
+                    ("password_confirm", NEW_PASSWORD),
+                    ("invitation", &token),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("Sign in to accept the invitation instead."));
+        // Nothing changed: no membership, the invitation still pending.
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM memberships WHERE member_email = 'bob@example.com'")
+                .await,
+            0
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM invitations WHERE accepted_at IS NULL")
+                .await,
+            1
+        );
+        app
+    })
+    .await;
+}
