@@ -28,7 +28,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::{AppError, error_page};
 use crate::middleware::security_headers;
 use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
-use crate::web::{account, auth, ops, orgs, sudo};
+use crate::web::{account, auth, invitations, ops, orgs, sudo};
 
 /// Everything a handler may need, cloned cheaply per request.
 #[derive(Clone)]
@@ -103,6 +103,10 @@ pub fn build_router(state: AppState) -> Router {
             get(mfa_challenge::show_challenge).post(mfa_challenge::answer_challenge),
         )
         .route("/logout", post(auth::logout))
+        .route(
+            "/invitations/{token}",
+            get(invitations::show_invitation).post(invitations::accept_invitation),
+        )
         .route("/sudo", get(sudo::show_sudo).post(sudo::confirm_sudo))
         .route("/sudo/leave", post(sudo::leave_sudo))
         .route("/account", get(account::overview::show_overview))
@@ -190,7 +194,7 @@ pub fn build_router(state: AppState) -> Router {
                             "request",
                             request_id = %request_id,
                             method = %req.method(),
-                            path = %req.uri().path(),
+                            path = %loggable_path(req.uri().path()),
                         )
                     })
                     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
@@ -203,6 +207,15 @@ pub fn build_router(state: AppState) -> Router {
             ))
             .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES)),
     )
+}
+
+/// The request path as logged: an invitation link's secret is replaced, so
+/// that nothing secret reaches the logs.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/invitations/") {
+        Some(rest) if !rest.is_empty() => "/invitations/<redacted>".into(),
+        _ => path.into(),
+    }
 }
 
 /// Deletes expired sessions and stale rate-limit counters every ten minutes.

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod flags;
+pub mod invitations;
 pub mod keys;
 pub mod mfa;
 pub mod orgs;

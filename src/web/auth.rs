@@ -18,9 +18,11 @@ use crate::auth::throttle;
 use crate::authz::MaybeUser;
 use crate::db::audit::{Actor, NewEvent};
 use crate::db::flags::ACCOUNT_REGISTRATION;
+use crate::db::invitations::{InvitationError, PendingInvitation};
 use crate::db::users::{CreateUserError, NewUser};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
+use crate::web::invitations;
 use crate::web::mfa_challenge::CHALLENGE_PAGE;
 use crate::web::urls::safe_next;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
@@ -274,6 +276,9 @@ pub async fn logout(
 pub struct SignupPage {
     pub ctx: PageContext,
     pub open: bool,
+    /// Signing up through an invitation: its token and org name. The email
+    /// is then fixed to the invited address.
+    pub invitation: Option<(String, String)>,
     pub email: String,
     pub display_name: String,
     pub errors: FieldErrors,
@@ -289,20 +294,45 @@ pub struct SignupForm {
     pub password: Password,
     #[serde(default)]
     pub password_confirm: Password,
+    /// An invitation token (hidden field), when signing up through a link.
+    #[serde(default)]
+    pub invitation: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct SignupQuery {
+    pub invitation: Option<String>,
 }
 
 pub async fn show_signup(
     State(state): State<AppState>,
     session: AppSession,
     MaybeUser(user): MaybeUser,
+    Query(q): Query<SignupQuery>,
 ) -> Result<Response, AppError> {
+    let token = q.invitation.filter(|t| !t.is_empty());
     if user.is_some() {
-        return Ok(Redirect::to("/account").into_response());
+        let to = match &token {
+            Some(t) => format!("/invitations/{t}"),
+            None => "/account".to_owned(),
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
+    let invitation = match token {
+        Some(t) => match invitations::pending(&state, &t).await {
+            Ok(inv) => Some((t, inv)),
+            Err(res) => return Ok(res),
+        },
+        None => None,
+    };
     let page = SignupPage {
         ctx: PageContext::new(&state, &session, None, Section::Public).await?,
-        open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
-        email: String::new(),
+        open: invitation.is_some() || state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
+        email: invitation
+            .as_ref()
+            .map(|(_, inv)| inv.email().to_owned())
+            .unwrap_or_default(),
+        invitation: invitation.map(|(t, inv)| (t, inv.org_name().to_owned())),
         display_name: String::new(),
         errors: FieldErrors::new(),
     };
@@ -316,11 +346,27 @@ pub async fn signup(
     Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let open = state.db.flag_enabled(ACCOUNT_REGISTRATION).await?;
+    // A valid invitation opens sign-up for its address even when public
+    // registration is off; the email is the invited one, whatever was sent.
+    let invitation = if form.invitation.is_empty() {
+        None
+    } else {
+        match invitations::pending(&state, &form.invitation).await {
+            Ok(inv) => Some(inv),
+            Err(res) => return Ok(res),
+        }
+    };
+    let open = invitation.is_some() || state.db.flag_enabled(ACCOUNT_REGISTRATION).await?;
     let mut page = SignupPage {
         ctx: PageContext::new(&state, &session, None, Section::Public).await?,
         open,
-        email: form.email.trim().to_owned(),
+        invitation: invitation
+            .as_ref()
+            .map(|inv| (form.invitation.clone(), inv.org_name().to_owned())),
+        email: match &invitation {
+            Some(inv) => inv.email().to_owned(),
+            None => form.email.trim().to_owned(),
+        },
         display_name: form.display_name.trim().to_owned(),
         errors: FieldErrors::new(),
     };
@@ -337,7 +383,14 @@ pub async fn signup(
     .await?;
 
     let errors = &mut page.errors;
-    let email = errors.check("email", Email::parse(&form.email));
+    let email = errors.check(
+        "email",
+        Email::parse(
+            invitation
+                .as_ref()
+                .map_or(form.email.as_str(), |i| i.email()),
+        ),
+    );
     let name = errors.check("display_name", DisplayName::parse(&form.display_name));
     let hints: Vec<&str> = [
         email.as_ref().map(Email::local_part),
@@ -357,6 +410,21 @@ pub async fn signup(
     };
 
     let hash = state.passwords.hash(&password).await?;
+    if let Some(inv) = &invitation {
+        return signup_with_invitation(
+            &state,
+            &session,
+            &client,
+            page,
+            inv,
+            NewUser {
+                email: email.as_str(),
+                password_hash: &hash,
+                display_name: name.as_str(),
+            },
+        )
+        .await;
+    }
     let user = match state
         .db
         .create_user(
@@ -409,4 +477,66 @@ pub async fn signup(
         )
         .await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+/// The end of sign-up through an invitation: the account is created and the
+/// invitation accepted in one transaction, then the person is signed in and
+/// sent to the organization.
+async fn signup_with_invitation(
+    state: &AppState,
+    session: &AppSession,
+    client: &ClientInfo,
+    mut page: SignupPage,
+    inv: &PendingInvitation,
+    new: NewUser<'_>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let (user, accepted) = match state.db.sign_up_with_invitation(inv, new, now).await {
+        Ok(done) => done,
+        Err(InvitationError::EmailTaken) => {
+            page.errors.add(
+                "email",
+                "An account with this email address already exists. Sign in to accept the \
+                 invitation instead.",
+            );
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
+        Err(InvitationError::NoLongerValid) => {
+            return Ok(invitations::invalid_invitation(StatusCode::GONE));
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    let actor = Actor::User {
+        id: user.id,
+        email: user.email.clone(),
+    };
+    state
+        .db
+        .record_event(
+            NewEvent {
+                actor: &actor,
+                action: "user.signed_up",
+                target_kind: Some("user"),
+                target_id: Some(user.id.to_string()),
+                org_id: None,
+                origin: &client.origin(),
+                detail: json!({ "invitation": inv.id() }),
+            },
+            now,
+        )
+        .await?;
+    invitations::record_acceptance(state, &actor, user.id, inv, &accepted, client).await?;
+    session.sign_in(user.id, &client.origin(), now).await?;
+    session
+        .flash(
+            FlashKind::Success,
+            format!(
+                "Welcome to Gatehouse, {}. You joined {} as {}.",
+                user.display_name,
+                inv.org_name(),
+                inv.role().label().to_lowercase()
+            ),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{}", inv.org_slug())).into_response())
 }

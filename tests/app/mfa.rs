@@ -59,9 +59,9 @@ fn shown_codes(html: &str) -> Vec<String> {
         .collect()
 }
 
-struct Enrolled {
-    secret: String,
-    codes: Vec<String>,
+pub struct Enrolled {
+    pub secret: String,
+    pub codes: Vec<String>,
 }
 
 impl Client {
@@ -86,7 +86,7 @@ impl Client {
 }
 
 /// Turns MFA on for the signed-in user of `c` at the current clock.
-async fn enrol(app: &TestApp, c: &mut Client) -> Enrolled {
+pub async fn enrol(app: &TestApp, c: &mut Client) -> Enrolled {
     c.sudo(PASSWORD, SETUP).await.assert_redirect(SETUP);
     let page = c.get(SETUP).await;
     assert_eq!(page.status, StatusCode::OK);

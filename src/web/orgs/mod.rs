@@ -3,8 +3,10 @@
 //! the caller's membership, and the data functions take the scope it proves.
 
 pub mod audit;
+pub mod invitations;
 pub mod members;
 pub mod overview;
+pub mod settings;
 pub mod teams;
 
 use axum::Router;
@@ -100,6 +102,14 @@ pub fn routes() -> OrgRoutes {
         "/orgs/{slug}/teams/{id}/members/{user}/remove",
         teams::remove_team_member,
     )
+    .get("/orgs/{slug}/invitations", invitations::list_invitations)
+    .post("/orgs/{slug}/invitations", invitations::create_invitation)
+    .post(
+        "/orgs/{slug}/invitations/{id}/revoke",
+        invitations::revoke_invitation,
+    )
+    .get("/orgs/{slug}/settings", settings::show_settings)
+    .post("/orgs/{slug}/settings", settings::update_settings)
     .get("/orgs/{slug}/audit", audit::show_audit)
     .get("/orgs/{slug}/audit.csv", audit::export_csv)
     .get("/orgs/{slug}/audit.json", audit::export_json)

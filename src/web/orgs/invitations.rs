@@ -1,0 +1,325 @@
+//! `/orgs/{slug}/invitations` (owners): invite by email with an org role and
+//! teams, show the link once, list pending invitations, revoke one.
+//!
+//! There is no email delivery yet, so the owner copies the link. The secret
+//! is shown once (kept in the session only until the page after the
+//! redirect) and stored as a SHA-256 digest; the audit event never holds it.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{id_from, record};
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::api_key::{digest, random_base62};
+use crate::auth::session::FlashKind;
+use crate::authz::{OrgOwner, OrgRole};
+use crate::db::invitations::{INVITED_TEAM_ROLE, InvitationError};
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::web::timefmt::Timestamp;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
+
+/// Length of the link's secret (base62, ≈190 bits).
+pub const TOKEN_LEN: usize = 32;
+const KEY_NEW_LINK: &str = "invitation_link";
+
+/// The link just created, kept for one showing.
+#[derive(Debug, Serialize, Deserialize)]
+struct NewLink {
+    slug: String,
+    email: String,
+    link: String,
+}
+
+pub struct TeamOption {
+    pub id: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+pub struct PendingItem {
+    pub id: String,
+    pub email: String,
+    pub role_label: &'static str,
+    pub is_owner: bool,
+    pub teams: Vec<String>,
+    pub invited_by: String,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+}
+
+#[derive(Template)]
+#[template(path = "orgs/invitations.html")]
+pub struct InvitationsPage {
+    pub ctx: PageContext,
+    pub slug: String,
+    pub new_link: Option<(String, String)>,
+    pub pending: Vec<PendingItem>,
+    pub teams: Vec<TeamOption>,
+    pub email: String,
+    pub role: String,
+    pub team_role: &'static str,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+async fn invitations_page(
+    state: &AppState,
+    session: &AppSession,
+    owner: &OrgOwner,
+    form: InviteForm,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let scope = &owner.scope;
+    let live: Vec<_> = state
+        .db
+        .list_teams(scope, now)
+        .await?
+        .into_iter()
+        .filter(|t| t.deleted_at.is_none())
+        .collect();
+    let names: HashMap<Uuid, String> = live.iter().map(|t| (t.id, t.name.clone())).collect();
+    let pending = state
+        .db
+        .pending_invitations(scope, now)
+        .await?
+        .into_iter()
+        .map(|i| {
+            let role = OrgRole::parse(&i.role).unwrap_or(OrgRole::Member);
+            PendingItem {
+                id: i.id.to_string(),
+                teams: i
+                    .team_ids()
+                    .iter()
+                    .filter_map(|id| names.get(id).cloned())
+                    .collect(),
+                email: i.email,
+                role_label: role.label(),
+                is_owner: role == OrgRole::Owner,
+                invited_by: i.invited_by_name.unwrap_or_else(|| "—".to_owned()),
+                created: Timestamp::new(i.created_at, now),
+                expires: Timestamp::new(i.expires_at, now),
+            }
+        })
+        .collect();
+    // The link is shown on the first page after its creation, then dropped.
+    let new_link = match session.get::<NewLink>(KEY_NEW_LINK).await? {
+        Some(l) => {
+            session.remove(KEY_NEW_LINK).await?;
+            (l.slug == scope.slug()).then_some((l.email, l.link))
+        }
+        None => None,
+    };
+    let page = InvitationsPage {
+        ctx: PageContext::for_org(state, session, &owner.user, scope, Section::OrgInvitations)
+            .await?,
+        slug: scope.slug().to_owned(),
+        new_link,
+        pending,
+        teams: live
+            .iter()
+            .map(|t| TeamOption {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                checked: form.teams.iter().any(|s| *s == t.id.to_string()),
+            })
+            .collect(),
+        email: form.email,
+        role: if form.role.is_empty() {
+            "member".to_owned()
+        } else {
+            form.role
+        },
+        team_role: INVITED_TEAM_ROLE,
+        errors,
+    };
+    render(status, &page)
+}
+
+pub async fn list_invitations(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+) -> Result<Response, AppError> {
+    invitations_page(
+        &state,
+        &session,
+        &owner,
+        InviteForm::default(),
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create_invitation(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", Email::parse(&form.email));
+    let role = errors.check(
+        "role",
+        OrgRole::parse(&form.role).ok_or("Choose owner or member."),
+    );
+    // Only live teams of this org can be chosen; anything else is refused
+    // rather than silently dropped.
+    let live: HashMap<Uuid, String> = state
+        .db
+        .list_teams(&owner.scope, now)
+        .await?
+        .into_iter()
+        .filter(|t| t.deleted_at.is_none())
+        .map(|t| (t.id, t.name))
+        .collect();
+    let mut team_ids = Vec::new();
+    for raw in &form.teams {
+        match Uuid::parse_str(raw).ok().filter(|id| live.contains_key(id)) {
+            Some(id) if !team_ids.contains(&id) => team_ids.push(id),
+            Some(_) => {}
+            None => errors.add("teams", "Choose teams from the list."),
+        }
+    }
+    let (Some(email), Some(role), true) = (email, role, errors.is_empty()) else {
+        return invitations_page(
+            &state,
+            &session,
+            &owner,
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let token = random_base62(TOKEN_LEN);
+    let created = match state
+        .db
+        .create_invitation(
+            &owner.scope,
+            &owner.user,
+            email.as_str(),
+            role,
+            &team_ids,
+            &digest(&token),
+            now,
+        )
+        .await
+    {
+        Ok(c) => c,
+        Err(InvitationError::AlreadyMember) => {
+            errors.add(
+                "email",
+                "This person is already a member of the organization.",
+            );
+            return invitations_page(
+                &state,
+                &session,
+                &owner,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    let team_names: Vec<&str> = team_ids
+        .iter()
+        .filter_map(|id| live.get(id).map(String::as_str))
+        .collect();
+    // The audit event names who was invited to what; never the link.
+    record(
+        &state,
+        &owner.user,
+        &owner.scope,
+        &client,
+        "invitation.created",
+        ("invitation", created.id.to_string()),
+        json!({
+            "email": email.as_str(),
+            "role": role.as_str(),
+            "teams": team_names,
+            "team_role": INVITED_TEAM_ROLE,
+            "expires_at": now + crate::db::invitations::INVITATION_TTL_SECS,
+            "replaced": created.replaced,
+        }),
+    )
+    .await?;
+    session
+        .put(
+            KEY_NEW_LINK,
+            &NewLink {
+                slug: owner.scope.slug().to_owned(),
+                email: email.to_string(),
+                link: format!("{}/invitations/{token}", state.config.public_url()),
+            },
+        )
+        .await?;
+    let message = if created.replaced.is_empty() {
+        format!("Invitation for {email} created.")
+    } else {
+        format!(
+            "Invitation for {email} created. It replaces the earlier one, which no longer works."
+        )
+    };
+    session.flash(FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+}
+
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = id_from(&id)?;
+    // Scoped to this org and to pending invitations: another org's id, or
+    // one already spent, is not found.
+    let email = state
+        .db
+        .revoke_invitation(&owner.scope, id, state.clock.unix())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    record(
+        &state,
+        &owner.user,
+        &owner.scope,
+        &client,
+        "invitation.revoked",
+        ("invitation", id.to_string()),
+        json!({ "email": email }),
+    )
+    .await?;
+    session
+        .flash(
+            FlashKind::Success,
+            format!("The invitation for {email} was revoked. Its link no longer works."),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+}

@@ -1,0 +1,197 @@
+//! `/orgs/{slug}/settings` (owners): the org's policies — "members must use
+//! MFA" and the maximum lifetime of API keys bound to the org.
+//!
+//! This page only stores and validates them. The MFA policy is enforced by
+//! the `OrgMember` extractor (a member without MFA is sent to enrolment when
+//! they open the org); the key lifetime by key binding, which reads
+//! `OrgScope::max_key_lifetime_days`.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::record;
+use crate::app::AppState;
+use crate::auth::AppSession;
+use crate::auth::session::FlashKind;
+use crate::authz::OrgOwner;
+use crate::db::invitations::Policies;
+use crate::error::AppError;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
+
+pub const MAX_KEY_LIFETIME_DAYS: i64 = 365;
+
+#[derive(Template)]
+#[template(path = "orgs/settings.html")]
+pub struct SettingsPage {
+    pub ctx: PageContext,
+    pub slug: String,
+    pub require_mfa: bool,
+    pub max_key_lifetime_days: String,
+    pub without_mfa: i64,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PolicyForm {
+    /// A checkbox: present ("on") when checked, absent otherwise.
+    #[serde(default)]
+    pub require_mfa: Option<String>,
+    #[serde(default)]
+    pub max_key_lifetime_days: String,
+}
+
+/// Empty means no limit; otherwise a whole number of days from 1 to 365.
+pub fn parse_lifetime(input: &str) -> Result<Option<i64>, &'static str> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<i64>() {
+        Ok(n) if (1..=MAX_KEY_LIFETIME_DAYS).contains(&n) => Ok(Some(n)),
+        _ => Err("Enter a whole number of days from 1 to 365, or leave it empty for no limit."),
+    }
+}
+
+async fn settings_page(
+    state: &AppState,
+    session: &AppSession,
+    owner: &OrgOwner,
+    require_mfa: bool,
+    max_key_lifetime_days: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let page = SettingsPage {
+        ctx: PageContext::for_org(
+            state,
+            session,
+            &owner.user,
+            &owner.scope,
+            Section::OrgSettings,
+        )
+        .await?,
+        slug: owner.scope.slug().to_owned(),
+        require_mfa,
+        max_key_lifetime_days,
+        without_mfa: state.db.members_without_mfa(&owner.scope).await?,
+        errors,
+    };
+    render(status, &page)
+}
+
+pub async fn show_settings(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+) -> Result<Response, AppError> {
+    let require_mfa = owner.scope.require_mfa();
+    let days = owner
+        .scope
+        .max_key_lifetime_days()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    settings_page(
+        &state,
+        &session,
+        &owner,
+        require_mfa,
+        days,
+        FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn update_settings(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Form(form): Form<PolicyForm>,
+) -> Result<Response, AppError> {
+    let require_mfa = form.require_mfa.is_some();
+    let mut errors = FieldErrors::new();
+    let max_days = errors.check(
+        "max_key_lifetime_days",
+        parse_lifetime(&form.max_key_lifetime_days),
+    );
+    // Like GitHub: an owner turns the requirement on only with MFA of their
+    // own, or the next page would send them to enrolment and lock them out
+    // of the settings they just saved.
+    if require_mfa && !state.db.user_has_mfa(owner.user.id).await? {
+        errors.add(
+            "require_mfa",
+            "Turn on two-factor authentication for your own account first (Account → Security).",
+        );
+    }
+    let (Some(max_days), true) = (max_days, errors.is_empty()) else {
+        return settings_page(
+            &state,
+            &session,
+            &owner,
+            require_mfa,
+            form.max_key_lifetime_days,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let after = Policies {
+        require_mfa,
+        max_key_lifetime_days: max_days,
+    };
+    let before = state.db.update_policies(&owner.scope, after).await?;
+    if before != after {
+        record(
+            &state,
+            &owner.user,
+            &owner.scope,
+            &client,
+            "policy.updated",
+            ("org", owner.scope.org_id().to_string()),
+            json!({
+                "before": {
+                    "require_mfa": before.require_mfa,
+                    "max_key_lifetime_days": before.max_key_lifetime_days,
+                },
+                "after": {
+                    "require_mfa": after.require_mfa,
+                    "max_key_lifetime_days": after.max_key_lifetime_days,
+                },
+            }),
+        )
+        .await?;
+    }
+    let without = state.db.members_without_mfa(&owner.scope).await?;
+    let message = if require_mfa && !before.require_mfa && without > 0 {
+        format!(
+            "Policies saved. {without} {} without two-factor authentication will be asked to set it up when they next open the organization.",
+            if without == 1 { "member" } else { "members" }
+        )
+    } else {
+        "Policies saved.".to_owned()
+    };
+    session.flash(FlashKind::Success, message).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/settings", owner.scope.slug())).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lifetime;
+
+    #[test]
+    fn key_lifetimes_are_1_to_365_days_or_none() {
+        assert_eq!(parse_lifetime(""), Ok(None));
+        assert_eq!(parse_lifetime(" 30 "), Ok(Some(30)));
+        assert_eq!(parse_lifetime("1"), Ok(Some(1)));
+        assert_eq!(parse_lifetime("365"), Ok(Some(365)));
+        for bad in ["0", "366", "-1", "7.5", "ten"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
+}
