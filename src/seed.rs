@@ -133,7 +133,7 @@ pub async fn seed_bench(db: &Db, members: usize, now: i64) -> anyhow::Result<(St
     let hash = hasher.hash(&checked).await?;
     let email = format!(
         "bench-owner-{}@bench.gatehouse.test",
-        &base62::encode(rand::random::<u64>())
+        base62::encode(rand::random::<u64>()).to_lowercase()
     );
     let owner = db
         .create_user(

@@ -240,7 +240,7 @@ impl Db {
     ) -> Result<bool, sqlx::Error> {
         let done = on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                "UPDATE api_keys SET revoked_at = $1 \
                  WHERE id = $2 AND owner_user_id = $3 AND revoked_at IS NULL",
             )
             .bind(now)

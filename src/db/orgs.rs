@@ -404,7 +404,7 @@ impl Db {
     ) -> Result<Option<Uuid>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_scalar::<_, Uuid>(
-                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                "UPDATE api_keys SET revoked_at = $1 \
                  WHERE org_id = $2 AND owner_user_id = $3 AND public_id = $4 \
                  AND revoked_at IS NULL RETURNING id",
             )
