@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod context;
 pub mod forms;
+pub mod keys;
 pub mod mfa_challenge;
 pub mod ops;
 pub mod orgs;

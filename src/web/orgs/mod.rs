@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod members;
 pub mod overview;
+pub mod service_accounts;
 pub mod teams;
 
 use axum::Router;
@@ -99,6 +100,46 @@ pub fn routes() -> OrgRoutes {
     .post(
         "/orgs/{slug}/teams/{id}/members/{user}/remove",
         teams::remove_team_member,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts",
+        service_accounts::list_service_accounts,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts",
+        service_accounts::create_service_account,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}",
+        service_accounts::show_service_account,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/delete",
+        service_accounts::delete_service_account,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}/keys/new",
+        service_accounts::new_key_form,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/keys",
+        service_accounts::create_key,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/reveal",
+        service_accounts::reveal_key,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate",
+        service_accounts::rotate_key_form,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate",
+        service_accounts::rotate_key,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/revoke",
+        service_accounts::revoke_key,
     )
     .get("/orgs/{slug}/audit", audit::show_audit)
     .get("/orgs/{slug}/audit.csv", audit::export_csv)
