@@ -55,7 +55,7 @@ pub struct MemberListParams {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next` value of the previous page.
-    #[param(pattern = "^[0-9a-f]{32}~")]
+    #[param(pattern = r"^[0-9a-f]{32}~[^\x00]*$")]
     pub after: Option<String>,
 }
 
@@ -90,7 +90,9 @@ fn member_params(raw: Option<&str>) -> Result<(i64, Option<MemberCursor>), ApiEr
                 && a.as_bytes()[..32]
                     .iter()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-                && a.as_bytes()[32] == b'~';
+                && a.as_bytes()[32] == b'~'
+                // NUL cannot be stored in PostgreSQL text: not a cursor.
+                && !a.contains('\0');
             let cursor = well_formed.then(|| MemberCursor::decode(a)).flatten();
             Some(cursor.ok_or_else(|| invalid("after", "Pass the `next` value of a page."))?)
         }
@@ -385,7 +387,8 @@ mod tests {
     fn member_params_are_exactly_as_documented() {
         assert_eq!(member_params(None).unwrap().0, DEFAULT_LIMIT);
         assert_eq!(member_params(Some("limit=100")).unwrap().0, 100);
-        for bad in ["limit=0", "limit=101", "limit=x", "after=", "after=abc~x"] {
+        let nul = format!("after={}~a%00", Uuid::nil().simple());
+        for bad in ["limit=0", "limit=101", "limit=x", "after=", "after=abc~x", &nul] {
             assert!(member_params(Some(bad)).is_err(), "{bad}");
         }
         let id = Uuid::now_v7().simple().to_string();

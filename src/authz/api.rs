@@ -354,6 +354,8 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
                     .find(|(k, _)| *k == "slug")
                     .map(|(_, v)| v.to_owned())
             })
+            // No slug holds NUL (and PostgreSQL text cannot): not found.
+            .filter(|s| !s.contains('\0'))
             .ok_or(ApiError::NotFound)?;
         let Some(bound_to) = principal.org_id else {
             return Err(ApiError::Forbidden {
