@@ -388,7 +388,14 @@ mod tests {
         assert_eq!(member_params(None).unwrap().0, DEFAULT_LIMIT);
         assert_eq!(member_params(Some("limit=100")).unwrap().0, 100);
         let nul = format!("after={}~a%00", Uuid::nil().simple());
-        for bad in ["limit=0", "limit=101", "limit=x", "after=", "after=abc~x", &nul] {
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "limit=x",
+            "after=",
+            "after=abc~x",
+            &nul,
+        ] {
             assert!(member_params(Some(bad)).is_err(), "{bad}");
         }
         let id = Uuid::now_v7().simple().to_string();

@@ -235,6 +235,39 @@ impl Db {
         })
     }
 
+    /// The org a personal key is bound to (its name) and the live teams it
+    /// is granted there, for the key's own page.
+    pub async fn personal_key_binding(
+        &self,
+        owner: &CurrentUser,
+        key_id: Uuid,
+    ) -> Result<Option<(String, Vec<String>)>, sqlx::Error> {
+        let org: Option<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT o.name FROM api_keys k JOIN orgs o ON o.id = k.org_id \
+                 WHERE k.id = $1 AND k.owner_user_id = $2",
+            )
+            .bind(key_id)
+            .bind(owner.id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some(org) = org else { return Ok(None) };
+        let teams: Vec<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT t.name FROM api_key_teams g JOIN api_keys k ON k.id = g.key_id \
+                 JOIN teams t ON t.id = g.team_id AND t.org_id = k.org_id \
+                 WHERE k.id = $1 AND k.owner_user_id = $2 AND t.deleted_at IS NULL \
+                 ORDER BY t.name",
+            )
+            .bind(key_id)
+            .bind(owner.id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(Some((org, teams)))
+    }
+
     /// Gives a key a new secret. The previous one stays valid until
     /// `previous_valid_until` (or dies now when that is `None`). Only an
     /// unrevoked key of this owner is rotated; returns false otherwise.

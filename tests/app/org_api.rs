@@ -132,6 +132,9 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
         let granted = grace
             .create_bound_key(&["teams:read"], "acme", &[&research])
             .await;
+        let path = format!("/account/keys/{}", &granted[4..16]);
+        let detail = grace.get(&path).await;
+        assert!(detail.contains("<dd>Acme</dd>") && detail.contains("<dd>Research</dd>"));
         assert!(team_names(&get(&app, &none, "/v1/orgs/acme/teams").await).is_empty());
         assert_eq!(
             team_names(&get(&app, &granted, "/v1/orgs/acme/teams").await),
@@ -388,6 +391,43 @@ async fn the_key_form_refuses_teams_outside_the_chosen_org() {
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(res.contains("Choose one of your organizations."));
         assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 0);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_service_account_key_changes_team_membership_within_its_grants() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let research = ada.create_team("acme", "Research").await;
+        let payroll = ada.create_team("acme", "Payroll").await;
+        let sa = ada.create_service_account("acme", "Deploy bot").await;
+        let token = ada
+            .create_sa_key("acme", &sa, &["teams:write", "members:read"], &[&research])
+            .await;
+        let grace = user_id(&app, "grace@example.com").await;
+        let put = |team: &str| {
+            let (router, token) = (app.router.clone(), token.clone());
+            let path = format!("/v1/orgs/acme/teams/{team}/members/{grace}");
+            async move {
+                api(
+                    &router,
+                    Method::PUT,
+                    &path,
+                    Some(&token),
+                    Some(r#"{"role":"runner"}"#),
+                )
+                .await
+            }
+        };
+        assert_eq!(put(&research).await.status, StatusCode::OK);
+        assert_eq!(put(&payroll).await.status, StatusCode::NOT_FOUND);
+        let members = get(&app, &token, "/v1/orgs/acme/members").await;
+        assert_eq!(members.status, StatusCode::OK);
+        assert_eq!(json_of(&members)["members"].as_array().unwrap().len(), 2);
+        let audit = ada.get("/orgs/acme/audit.json").await;
+        assert!(audit.contains("service account: Deploy bot"));
         app
     })
     .await;

@@ -279,6 +279,8 @@ pub async fn reveal_key(
 pub struct KeyDetailPage {
     pub ctx: PageContext,
     pub key: KeyView,
+    /// The org the key is bound to, if any (its grants are in `key.teams`).
+    pub org: Option<String>,
 }
 
 pub async fn show_key(
@@ -288,9 +290,17 @@ pub async fn show_key(
     Path(public_id): Path<String>,
 ) -> Result<Response, AppError> {
     let key = own_key(&state, &user, &public_id).await?;
+    let (org, teams) = state
+        .db
+        .personal_key_binding(&user, key.id)
+        .await?
+        .map_or((None, Vec::new()), |(o, t)| (Some(o), t));
+    let mut view = KeyView::new(&key, state.clock.unix());
+    view.teams = teams;
     let page = KeyDetailPage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Keys).await?,
-        key: KeyView::new(&key, state.clock.unix()),
+        key: view,
+        org,
     };
     ok(&page)
 }
