@@ -46,6 +46,13 @@ pub enum ApiError {
         code: &'static str,
         message: &'static str,
     },
+    /// 403 with a stable code: `service_account_key`, `key_not_bound`,
+    /// `owner_required`.
+    #[error("forbidden: {code}")]
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("insufficient scope: {0}")]
     InsufficientScope(Scope),
     #[error("validation failed")]
@@ -79,6 +86,9 @@ impl ApiError {
         match self {
             ApiError::Unauthorized { code, message } => {
                 (StatusCode::UNAUTHORIZED, code, (*message).to_owned())
+            }
+            ApiError::Forbidden { code, message } => {
+                (StatusCode::FORBIDDEN, code, (*message).to_owned())
             }
             ApiError::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,

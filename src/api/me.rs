@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
 use crate::app::AppState;
-use crate::authz::ApiKeyAuth;
+use crate::authz::api::UserKeyAuth;
 use crate::authz::api::scopes::{ProfileRead, ProfileWrite};
 use crate::db::audit::{NewEvent, Origin};
 use crate::db::users::{ProfileUpdate, User};
@@ -92,10 +92,10 @@ async fn load(state: &AppState, id: Uuid) -> Result<User, ApiError> {
     responses(
         (status = 200, description = "The profile", body = Profile),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
-        (status = 403, description = "The key lacks `profile:read`", body = ErrorBody),
+        (status = 403, description = "The key lacks `profile:read`, or belongs to a service account (`service_account_key`)", body = ErrorBody),
     ))]
-pub async fn get_me(key: ApiKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiError> {
-    Ok(Json(key.owner.clone().into()))
+pub async fn get_me(key: UserKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(key.user.clone().into()))
 }
 
 /// Changes the key owner's profile.
@@ -106,16 +106,16 @@ pub async fn get_me(key: ApiKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiEr
         (status = 200, description = "The updated profile", body = Profile),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
-        (status = 403, description = "The key lacks `profile:write`", body = ErrorBody),
+        (status = 403, description = "The key lacks `profile:write`, or belongs to a service account (`service_account_key`)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields; nothing changed", body = ErrorBody),
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
-    key: ApiKeyAuth<ProfileWrite>,
+    key: UserKeyAuth<ProfileWrite>,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, ApiError> {
-    let current = key.owner.clone();
+    let current = key.user.clone();
     let mut errors = Vec::new();
     let mut field = |name: &str, message: &str| {
         errors.push(FieldError {
@@ -187,7 +187,7 @@ pub async fn update_me(
                 actor: &key.actor(),
                 action: "profile.updated",
                 target_kind: Some("user"),
-                target_id: Some(key.user_id.to_string()),
+                target_id: Some(key.user.id.to_string()),
                 org_id: None,
                 origin: &Origin::default(),
                 detail: json!({ "via_key": key.public_id }),
@@ -195,5 +195,5 @@ pub async fn update_me(
             now,
         )
         .await?;
-    Ok(Json(load(&state, key.user_id).await?.into()))
+    Ok(Json(load(&state, key.user.id).await?.into()))
 }

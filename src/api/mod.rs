@@ -6,12 +6,13 @@ pub mod error;
 pub mod keys;
 pub mod me;
 pub mod openapi;
+pub mod orgs;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
-use axum::routing::get;
+use axum::routing::{get, put};
 use serde::de::DeserializeOwned;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -52,6 +53,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me::get_me).patch(me::update_me))
         .route("/keys/current", get(keys::current_key))
+        .route("/orgs/{slug}/members", get(orgs::list_members))
+        .route("/orgs/{slug}/teams", get(orgs::list_teams))
+        .route(
+            "/orgs/{slug}/teams/{team_id}/members/{user_id}",
+            put(orgs::put_team_member).delete(orgs::delete_team_member),
+        )
         .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -7,6 +7,9 @@ use utoipa::{Modify, OpenApi};
 use super::error::{ErrorBody, ErrorDetail, FieldError};
 use super::keys::KeyInfo;
 use super::me::{Profile, ProfilePatch};
+use super::orgs::{
+    Member, MemberPage, Team, TeamList, TeamMembership, TeamMembershipBody, TeamRoleName,
+};
 
 struct BearerKeys;
 
@@ -36,16 +39,39 @@ impl Modify for BearerKeys {
         description = "Bearer API keys act for their owner, limited to their scopes. Errors are \
                        JSON with a stable `error.code`: missing_token, malformed_token, \
                        invalid_checksum, invalid_token, token_expired, token_revoked, \
-                       token_rotated, account_disabled (401); insufficient_scope (403); \
-                       not_found (404); method_not_allowed (405); unsupported_media_type (415); \
+                       token_rotated, account_disabled (401); insufficient_scope, \
+                       service_account_key, key_not_bound, owner_required (403); not_found (404); method_not_allowed (405); unsupported_media_type (415); \
                        validation_failed (422); rate_limited (429); internal_error (500)."
     ),
-    paths(super::me::get_me, super::me::update_me, super::keys::current_key),
-    components(schemas(Profile, ProfilePatch, KeyInfo, ErrorBody, ErrorDetail, FieldError)),
+    paths(
+        super::me::get_me,
+        super::me::update_me,
+        super::keys::current_key,
+        super::orgs::list_members,
+        super::orgs::list_teams,
+        super::orgs::put_team_member,
+        super::orgs::delete_team_member,
+    ),
+    components(schemas(
+        Profile,
+        ProfilePatch,
+        KeyInfo,
+        Member,
+        MemberPage,
+        Team,
+        TeamList,
+        TeamRoleName,
+        TeamMembershipBody,
+        TeamMembership,
+        ErrorBody,
+        ErrorDetail,
+        FieldError
+    )),
     modifiers(&BearerKeys),
     tags(
         (name = "profile", description = "The key owner's profile"),
         (name = "keys", description = "API key introspection"),
+        (name = "orgs", description = "The members and teams of the key's organization, within its team grants"),
     )
 )]
 pub struct ApiDoc;

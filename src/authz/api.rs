@@ -5,7 +5,7 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde_json::json;
@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::api::error::ApiError;
 use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
-use crate::authz::CurrentUser;
+use crate::authz::org::elevate;
+use crate::authz::{CurrentUser, OrgScope, OwnerScope};
 use crate::db::audit::{Actor, NewEvent};
 use crate::db::users::User;
 use crate::domain::{Scope, Scopes};
@@ -22,6 +23,15 @@ use crate::web::ClientInfo;
 
 /// `last_used` is written at most this often per key.
 const LAST_USED_INTERVAL_SECS: i64 = 60;
+
+/// Who a key belongs to, as loaded with it.
+#[derive(Debug, Clone)]
+pub enum KeyOwner {
+    /// A person's key (their profile).
+    User(User),
+    /// A service account's key; always bound to the account's org.
+    ServiceAccount { id: Uuid, name: String },
+}
 
 /// The authenticated key and its owner.
 #[derive(Debug, Clone)]
@@ -32,28 +42,30 @@ pub struct ApiPrincipal {
     pub scopes: Scopes,
     pub created_at: i64,
     pub expires_at: Option<i64>,
-    pub user_id: Uuid,
-    pub email: String,
-    /// The owner's profile, loaded with the key.
-    pub owner: User,
+    /// The org the key is bound to, if any.
+    pub org_id: Option<Uuid>,
+    pub owner: KeyOwner,
 }
 
 impl ApiPrincipal {
-    /// The owner, as the proof self-service data functions take: a key acts
-    /// for its owner and never for anyone else.
-    pub fn owner_proof(&self) -> CurrentUser {
-        CurrentUser {
-            id: self.user_id,
-            email: self.email.clone(),
-            display_name: self.owner.display_name.clone(),
-            is_operator: false,
+    /// The owning user, for a personal key.
+    pub fn user(&self) -> Option<&User> {
+        match &self.owner {
+            KeyOwner::User(u) => Some(u),
+            KeyOwner::ServiceAccount { .. } => None,
         }
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::User {
-            id: self.user_id,
-            email: self.email.clone(),
+        match &self.owner {
+            KeyOwner::User(u) => Actor::User {
+                id: u.id,
+                email: u.email.clone(),
+            },
+            KeyOwner::ServiceAccount { id, name } => Actor::ServiceAccount {
+                id: *id,
+                name: name.clone(),
+            },
         }
     }
 }
@@ -81,6 +93,9 @@ pub mod scopes {
         ProfileRead => Scope::ProfileRead,
         ProfileWrite => Scope::ProfileWrite,
         KeysRead => Scope::KeysRead,
+        MembersRead => Scope::MembersRead,
+        TeamsRead => Scope::TeamsRead,
+        TeamsWrite => Scope::TeamsWrite,
     }
 }
 
@@ -187,13 +202,28 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
             "The owner of this key is disabled.",
         ));
     }
+    // Deleting a service account revokes its keys in the same transaction;
+    // this check holds even for a key that somehow escaped that.
+    if creds.service_account_id.is_some() && creds.sa_deleted_at.is_some() {
+        return Err(reject(state, &client, creds.id, "token_revoked", now).await);
+    }
     if creds
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL_SECS)
     {
         state.db.mark_key_used(creds.id, &client.ip, now).await?;
     }
-    let owner = creds.owner();
+    let owner = match (creds.owner(), creds.service_account_id, &creds.sa_name) {
+        (Some(user), _, _) => KeyOwner::User(user),
+        (None, Some(id), Some(name)) if creds.sa_org_id == creds.org_id => {
+            KeyOwner::ServiceAccount {
+                id,
+                name: name.clone(),
+            }
+        }
+        // The CHECK constraint makes this unreachable; fail closed anyway.
+        _ => return Err(invalid()),
+    };
     Ok(ApiPrincipal {
         owner,
         key_id: creds.id,
@@ -202,8 +232,7 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
         scopes: Scopes::from_stored(&creds.scopes),
         created_at: creds.created_at,
         expires_at: creds.expires_at,
-        user_id: creds.owner_user_id,
-        email: creds.owner_email,
+        org_id: creds.org_id,
     })
 }
 
@@ -217,6 +246,145 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiKeyAuth<S> {
         }
         Ok(ApiKeyAuth {
             principal,
+            _scope: PhantomData,
+        })
+    }
+}
+
+/// A valid *personal* key holding scope `S`, with its owner: for endpoints
+/// that act for a person (`/v1/me`). A service account's key is refused with
+/// 403 `service_account_key`.
+#[derive(Debug)]
+pub struct UserKeyAuth<S> {
+    pub principal: ApiPrincipal,
+    pub user: User,
+    _scope: PhantomData<S>,
+}
+
+impl<S> UserKeyAuth<S> {
+    /// The owner, as the proof self-service data functions take: a key acts
+    /// for its owner and never for anyone else.
+    pub fn owner_proof(&self) -> CurrentUser {
+        CurrentUser {
+            id: self.user.id,
+            email: self.user.email.clone(),
+            display_name: self.user.display_name.clone(),
+            is_operator: false,
+        }
+    }
+}
+
+impl<S> std::ops::Deref for UserKeyAuth<S> {
+    type Target = ApiPrincipal;
+    fn deref(&self) -> &ApiPrincipal {
+        &self.principal
+    }
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for UserKeyAuth<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ApiKeyAuth { principal, .. } =
+            ApiKeyAuth::<S>::from_request_parts(parts, state).await?;
+        let user = principal.user().cloned().ok_or(ApiError::Forbidden {
+            code: "service_account_key",
+            message: "This endpoint acts for a person; a service account's key cannot use it.",
+        })?;
+        Ok(UserKeyAuth {
+            principal,
+            user,
+            _scope: PhantomData,
+        })
+    }
+}
+
+/// A valid key holding scope `S`, bound to the org named by `{slug}` in the
+/// path: the API's counterpart of `OrgMember`. The org is resolved once, here,
+/// from the key's binding and — for a personal key — the owner's *current*
+/// membership, so the same scope-taking db functions serve pages and API.
+///
+/// - an unbound key: 403 `key_not_bound` (the same answer for every slug, so
+///   nothing about other orgs is revealed);
+/// - a key bound to another org, or whose owner has left this one: 404;
+/// - owner-level operations (`owner_scope`) need a personal key of a current
+///   owner, or a service account's key (service accounts are created by the
+///   owners, and are limited by the key's scopes and team grants);
+/// - team-scoped data: only the teams in `teams()` — granted to the key, live,
+///   and (for a personal key) teams the owner is on right now.
+#[derive(Debug)]
+pub struct ApiOrgKey<S> {
+    pub principal: ApiPrincipal,
+    pub scope: OrgScope,
+    owner: Option<OwnerScope>,
+    teams: Vec<Uuid>,
+    _scope: PhantomData<S>,
+}
+
+impl<S> ApiOrgKey<S> {
+    /// The owner-level proof, or 403 `owner_required`.
+    pub fn owner_scope(&self) -> Result<&OwnerScope, ApiError> {
+        self.owner.as_ref().ok_or(ApiError::Forbidden {
+            code: "owner_required",
+            message: "This key's owner is not an owner of the organization.",
+        })
+    }
+
+    /// The teams this request may reach.
+    pub fn teams(&self) -> &[Uuid] {
+        &self.teams
+    }
+
+    pub fn may_reach_team(&self, team_id: Uuid) -> bool {
+        self.teams.contains(&team_id)
+    }
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ApiKeyAuth { principal, .. } =
+            ApiKeyAuth::<S>::from_request_parts(parts, state).await?;
+        let slug = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| *k == "slug")
+                    .map(|(_, v)| v.to_owned())
+            })
+            // No slug holds NUL (and PostgreSQL text cannot): not found.
+            .filter(|s| !s.contains('\0'))
+            .ok_or(ApiError::NotFound)?;
+        let Some(bound_to) = principal.org_id else {
+            return Err(ApiError::Forbidden {
+                code: "key_not_bound",
+                message: "This key is not bound to an organization.",
+            });
+        };
+        let row = match &principal.owner {
+            KeyOwner::User(user) => state
+                .db
+                .membership_by_slug(user.id, &slug)
+                .await?
+                .filter(|m| m.org_id == bound_to),
+            KeyOwner::ServiceAccount { .. } => state.db.org_by_binding(bound_to, &slug).await?,
+        };
+        let scope = row.and_then(OrgScope::from_row).ok_or(ApiError::NotFound)?;
+        let owner = match &principal.owner {
+            KeyOwner::User(_) => scope.is_owner().then(|| elevate(scope.clone())),
+            KeyOwner::ServiceAccount { .. } => Some(elevate(scope.clone())),
+        };
+        let teams = state
+            .db
+            .key_team_access(&scope, principal.key_id, principal.user().map(|u| u.id))
+            .await?;
+        Ok(ApiOrgKey {
+            principal,
+            scope,
+            owner,
+            teams,
             _scope: PhantomData,
         })
     }

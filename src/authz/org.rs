@@ -125,6 +125,12 @@ impl std::ops::Deref for OwnerScope {
     }
 }
 
+/// The owner-level proof for an API key that has earned it (see
+/// `api::ApiOrgKey`); only the authorization layer may call this.
+pub(in crate::authz) fn elevate(scope: OrgScope) -> OwnerScope {
+    OwnerScope(scope)
+}
+
 /// A signed-in member of the org in the URL.
 #[derive(Debug, Clone)]
 pub struct OrgMember {
@@ -137,6 +143,23 @@ pub struct OrgMember {
 pub struct OrgOwner {
     pub user: CurrentUser,
     pub scope: OwnerScope,
+}
+
+impl OrgScope {
+    /// The user's scope in the org `slug`, for a self-service page that
+    /// needs it outside the `/orgs/{slug}` tree (binding a personal key to
+    /// an org): `None` when they are not a member.
+    pub async fn of_member(
+        state: &AppState,
+        user: &CurrentUser,
+        slug: &str,
+    ) -> Result<Option<OrgScope>, AppError> {
+        Ok(state
+            .db
+            .membership_by_slug(user.id, slug)
+            .await?
+            .and_then(OrgScope::from_row))
+    }
 }
 
 impl FromRequestParts<AppState> for OrgMember {

@@ -77,6 +77,24 @@ impl SudoGate {
     }
 }
 
+impl SudoGate {
+    /// The proof, if the window is open; otherwise a redirect to
+    /// `/sudo?next=page` (nothing is kept). For a page that must check
+    /// something else — e.g. that an id exists in the caller's org — before
+    /// asking for sudo, so that a foreign id is 404 rather than a sudo prompt.
+    pub fn check(self, page: &str) -> Result<SudoUser, AppError> {
+        match self.until {
+            Some(until) if until > self.now => Ok(SudoUser {
+                user: self.user,
+                until,
+            }),
+            _ => Err(AppError::SudoRequired {
+                next: page.to_owned(),
+            }),
+        }
+    }
+}
+
 /// The values a person had entered in the form at `path` before being sent
 /// to confirm sudo mode, if any (taken once).
 pub async fn take_stashed_form<T: DeserializeOwned>(

@@ -13,6 +13,11 @@ pub enum Actor {
         id: Uuid,
         email: String,
     },
+    /// A service account, through one of its keys.
+    ServiceAccount {
+        id: Uuid,
+        name: String,
+    },
     /// Someone not signed in (a failed sign-in names the email tried).
     Anonymous,
     System,
@@ -54,6 +59,7 @@ impl Db {
     pub async fn record_event(&self, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
         let (actor_id, actor_label) = match event.actor {
             Actor::User { id, email } => (Some(*id), email.clone()),
+            Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
             Actor::Anonymous => (None, "anonymous".to_owned()),
             Actor::System => (None, "system".to_owned()),
         };

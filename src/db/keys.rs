@@ -1,20 +1,24 @@
 //! API keys. Personal-key functions take the `CurrentUser` proof (or the
 //! `SudoUser` proof where the operation needs sudo), so a key of another user
 //! is simply not found. The bearer lookup is by public id, one indexed query
-//! joined with the owner's status.
+//! joined with the owner's status (a user or a service account).
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, on_pool};
-use crate::authz::{CurrentUser, SudoUser};
+use super::{Db, in_tx, on_pool};
+use crate::authz::{CurrentUser, OrgScope, SudoUser};
 use crate::domain::Scopes;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ApiKey {
     pub id: Uuid,
     pub public_id: String,
-    pub owner_user_id: Uuid,
+    /// The owning user; `None` for a service account's key.
+    pub owner_user_id: Option<Uuid>,
+    pub service_account_id: Option<Uuid>,
+    /// The org the key is bound to, if any.
+    pub org_id: Option<Uuid>,
     pub name: String,
     pub description: Option<String>,
     pub scopes: String,
@@ -83,12 +87,15 @@ impl ApiKey {
     }
 }
 
-/// What the bearer lookup needs: the key, both digests and its owner's state.
+/// What the bearer lookup needs: the key, both digests and its owner's
+/// state — a user (the `owner_*` columns) or a service account (`sa_*`).
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyCredentials {
     pub id: Uuid,
     pub public_id: String,
-    pub owner_user_id: Uuid,
+    pub owner_user_id: Option<Uuid>,
+    pub service_account_id: Option<Uuid>,
+    pub org_id: Option<Uuid>,
     pub name: String,
     pub scopes: String,
     pub secret_digest: Vec<u8>,
@@ -98,32 +105,36 @@ pub struct KeyCredentials {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
-    pub owner_email: String,
+    pub owner_email: Option<String>,
     pub owner_disabled_at: Option<i64>,
-    pub owner_display_name: String,
+    pub owner_display_name: Option<String>,
     pub owner_phone: Option<String>,
     pub owner_job_title: Option<String>,
-    pub owner_time_zone: String,
-    pub owner_is_operator: bool,
-    pub owner_created_at: i64,
-    pub owner_updated_at: i64,
+    pub owner_time_zone: Option<String>,
+    pub owner_is_operator: Option<bool>,
+    pub owner_created_at: Option<i64>,
+    pub owner_updated_at: Option<i64>,
+    pub sa_name: Option<String>,
+    pub sa_org_id: Option<Uuid>,
+    pub sa_deleted_at: Option<i64>,
 }
 
 impl KeyCredentials {
-    /// The owner, as loaded by the same query.
-    pub fn owner(&self) -> crate::db::users::User {
-        crate::db::users::User {
-            id: self.owner_user_id,
-            email: self.owner_email.clone(),
-            display_name: self.owner_display_name.clone(),
+    /// The owning user, as loaded by the same query (`None` for a service
+    /// account's key).
+    pub fn owner(&self) -> Option<crate::db::users::User> {
+        Some(crate::db::users::User {
+            id: self.owner_user_id?,
+            email: self.owner_email.clone()?,
+            display_name: self.owner_display_name.clone()?,
             phone: self.owner_phone.clone(),
             job_title: self.owner_job_title.clone(),
-            time_zone: self.owner_time_zone.clone(),
-            is_operator: self.owner_is_operator,
+            time_zone: self.owner_time_zone.clone()?,
+            is_operator: self.owner_is_operator?,
             disabled_at: self.owner_disabled_at,
-            created_at: self.owner_created_at,
-            updated_at: self.owner_updated_at,
-        }
+            created_at: self.owner_created_at?,
+            updated_at: self.owner_updated_at?,
+        })
     }
 }
 
@@ -137,32 +148,52 @@ pub struct NewKey<'a> {
 }
 
 impl Db {
+    /// Creates a personal key, optionally bound to an org the owner belongs
+    /// to (the scope proves it) with team grants. A grant is only written for
+    /// a live team of that org the owner is on, whatever the form said.
     pub async fn create_personal_key(
         &self,
         owner: &SudoUser,
+        binding: Option<(&OrgScope, &[Uuid])>,
         key: NewKey<'_>,
         now: i64,
     ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
-        on_pool!(self, |pool| {
+        let org_id = binding.map(|(scope, _)| scope.org_id());
+        let teams = binding.map(|(_, t)| t).unwrap_or_default();
+        in_tx!(self, |tx| {
             sqlx::query(
-                "INSERT INTO api_keys (id, public_id, owner_user_id, name, description, scopes, \
-                 secret_digest, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO api_keys (id, public_id, owner_user_id, org_id, name, description, \
+                 scopes, secret_digest, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(id)
             .bind(key.public_id)
             .bind(owner.id)
+            .bind(org_id)
             .bind(key.name)
             .bind(key.description)
             .bind(key.scopes.to_stored())
             .bind(key.digest)
             .bind(now)
             .bind(key.expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?;
+            for team in teams {
+                sqlx::query(
+                    "INSERT INTO api_key_teams (key_id, team_id) \
+                     SELECT $1, t.id FROM teams t JOIN team_members tm ON tm.team_id = t.id \
+                     WHERE t.id = $2 AND t.org_id = $3 AND t.deleted_at IS NULL \
+                     AND tm.user_id = $4",
+                )
+                .bind(id)
+                .bind(*team)
+                .bind(org_id)
+                .bind(owner.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
         Ok(id)
     }
 
@@ -173,7 +204,8 @@ impl Db {
     ) -> Result<Vec<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, name, description, scopes, created_at, \
+                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, description, \
+                 scopes, created_at, \
                  expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
                  WHERE owner_user_id = $1 AND hidden_at IS NULL \
                  ORDER BY created_at DESC, id DESC",
@@ -191,7 +223,8 @@ impl Db {
     ) -> Result<Option<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, name, description, scopes, created_at, \
+                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, description, \
+                 scopes, created_at, \
                  expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
                  WHERE owner_user_id = $1 AND public_id = $2 AND hidden_at IS NULL",
             )
@@ -200,6 +233,39 @@ impl Db {
             .fetch_optional(pool)
             .await
         })
+    }
+
+    /// The org a personal key is bound to (its name) and the live teams it
+    /// is granted there, for the key's own page.
+    pub async fn personal_key_binding(
+        &self,
+        owner: &CurrentUser,
+        key_id: Uuid,
+    ) -> Result<Option<(String, Vec<String>)>, sqlx::Error> {
+        let org: Option<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT o.name FROM api_keys k JOIN orgs o ON o.id = k.org_id \
+                 WHERE k.id = $1 AND k.owner_user_id = $2",
+            )
+            .bind(key_id)
+            .bind(owner.id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let Some(org) = org else { return Ok(None) };
+        let teams: Vec<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT t.name FROM api_key_teams g JOIN api_keys k ON k.id = g.key_id \
+                 JOIN teams t ON t.id = g.team_id AND t.org_id = k.org_id \
+                 WHERE k.id = $1 AND k.owner_user_id = $2 AND t.deleted_at IS NULL \
+                 ORDER BY t.name",
+            )
+            .bind(key_id)
+            .bind(owner.id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(Some((org, teams)))
     }
 
     /// Gives a key a new secret. The previous one stays valid until
@@ -284,14 +350,18 @@ impl Db {
     ) -> Result<Option<KeyCredentials>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, KeyCredentials>(
-                "SELECT k.id, k.public_id, k.owner_user_id, k.name, k.scopes, k.secret_digest, \
+                "SELECT k.id, k.public_id, k.owner_user_id, k.service_account_id, k.org_id, \
+                 k.name, k.scopes, k.secret_digest, \
                  k.previous_digest, k.previous_valid_until, k.created_at, k.expires_at, \
                  k.revoked_at, k.last_used_at, u.email AS owner_email, \
                  u.disabled_at AS owner_disabled_at, u.display_name AS owner_display_name, \
                  u.phone AS owner_phone, u.job_title AS owner_job_title, \
                  u.time_zone AS owner_time_zone, u.is_operator AS owner_is_operator, \
-                 u.created_at AS owner_created_at, u.updated_at AS owner_updated_at \
-                 FROM api_keys k JOIN users u ON u.id = k.owner_user_id WHERE k.public_id = $1",
+                 u.created_at AS owner_created_at, u.updated_at AS owner_updated_at, \
+                 sa.name AS sa_name, sa.org_id AS sa_org_id, sa.deleted_at AS sa_deleted_at \
+                 FROM api_keys k LEFT JOIN users u ON u.id = k.owner_user_id \
+                 LEFT JOIN service_accounts sa ON sa.id = k.service_account_id \
+                 WHERE k.public_id = $1",
             )
             .bind(public_id)
             .fetch_optional(pool)

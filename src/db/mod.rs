@@ -17,6 +17,7 @@ pub mod mfa;
 pub mod orgs;
 pub mod prefs;
 pub mod rate_limits;
+pub mod service_accounts;
 pub mod sessions;
 pub mod users;
 

@@ -96,6 +96,13 @@ pub struct OrgCounts {
     pub teams: i64,
 }
 
+/// Names an org member: by the email the console's form takes, or by id.
+#[derive(Debug, Clone, Copy)]
+pub enum MemberRef<'a> {
+    Email(&'a str),
+    Id(Uuid),
+}
+
 /// How the member list is ordered; each has its own index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberSort {
@@ -180,6 +187,26 @@ impl Db {
             )
             .bind(slug)
             .bind(user_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// The org named `slug` if it is the org `org_id` (a service account's
+    /// binding). A service account is not a member: the row carries the
+    /// `member` role, and what it may do beyond that is decided in `authz`.
+    pub async fn org_by_binding(
+        &self,
+        org_id: Uuid,
+        slug: &str,
+    ) -> Result<Option<MembershipRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, MembershipRow>(
+                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
+                 'member' AS role FROM orgs o WHERE o.slug = $1 AND o.id = $2",
+            )
+            .bind(slug)
+            .bind(org_id)
             .fetch_optional(pool)
             .await
         })
@@ -383,7 +410,8 @@ impl Db {
     ) -> Result<Vec<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, name, description, scopes, created_at, \
+                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, description, \
+                 scopes, created_at, \
                  expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
                  WHERE org_id = $1 AND owner_user_id = $2 ORDER BY created_at DESC",
             )
@@ -674,26 +702,41 @@ impl Db {
         })
     }
 
-    /// Adds the org member with `email` to a live team of this org (or changes
-    /// their team role); returns the user id and the previous role.
+    /// Adds an org member (by email from the console, by id from the API) to
+    /// a live team of this org (or changes their team role); returns the user
+    /// id and the previous role. `NotAMember` for anyone not in this org.
     pub async fn set_team_member(
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
-        email: &str,
+        member: MemberRef<'_>,
         role: TeamRole,
         now: i64,
     ) -> Result<(Uuid, Option<String>), OrgError> {
         in_tx!(self, |tx| {
-            let member: Option<Uuid> = sqlx::query_scalar(
-                "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
-                 WHERE m.org_id = $1 AND m.member_email = $2 AND t.id = $3 AND t.deleted_at IS NULL",
-            )
-            .bind(scope.org_id())
-            .bind(email)
-            .bind(team_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let member: Option<Uuid> =
+                match member {
+                    MemberRef::Email(email) => sqlx::query_scalar(
+                        "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
+                         WHERE m.org_id = $1 AND m.member_email = $2 AND t.id = $3 \
+                         AND t.deleted_at IS NULL",
+                    )
+                    .bind(scope.org_id())
+                    .bind(email)
+                    .bind(team_id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                    MemberRef::Id(user_id) => sqlx::query_scalar(
+                        "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
+                         WHERE m.org_id = $1 AND m.user_id = $2 AND t.id = $3 \
+                         AND t.deleted_at IS NULL",
+                    )
+                    .bind(scope.org_id())
+                    .bind(user_id)
+                    .bind(team_id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                };
             let Some(user_id) = member else {
                 return Err(OrgError::NotAMember);
             };

@@ -8,6 +8,7 @@ pub mod client;
 pub mod context;
 pub mod forms;
 pub mod invitations;
+pub mod keys;
 pub mod mfa_challenge;
 pub mod ops;
 pub mod orgs;

@@ -43,6 +43,16 @@ fn matrix(method: &str, path: &str) -> Option<(Expect, Expect)> {
         ("POST", "/orgs/{slug}/invitations/{id}/revoke") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/settings") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/settings") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/service-accounts") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/service-accounts/{id}") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts/{id}/delete") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/service-accounts/{id}/keys/new") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts/{id}/keys") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/service-accounts/{id}/keys/{key}/reveal") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts/{id}/keys/{key}/revoke") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/audit") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/audit.csv") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/audit.json") => (Forbidden, Served),
@@ -95,22 +105,31 @@ async fn every_org_route_answers_each_persona_as_the_matrix_says() {
         let (mut ada, mut grace, mut olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Research").await;
         let globex_team = olga.create_team("globex", "Secret project").await;
+        let sa = ada.create_service_account("acme", "Deploy bot").await;
+        let sa_key = ada.create_sa_key("acme", &sa, &["teams:read"], &[]).await;
+        let sa_key = crate::service_accounts::public_id(&sa_key).to_owned();
+        let globex_sa = olga
+            .create_service_account("globex", "Secret project bot")
+            .await;
         let grace_id = user_id(&app, "grace@example.com").await.to_string();
         let oscar_id = user_id(&app, "oscar@example.com").await.to_string();
         let mut stranger = signed_in(&app, "eve@example.com", "Eve").await;
         let mut anonymous = app.client();
         anonymous.get("/login").await;
 
-        let fill = |path: &str, id_team: &str, id_member: &str| {
-            let id = if path.starts_with("/orgs/{slug}/teams") {
-                id_team
+        // Ids of acme (team, member, service account) or of globex.
+        let fill = |path: &str, id_team: &str, id_member: &str, id_sa: &str| {
+            let (id, key) = if path.starts_with("/orgs/{slug}/teams") {
+                (id_team, "AAAAAAAAAAAA")
+            } else if path.starts_with("/orgs/{slug}/service-accounts") {
+                (id_sa, sa_key.as_str())
             } else {
-                id_member
+                (id_member, "AAAAAAAAAAAA")
             };
             path.replace("{slug}", "acme")
                 .replace("{id}", id)
                 .replace("{user}", id_member)
-                .replace("{key}", "AAAAAAAAAAAA")
+                .replace("{key}", key)
         };
 
         // Requests that change state run last for each persona.
@@ -131,7 +150,7 @@ async fn every_org_route_answers_each_persona_as_the_matrix_says() {
                 && path != &"/orgs/{slug}"
                 && (path.contains("{id}") || path.contains("{user}"))
             {
-                let foreign = fill(path, &globex_team, &oscar_id);
+                let foreign = fill(path, &globex_team, &oscar_id, &globex_sa);
                 let res = call(&mut ada, method, &foreign).await;
                 check(
                     Expect::NotFound,
@@ -143,7 +162,7 @@ async fn every_org_route_answers_each_persona_as_the_matrix_says() {
             if *method == "GET" {
                 check(
                     owner,
-                    &call(&mut ada, method, &fill(path, &team, &grace_id)).await,
+                    &call(&mut ada, method, &fill(path, &team, &grace_id, &sa)).await,
                     &format!("owner {method} {path}"),
                 );
             }
@@ -151,7 +170,7 @@ async fn every_org_route_answers_each_persona_as_the_matrix_says() {
 
         for (method, path) in &ordered {
             let (member, _owner) = matrix(method, path).unwrap();
-            let url = fill(path, &team, &grace_id);
+            let url = fill(path, &team, &grace_id, &sa);
             let what = format!("{method} {path}");
             check(
                 Expect::SignIn,

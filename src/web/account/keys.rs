@@ -1,15 +1,15 @@
-//! `/account/keys`: personal API keys — list, create (sudo), show once,
-//! rotate (sudo), revoke, remove from the list.
+//! `/account/keys`: personal API keys — list, create (sudo; optionally bound
+//! to one of the user's orgs with team grants, within the org's maximum key
+//! lifetime), show once, rotate (sudo), revoke, remove from the list. The
+//! lifecycle pieces are shared with service-account keys (`web::keys`).
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, Time};
+use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::AppSession;
@@ -17,54 +17,16 @@ use crate::auth::api_key;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::authz::sudo::take_stashed_form;
-use crate::authz::{CurrentUser, SudoGate, SudoUser};
+use crate::authz::{CurrentUser, OrgScope, SudoGate, SudoUser};
 use crate::db::audit::NewEvent;
-use crate::db::keys::{ApiKey, KeyStatus, NewKey};
-use crate::domain::{Scope, Scopes};
+use crate::db::keys::{ApiKey, NewKey};
 use crate::error::AppError;
-use crate::web::timefmt::Timestamp;
+pub use crate::web::keys::KeyView;
+use crate::web::keys::{
+    KeyForm, NewKeyPage, OrgOption, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,
+    cap_expiry, chosen_teams, reveal_once, take_revealed, validate,
+};
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
-
-const DAY: i64 = 86_400;
-pub const MAX_LIFETIME_DAYS: i64 = 365;
-const KEY_REVEAL: &str = "key_reveal";
-
-/// A key as the pages show it.
-pub struct KeyView {
-    pub public_id: String,
-    pub prefix: String,
-    pub name: String,
-    pub description: String,
-    pub scopes: Vec<&'static str>,
-    pub created: Timestamp,
-    pub expires: Option<Timestamp>,
-    pub last_used: Option<Timestamp>,
-    pub last_used_ip: String,
-    pub status: KeyStatus,
-    pub rotated: Option<Timestamp>,
-}
-
-impl KeyView {
-    pub fn new(k: &ApiKey, now: i64) -> Self {
-        KeyView {
-            public_id: k.public_id.clone(),
-            prefix: k.prefix(),
-            name: k.name.clone(),
-            description: k.description.clone().unwrap_or_default(),
-            scopes: k.scope_set().names(),
-            created: Timestamp::new(k.created_at, now),
-            expires: k.expires_at.map(|e| Timestamp::new(e, now)),
-            last_used: k.last_used_at.map(|t| Timestamp::new(t, now)),
-            last_used_ip: k.last_used_ip.clone().unwrap_or_default(),
-            status: k.status(now),
-            rotated: k.rotated_at.map(|t| Timestamp::new(t, now)),
-        }
-    }
-
-    pub fn usable(&self) -> bool {
-        self.status.is_usable()
-    }
-}
 
 #[derive(Template)]
 #[template(path = "account/keys.html")]
@@ -87,35 +49,25 @@ pub async fn list_keys(
     ok(&page)
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct KeyForm {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub expiry: String,
-    #[serde(default)]
-    pub expires_on: String,
-}
-
-pub struct ScopeOption {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub checked: bool,
-}
-
-#[derive(Template)]
-#[template(path = "account/key_new.html")]
-pub struct NewKeyPage {
-    pub ctx: PageContext,
-    pub form: KeyForm,
-    pub scope_options: Vec<ScopeOption>,
-    pub allow_no_expiry: bool,
-    pub max_date: String,
-    pub errors: FieldErrors,
+/// The orgs the user may bind a key to, each with the live teams they are on.
+async fn bindings(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<(OrgScope, Vec<(Uuid, String)>)>, AppError> {
+    let mut out = Vec::new();
+    for org in state.db.user_orgs(user).await? {
+        if let Some(scope) = OrgScope::of_member(state, user, &org.slug).await? {
+            let teams = state
+                .db
+                .member_teams(&scope, user.id)
+                .await?
+                .into_iter()
+                .map(|t| (t.team_id, t.name))
+                .collect();
+            out.push((scope, teams));
+        }
+    }
+    Ok(out)
 }
 
 fn new_key_page(
@@ -123,31 +75,35 @@ fn new_key_page(
     state: &AppState,
     form: KeyForm,
     errors: FieldErrors,
+    bindings: &[(OrgScope, Vec<(Uuid, String)>)],
 ) -> NewKeyPage {
-    let now = state.clock.unix();
-    NewKeyPage {
-        scope_options: Scope::ALL
-            .iter()
-            .map(|s| ScopeOption {
-                name: s.as_str(),
-                description: s.description(),
-                checked: form.scopes.iter().any(|f| f == s.as_str()),
-            })
-            .collect(),
-        form,
+    let mut page = NewKeyPage::new(
         ctx,
-        allow_no_expiry: state.config.allow_keys_without_expiry,
-        max_date: date_of(now + MAX_LIFETIME_DAYS * DAY),
+        state,
+        "Create an API key".into(),
+        "The key will act as you, limited to the scopes below. You will see it once.",
+        ("/account/keys".into(), "/account/keys".into()),
+        form,
         errors,
-    }
-}
-
-fn date_of(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .date()
-        .format(format_description!("[year]-[month]-[day]"))
-        .unwrap_or_default()
+    );
+    // No JavaScript: every org's teams are listed, grouped by org; only the
+    // group of the chosen org counts (anything else is a field error).
+    page.org_options = bindings
+        .iter()
+        .map(|(scope, _)| OrgOption {
+            slug: scope.slug().to_owned(),
+            name: scope.name().to_owned(),
+            selected: page.form.org == scope.slug(),
+            max_days: scope.max_key_lifetime_days(),
+        })
+        .collect();
+    page.team_groups = bindings
+        .iter()
+        .map(|(scope, teams)| {
+            TeamGroup::new(format!("Your teams in {}", scope.name()), teams, &page.form)
+        })
+        .collect();
+    page
 }
 
 pub async fn new_key_form(
@@ -157,62 +113,16 @@ pub async fn new_key_form(
 ) -> Result<Response, AppError> {
     let form = take_stashed_form::<KeyForm>(&session, "/account/keys/new")
         .await?
-        .unwrap_or_else(|| KeyForm {
-            expiry: "30".into(),
-            ..KeyForm::default()
-        });
+        .unwrap_or_else(KeyForm::initial);
     let ctx = PageContext::new(&state, &session, Some(&user), Section::Keys).await?;
-    ok(&new_key_page(ctx, &state, form, FieldErrors::new()))
-}
-
-/// The expiry chosen in the form, as unix seconds (`None`: no expiry).
-fn parse_expiry(form: &KeyForm, now: i64, allow_none: bool) -> Result<Option<i64>, &'static str> {
-    match form.expiry.as_str() {
-        "7" | "30" | "60" | "90" => {
-            let days: i64 = form.expiry.parse().map_err(|_| "Choose an expiry.")?;
-            Ok(Some(now + days * DAY))
-        }
-        "custom" => {
-            let date = Date::parse(
-                form.expires_on.trim(),
-                format_description!("[year]-[month]-[day]"),
-            )
-            .map_err(|_| "Enter the date as YYYY-MM-DD.")?;
-            // The key stays valid through the whole chosen day (UTC).
-            let at = date.with_time(Time::MAX).assume_utc().unix_timestamp();
-            if at <= now {
-                Err("Choose a date in the future.")
-            } else if at > now + MAX_LIFETIME_DAYS * DAY + DAY {
-                Err("A key can live at most 365 days.")
-            } else {
-                Ok(Some(at.min(now + MAX_LIFETIME_DAYS * DAY)))
-            }
-        }
-        "never" if allow_none => Ok(None),
-        _ => Err("Choose when the key expires."),
-    }
-}
-
-fn key_name(name: &str) -> Result<String, &'static str> {
-    let n = name.trim();
-    if n.is_empty() {
-        Err("Give the key a name, e.g. the program that will use it.")
-    } else if n.chars().count() > 100 || n.chars().any(char::is_control) {
-        Err("A key name has at most 100 characters on one line.")
-    } else {
-        Ok(n.to_owned())
-    }
-}
-
-/// Keeps the new token for exactly one showing, on the page after the redirect.
-async fn reveal_once(
-    session: &AppSession,
-    public_id: &str,
-    token: api_key::Token,
-) -> Result<(), AppError> {
-    session
-        .put(KEY_REVEAL, &(public_id.to_owned(), token.into_string()))
-        .await
+    let bindings = bindings(&state, &user).await?;
+    ok(&new_key_page(
+        ctx,
+        &state,
+        form,
+        FieldErrors::new(),
+        &bindings,
+    ))
 }
 
 pub async fn create_key(
@@ -225,23 +135,58 @@ pub async fn create_key(
     let user = gate.enter("/account/keys/new", &form).await?;
     let now = state.clock.unix();
     let mut errors = FieldErrors::new();
-    let name = errors.check("name", key_name(&form.name));
-    let description = form.description.trim();
-    if description.chars().count() > 500 {
-        errors.add("description", "A description has at most 500 characters.");
-    }
-    let scopes = errors.check("scopes", Scopes::from_names(&form.scopes));
-    let expires_at = errors.check(
-        "expiry",
-        parse_expiry(&form, now, state.config.allow_keys_without_expiry),
+    let valid = validate(
+        &form,
+        now,
+        state.config.allow_keys_without_expiry,
+        &mut errors,
     );
-    let (Some(name), Some(scopes), Some(expires_at), true) =
-        (name, scopes, expires_at, errors.is_empty())
+    let bindings = bindings(&state, &user).await?;
+    let binding = if form.org.is_empty() {
+        if !form.teams.is_empty() {
+            errors.add("teams", "Choose the organization of these teams.");
+        }
+        None
+    } else {
+        match bindings.iter().find(|(scope, _)| scope.slug() == form.org) {
+            None => {
+                errors.add("org", "Choose one of your organizations.");
+                None
+            }
+            Some((scope, teams)) => Some((scope, chosen_teams(&form, teams, &mut errors))),
+        }
+    };
+    // The org's maximum key lifetime applies to keys bound to it.
+    let valid = match (valid, binding.as_ref()) {
+        (Some(mut v), Some((scope, _))) => match scope.max_key_lifetime_days() {
+            Some(days) => match cap_expiry(v.expires_at, now, scope.name(), days) {
+                Ok(at) => {
+                    v.expires_at = at;
+                    Some(v)
+                }
+                Err(message) => {
+                    errors.add("expiry", message);
+                    None
+                }
+            },
+            None => Some(v),
+        },
+        (v, _) => v,
+    };
+    let (
+        Some(ValidKey {
+            name,
+            description,
+            scopes,
+            expires_at,
+        }),
+        true,
+    ) = (valid, errors.is_empty())
     else {
         let ctx = PageContext::new(&state, &session, Some(&user), Section::Keys).await?;
         return render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &new_key_page(ctx, &state, form, errors),
+            &new_key_page(ctx, &state, form, errors, &bindings),
         );
     };
     throttle::consume(
@@ -257,10 +202,13 @@ pub async fn create_key(
         .db
         .create_personal_key(
             &user,
+            binding
+                .as_ref()
+                .map(|(scope, teams)| (*scope, teams.as_slice())),
             NewKey {
                 public_id: &issued.public_id,
                 name: &name,
-                description: (!description.is_empty()).then_some(description),
+                description: description.as_deref(),
                 scopes: &scopes,
                 digest: &issued.digest,
                 expires_at,
@@ -276,13 +224,16 @@ pub async fn create_key(
                 action: "api_key.created",
                 target_kind: Some("api_key"),
                 target_id: Some(key_id.to_string()),
-                org_id: None,
+                // A bound key's events also go to its org's audit log.
+                org_id: binding.as_ref().map(|(scope, _)| scope.org_id()),
                 origin: &client.origin(),
                 detail: json!({
                     "name": name,
                     "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
                     "scopes": scopes.names(),
                     "expires_at": expires_at,
+                    "org": binding.as_ref().map(|(scope, _)| scope.slug()),
+                    "teams": binding.as_ref().map(|(_, teams)| teams.len()).unwrap_or(0),
                 }),
             },
             now,
@@ -291,15 +242,6 @@ pub async fn create_key(
     let public_id = issued.public_id.clone();
     reveal_once(&session, &public_id, issued.token).await?;
     Ok(Redirect::to(&format!("/account/keys/{public_id}/reveal")).into_response())
-}
-
-#[derive(Template)]
-#[template(path = "account/key_reveal.html")]
-pub struct RevealPage {
-    pub ctx: PageContext,
-    pub key: KeyView,
-    pub token: Option<String>,
-    pub api_base: String,
 }
 
 async fn own_key(
@@ -321,19 +263,13 @@ pub async fn reveal_key(
     Path(public_id): Path<String>,
 ) -> Result<Response, AppError> {
     let key = own_key(&state, &user, &public_id).await?;
-    // Taken out of the session on first view: a reload shows it no more.
-    let token = match session.get::<(String, String)>(KEY_REVEAL).await? {
-        Some((id, token)) if id == key.public_id => {
-            session.remove(KEY_REVEAL).await?;
-            Some(token)
-        }
-        _ => None,
-    };
     let page = RevealPage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Keys).await?,
         key: KeyView::new(&key, state.clock.unix()),
-        token,
+        token: take_revealed(&session, &key.public_id).await?,
         api_base: state.config.public_url(),
+        back: "/account/keys".into(),
+        back_label: "API keys",
     };
     ok(&page)
 }
@@ -343,6 +279,8 @@ pub async fn reveal_key(
 pub struct KeyDetailPage {
     pub ctx: PageContext,
     pub key: KeyView,
+    /// The org the key is bound to, if any (its grants are in `key.teams`).
+    pub org: Option<String>,
 }
 
 pub async fn show_key(
@@ -352,26 +290,19 @@ pub async fn show_key(
     Path(public_id): Path<String>,
 ) -> Result<Response, AppError> {
     let key = own_key(&state, &user, &public_id).await?;
+    let (org, teams) = state
+        .db
+        .personal_key_binding(&user, key.id)
+        .await?
+        .map_or((None, Vec::new()), |(o, t)| (Some(o), t));
+    let mut view = KeyView::new(&key, state.clock.unix());
+    view.teams = teams;
     let page = KeyDetailPage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Keys).await?,
-        key: KeyView::new(&key, state.clock.unix()),
+        key: view,
+        org,
     };
     ok(&page)
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RotateForm {
-    #[serde(default)]
-    pub grace: String,
-}
-
-#[derive(Template)]
-#[template(path = "account/key_rotate.html")]
-pub struct RotatePage {
-    pub ctx: PageContext,
-    pub key: KeyView,
-    pub grace: String,
-    pub errors: FieldErrors,
 }
 
 pub async fn rotate_key_form(
@@ -388,6 +319,8 @@ pub async fn rotate_key_form(
     let page = RotatePage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Keys).await?,
         key: KeyView::new(&key, state.clock.unix()),
+        key_base: format!("/account/keys/{public_id}"),
+        cancel: format!("/account/keys/{public_id}"),
         grace: if form.grace.is_empty() {
             "0".into()
         } else {
@@ -411,16 +344,16 @@ pub async fn rotate_key(
         .enter(&format!("/account/keys/{public_id}/rotate"), &form)
         .await?;
     let now = state.clock.unix();
-    let grace_secs = match form.grace.as_str() {
-        "0" => None,
-        "3600" => Some(3600),
-        "86400" => Some(86_400),
-        _ => {
+    let grace_secs = match form.grace_seconds() {
+        Some(g) => g,
+        None => {
             let mut errors = FieldErrors::new();
             errors.add("grace", "Choose when the old secret stops working.");
             let page = RotatePage {
                 ctx: PageContext::new(&state, &session, Some(&user), Section::Keys).await?,
                 key: KeyView::new(&key, now),
+                key_base: format!("/account/keys/{public_id}"),
+                cancel: format!("/account/keys/{public_id}"),
                 grace: "0".into(),
                 errors,
             };
@@ -463,7 +396,7 @@ pub async fn rotate_key(
                 action: "api_key.rotated",
                 target_kind: Some("api_key"),
                 target_id: Some(key.id.to_string()),
-                org_id: None,
+                org_id: key.org_id,
                 origin: &client.origin(),
                 detail: json!({ "prefix": key.prefix(), "grace_seconds": grace_secs.unwrap_or(0) }),
             },
@@ -492,7 +425,7 @@ pub async fn revoke_key(
                     action: "api_key.revoked",
                     target_kind: Some("api_key"),
                     target_id: Some(key.id.to_string()),
-                    org_id: None,
+                    org_id: key.org_id,
                     origin: &client.origin(),
                     detail: json!({ "prefix": key.prefix(), "name": key.name }),
                 },

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod overview;
+pub mod service_accounts;
 pub mod settings;
 pub mod teams;
 
@@ -110,6 +111,46 @@ pub fn routes() -> OrgRoutes {
     )
     .get("/orgs/{slug}/settings", settings::show_settings)
     .post("/orgs/{slug}/settings", settings::update_settings)
+    .get(
+        "/orgs/{slug}/service-accounts",
+        service_accounts::list_service_accounts,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts",
+        service_accounts::create_service_account,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}",
+        service_accounts::show_service_account,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/delete",
+        service_accounts::delete_service_account,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}/keys/new",
+        service_accounts::new_key_form,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/keys",
+        service_accounts::create_key,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/reveal",
+        service_accounts::reveal_key,
+    )
+    .get(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate",
+        service_accounts::rotate_key_form,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate",
+        service_accounts::rotate_key,
+    )
+    .post(
+        "/orgs/{slug}/service-accounts/{id}/keys/{key}/revoke",
+        service_accounts::revoke_key,
+    )
     .get("/orgs/{slug}/audit", audit::show_audit)
     .get("/orgs/{slug}/audit.csv", audit::export_csv)
     .get("/orgs/{slug}/audit.json", audit::export_json)

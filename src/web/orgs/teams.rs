@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
-use crate::db::orgs::{OrgError, TeamMemberRow, TeamRow};
+use crate::db::orgs::{MemberRef, OrgError, TeamMemberRow, TeamRow};
 use crate::domain::{Email, TeamName, TeamRole};
 use crate::error::AppError;
 use crate::web::timefmt::Timestamp;
@@ -407,7 +407,7 @@ pub async fn set_team_member(
         .set_team_member(
             &owner.scope,
             team.id,
-            email.as_str(),
+            MemberRef::Email(email.as_str()),
             role,
             state.clock.unix(),
         )

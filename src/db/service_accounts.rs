@@ -1,0 +1,337 @@
+//! Service accounts: non-human principals of one org, managed by its owners,
+//! with their own API keys (always bound to that org). Every function takes
+//! the `OwnerScope` proof and filters by its org id, so a service account or
+//! key of another org is simply not found; creating and rotating a key also
+//! take the `SudoUser` proof.
+//!
+//! Deletion is soft: the row stays so that the audit log and the key history
+//! keep naming it, but it disappears from the console and all its keys are
+//! revoked in the same transaction (the bearer check also refuses any key of
+//! a deleted service account).
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::keys::{ApiKey, NewKey};
+use super::{Db, in_tx, on_pool};
+use crate::authz::{OrgScope, OwnerScope, SudoUser};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ServiceAccount {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: i64,
+    /// Usable (unrevoked, unexpired) keys.
+    pub active_keys: i64,
+}
+
+impl Db {
+    pub async fn list_service_accounts(
+        &self,
+        scope: &OwnerScope,
+        now: i64,
+    ) -> Result<Vec<ServiceAccount>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ServiceAccount>(
+                "SELECT sa.id, sa.name, sa.description, sa.created_at, \
+                 (SELECT COUNT(*) FROM api_keys k WHERE k.service_account_id = sa.id \
+                  AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)) \
+                 AS active_keys \
+                 FROM service_accounts sa WHERE sa.org_id = $1 AND sa.deleted_at IS NULL \
+                 ORDER BY sa.name, sa.id",
+            )
+            .bind(scope.org_id())
+            .bind(now)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn find_service_account(
+        &self,
+        scope: &OwnerScope,
+        id: Uuid,
+        now: i64,
+    ) -> Result<Option<ServiceAccount>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ServiceAccount>(
+                "SELECT sa.id, sa.name, sa.description, sa.created_at, \
+                 (SELECT COUNT(*) FROM api_keys k WHERE k.service_account_id = sa.id \
+                  AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $3)) \
+                 AS active_keys \
+                 FROM service_accounts sa \
+                 WHERE sa.org_id = $1 AND sa.id = $2 AND sa.deleted_at IS NULL",
+            )
+            .bind(scope.org_id())
+            .bind(id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    pub async fn create_service_account(
+        &self,
+        scope: &OwnerScope,
+        name: &str,
+        description: Option<&str>,
+        now: i64,
+    ) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::now_v7();
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO service_accounts (id, org_id, name, description, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(scope.org_id())
+            .bind(name)
+            .bind(description)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(id)
+    }
+
+    /// Soft-deletes a service account and revokes all its keys, in one
+    /// transaction; returns how many keys were revoked, or `None` when there
+    /// is no such live service account in this org.
+    pub async fn delete_service_account(
+        &self,
+        scope: &OwnerScope,
+        id: Uuid,
+        now: i64,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let revoked = in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE service_accounts SET deleted_at = $1 \
+                 WHERE org_id = $2 AND id = $3 AND deleted_at IS NULL",
+            )
+            .bind(now)
+            .bind(scope.org_id())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                let keys = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                     WHERE service_account_id = $2 AND org_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(scope.org_id())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                Some(keys)
+            } else {
+                None
+            }
+        });
+        Ok(revoked)
+    }
+
+    /// The keys of a service account of this org, newest first.
+    pub async fn service_account_keys(
+        &self,
+        scope: &OwnerScope,
+        sa_id: Uuid,
+    ) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(
+                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, \
+                 description, scopes, created_at, expires_at, rotated_at, revoked_at, \
+                 last_used_at, last_used_ip FROM api_keys \
+                 WHERE org_id = $1 AND service_account_id = $2 \
+                 ORDER BY created_at DESC, id DESC",
+            )
+            .bind(scope.org_id())
+            .bind(sa_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn find_service_account_key(
+        &self,
+        scope: &OwnerScope,
+        sa_id: Uuid,
+        public_id: &str,
+    ) -> Result<Option<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(
+                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, \
+                 description, scopes, created_at, expires_at, rotated_at, revoked_at, \
+                 last_used_at, last_used_ip FROM api_keys \
+                 WHERE org_id = $1 AND service_account_id = $2 AND public_id = $3",
+            )
+            .bind(scope.org_id())
+            .bind(sa_id)
+            .bind(public_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// Creates a key of a live service account of this org, bound to the org,
+    /// with grants on the chosen live teams of the org (others are ignored).
+    /// `None` when there is no such service account.
+    pub async fn create_service_account_key(
+        &self,
+        scope: &OwnerScope,
+        _sudo: &SudoUser,
+        sa_id: Uuid,
+        teams: &[Uuid],
+        key: NewKey<'_>,
+        now: i64,
+    ) -> Result<Option<Uuid>, sqlx::Error> {
+        let id = Uuid::now_v7();
+        let created = in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "INSERT INTO api_keys (id, public_id, service_account_id, org_id, name, \
+                 description, scopes, secret_digest, created_at, expires_at) \
+                 SELECT $1, $2, sa.id, sa.org_id, $3, $4, $5, $6, $7, $8 \
+                 FROM service_accounts sa \
+                 WHERE sa.id = $9 AND sa.org_id = $10 AND sa.deleted_at IS NULL",
+            )
+            .bind(id)
+            .bind(key.public_id)
+            .bind(key.name)
+            .bind(key.description)
+            .bind(key.scopes.to_stored())
+            .bind(key.digest)
+            .bind(now)
+            .bind(key.expires_at)
+            .bind(sa_id)
+            .bind(scope.org_id())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                for team in teams {
+                    sqlx::query(
+                        "INSERT INTO api_key_teams (key_id, team_id) SELECT $1, id FROM teams \
+                         WHERE id = $2 AND org_id = $3 AND deleted_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(*team)
+                    .bind(scope.org_id())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            n == 1
+        });
+        Ok(created.then_some(id))
+    }
+
+    /// Gives a service account's key a new secret (see
+    /// `rotate_personal_key` for the grace period).
+    pub async fn rotate_service_account_key(
+        &self,
+        scope: &OwnerScope,
+        _sudo: &SudoUser,
+        key_id: Uuid,
+        new_digest: &[u8],
+        previous_valid_until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET \
+                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
+                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                 WHERE id = $4 AND org_id = $5 AND service_account_id IS NOT NULL \
+                 AND revoked_at IS NULL",
+            )
+            .bind(previous_valid_until)
+            .bind(new_digest)
+            .bind(now)
+            .bind(key_id)
+            .bind(scope.org_id())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    pub async fn revoke_service_account_key(
+        &self,
+        scope: &OwnerScope,
+        key_id: Uuid,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                 WHERE id = $2 AND org_id = $3 AND service_account_id IS NOT NULL \
+                 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(key_id)
+            .bind(scope.org_id())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// The names of the live teams a key is granted in this org.
+    pub async fn key_team_names(
+        &self,
+        scope: &OrgScope,
+        key_id: Uuid,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT t.name FROM api_key_teams g JOIN teams t ON t.id = g.team_id \
+                 WHERE g.key_id = $1 AND t.org_id = $2 AND t.deleted_at IS NULL ORDER BY t.name",
+            )
+            .bind(key_id)
+            .bind(scope.org_id())
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// The teams a key may reach *now*: granted, live, in this org, and — for
+    /// a personal key — teams its owner is currently on. This is evaluated on
+    /// every request, so leaving a team (or the org) takes effect at once.
+    pub async fn key_team_access(
+        &self,
+        scope: &OrgScope,
+        key_id: Uuid,
+        owner_user_id: Option<Uuid>,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        match owner_user_id {
+            Some(user_id) => on_pool!(self, |pool| {
+                sqlx::query_scalar::<_, Uuid>(
+                    "SELECT t.id FROM api_key_teams g JOIN teams t ON t.id = g.team_id \
+                     JOIN team_members tm ON tm.team_id = t.id AND tm.user_id = $3 \
+                     WHERE g.key_id = $1 AND t.org_id = $2 AND t.deleted_at IS NULL",
+                )
+                .bind(key_id)
+                .bind(scope.org_id())
+                .bind(user_id)
+                .fetch_all(pool)
+                .await
+            }),
+            None => on_pool!(self, |pool| {
+                sqlx::query_scalar::<_, Uuid>(
+                    "SELECT t.id FROM api_key_teams g JOIN teams t ON t.id = g.team_id \
+                     WHERE g.key_id = $1 AND t.org_id = $2 AND t.deleted_at IS NULL",
+                )
+                .bind(key_id)
+                .bind(scope.org_id())
+                .fetch_all(pool)
+                .await
+            }),
+        }
+    }
+}
