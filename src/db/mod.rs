@@ -12,7 +12,9 @@
 pub mod audit;
 pub mod flags;
 pub mod keys;
+pub mod master_keys;
 pub mod mfa;
+pub mod platform;
 pub mod prefs;
 pub mod rate_limits;
 pub mod sessions;

@@ -7,11 +7,13 @@
 pub mod email;
 pub mod password;
 pub mod profile;
+pub mod reason;
 pub mod scope;
 
 pub use email::Email;
 pub use password::{NewPassword, Password};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
+pub use reason::Reason;
 pub use scope::{Scope, Scopes};
 
 /// Rejects characters that have no place in a single-line text field
