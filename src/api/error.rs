@@ -48,6 +48,12 @@ pub enum ApiError {
     },
     #[error("insufficient scope: {0}")]
     InsufficientScope(Scope),
+    /// 403 with a code: `master_key_required`, `registration_disabled`.
+    #[error("forbidden: {code}")]
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("bad request: {0}")]
@@ -85,6 +91,9 @@ impl ApiError {
                 "insufficient_scope",
                 format!("This key lacks the `{scope}` scope."),
             ),
+            ApiError::Forbidden { code, message } => {
+                (StatusCode::FORBIDDEN, code, (*message).to_owned())
+            }
             ApiError::Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
