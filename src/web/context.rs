@@ -17,6 +17,20 @@ pub enum Section {
     Notifications,
     Security,
     Keys,
+    /// The operator console (`/ops`): its own side navigation.
+    Ops(OpsSection),
+}
+
+/// Pages of the operator console. The organization pages slot in here (and
+/// in `OPS_NAV`) when organizations land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpsSection {
+    Overview,
+    Users,
+    NewAccount,
+    Flags,
+    MasterKeys,
+    Audit,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +55,9 @@ pub struct PageContext {
     /// "14:32 UTC" while sudo mode is active.
     pub sudo_until: Option<String>,
     pub section: Section,
+    /// On operator console pages: the operator has no MFA yet (a banner asks
+    /// them to enrol).
+    pub ops_mfa_missing: bool,
 }
 
 const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
@@ -53,6 +70,15 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
     ),
     (Section::Security, "/account/security", "Security"),
     (Section::Keys, "/account/keys", "API keys"),
+];
+
+const OPS_NAV: &[(OpsSection, &str, &str)] = &[
+    (OpsSection::Overview, "/ops", "Overview"),
+    (OpsSection::Users, "/ops/users", "Users"),
+    (OpsSection::NewAccount, "/ops/accounts/new", "Create an account"),
+    (OpsSection::Flags, "/ops/flags", "Feature flags"),
+    (OpsSection::MasterKeys, "/ops/master-keys", "Master keys"),
+    (OpsSection::Audit, "/ops/audit", "Audit log"),
 ];
 
 impl PageContext {
@@ -81,10 +107,29 @@ impl PageContext {
             flashes: session.take_flashes().await?,
             sudo_until,
             section,
+            ops_mfa_missing: false,
         })
     }
 
+    /// The title of the side navigation.
+    pub fn nav_title(&self) -> &'static str {
+        match self.section {
+            Section::Ops(_) => "Operator console",
+            _ => "Account",
+        }
+    }
+
     pub fn nav(&self) -> Vec<NavItem> {
+        if let Section::Ops(current) = self.section {
+            return OPS_NAV
+                .iter()
+                .map(|(section, href, label)| NavItem {
+                    href,
+                    label,
+                    current: *section == current,
+                })
+                .collect();
+        }
         ACCOUNT_NAV
             .iter()
             .map(|(section, href, label)| NavItem {

@@ -8,13 +8,14 @@ pub mod client;
 pub mod context;
 pub mod forms;
 pub mod mfa_challenge;
+pub mod health;
 pub mod ops;
 pub mod sudo;
 pub mod timefmt;
 pub mod urls;
 
 pub use client::ClientInfo;
-pub use context::{PageContext, Section};
+pub use context::{OpsSection, PageContext, Section};
 pub use forms::FieldErrors;
 
 use askama::Template;

@@ -45,7 +45,7 @@ pub struct KeyView {
 }
 
 impl KeyView {
-    fn new(k: &ApiKey, now: i64) -> Self {
+    pub fn new(k: &ApiKey, now: i64) -> Self {
         KeyView {
             public_id: k.public_id.clone(),
             prefix: k.prefix(),
