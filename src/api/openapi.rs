@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::accounts::{Account, AccountPage, RegisterRequest};
 use super::error::{ErrorBody, ErrorDetail, FieldError};
 use super::keys::KeyInfo;
 use super::me::{Profile, ProfilePatch};
@@ -26,6 +27,20 @@ impl Modify for BearerKeys {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "master_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("gtk_<public id>_<secret><checksum>")
+                    .description(Some(
+                        "A master key (platform level, created with `gatehouse operator \
+                         master-key create`). Accepted only on /v1/admin; every request made \
+                         with it is audited.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -36,16 +51,36 @@ impl Modify for BearerKeys {
         description = "Bearer API keys act for their owner, limited to their scopes. Errors are \
                        JSON with a stable `error.code`: missing_token, malformed_token, \
                        invalid_checksum, invalid_token, token_expired, token_revoked, \
-                       token_rotated, account_disabled (401); insufficient_scope (403); \
+                       token_rotated, account_disabled (401); insufficient_scope, \
+                       master_key_required, registration_disabled (403); \
                        not_found (404); method_not_allowed (405); unsupported_media_type (415); \
                        validation_failed (422); rate_limited (429); internal_error (500)."
     ),
-    paths(super::me::get_me, super::me::update_me, super::keys::current_key),
-    components(schemas(Profile, ProfilePatch, KeyInfo, ErrorBody, ErrorDetail, FieldError)),
+    paths(
+        super::me::get_me,
+        super::me::update_me,
+        super::keys::current_key,
+        super::accounts::register_self,
+        super::accounts::register_by_master_key,
+        super::accounts::list_accounts,
+    ),
+    components(schemas(
+        Profile,
+        ProfilePatch,
+        KeyInfo,
+        RegisterRequest,
+        Account,
+        AccountPage,
+        ErrorBody,
+        ErrorDetail,
+        FieldError
+    )),
     modifiers(&BearerKeys),
     tags(
         (name = "profile", description = "The key owner's profile"),
         (name = "keys", description = "API key introspection"),
+        (name = "accounts", description = "Self-registration (public, behind the `account-registration` flag)"),
+        (name = "admin", description = "Platform administration with the master key"),
     )
 )]
 pub struct ApiDoc;

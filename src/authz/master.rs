@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde_json::json;
@@ -98,11 +98,7 @@ impl FromRequestParts<AppState> for MasterKey {
             ),
         })?;
         let now = state.clock.unix();
-        let Some(creds) = state
-            .db
-            .master_key_credentials(presented.public_id)
-            .await?
-        else {
+        let Some(creds) = state.db.master_key_credentials(presented.public_id).await? else {
             // Not a master key. A valid personal key is refused for lack of
             // authority (403); anything else is simply not a valid key.
             crate::authz::api::authenticate(parts, state).await?;
@@ -157,6 +153,12 @@ impl FromRequestParts<AppState> for MasterKey {
             name: creds.name,
             scope: PlatformScope::new(),
         };
+        // Under `nest("/v1", …)` the URI is stripped of its prefix; the audit
+        // names the endpoint as the caller called it.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
         let request_id = parts
             .headers
             .get("x-request-id")
@@ -169,12 +171,12 @@ impl FromRequestParts<AppState> for MasterKey {
                     actor: &key.actor(),
                     action: "master_key.request",
                     target_kind: Some("endpoint"),
-                    target_id: Some(format!("{} {}", parts.method, parts.uri.path())),
+                    target_id: Some(format!("{} {path}", parts.method)),
                     org_id: None,
                     origin: &client.origin(),
                     detail: json!({
                         "method": parts.method.as_str(),
-                        "path": parts.uri.path(),
+                        "path": path,
                         "query": query_params(parts),
                         "request_id": request_id,
                         "key": key.prefix(),
