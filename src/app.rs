@@ -157,10 +157,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/ops/users/{id}/view", post(ops::users::view_user))
         .route("/ops/users/{id}/disable", post(ops::users::disable_user))
         .route("/ops/users/{id}/enable", post(ops::users::enable_user))
-        .route(
-            "/ops/accounts/new",
-            get(ops::accounts::new_account_form),
-        )
+        .route("/ops/accounts/new", get(ops::accounts::new_account_form))
         .route("/ops/accounts", post(ops::accounts::create_account))
         .route(
             "/ops/accounts/{id}/created",
@@ -168,10 +165,7 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/ops/flags", get(ops::flags::list_flags))
         .route("/ops/flags/{name}", post(ops::flags::set_flag))
-        .route(
-            "/ops/master-keys",
-            get(ops::master_keys::list_master_keys),
-        )
+        .route("/ops/master-keys", get(ops::master_keys::list_master_keys))
         .route(
             "/ops/master-keys/{public_id}/revoke",
             post(ops::master_keys::revoke_master_key),

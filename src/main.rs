@@ -122,7 +122,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn print_master_key(issued: &operators::IssuedMasterKey, verb: &str) {
-    println!("Master key {verb}. This secret is shown only now; store it in your secret manager:\n");
+    println!(
+        "Master key {verb}. This secret is shown only now; store it in your secret manager:\n"
+    );
     println!("  {}\n", issued.token.expose());
     println!(
         "Public id: {}   expires: {}",

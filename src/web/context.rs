@@ -75,7 +75,11 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
 const OPS_NAV: &[(OpsSection, &str, &str)] = &[
     (OpsSection::Overview, "/ops", "Overview"),
     (OpsSection::Users, "/ops/users", "Users"),
-    (OpsSection::NewAccount, "/ops/accounts/new", "Create an account"),
+    (
+        OpsSection::NewAccount,
+        "/ops/accounts/new",
+        "Create an account",
+    ),
     (OpsSection::Flags, "/ops/flags", "Feature flags"),
     (OpsSection::MasterKeys, "/ops/master-keys", "Master keys"),
     (OpsSection::Audit, "/ops/audit", "Audit log"),

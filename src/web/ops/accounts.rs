@@ -92,8 +92,7 @@ pub async fn create_account(
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     };
-    let (Some(email), Some(name), Some(reason), true) =
-        (email, name, reason, errors.is_empty())
+    let (Some(email), Some(name), Some(reason), true) = (email, name, reason, errors.is_empty())
     else {
         return retry(errors).await;
     };
@@ -114,7 +113,10 @@ pub async fn create_account(
         Ok(u) => u,
         Err(CreateUserError::EmailTaken) => {
             let mut errors = FieldErrors::new();
-            errors.add("email", "An account with this email address already exists.");
+            errors.add(
+                "email",
+                "An account with this email address already exists.",
+            );
             return retry(errors).await;
         }
         Err(CreateUserError::Db(e)) => return Err(e.into()),
@@ -137,10 +139,7 @@ pub async fn create_account(
         .await?;
     // Kept for exactly one showing, on the page after the redirect.
     session
-        .put(
-            INITIAL_PASSWORD,
-            &(user.id, password.expose().to_owned()),
-        )
+        .put(INITIAL_PASSWORD, &(user.id, password.expose().to_owned()))
         .await?;
     Ok(Redirect::to(&format!("/ops/accounts/{}/created", user.id)).into_response())
 }

@@ -60,7 +60,9 @@ pub async fn has_view_grant(
     now: i64,
 ) -> Result<bool, AppError> {
     let grants: Vec<(Uuid, i64)> = session.get(VIEW_GRANTS).await?.unwrap_or_default();
-    Ok(grants.iter().any(|(id, until)| *id == user_id && *until > now))
+    Ok(grants
+        .iter()
+        .any(|(id, until)| *id == user_id && *until > now))
 }
 
 pub async fn add_view_grant(

@@ -202,9 +202,25 @@ pub async fn show_user(
 ) -> Result<Response, AppError> {
     let user = load_user(&state, &op, parse_id(&id)?).await?;
     if has_view_grant(&session, user.id, state.clock.unix()).await? {
-        ok(&detail_page(&state, &session, &op, &user, String::new(), FieldErrors::new()).await?)
+        ok(&detail_page(
+            &state,
+            &session,
+            &op,
+            &user,
+            String::new(),
+            FieldErrors::new(),
+        )
+        .await?)
     } else {
-        ok(&gate_page(&state, &session, &op, &user, String::new(), FieldErrors::new()).await?)
+        ok(&gate_page(
+            &state,
+            &session,
+            &op,
+            &user,
+            String::new(),
+            FieldErrors::new(),
+        )
+        .await?)
     }
 }
 
