@@ -143,8 +143,8 @@ pub struct PlatformEvent {
 /// Filters of the cross-tenant audit log; `None` means "any".
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    /// The actor's label: an email, `system`, `anonymous` or
-    /// `master-key:<prefix>`.
+    /// The actor's label, lower-cased (matched case-insensitively): an email,
+    /// `system`, `anonymous` or `master-key:<prefix>`.
     pub actor: Option<String>,
     /// An action (`ops.user.disabled`) or a family of them (`ops.user`, `ops`).
     pub action: Option<String>,
@@ -351,7 +351,7 @@ impl Db {
             sqlx::query_as::<_, PlatformEvent>(
                 "SELECT id, occurred_at, actor_id, actor_label, action, target_kind, target_id, \
                  org_id, ip, user_agent, detail FROM audit_events \
-                 WHERE ($1 IS NULL OR actor_label = $1) \
+                 WHERE ($1 IS NULL OR lower(actor_label) = $1) \
                  AND ($2 IS NULL OR action = $2 OR substr(action, 1, length($2) + 1) = $2 || '.') \
                  AND ($3 IS NULL OR org_id = $3) \
                  AND ($4 IS NULL OR occurred_at >= $4) \
