@@ -115,6 +115,11 @@ impl PageContext {
         })
     }
 
+    /// Whether the page belongs to the operator console.
+    pub fn in_console(&self) -> bool {
+        matches!(self.section, Section::Ops(_))
+    }
+
     /// The title of the side navigation.
     pub fn nav_title(&self) -> &'static str {
         match self.section {

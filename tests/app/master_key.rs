@@ -247,7 +247,10 @@ async fn operators_list_master_keys_and_revoke_them_with_a_reason() {
         assert!(c.get("/ops/master-keys").await.contains("laptop stolen"));
         // The key's own requests are found by its label in the audit log.
         let log = c
-            .get(&format!("/ops/audit?actor=master-key%3Agtk_{}", issued.public_id))
+            .get(&format!(
+                "/ops/audit?actor=master-key%3Agtk_{}",
+                issued.public_id
+            ))
             .await;
         assert!(log.contains("<code>master_key.request</code>"));
         assert!(!log.contains("ops.master_key.revoked"));
