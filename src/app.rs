@@ -28,7 +28,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::{AppError, error_page};
 use crate::middleware::security_headers;
 use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
-use crate::web::{account, auth, invitations, ops, orgs, sudo};
+use crate::web::{account, auth, health, invitations, ops, orgs, sudo};
 
 /// Everything a handler may need, cloned cheaply per request.
 #[derive(Clone)]
@@ -158,6 +158,28 @@ pub fn build_router(state: AppState) -> Router {
             get(account::mfa::show_disable).post(account::mfa::disable_mfa),
         )
         .merge(orgs::routes().router)
+        // The operator console: every handler takes the `Operator` proof, so
+        // anyone else gets 404 here as on an unknown path.
+        .route("/ops", get(ops::show_overview))
+        .route("/ops/users", get(ops::users::list_users))
+        .route("/ops/users/{id}", get(ops::users::show_user))
+        .route("/ops/users/{id}/view", post(ops::users::view_user))
+        .route("/ops/users/{id}/disable", post(ops::users::disable_user))
+        .route("/ops/users/{id}/enable", post(ops::users::enable_user))
+        .route("/ops/accounts/new", get(ops::accounts::new_account_form))
+        .route("/ops/accounts", post(ops::accounts::create_account))
+        .route(
+            "/ops/accounts/{id}/created",
+            get(ops::accounts::show_created),
+        )
+        .route("/ops/flags", get(ops::flags::list_flags))
+        .route("/ops/flags/{name}", post(ops::flags::set_flag))
+        .route("/ops/master-keys", get(ops::master_keys::list_master_keys))
+        .route(
+            "/ops/master-keys/{public_id}/revoke",
+            post(ops::master_keys::revoke_master_key),
+        )
+        .route("/ops/audit", get(ops::audit::show_audit))
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -166,11 +188,11 @@ pub fn build_router(state: AppState) -> Router {
         );
 
     let operations = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/static/app.css", get(ops::stylesheet))
-        .route("/favicon.ico", get(ops::favicon))
-        .route("/static/favicon.svg", get(ops::favicon));
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/static/app.css", get(health::stylesheet))
+        .route("/favicon.ico", get(health::favicon))
+        .route("/static/favicon.svg", get(health::favicon));
 
     let mut router = operations
         .nest("/v1", crate::api::router())

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use gatehouse::clock::{Clock, SystemClock};
 use gatehouse::config::{Config, DatabaseArgs};
 use gatehouse::db::Db;
+use gatehouse::operators;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -32,6 +33,56 @@ enum Command {
         /// How many members.
         #[arg(long, default_value_t = 100_000)]
         members: usize,
+    },
+    /// Platform operators and master keys (only from here, never the web).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Make the user with this email a platform operator.
+    Grant {
+        email: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Take the operator flag away from the user with this email.
+    Revoke {
+        email: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Platform-level API keys for automation against `/v1/admin`.
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum MasterKeyCommand {
+    /// Create a master key; its secret is printed once.
+    Create {
+        /// What uses the key, e.g. "provisioning job".
+        #[arg(long)]
+        name: String,
+        /// Days until the key expires (1 to 365).
+        #[arg(long, default_value_t = 90)]
+        expires_days: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Give a master key a new secret (printed once); the old one stops
+    /// working at once.
+    Rotate {
+        /// The key's public id (the 12 characters after `gtk_`).
+        public_id: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List master keys (metadata only).
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
 }
 
@@ -91,7 +142,65 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Operator(command) => run_operator(command).await,
     }
+}
+
+fn print_master_key(issued: &operators::IssuedMasterKey, verb: &str) {
+    println!(
+        "Master key {verb}. This secret is shown only now; store it in your secret manager:\n"
+    );
+    println!("  {}\n", issued.token.expose());
+    println!(
+        "Public id: {}   expires: {}",
+        issued.public_id,
+        gatehouse::web::timefmt::Timestamp::new(issued.expires_at, issued.expires_at).utc
+    );
+}
+
+async fn run_operator(command: OperatorCommand) -> anyhow::Result<()> {
+    let now = SystemClock.unix();
+    match command {
+        OperatorCommand::Grant { email, db } => {
+            operators::set_operator(&open(&db).await?, &email, true, now).await?;
+            println!(
+                "{email} is now a platform operator. They sign in, enter sudo mode and open /ops."
+            );
+        }
+        OperatorCommand::Revoke { email, db } => {
+            operators::set_operator(&open(&db).await?, &email, false, now).await?;
+            println!("{email} is no longer a platform operator.");
+        }
+        OperatorCommand::MasterKey(MasterKeyCommand::Create {
+            name,
+            expires_days,
+            db,
+        }) => {
+            let issued =
+                operators::create_master_key(&open(&db).await?, &name, expires_days, now).await?;
+            print_master_key(&issued, "created");
+        }
+        OperatorCommand::MasterKey(MasterKeyCommand::Rotate { public_id, db }) => {
+            let issued = operators::rotate_master_key(&open(&db).await?, &public_id, now).await?;
+            print_master_key(&issued, "rotated (the previous secret no longer works)");
+        }
+        OperatorCommand::MasterKey(MasterKeyCommand::List { db }) => {
+            let keys = operators::list_master_keys(&open(&db).await?).await?;
+            if keys.is_empty() {
+                println!("No master keys.");
+            }
+            for k in keys {
+                println!(
+                    "{:<20} {:<14} {:<32} {}",
+                    k.prefix(),
+                    k.status(now).label(),
+                    k.name,
+                    gatehouse::web::timefmt::Timestamp::new(k.expires_at, now).utc
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]

@@ -47,7 +47,7 @@ pub enum ApiError {
         message: &'static str,
     },
     /// 403 with a stable code: `service_account_key`, `key_not_bound`,
-    /// `owner_required`.
+    /// `owner_required`, `master_key_required`, `registration_disabled`.
     #[error("forbidden: {code}")]
     Forbidden {
         code: &'static str,

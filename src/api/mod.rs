@@ -1,7 +1,9 @@
-//! The JSON API under `/v1`, authenticated by bearer API keys. Responses are
+//! The JSON API under `/v1`, authenticated by bearer API keys (personal keys;
+//! the master key on `/v1/admin`; none on `/v1/account/register`). Responses are
 //! `application/json` with `Cache-Control: no-store`; errors carry a stable
 //! code (see `error`). The OpenAPI document is generated from these handlers.
 
+pub mod accounts;
 pub mod error;
 pub mod keys;
 pub mod me;
@@ -12,7 +14,7 @@ use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -59,6 +61,14 @@ pub fn router() -> Router<AppState> {
             "/orgs/{slug}/teams/{team_id}/members/{user_id}",
             put(orgs::put_team_member).delete(orgs::delete_team_member),
         )
+        .route("/account/register", post(accounts::register_self))
+        // Platform administration: the `MasterKey` extractor of each handler
+        // refuses every other credential.
+        .route(
+            "/admin/account/register",
+            post(accounts::register_by_master_key),
+        )
+        .route("/admin/accounts", get(accounts::list_accounts))
         .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::accounts::{Account, AccountPage, RegisterRequest};
 use super::error::{ErrorBody, ErrorDetail, FieldError};
 use super::keys::KeyInfo;
 use super::me::{Profile, ProfilePatch};
@@ -29,6 +30,20 @@ impl Modify for BearerKeys {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "master_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("gtk_<public id>_<secret><checksum>")
+                    .description(Some(
+                        "A master key (platform level, created with `gatehouse operator \
+                         master-key create`). Accepted only on /v1/admin; every request made \
+                         with it is audited.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -41,6 +56,8 @@ impl Modify for BearerKeys {
                        invalid_checksum, invalid_token, token_expired, token_revoked, \
                        token_rotated, account_disabled (401); insufficient_scope, \
                        service_account_key, key_not_bound, owner_required (403); not_found (404); method_not_allowed (405); unsupported_media_type (415); \
+                       master_key_required, registration_disabled (403); \
+                       not_found (404); method_not_allowed (405); unsupported_media_type (415); \
                        validation_failed (422); rate_limited (429); internal_error (500)."
     ),
     paths(
@@ -51,6 +68,9 @@ impl Modify for BearerKeys {
         super::orgs::list_teams,
         super::orgs::put_team_member,
         super::orgs::delete_team_member,
+        super::accounts::register_self,
+        super::accounts::register_by_master_key,
+        super::accounts::list_accounts,
     ),
     components(schemas(
         Profile,
@@ -63,6 +83,9 @@ impl Modify for BearerKeys {
         TeamRoleName,
         TeamMembershipBody,
         TeamMembership,
+        RegisterRequest,
+        Account,
+        AccountPage,
         ErrorBody,
         ErrorDetail,
         FieldError
@@ -72,6 +95,8 @@ impl Modify for BearerKeys {
         (name = "profile", description = "The key owner's profile"),
         (name = "keys", description = "API key introspection"),
         (name = "orgs", description = "The members and teams of the key's organization, within its team grants"),
+        (name = "accounts", description = "Self-registration (public, behind the `account-registration` flag)"),
+        (name = "admin", description = "Platform administration with the master key"),
     )
 )]
 pub struct ApiDoc;

@@ -8,15 +8,23 @@
 //! - `MaybeUser`: the same, optional (public pages).
 //! - `SudoUser`: a `CurrentUser` whose session is in sudo mode now (see
 //!   `sudo`).
+//! - `Operator`: a platform operator in sudo mode (the `/ops` console);
+//!   everyone else gets 404. `MasterKey`: the platform-level bearer key of
+//!   `/v1/admin`. Both hand out the `PlatformScope` that cross-tenant data
+//!   functions take.
 //! - `mfa::require_mfa`: the page-level check that sends a user without MFA
 //!   to enrolment (for organization policies).
 
 pub mod api;
+pub mod master;
 pub mod mfa;
+pub mod operator;
 pub mod org;
 pub mod sudo;
 
 pub use api::{ApiKeyAuth, ApiPrincipal};
+pub use master::MasterKey;
+pub use operator::{Operator, PlatformScope};
 pub use org::{OrgMember, OrgOwner, OrgRole, OrgScope, OwnerScope};
 pub use sudo::{SudoGate, SudoUser};
 

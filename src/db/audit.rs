@@ -21,6 +21,10 @@ pub enum Actor {
     /// Someone not signed in (a failed sign-in names the email tried).
     Anonymous,
     System,
+    /// A master key (it has no owner); recorded as `master-key:<prefix>`.
+    MasterKey {
+        prefix: String,
+    },
 }
 
 /// Where the request came from.
@@ -62,6 +66,7 @@ impl Db {
             Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
             Actor::Anonymous => (None, "anonymous".to_owned()),
             Actor::System => (None, "system".to_owned()),
+            Actor::MasterKey { prefix } => (None, format!("master-key:{prefix}")),
         };
         on_pool!(self, |pool| {
             sqlx::query(

@@ -8,12 +8,14 @@ pub mod email;
 pub mod org;
 pub mod password;
 pub mod profile;
+pub mod reason;
 pub mod scope;
 
 pub use email::Email;
 pub use org::{OrgName, Slug, TeamName, TeamRole};
 pub use password::{NewPassword, Password};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
+pub use reason::Reason;
 pub use scope::{Scope, Scopes};
 
 /// Rejects characters that have no place in a single-line text field

@@ -25,6 +25,19 @@ pub enum Section {
     OrgServiceAccounts,
     OrgSettings,
     OrgAudit,
+    /// The operator console (`/ops`): its own side navigation.
+    Ops(OpsSection),
+}
+
+/// Pages of the operator console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpsSection {
+    Overview,
+    Users,
+    NewAccount,
+    Flags,
+    MasterKeys,
+    Audit,
 }
 
 /// The organization a page belongs to, for the org navigation.
@@ -65,6 +78,9 @@ pub struct PageContext {
     pub sudo_until: Option<String>,
     pub section: Section,
     pub org: Option<OrgNav>,
+    /// On operator console pages: the operator has no MFA yet (a banner asks
+    /// them to enrol).
+    pub ops_mfa_missing: bool,
 }
 
 const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
@@ -78,6 +94,19 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
     (Section::Security, "/account/security", "Security"),
     (Section::Keys, "/account/keys", "API keys"),
     (Section::Orgs, "/account/orgs", "Organizations"),
+];
+
+const OPS_NAV: &[(OpsSection, &str, &str)] = &[
+    (OpsSection::Overview, "/ops", "Overview"),
+    (OpsSection::Users, "/ops/users", "Users"),
+    (
+        OpsSection::NewAccount,
+        "/ops/accounts/new",
+        "Create an account",
+    ),
+    (OpsSection::Flags, "/ops/flags", "Feature flags"),
+    (OpsSection::MasterKeys, "/ops/master-keys", "Master keys"),
+    (OpsSection::Audit, "/ops/audit", "Audit log"),
 ];
 
 impl PageContext {
@@ -107,6 +136,7 @@ impl PageContext {
             sudo_until,
             section,
             org: None,
+            ops_mfa_missing: false,
         })
     }
 
@@ -156,7 +186,30 @@ impl PageContext {
             .collect()
     }
 
+    /// Whether the page belongs to the operator console.
+    pub fn in_console(&self) -> bool {
+        matches!(self.section, Section::Ops(_))
+    }
+
+    /// The title of the side navigation.
+    pub fn nav_title(&self) -> &'static str {
+        match self.section {
+            Section::Ops(_) => "Operator console",
+            _ => "Account",
+        }
+    }
+
     pub fn nav(&self) -> Vec<NavItem> {
+        if let Section::Ops(current) = self.section {
+            return OPS_NAV
+                .iter()
+                .map(|(section, href, label)| NavItem {
+                    href,
+                    label,
+                    current: *section == current,
+                })
+                .collect();
+        }
         ACCOUNT_NAV
             .iter()
             .map(|(section, href, label)| NavItem {

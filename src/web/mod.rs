@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod context;
 pub mod forms;
+pub mod health;
 pub mod invitations;
 pub mod keys;
 pub mod mfa_challenge;
@@ -17,7 +18,7 @@ pub mod timefmt;
 pub mod urls;
 
 pub use client::ClientInfo;
-pub use context::{PageContext, Section};
+pub use context::{OpsSection, PageContext, Section};
 pub use forms::FieldErrors;
 
 use askama::Template;

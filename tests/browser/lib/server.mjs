@@ -51,7 +51,7 @@ function tail(file, lines = 40) {
  *
  * @param {object} options
  * @param {string} options.logFile where the server's stdout and stderr go
- * @returns {Promise<{ baseUrl: string, port: number, pid: number, logFile: string, stop: () => Promise<void> }>}
+ * @returns {Promise<{ baseUrl: string, port: number, pid: number, logFile: string, databaseUrl: string, stop: () => Promise<void> }>}
  */
 export async function startGatehouse({ logFile }) {
   if (!fs.existsSync(gatehouseBin)) {
@@ -60,10 +60,11 @@ export async function startGatehouse({ logFile }) {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'gatehouse-browser-'));
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
+  const databaseUrl = `sqlite://${path.join(dataDir, 'gatehouse.db')}`;
   const args = [
     'serve',
     '--bind', `127.0.0.1:${port}`,
-    '--database-url', `sqlite://${path.join(dataDir, 'gatehouse.db')}`,
+    '--database-url', databaseUrl,
     '--public-url', baseUrl,
   ];
   await fsp.mkdir(path.dirname(logFile), { recursive: true });
@@ -135,5 +136,5 @@ export async function startGatehouse({ logFile }) {
     await sleep(100);
   }
 
-  return { baseUrl, port, pid: child.pid, logFile, stop };
+  return { baseUrl, port, pid: child.pid, logFile, databaseUrl, stop };
 }

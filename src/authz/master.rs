@@ -1,0 +1,190 @@
+//! The master key: a platform-level bearer key for operators' automation,
+//! accepted on `/v1/admin/*` only. `MasterKey` authenticates it and records
+//! **every** request made with it in the audit log (method, path, query
+//! parameters and request id; never the secret) before the handler runs, so
+//! no endpoint can forget to. Handlers add their own event for what they did
+//! with the body.
+//!
+//! A personal key presented here is a valid credential without the authority:
+//! 403 `master_key_required`. No key, or an invalid one: 401.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::operator::PlatformScope;
+use crate::api::error::ApiError;
+use crate::app::AppState;
+use crate::auth::api_key::{FormatError, Presented};
+use crate::db::audit::{Actor, NewEvent};
+use crate::web::ClientInfo;
+
+const LAST_USED_INTERVAL_SECS: i64 = 60;
+
+/// An authenticated master key.
+#[derive(Debug, Clone)]
+pub struct MasterKey {
+    pub key_id: Uuid,
+    pub public_id: String,
+    pub name: String,
+    scope: PlatformScope,
+}
+
+impl MasterKey {
+    pub fn scope(&self) -> &PlatformScope {
+        &self.scope
+    }
+
+    /// Audit actor: the key itself (a master key has no owner).
+    pub fn actor(&self) -> Actor {
+        Actor::MasterKey {
+            prefix: self.prefix(),
+        }
+    }
+
+    pub fn prefix(&self) -> String {
+        format!("{}{}", crate::auth::api_key::PREFIX, self.public_id)
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::unauthorized(
+            "missing_token",
+            "Send a master key as `Authorization: Bearer <key>`.",
+        ))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::unauthorized(
+            "malformed_token",
+            "The Authorization header must be `Bearer <key>`.",
+        ))
+}
+
+/// The query parameters of a request, for the audit record.
+fn query_params(parts: &Parts) -> BTreeMap<String, String> {
+    parts
+        .uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .map(|pairs| pairs.into_iter().collect())
+        .unwrap_or_default()
+}
+
+impl FromRequestParts<AppState> for MasterKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = ClientInfo::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("client info")))?;
+        let token = bearer(parts)?;
+        let presented = Presented::parse(token).map_err(|e| match e {
+            FormatError::Malformed => {
+                ApiError::unauthorized("malformed_token", "This is not a Gatehouse API key.")
+            }
+            FormatError::BadChecksum => ApiError::unauthorized(
+                "invalid_checksum",
+                "The key's checksum does not match: it was mistyped or truncated.",
+            ),
+        })?;
+        let now = state.clock.unix();
+        let Some(creds) = state.db.master_key_credentials(presented.public_id).await? else {
+            // Not a master key. A valid personal key is refused for lack of
+            // authority (403); anything else is simply not a valid key.
+            crate::authz::api::authenticate(parts, state).await?;
+            return Err(ApiError::Forbidden {
+                code: "master_key_required",
+                message: "This endpoint needs a master key; personal keys cannot call it.",
+            });
+        };
+        if !presented.matches(&creds.secret_digest) {
+            return Err(ApiError::unauthorized(
+                "invalid_token",
+                "This key is not valid.",
+            ));
+        }
+        let refused = if creds.revoked_at.is_some() {
+            Some(("token_revoked", "This key has been revoked."))
+        } else if creds.expires_at <= now {
+            Some(("token_expired", "This key has expired."))
+        } else {
+            None
+        };
+        if let Some((code, message)) = refused {
+            state
+                .db
+                .record_event(
+                    NewEvent {
+                        actor: &Actor::Anonymous,
+                        action: "master_key.rejected",
+                        target_kind: Some("master_key"),
+                        target_id: Some(creds.id.to_string()),
+                        org_id: None,
+                        origin: &client.origin(),
+                        detail: json!({ "reason": code }),
+                    },
+                    now,
+                )
+                .await?;
+            return Err(ApiError::unauthorized(code, message));
+        }
+        if creds
+            .last_used_at
+            .is_none_or(|t| now - t >= LAST_USED_INTERVAL_SECS)
+        {
+            state
+                .db
+                .mark_master_key_used(creds.id, &client.ip, now)
+                .await?;
+        }
+        let key = MasterKey {
+            key_id: creds.id,
+            public_id: creds.public_id,
+            name: creds.name,
+            scope: PlatformScope::new(),
+        };
+        // Under `nest("/v1", …)` the URI is stripped of its prefix; the audit
+        // names the endpoint as the caller called it.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        state
+            .db
+            .record_event(
+                NewEvent {
+                    actor: &key.actor(),
+                    action: "master_key.request",
+                    target_kind: Some("endpoint"),
+                    target_id: Some(format!("{} {path}", parts.method)),
+                    org_id: None,
+                    origin: &client.origin(),
+                    detail: json!({
+                        "method": parts.method.as_str(),
+                        "path": path,
+                        "query": query_params(parts),
+                        "request_id": request_id,
+                        "key": key.prefix(),
+                    }),
+                },
+                now,
+            )
+            .await?;
+        Ok(key)
+    }
+}

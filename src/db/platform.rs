@@ -1,0 +1,446 @@
+//! Platform-level (cross-tenant) queries for operators and the master key.
+//!
+//! Every function that reads or changes data across organizations takes the
+//! `PlatformScope` proof, which only the `Operator` and `MasterKey`
+//! extractors can build. Operator actions are written with their reason by
+//! `record_operator_action` (or inside the transaction of the change itself,
+//! as `set_user_disabled` does), so a change is never without its record.
+
+use serde_json::json;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{Db, in_tx, on_pool};
+use crate::authz::{Operator, PlatformScope};
+use crate::db::audit::Origin;
+use crate::db::keys::ApiKey;
+use crate::db::users::User;
+use crate::domain::Reason;
+
+/// One audit row ready to insert.
+#[derive(Debug, Clone)]
+struct EventRow {
+    id: Uuid,
+    actor_id: Option<Uuid>,
+    actor_label: String,
+    action: String,
+    target_kind: String,
+    target_id: String,
+    org_id: Option<Uuid>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: String,
+}
+
+/// Inserts `EventRow`s with the given executor (a pool or `&mut *tx`).
+macro_rules! insert_events {
+    ($exec:expr, $rows:expr, $now:expr) => {
+        for row in $rows {
+            sqlx::query(
+                "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
+                 target_kind, target_id, org_id, ip, user_agent, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(row.id)
+            .bind($now)
+            .bind(row.actor_id)
+            .bind(&row.actor_label)
+            .bind(&row.action)
+            .bind(&row.target_kind)
+            .bind(&row.target_id)
+            .bind(row.org_id)
+            .bind(row.ip.as_deref())
+            .bind(row.user_agent.as_deref())
+            .bind(&row.detail)
+            .execute($exec)
+            .await?;
+        }
+    };
+}
+
+/// What an operator did, to what, and why.
+#[derive(Debug, Clone)]
+pub struct OperatorAction<'a> {
+    /// `ops.<thing>.<verb>`, e.g. `ops.user.disabled`.
+    pub action: &'a str,
+    pub target_kind: &'a str,
+    pub target_id: String,
+    pub reason: &'a Reason,
+    /// The organizations the action touched: the event is written to each
+    /// one's own audit log (`audit_events.org_id`) as well. Empty: the
+    /// platform log only.
+    pub orgs: &'a [Uuid],
+    /// More facts for the record (never a secret).
+    pub detail: serde_json::Value,
+}
+
+impl OperatorAction<'_> {
+    /// One row per affected organization (each org's owners see it in their
+    /// log), or one platform-only row; all rows of one action share an
+    /// `action_id`, and every row is part of the platform log.
+    fn rows(&self, operator: &Operator, origin: &Origin) -> Vec<EventRow> {
+        let action_id = Uuid::now_v7();
+        let mut detail = json!({
+            "reason": self.reason.as_str(),
+            "action_id": action_id,
+            "operator": operator.email,
+        });
+        if let (Some(d), Some(extra)) = (detail.as_object_mut(), self.detail.as_object()) {
+            for (k, v) in extra {
+                d.insert(k.clone(), v.clone());
+            }
+        }
+        let detail = detail.to_string();
+        let orgs: Vec<Option<Uuid>> = if self.orgs.is_empty() {
+            vec![None]
+        } else {
+            self.orgs.iter().copied().map(Some).collect()
+        };
+        orgs.into_iter()
+            .map(|org_id| EventRow {
+                id: Uuid::now_v7(),
+                actor_id: Some(operator.id),
+                actor_label: operator.email.clone(),
+                action: self.action.to_owned(),
+                target_kind: self.target_kind.to_owned(),
+                target_id: self.target_id.clone(),
+                org_id,
+                ip: origin.ip.clone(),
+                user_agent: origin.user_agent.clone(),
+                detail: detail.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A user as the operator console lists them.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub is_operator: bool,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// An audit event with its organization, for the cross-tenant log.
+#[derive(Debug, Clone, FromRow)]
+pub struct PlatformEvent {
+    pub id: Uuid,
+    pub occurred_at: i64,
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub org_id: Option<Uuid>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: String,
+}
+
+/// Filters of the cross-tenant audit log; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// The actor's label, lower-cased (matched case-insensitively): an email,
+    /// `system`, `anonymous` or `master-key:<prefix>`.
+    pub actor: Option<String>,
+    /// An action (`ops.user.disabled`) or a family of them (`ops.user`, `ops`).
+    pub action: Option<String>,
+    pub org_id: Option<Uuid>,
+    /// From this instant, inclusive (unix seconds).
+    pub from: Option<i64>,
+    /// Until this instant, exclusive.
+    pub until: Option<i64>,
+    /// Keyset cursor: events strictly older than this (occurred_at, id).
+    pub before: Option<(i64, Uuid)>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Flag {
+    pub name: String,
+    pub enabled: bool,
+    pub updated_at: i64,
+}
+
+/// `%`, `_` and `\` match themselves in a LIKE pattern built from `text`.
+fn like_contains(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl Db {
+    /// Writes an operator's action with its reason to the platform log and
+    /// to the log of each affected organization, in one transaction.
+    pub async fn record_operator_action(
+        &self,
+        operator: &Operator,
+        origin: &Origin,
+        action: OperatorAction<'_>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let rows = action.rows(operator, origin);
+        in_tx!(self, |tx| {
+            insert_events!(&mut *tx, &rows, now);
+        });
+        Ok(())
+    }
+
+    /// Users whose email or display name contains `query` (case-insensitive
+    /// for ASCII), by email, after the keyset cursor `after` (an email).
+    pub async fn search_users(
+        &self,
+        _scope: &PlatformScope,
+        query: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UserSummary>, sqlx::Error> {
+        let pattern = like_contains(query.trim());
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, UserSummary>(
+                "SELECT id, email, display_name, is_operator, disabled_at, created_at FROM users \
+                 WHERE (lower(email) LIKE $1 ESCAPE '\\' OR lower(display_name) LIKE $1 ESCAPE '\\') \
+                 AND ($2 IS NULL OR email > $2) ORDER BY email LIMIT $3",
+            )
+            .bind(&pattern)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Every account in creation order (ids are UUIDv7), after the keyset
+    /// cursor `after`.
+    pub async fn list_accounts(
+        &self,
+        _scope: &PlatformScope,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<UserSummary>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, UserSummary>(
+                "SELECT id, email, display_name, is_operator, disabled_at, created_at FROM users \
+                 WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn platform_user(
+        &self,
+        _scope: &PlatformScope,
+        id: Uuid,
+    ) -> Result<Option<User>, sqlx::Error> {
+        self.find_user(id).await
+    }
+
+    /// A user's API keys as metadata (the digests are never selected).
+    pub async fn platform_user_keys(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(
+                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, \
+                 description, scopes, created_at, expires_at, rotated_at, revoked_at, \
+                 last_used_at, last_used_ip FROM api_keys \
+                 WHERE owner_user_id = $1 ORDER BY created_at DESC, id DESC",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn count_live_sessions(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2",
+            )
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
+    /// Disables (or re-enables) a user. Disabling deletes every session of
+    /// the user in the same transaction; their keys are refused from then on
+    /// (`account_disabled`) and work again after re-enabling. The operator's
+    /// record is written in the same transaction. Returns false when the
+    /// user does not exist or is already in the requested state (nothing is
+    /// written then).
+    pub async fn set_user_disabled(
+        &self,
+        operator: &Operator,
+        origin: &Origin,
+        user_id: Uuid,
+        disabled: bool,
+        action: OperatorAction<'_>,
+        now: i64,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let rows = action.rows(operator, origin);
+        let done = in_tx!(self, |tx| {
+            let changed = if disabled {
+                sqlx::query(
+                    "UPDATE users SET disabled_at = $1, updated_at = $1 \
+                     WHERE id = $2 AND disabled_at IS NULL",
+                )
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            } else {
+                sqlx::query(
+                    "UPDATE users SET disabled_at = NULL, updated_at = $1 \
+                     WHERE id = $2 AND disabled_at IS NOT NULL",
+                )
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            };
+            if changed == 1 {
+                let ended = if disabled {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                } else {
+                    0
+                };
+                insert_events!(&mut *tx, &rows, now);
+                Some(ended)
+            } else {
+                None
+            }
+        });
+        Ok(done)
+    }
+
+    /// The cross-tenant audit log, newest first.
+    pub async fn platform_events(
+        &self,
+        _scope: &PlatformScope,
+        filter: &AuditFilter,
+        limit: i64,
+    ) -> Result<Vec<PlatformEvent>, sqlx::Error> {
+        let (before_at, before_id) = filter.before.unzip();
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, PlatformEvent>(
+                "SELECT id, occurred_at, actor_id, actor_label, action, target_kind, target_id, \
+                 org_id, ip, user_agent, detail FROM audit_events \
+                 WHERE ($1 IS NULL OR lower(actor_label) = $1) \
+                 AND ($2 IS NULL OR action = $2 OR substr(action, 1, length($2) + 1) = $2 || '.') \
+                 AND ($3 IS NULL OR org_id = $3) \
+                 AND ($4 IS NULL OR occurred_at >= $4) \
+                 AND ($5 IS NULL OR occurred_at < $5) \
+                 AND ($6 IS NULL OR occurred_at < $6 OR (occurred_at = $6 AND id < $7)) \
+                 ORDER BY occurred_at DESC, id DESC LIMIT $8",
+            )
+            .bind(filter.actor.as_deref())
+            .bind(filter.action.as_deref())
+            .bind(filter.org_id)
+            .bind(filter.from)
+            .bind(filter.until)
+            .bind(before_at)
+            .bind(before_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn list_flags(&self, _scope: &PlatformScope) -> Result<Vec<Flag>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, Flag>(
+                "SELECT name, enabled, updated_at FROM feature_flags ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Sets an existing flag and writes the operator's record, in one
+    /// transaction. False when there is no such flag.
+    pub async fn set_flag_by_operator(
+        &self,
+        operator: &Operator,
+        origin: &Origin,
+        name: &str,
+        enabled: bool,
+        action: OperatorAction<'_>,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let rows = action.rows(operator, origin);
+        let done = in_tx!(self, |tx| {
+            let changed = sqlx::query(
+                "UPDATE feature_flags SET enabled = $1, updated_at = $2 WHERE name = $3",
+            )
+            .bind(enabled)
+            .bind(now)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 1 {
+                insert_events!(&mut *tx, &rows, now);
+            }
+            changed == 1
+        });
+        Ok(done)
+    }
+
+    /// Grants or revokes the operator flag (the command line only). False
+    /// when no user has this email.
+    pub async fn set_operator(
+        &self,
+        email: &str,
+        operator: bool,
+        now: i64,
+    ) -> Result<Option<Uuid>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, Uuid>(
+                "UPDATE users SET is_operator = $1, updated_at = $2 WHERE email = $3 RETURNING id",
+            )
+            .bind(operator)
+            .bind(now)
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_contains;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_contains("Ada"), "%ada%");
+        assert_eq!(like_contains("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

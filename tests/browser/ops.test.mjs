@@ -1,0 +1,93 @@
+// The operator console, as a support person uses it: made an operator on the
+// command line, confirms sudo mode, creates an account on someone's behalf,
+// looks at it (giving a reason), disables it, meets the "reason required"
+// error, and reads the audit log. Every page is screenshotted, audited with
+// axe-core and validated with the Nu Html Checker, with JavaScript on and off.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+
+import {
+  PASSWORD,
+  button,
+  expectAt,
+  expectFieldError,
+  expectFlash,
+  expectFormError,
+  expectHeading,
+  field,
+} from './lib/gatehouse.mjs';
+import { gatehouseBin } from './lib/paths.mjs';
+import { scenario } from './lib/scenario.mjs';
+
+function opsNavLink(page, text) {
+  return page.getByRole('navigation', { name: 'Operator console' }).getByRole('link', { name: text, exact: true });
+}
+
+scenario('ops', (s) => {
+  const email = `olga.${s.mode.name}@example.com`;
+  const customer = `alan.${s.mode.name}@example.com`;
+
+  s.step('is made an operator on the command line and enters the console through sudo', async () => {
+    const { page } = s;
+    await s.open('/signup', 'signup');
+    await field(page, 'Email').fill(email);
+    await field(page, 'Display name').fill('Olga Operator');
+    await field(page, 'Password').fill(PASSWORD);
+    await field(page, 'Confirm password').fill(PASSWORD);
+    await s.clickAndVisit(button(page, 'Create account'), 'account-overview');
+    assert.equal((await s.open('/ops', 'ops-as-non-operator')).status, 404, 'the console is hidden from non-operators');
+    execFileSync(gatehouseBin, ['operator', 'grant', email, '--database-url', s.server.databaseUrl]);
+    await s.open('/ops', 'sudo');
+    expectAt(page, '/sudo');
+    await field(page, 'Password').fill(PASSWORD);
+    await s.clickAndVisit(button(page, 'Confirm'), 'ops-overview');
+    expectAt(page, '/ops');
+    await expectHeading(page, 'Operator console');
+    assert.ok((await page.getByText('Protect your operator account with MFA').count()) === 1, 'the MFA banner');
+  });
+
+  s.step('creates an account, needing a reason', async () => {
+    const { page } = s;
+    await s.clickAndVisit(opsNavLink(page, 'Create an account'), 'ops-account-new');
+    await field(page, 'Email address').fill(customer);
+    await field(page, 'Display name').fill('Alan Turing');
+    const refused = await s.clickAndVisit(button(page, 'Create account'), 'ops-account-no-reason');
+    assert.equal(refused.status, 422);
+    await expectFieldError(page, 'Reason');
+    await field(page, 'Reason').fill('Ticket 99: cannot sign up from the kiosk');
+    await s.clickAndVisit(button(page, 'Create account'), 'ops-account-created');
+    await expectHeading(page, 'Account created');
+    const password = await field(page, 'Initial password').inputValue();
+    assert.equal(password.length, 24);
+  });
+
+  s.step('finds the account, says why, looks at it and disables it', async () => {
+    const { page } = s;
+    await s.clickAndVisit(opsNavLink(page, 'Users'), 'ops-users');
+    await field(page, 'Search by email or name').fill('turing');
+    await s.clickAndVisit(button(page, 'Search'), 'ops-users-search');
+    await s.clickAndVisit(page.getByRole('link', { name: customer, exact: true }), 'ops-user-gate');
+    await field(page, 'Reason').fill('Ticket 99 follow-up');
+    await s.clickAndVisit(button(page, 'Show details'), 'ops-user-detail');
+    await expectHeading(page, 'Alan Turing Active');
+    const refused = await s.clickAndVisit(button(page, 'Disable account'), 'ops-user-disable-no-reason');
+    assert.equal(refused.status, 422);
+    await expectFormError(page, 'Nothing was changed');
+    await field(page, 'Reason').fill('Ticket 99: account compromised');
+    await s.clickAndVisit(button(page, 'Disable account'), 'ops-user-disabled');
+    await expectFlash(page, 'is disabled');
+  });
+
+  s.step('reads the flags, the master keys and the audit log', async () => {
+    const { page } = s;
+    await s.clickAndVisit(opsNavLink(page, 'Feature flags'), 'ops-flags');
+    await s.clickAndVisit(opsNavLink(page, 'Master keys'), 'ops-master-keys');
+    await s.clickAndVisit(opsNavLink(page, 'Audit log'), 'ops-audit');
+    await field(page, 'Action').fill('ops.user');
+    await s.clickAndVisit(button(page, 'Apply filters'), 'ops-audit-filtered');
+    assert.ok((await page.getByText('ops.user.disabled', { exact: true }).count()) >= 1);
+    await field(page, 'Organization id').fill('not-a-uuid');
+    const bad = await s.clickAndVisit(button(page, 'Apply filters'), 'ops-audit-bad-filter');
+    assert.equal(bad.status, 422);
+  });
+});
