@@ -80,6 +80,7 @@ pub fn build_router(state: AppState) -> Router {
         state.clock.clone(),
         state.config.session_idle_minutes * 60,
         state.config.session_absolute_hours * 3600,
+        state.config.max_sessions_per_user,
     );
     // The cookie lives for the browser session; idle and absolute timeouts are
     // enforced by the store with the application clock.
@@ -116,6 +117,15 @@ pub fn build_router(state: AppState) -> Router {
                 .post(account::notifications::update_notifications),
         )
         .route("/account/security", get(account::security::show_security))
+        .route("/account/sessions", get(account::sessions::list_sessions))
+        .route(
+            "/account/sessions/revoke-others",
+            post(account::sessions::revoke_other_sessions),
+        )
+        .route(
+            "/account/sessions/{handle}/revoke",
+            post(account::sessions::revoke_session),
+        )
         .route(
             "/account/keys",
             get(account::keys::list_keys).post(account::keys::create_key),

@@ -16,7 +16,10 @@ pub enum Section {
     Profile,
     Notifications,
     Security,
+    Sessions,
     Keys,
+    Export,
+    DeleteAccount,
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +55,10 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
         "Notifications",
     ),
     (Section::Security, "/account/security", "Security"),
+    (Section::Sessions, "/account/sessions", "Sessions"),
     (Section::Keys, "/account/keys", "API keys"),
+    (Section::Export, "/account/export", "Export data"),
+    (Section::DeleteAccount, "/account/delete", "Delete account"),
 ];
 
 impl PageContext {

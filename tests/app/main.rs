@@ -12,5 +12,6 @@ mod auth;
 mod keys;
 mod mfa;
 mod protection;
+mod sessions;
 mod storage;
 mod sudo;

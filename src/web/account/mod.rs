@@ -8,3 +8,4 @@ pub mod notifications;
 pub mod overview;
 pub mod profile;
 pub mod security;
+pub mod sessions;
