@@ -119,6 +119,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/account/security", get(account::security::show_security))
         .route("/account/sessions", get(account::sessions::list_sessions))
         .route(
+            "/account/export",
+            get(account::export::show_export).post(account::export::download_export),
+        )
+        .route(
             "/account/sessions/revoke-others",
             post(account::sessions::revoke_other_sessions),
         )

@@ -184,6 +184,21 @@ impl Db {
         })
     }
 
+    /// Every key of the user, including those removed from the list, oldest
+    /// first (the data export).
+    pub async fn all_personal_keys(&self, owner: &CurrentUser) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(
+                "SELECT id, public_id, owner_user_id, name, description, scopes, created_at, \
+                 expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
+                 WHERE owner_user_id = $1 ORDER BY created_at, id",
+            )
+            .bind(owner.id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
     pub async fn find_personal_key(
         &self,
         owner: &CurrentUser,

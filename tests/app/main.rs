@@ -9,6 +9,7 @@ mod helpers;
 mod account;
 mod api;
 mod auth;
+mod export;
 mod keys;
 mod mfa;
 mod protection;

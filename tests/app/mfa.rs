@@ -19,7 +19,7 @@ const CODES: &str = "/account/security/mfa/backup-codes";
 const DISABLE: &str = "/account/security/mfa/disable";
 
 /// The code an authenticator app shows at `at` for the base-32 `secret`.
-fn totp_at(secret: &str, at: i64) -> String {
+pub fn totp_at(secret: &str, at: i64) -> String {
     let bytes = Secret::try_from_base32(secret).unwrap().as_bytes().to_vec();
     Builder::new()
         .with_algorithm(Algorithm::SHA1)
@@ -59,9 +59,9 @@ fn shown_codes(html: &str) -> Vec<String> {
         .collect()
 }
 
-struct Enrolled {
-    secret: String,
-    codes: Vec<String>,
+pub struct Enrolled {
+    pub secret: String,
+    pub codes: Vec<String>,
 }
 
 impl Client {
@@ -86,7 +86,7 @@ impl Client {
 }
 
 /// Turns MFA on for the signed-in user of `c` at the current clock.
-async fn enrol(app: &TestApp, c: &mut Client) -> Enrolled {
+pub async fn enrol(app: &TestApp, c: &mut Client) -> Enrolled {
     c.sudo(PASSWORD, SETUP).await.assert_redirect(SETUP);
     let page = c.get(SETUP).await;
     assert_eq!(page.status, StatusCode::OK);
