@@ -119,6 +119,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/account/security", get(account::security::show_security))
         .route("/account/sessions", get(account::sessions::list_sessions))
         .route(
+            "/account/delete",
+            get(account::delete::show_delete).post(account::delete::delete_account),
+        )
+        .route("/account/deleted", get(account::delete::show_deleted))
+        .route(
             "/account/export",
             get(account::export::show_export).post(account::export::download_export),
         )

@@ -9,6 +9,7 @@ mod helpers;
 mod account;
 mod api;
 mod auth;
+mod deletion;
 mod export;
 mod keys;
 mod mfa;

@@ -2,6 +2,7 @@
 //! `CurrentUser` and acts on that user only: no user id is ever read from the
 //! URL, the form or the query.
 
+pub mod delete;
 pub mod export;
 pub mod keys;
 pub mod mfa;

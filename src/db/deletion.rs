@@ -1,0 +1,202 @@
+//! Account deletion: what it will remove, what blocks it, and the erasure
+//! itself, in **one transaction** — a crash or an error at any step leaves the
+//! account fully present (nothing is committed) or fully gone.
+//!
+//! The user row is deleted, not tombstoned, so the email address is free to
+//! sign up again and no personal field lingers in a half-empty row. The audit
+//! trail stays, but refers to a pseudonym: a random UUID `P` that replaces the
+//! user's id as actor (`actor_id = P`, `actor_label = "deleted-user-P"`) and
+//! as target (`target_id = "P"`; a failed sign-in's typed email becomes
+//! `"deleted-user-P"`), and free text the person wrote (a key's name) is
+//! removed from the events' details. The events of the former account remain
+//! linkable to each other, and to no one. Addresses and user agents stay in
+//! the trail: it is the security record of what happened, kept as before.
+
+use uuid::Uuid;
+
+use super::audit::Origin;
+use super::{Db, in_tx};
+use crate::authz::CurrentUser;
+
+/// An organization whose only owner is the user: it must get another owner
+/// (or be deleted) before the account can go.
+#[derive(Debug, Clone)]
+pub struct BlockingOrganization {
+    pub slug: String,
+    pub name: String,
+}
+
+/// What a deletion removed, for the audit event and the confirmation.
+#[derive(Debug, Clone)]
+pub struct DeletedAccount {
+    pub pseudonym: Uuid,
+    pub sessions_revoked: u64,
+    pub keys_deleted: u64,
+}
+
+impl DeletedAccount {
+    pub fn label(&self) -> String {
+        pseudonym_label(self.pseudonym)
+    }
+}
+
+pub fn pseudonym_label(pseudonym: Uuid) -> String {
+    format!("deleted-user-{pseudonym}")
+}
+
+impl Db {
+    /// The organizations where the user is the only owner, which block the
+    /// deletion of the account.
+    ///
+    /// There are no organizations on this branch yet, so nothing can block:
+    /// the organizations merge replaces this body with the query (memberships
+    /// with role `owner` whose org has no other owner) and repeats the same
+    /// check inside `delete_account`'s transaction, where it also deletes
+    /// the user's memberships and team memberships.
+    pub async fn organizations_blocking_deletion(
+        &self,
+        _user: &CurrentUser,
+    ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
+        Ok(Vec::new())
+    }
+
+    /// Erases the account of `user` in one transaction: every session
+    /// (including a pending MFA sign-in that names the user), every API key,
+    /// the MFA secret and backup codes, the notification preferences, the
+    /// user's rate-limit counters and the user row itself; pseudonymises the
+    /// audit trail and records `account.deleted` under the pseudonym.
+    /// `None` (and nothing changed) when the user no longer exists.
+    pub async fn delete_account(
+        &self,
+        user: &CurrentUser,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<Option<DeletedAccount>, sqlx::Error> {
+        let pseudonym = Uuid::new_v4();
+        let label = pseudonym_label(pseudonym);
+        let uid = user.id.to_string();
+        // A pending MFA sign-in is an anonymous session whose record names the
+        // user (the record is MessagePack; the id is stored as text in it).
+        let pending_sql: &'static str = match self {
+            Db::Sqlite(_) => "DELETE FROM sessions WHERE user_id IS NULL AND instr(data, $1) > 0",
+            Db::Postgres(_) => {
+                "DELETE FROM sessions WHERE user_id IS NULL AND position($1 in data) > 0"
+            }
+        };
+        let deleted = in_tx!(self, |tx| {
+            // ORGANIZATIONS MERGE: re-check `organizations_blocking_deletion`
+            // here and delete team memberships and memberships.
+            let sessions_revoked = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(pending_sql)
+                .bind(uid.as_bytes())
+                .execute(&mut *tx)
+                .await?;
+            let keys_deleted = sqlx::query("DELETE FROM api_keys WHERE owner_user_id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for sql in [
+                "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+                "DELETE FROM user_mfa WHERE user_id = $1",
+                "DELETE FROM notification_prefs WHERE user_id = $1",
+            ] {
+                sqlx::query(sql).bind(user.id).execute(&mut *tx).await?;
+            }
+            // Counters named after the user's id or email (sign-in failures,
+            // code attempts, key issues, exports, deletion attempts).
+            for suffix in [format!(":{uid}"), format!(":{}", user.email)] {
+                sqlx::query(
+                    "DELETE FROM rate_counters \
+                     WHERE substr(bucket, length(bucket) - length($1) + 1) = $1",
+                )
+                .bind(&suffix)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE audit_events SET actor_id = $1, actor_label = $2 WHERE actor_id = $3",
+            )
+            .bind(pseudonym)
+            .bind(&label)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+            // Free text the person wrote (an API key's name) is theirs: it
+            // leaves the details of their events; the key's prefix stays.
+            let named = sqlx::query_as::<_, (Uuid, String)>(
+                "SELECT id, detail FROM audit_events WHERE actor_id = $1 AND detail LIKE $2",
+            )
+            .bind(pseudonym)
+            .bind("%\"name\"%")
+            .fetch_all(&mut *tx)
+            .await?;
+            for (id, detail) in named {
+                let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(&detail) else {
+                    continue;
+                };
+                if map.remove("name").is_some() {
+                    sqlx::query("UPDATE audit_events SET detail = $1 WHERE id = $2")
+                        .bind(serde_json::Value::Object(map).to_string())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            sqlx::query(
+                "UPDATE audit_events SET target_id = $1 \
+                 WHERE target_kind = 'user' AND target_id = $2",
+            )
+            .bind(pseudonym.to_string())
+            .bind(&uid)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE audit_events SET target_id = $1 \
+                 WHERE target_kind = 'email' AND target_id = $2",
+            )
+            .bind(&label)
+            .bind(&user.email)
+            .execute(&mut *tx)
+            .await?;
+            let gone = sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if gone != 1 {
+                // Deleted concurrently: dropping the transaction rolls back.
+                return Ok(None);
+            }
+            let detail = serde_json::json!({
+                "sessions_revoked": sessions_revoked,
+                "keys_deleted": keys_deleted,
+            });
+            sqlx::query(
+                "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
+                 target_kind, target_id, org_id, ip, user_agent, detail) \
+                 VALUES ($1, $2, $3, $4, 'account.deleted', 'user', $5, NULL, $6, $7, $8)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(now)
+            .bind(pseudonym)
+            .bind(&label)
+            .bind(pseudonym.to_string())
+            .bind(origin.ip.as_deref())
+            .bind(origin.user_agent.as_deref())
+            .bind(detail.to_string())
+            .execute(&mut *tx)
+            .await?;
+            DeletedAccount {
+                pseudonym,
+                sessions_revoked,
+                keys_deleted,
+            }
+        });
+        Ok(Some(deleted))
+    }
+}
