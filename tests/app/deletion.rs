@@ -209,7 +209,9 @@ async fn after_deletion_every_credential_fails_and_no_personal_data_remains() {
         let page = ada.client.get("/account/deleted").await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.contains("Account deleted"));
-        assert!(page.contains("Your account has been deleted."));
+        assert!(page.contains(
+            "Your account has been deleted. Every session was signed out and its API key was deleted."
+        ));
         assert!(page.contains("class=\"auth-card\""), "public layout");
 
         // No personal data remains, in any table (checked before the attempts

@@ -332,3 +332,26 @@ async fn an_export_needs_a_signed_in_user_and_the_csrf_token() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_benchmark_seeder_adds_events_that_the_export_streams_in_order() {
+    each_engine(|app| async move {
+        let mut c = signed_in(&app, "ada@example.com", "Ada").await;
+        let n = gatehouse::seed::seed_audit_events(app.db(), "ada@example.com", 12_345, START)
+            .await
+            .unwrap();
+        assert_eq!(n, 12_345);
+        let res = c.export().await;
+        let doc: Value = serde_json::from_str(&res.body).unwrap();
+        let seqs: Vec<i64> = doc["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "bench.event")
+            .map(|e| e["detail"]["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs, (0..12_345).collect::<Vec<_>>());
+        app
+    })
+    .await;
+}

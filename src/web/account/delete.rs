@@ -193,17 +193,35 @@ pub async fn delete_account(
         )
         .await;
     }
-    let deleted = state
-        .db
-        .delete_account(&user, &client.origin(), now)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tracing::info!(pseudonym = %deleted.pseudonym, "account deleted");
+    // The transaction runs in its own task: if the request is cut short (the
+    // 30-second timeout with a very long audit history, or the browser going
+    // away), the confirmed deletion still runs to its commit instead of being
+    // abandoned, and rolled back, with the request.
+    let db = state.db.clone();
+    let (who, origin) = (user.clone(), client.origin());
+    let deleted = tokio::spawn(async move {
+        let deleted = db.delete_account(&who, &origin, now).await;
+        if let Ok(Some(d)) = &deleted {
+            tracing::info!(pseudonym = %d.pseudonym, "account deleted");
+        }
+        deleted
+    })
+    .await
+    .map_err(AppError::internal)??
+    .ok_or(AppError::NotFound)?;
     // The row is gone already; this clears the cookie and starts a fresh
     // anonymous session for the confirmation's flash.
     session.sign_out().await?;
+    let keys = match deleted.keys_deleted {
+        0 => String::new(),
+        1 => " and its API key was deleted".to_owned(),
+        n => format!(" and its {n} API keys were deleted"),
+    };
     session
-        .flash(FlashKind::Success, "Your account has been deleted.")
+        .flash(
+            FlashKind::Success,
+            format!("Your account has been deleted. Every session was signed out{keys}."),
+        )
         .await?;
     Ok(Redirect::to("/account/deleted").into_response())
 }
