@@ -245,6 +245,7 @@ async fn after_deletion_every_credential_fails_and_no_personal_data_remains() {
         laptop.get("/account").await.assert_redirect("/login?next=%2Faccount");
         let me = api(&app.router, Method::GET, "/v1/me", Some(&ada.token), None).await;
         assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(json_of(&me)["error"]["code"], "invalid_token");
         let res = app.client().login(&ada.email, PASSWORD).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 
