@@ -279,3 +279,26 @@ async fn the_clean_up_deletes_expired_sessions_only() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn revoking_this_devices_own_handle_signs_it_out() {
+    each_engine(|app| async move {
+        let mut c = signed_in(&app, "ada@example.com", "Ada").await;
+        let id: tower_sessions::session::Id = c.session_cookie().unwrap().parse().unwrap();
+        let handle = gatehouse::db::sessions::handle_of(&gatehouse::auth::store::hash_id(&id));
+        c.get("/account/sessions").await;
+        c.post(&format!("/account/sessions/{handle}/revoke"), &[])
+            .await
+            .assert_redirect("/login");
+        c.get("/account")
+            .await
+            .assert_redirect("/login?next=%2Faccount");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM sessions WHERE user_id IS NOT NULL")
+                .await,
+            0
+        );
+        app
+    })
+    .await;
+}
