@@ -86,7 +86,23 @@ impl Db {
         expires_at: i64,
         max_per_user: i64,
     ) -> Result<bool, sqlx::Error> {
+        // Two sign-ins of one user at once must not both keep the other's
+        // row out of their count: on PostgreSQL the user row is locked first
+        // (SQLite's write transactions are serialised already).
+        let lock_user: Option<&'static str> = match self {
+            Db::Sqlite(_) => None,
+            Db::Postgres(_) => Some(
+                "SELECT COUNT(*) FROM (SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE) \
+                 AS locked",
+            ),
+        };
         let done = in_tx!(self, |tx| {
+            if let (Some(sql), Some(user_id)) = (lock_user, row.user_id) {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, data, ip, user_agent, created_at, \
                  last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
