@@ -80,6 +80,7 @@ pub fn build_router(state: AppState) -> Router {
         state.clock.clone(),
         state.config.session_idle_minutes * 60,
         state.config.session_absolute_hours * 3600,
+        state.config.max_sessions_per_user,
     );
     // The cookie lives for the browser session; idle and absolute timeouts are
     // enforced by the store with the application clock.
@@ -120,6 +121,24 @@ pub fn build_router(state: AppState) -> Router {
                 .post(account::notifications::update_notifications),
         )
         .route("/account/security", get(account::security::show_security))
+        .route("/account/sessions", get(account::sessions::list_sessions))
+        .route(
+            "/account/delete",
+            get(account::delete::show_delete).post(account::delete::delete_account),
+        )
+        .route("/account/deleted", get(account::delete::show_deleted))
+        .route(
+            "/account/export",
+            get(account::export::show_export).post(account::export::download_export),
+        )
+        .route(
+            "/account/sessions/revoke-others",
+            post(account::sessions::revoke_other_sessions),
+        )
+        .route(
+            "/account/sessions/{handle}/revoke",
+            post(account::sessions::revoke_session),
+        )
         .route(
             "/account/orgs",
             get(account::orgs::list_orgs).post(account::orgs::create_org),

@@ -45,6 +45,11 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_SESSION_ABSOLUTE_HOURS", default_value_t = 12)]
     pub session_absolute_hours: i64,
 
+    /// Signed-in sessions a user may have at once; a new sign-in beyond it
+    /// signs out the user's oldest session.
+    #[arg(long, env = "GATEHOUSE_MAX_SESSIONS_PER_USER", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_sessions_per_user: i64,
+
     /// How long sudo mode lasts after the password is re-entered.
     #[arg(long, env = "GATEHOUSE_SUDO_MINUTES", default_value_t = 15)]
     pub sudo_minutes: i64,

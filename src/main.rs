@@ -34,6 +34,18 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         members: usize,
     },
+    /// Benchmark data: add synthetic audit events for an existing user (to
+    /// measure the data export on a large history).
+    BenchSeedAudit {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// How many events to add.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: i64,
+    },
     /// Platform operators and master keys (only from here, never the web).
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -143,7 +155,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Operator(command) => run_operator(command).await,
+        Command::BenchSeedAudit {
+            database,
+            email,
+            events,
+        } => bench_seed_audit(&database, &email, events).await,
     }
+}
+
+async fn bench_seed_audit(database: &DatabaseArgs, email: &str, events: i64) -> anyhow::Result<()> {
+    let db = open(database).await?;
+    let started = std::time::Instant::now();
+    let n = gatehouse::seed::seed_audit_events(&db, email, events, SystemClock.unix()).await?;
+    println!(
+        "Inserted {n} audit events for {email} in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn print_master_key(issued: &operators::IssuedMasterKey, verb: &str) {

@@ -8,14 +8,13 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use super::store::{KEY_IP, KEY_USER_AGENT, KEY_USER_ID, hash_id};
+use super::store::{KEY_IP, KEY_SIGNED_IN_AT, KEY_USER_AGENT, KEY_USER_ID, hash_id};
 use crate::db::audit::Origin;
 use crate::error::AppError;
 
 const KEY_CSRF: &str = "csrf";
 const KEY_FLASH: &str = "flash";
 const KEY_SUDO_UNTIL: &str = "sudo_until";
-const KEY_SIGNED_IN_AT: &str = "signed_in_at";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,6 +6,12 @@
 //! enforced here with the application clock: `expires_at` is the earlier of
 //! `last_seen_at + idle` and `created_at + absolute`. The last-seen time is
 //! written at most once a minute per session, never on every request.
+//!
+//! The per-user session cap is enforced here, in `create`: a session gains a
+//! user only at sign-in, and sign-in always rotates the id, so every signed-in
+//! session is born through `create` (never through `save`). Inserting the row
+//! and evicting the user's oldest sessions beyond the cap happen in one
+//! transaction (`Db::insert_session`).
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -23,6 +29,7 @@ use crate::db::sessions::SessionWrite;
 pub const KEY_USER_ID: &str = "uid";
 pub const KEY_IP: &str = "ip";
 pub const KEY_USER_AGENT: &str = "ua";
+pub const KEY_SIGNED_IN_AT: &str = "signed_in_at";
 
 /// How often a session's last-seen time may be written.
 const TOUCH_INTERVAL_SECS: i64 = 60;
@@ -33,6 +40,7 @@ pub struct DbSessionStore {
     clock: SharedClock,
     idle_secs: i64,
     absolute_secs: i64,
+    max_sessions_per_user: i64,
 }
 
 impl std::fmt::Debug for DbSessionStore {
@@ -59,12 +67,19 @@ fn text(record: &Record, key: &str) -> Option<String> {
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, clock: SharedClock, idle_secs: i64, absolute_secs: i64) -> Self {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        idle_secs: i64,
+        absolute_secs: i64,
+        max_sessions_per_user: i64,
+    ) -> Self {
         Self {
             db,
             clock,
             idle_secs,
             absolute_secs,
+            max_sessions_per_user,
         }
     }
 
@@ -85,6 +100,15 @@ impl SessionStore for DbSessionStore {
         let user_id = text(record, KEY_USER_ID).and_then(|s| Uuid::parse_str(&s).ok());
         let ip = text(record, KEY_IP);
         let user_agent = text(record, KEY_USER_AGENT);
+        // A signed-in session keeps its sign-in time across id rotations (sudo
+        // rotates the id, which recreates the row): the absolute timeout and
+        // the "signed in" time of the sessions page count from the sign-in.
+        let created_at = record
+            .data
+            .get(KEY_SIGNED_IN_AT)
+            .and_then(serde_json::Value::as_i64)
+            .filter(|t| *t <= now)
+            .unwrap_or(now);
         // A collision of 128-bit random ids is astronomically unlikely, but
         // the store must never hand one person's session to another.
         loop {
@@ -98,7 +122,13 @@ impl SessionStore for DbSessionStore {
             };
             let created = self
                 .db
-                .insert_session(row, now, self.expires_at(now, now))
+                .insert_session(
+                    row,
+                    created_at,
+                    now,
+                    self.expires_at(created_at, now),
+                    self.max_sessions_per_user,
+                )
                 .await
                 .map_err(backend)?;
             if created {

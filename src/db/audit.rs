@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, on_pool};
+use crate::authz::CurrentUser;
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -107,6 +108,40 @@ impl Db {
             )
             .bind(user_id)
             .bind(user_id.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// One page of the events where the user is the actor or the target (as
+    /// a user, or as the email typed at a failed sign-in), oldest first, after
+    /// the keyset `after` = (occurred_at, id) of the last event of the
+    /// previous page. Each page is one short query on the `occurred_at`
+    /// index, so reading a million events holds neither a transaction nor
+    /// more than one page in memory.
+    pub async fn audit_page_for_user(
+        &self,
+        user: &CurrentUser,
+        after: Option<(i64, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, sqlx::Error> {
+        // Before the first event: no id sorts below the nil UUID.
+        let (at, id) = after.unwrap_or((i64::MIN, Uuid::nil()));
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, AuditEvent>(
+                "SELECT id, occurred_at, actor_id, actor_label, action, target_kind, target_id, \
+                 ip, user_agent, detail FROM audit_events \
+                 WHERE occurred_at >= $1 AND (occurred_at > $1 OR id > $2) \
+                 AND (actor_id = $3 OR (target_kind = 'user' AND target_id = $4) \
+                      OR (target_kind = 'email' AND target_id = $5)) \
+                 ORDER BY occurred_at, id LIMIT $6",
+            )
+            .bind(at)
+            .bind(id)
+            .bind(user.id)
+            .bind(user.id.to_string())
+            .bind(&user.email)
             .bind(limit)
             .fetch_all(pool)
             .await

@@ -10,6 +10,17 @@ use super::{Db, in_tx, on_pool};
 use crate::authz::{CurrentUser, OrgScope, SudoUser};
 use crate::domain::Scopes;
 
+/// The columns of `ApiKey`, in one place: queries splice it in with
+/// `concat!` (sqlx takes only `&'static str`), so a column added to the
+/// struct cannot be forgotten in one of them.
+macro_rules! key_columns {
+    () => {
+        "id, public_id, owner_user_id, service_account_id, org_id, name, description, scopes, \
+         created_at, expires_at, rotated_at, revoked_at, last_used_at, last_used_ip"
+    };
+}
+pub(crate) use key_columns;
+
 #[derive(Debug, Clone, FromRow)]
 pub struct ApiKey {
     pub id: Uuid,
@@ -204,12 +215,23 @@ impl Db {
     ) -> Result<Vec<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, description, \
-                 scopes, created_at, \
-                 expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
-                 WHERE owner_user_id = $1 AND hidden_at IS NULL \
-                 ORDER BY created_at DESC, id DESC",
+                concat!("SELECT ", key_columns!(), " FROM api_keys WHERE owner_user_id = $1 AND hidden_at IS NULL  ORDER BY created_at DESC, id DESC"),
             )
+            .bind(owner.id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Every key of the user, including those removed from the list, oldest
+    /// first (the data export).
+    pub async fn all_personal_keys(&self, owner: &CurrentUser) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys WHERE owner_user_id = $1 ORDER BY created_at, id"
+            ))
             .bind(owner.id)
             .fetch_all(pool)
             .await
@@ -222,12 +244,11 @@ impl Db {
         public_id: &str,
     ) -> Result<Option<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, description, \
-                 scopes, created_at, \
-                 expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
-                 WHERE owner_user_id = $1 AND public_id = $2 AND hidden_at IS NULL",
-            )
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys WHERE owner_user_id = $1 AND public_id = $2 AND hidden_at IS NULL"
+            ))
             .bind(owner.id)
             .bind(public_id)
             .fetch_optional(pool)

@@ -10,6 +10,7 @@
 //! reads and then writes fails with "database is locked" under concurrency.
 
 pub mod audit;
+pub mod deletion;
 pub mod flags;
 pub mod invitations;
 pub mod keys;

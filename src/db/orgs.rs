@@ -11,7 +11,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::keys::ApiKey;
+use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
 use crate::authz::org::MembershipRow;
@@ -41,6 +41,18 @@ pub struct UserOrg {
     pub name: String,
     pub role: String,
     pub member_count: i64,
+}
+
+/// A membership with its team roles.
+#[derive(Debug, Clone)]
+pub struct UserMembership {
+    pub org_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub role: String,
+    pub joined_at: i64,
+    /// (team name, team role)
+    pub teams: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -268,6 +280,48 @@ impl Db {
         })
     }
 
+    /// Every membership of the user with its teams (for the data export).
+    pub async fn user_memberships(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<UserMembership>, sqlx::Error> {
+        let mut orgs: Vec<UserMembership> = on_pool!(self, |pool| {
+            sqlx::query_as::<_, (Uuid, String, String, String, i64)>(
+                "SELECT o.id, o.slug, o.name, m.role, m.created_at FROM memberships m \
+                 JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.slug",
+            )
+            .bind(user.id)
+            .fetch_all(pool)
+            .await
+        })?
+        .into_iter()
+        .map(|(org_id, slug, name, role, joined_at)| UserMembership {
+            org_id,
+            slug,
+            name,
+            role,
+            joined_at,
+            teams: Vec::new(),
+        })
+        .collect();
+        let teams: Vec<(Uuid, String, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT tm.org_id, t.name, tm.role FROM team_members tm \
+                 JOIN teams t ON t.id = tm.team_id \
+                 WHERE tm.user_id = $1 AND t.deleted_at IS NULL ORDER BY t.name",
+            )
+            .bind(user.id)
+            .fetch_all(pool)
+            .await
+        })?;
+        for (org_id, team, role) in teams {
+            if let Some(m) = orgs.iter_mut().find(|m| m.org_id == org_id) {
+                m.teams.push((team, role));
+            }
+        }
+        Ok(orgs)
+    }
+
     pub async fn org_counts(&self, scope: &OrgScope) -> Result<OrgCounts, sqlx::Error> {
         let (members, owners, teams): (i64, i64, i64) = on_pool!(self, |pool| {
             sqlx::query_as(
@@ -409,12 +463,11 @@ impl Db {
         user_id: Uuid,
     ) -> Result<Vec<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, description, \
-                 scopes, created_at, \
-                 expires_at, rotated_at, revoked_at, last_used_at, last_used_ip FROM api_keys \
-                 WHERE org_id = $1 AND owner_user_id = $2 ORDER BY created_at DESC",
-            )
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys WHERE org_id = $1 AND owner_user_id = $2 ORDER BY created_at DESC"
+            ))
             .bind(scope.org_id())
             .bind(user_id)
             .fetch_all(pool)

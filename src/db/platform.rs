@@ -10,6 +10,7 @@ use serde_json::json;
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::keys::key_columns;
 use super::{Db, in_tx, on_pool};
 use crate::authz::{Operator, PlatformScope};
 use crate::db::audit::Origin;
@@ -247,6 +248,23 @@ impl Db {
         self.find_user(id).await
     }
 
+    /// A user's org memberships: (org id, slug, name, role).
+    pub async fn platform_user_memberships(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<Vec<(Uuid, String, String, String)>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT o.id, o.slug, o.name, m.role FROM memberships m \
+                 JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.name",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
     /// A user's API keys as metadata (the digests are never selected).
     pub async fn platform_user_keys(
         &self,
@@ -254,12 +272,12 @@ impl Db {
         user_id: Uuid,
     ) -> Result<Vec<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, \
-                 description, scopes, created_at, expires_at, rotated_at, revoked_at, \
-                 last_used_at, last_used_ip FROM api_keys \
-                 WHERE owner_user_id = $1 ORDER BY created_at DESC, id DESC",
-            )
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys \
+                 WHERE owner_user_id = $1 ORDER BY created_at DESC, id DESC"
+            ))
             .bind(user_id)
             .fetch_all(pool)
             .await

@@ -12,6 +12,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::keys::key_columns;
 use super::keys::{ApiKey, NewKey};
 use super::{Db, in_tx, on_pool};
 use crate::authz::{OrgScope, OwnerScope, SudoUser};
@@ -142,13 +143,13 @@ impl Db {
         sa_id: Uuid,
     ) -> Result<Vec<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, \
-                 description, scopes, created_at, expires_at, rotated_at, revoked_at, \
-                 last_used_at, last_used_ip FROM api_keys \
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys \
                  WHERE org_id = $1 AND service_account_id = $2 \
-                 ORDER BY created_at DESC, id DESC",
-            )
+                 ORDER BY created_at DESC, id DESC"
+            ))
             .bind(scope.org_id())
             .bind(sa_id)
             .fetch_all(pool)
@@ -163,12 +164,12 @@ impl Db {
         public_id: &str,
     ) -> Result<Option<ApiKey>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, ApiKey>(
-                "SELECT id, public_id, owner_user_id, service_account_id, org_id, name, \
-                 description, scopes, created_at, expires_at, rotated_at, revoked_at, \
-                 last_used_at, last_used_ip FROM api_keys \
-                 WHERE org_id = $1 AND service_account_id = $2 AND public_id = $3",
-            )
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys \
+                 WHERE org_id = $1 AND service_account_id = $2 AND public_id = $3"
+            ))
             .bind(scope.org_id())
             .bind(sa_id)
             .bind(public_id)

@@ -1,10 +1,30 @@
 //! Session rows for the tower-sessions store. The primary key is the SHA-256
 //! of the session id, so a copy of this table cannot be replayed as cookies.
+//!
+//! A signed-in session is named in pages and forms by its *handle*: the first
+//! 8 bytes of that hash, in hex. The handle is not a secret (it cannot be
+//! turned back into the id, nor used as a cookie); it only picks one of the
+//! user's own sessions, and every lookup by handle is filtered by the user.
+//! Revoking deletes the row, so the next request with that cookie finds
+//! nothing and is anonymous, on every instance at once.
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, on_pool};
+use super::{Db, in_tx, on_pool};
+use crate::authz::CurrentUser;
+
+/// Bytes of the id hash that make up a session's handle.
+pub const HANDLE_BYTES: usize = 8;
+
+/// The non-secret handle of a session, from its id hash.
+pub fn handle_of(id_hash: &[u8]) -> String {
+    id_hash
+        .iter()
+        .take(HANDLE_BYTES)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 #[derive(Debug, FromRow)]
 pub struct SessionRow {
@@ -23,6 +43,12 @@ pub struct SessionSummary {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+}
+
+impl SessionSummary {
+    pub fn handle(&self) -> String {
+        handle_of(&self.id_hash)
+    }
 }
 
 pub struct SessionWrite<'a> {
@@ -47,16 +73,39 @@ impl Db {
     }
 
     /// Inserts a new session; false when the id hash is already taken.
+    ///
+    /// When the session belongs to a user, the same transaction enforces the
+    /// per-user cap: beyond `max_per_user` live sessions, the user's oldest
+    /// ones (by sign-in time) are deleted, and so are the user's expired
+    /// rows. The new session itself is never evicted.
     pub async fn insert_session(
         &self,
         row: SessionWrite<'_>,
+        created_at: i64,
         now: i64,
         expires_at: i64,
+        max_per_user: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
+        // Two sign-ins of one user at once must not both keep the other's
+        // row out of their count: on PostgreSQL the user row is locked first
+        // (SQLite's write transactions are serialised already).
+        let lock_user: Option<&'static str> = match self {
+            Db::Sqlite(_) => None,
+            Db::Postgres(_) => Some(
+                "SELECT COUNT(*) FROM (SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE) \
+                 AS locked",
+            ),
+        };
+        let done = in_tx!(self, |tx| {
+            if let (Some(sql), Some(user_id)) = (lock_user, row.user_id) {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
+            let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, data, ip, user_agent, created_at, \
-                 last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) \
+                 last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (id_hash) DO NOTHING",
             )
             .bind(row.id_hash)
@@ -64,12 +113,28 @@ impl Db {
             .bind(row.data)
             .bind(row.ip)
             .bind(row.user_agent)
+            .bind(created_at)
             .bind(now)
             .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if let (1, Some(user_id)) = (inserted, row.user_id) {
+                sqlx::query(
+                    "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 \
+                     AND id_hash NOT IN (SELECT id_hash FROM sessions \
+                       WHERE user_id = $1 AND id_hash <> $2 AND expires_at > $3 \
+                       ORDER BY created_at DESC, last_seen_at DESC LIMIT $4)",
+                )
+                .bind(user_id)
+                .bind(row.id_hash)
+                .bind(now)
+                .bind((max_per_user - 1).max(0))
+                .execute(&mut *tx)
+                .await?;
+            }
+            inserted
+        });
         Ok(done == 1)
     }
 
@@ -122,6 +187,7 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes every expired row (the background clean-up); returns how many.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
         let done = on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
@@ -148,6 +214,60 @@ impl Db {
             .bind(now)
             .fetch_all(pool)
             .await
+        })
+    }
+
+    /// The user's live session whose handle is `handle`, if any. A handle of
+    /// another user's session matches nothing.
+    pub async fn find_own_session(
+        &self,
+        user: &CurrentUser,
+        handle: &str,
+        now: i64,
+    ) -> Result<Option<SessionSummary>, sqlx::Error> {
+        if handle.len() != HANDLE_BYTES * 2 {
+            return Ok(None);
+        }
+        // At most a hundred rows (the cap): comparing here keeps the SQL the
+        // same on both engines.
+        Ok(self
+            .list_sessions(user.id, now)
+            .await?
+            .into_iter()
+            .find(|s| s.handle() == handle))
+    }
+
+    /// Revokes one of the user's sessions; false when it was already gone.
+    pub async fn revoke_session(
+        &self,
+        user: &CurrentUser,
+        id_hash: &[u8],
+    ) -> Result<bool, sqlx::Error> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
+                .bind(id_hash)
+                .bind(user.id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// Revokes every session of the user except `keep`, in one statement (so
+    /// one transaction); returns how many were signed out.
+    pub async fn revoke_other_sessions(
+        &self,
+        user: &CurrentUser,
+        keep: &[u8],
+    ) -> Result<u64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+                .bind(user.id)
+                .bind(keep)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })
     }
 }

@@ -16,7 +16,10 @@ pub enum Section {
     Profile,
     Notifications,
     Security,
+    Sessions,
     Keys,
+    Export,
+    DeleteAccount,
     Orgs,
     OrgOverview,
     OrgMembers,
@@ -92,8 +95,11 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
         "Notifications",
     ),
     (Section::Security, "/account/security", "Security"),
+    (Section::Sessions, "/account/sessions", "Sessions"),
     (Section::Keys, "/account/keys", "API keys"),
     (Section::Orgs, "/account/orgs", "Organizations"),
+    (Section::Export, "/account/export", "Export data"),
+    (Section::DeleteAccount, "/account/delete", "Delete account"),
 ];
 
 const OPS_NAV: &[(OpsSection, &str, &str)] = &[

@@ -6,6 +6,7 @@ pub mod account;
 pub mod auth;
 pub mod client;
 pub mod context;
+pub mod device;
 pub mod forms;
 pub mod health;
 pub mod invitations;

@@ -34,6 +34,23 @@ impl Timestamp {
     }
 }
 
+/// RFC 3339 in UTC, "2026-11-25T14:03:00Z" (the data export).
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// "2026-11-25".
+pub fn date(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .date()
+        .format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
 /// "14:03 UTC".
 pub fn clock_time(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix)

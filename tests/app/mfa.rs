@@ -19,7 +19,7 @@ const CODES: &str = "/account/security/mfa/backup-codes";
 const DISABLE: &str = "/account/security/mfa/disable";
 
 /// The code an authenticator app shows at `at` for the base-32 `secret`.
-fn totp_at(secret: &str, at: i64) -> String {
+pub fn totp_at(secret: &str, at: i64) -> String {
     let bytes = Secret::try_from_base32(secret).unwrap().as_bytes().to_vec();
     Builder::new()
         .with_algorithm(Algorithm::SHA1)

@@ -633,3 +633,29 @@ async fn console_pages_never_show_a_password_hash_or_key_secret() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_operator_action_on_a_member_appears_in_the_orgs_own_audit_log() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = crate::orgs::two_orgs(&app).await;
+        let grace = user_id(&app, "grace@example.com").await;
+        let mut op = operator(&app, "otto@example.com").await;
+        op.get(&format!("/ops/users/{grace}")).await;
+        op.post(&format!("/ops/users/{grace}/view"), &[("reason", "ticket #90210")])
+            .await
+            .assert_redirect(&format!("/ops/users/{grace}"));
+        let detail = op.get(&format!("/ops/users/{grace}")).await;
+        assert!(detail.contains("Acme") && detail.contains("/orgs/acme"), "memberships shown");
+        let log = ada.get("/orgs/acme/audit").await;
+        assert!(log.contains("ops.user.viewed"), "the org's owners see the look");
+        assert!(log.contains("ticket #90210"), "with the reason");
+        let other = crate::orgs::org_id(&app, "globex").await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'ops.user.viewed' AND org_id IS NOT NULL").await,
+            1,
+            "only grace's org, not {other}"
+        );
+        app
+    })
+    .await;
+}

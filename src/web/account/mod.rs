@@ -2,6 +2,8 @@
 //! `CurrentUser` and acts on that user only: no user id is ever read from the
 //! URL, the form or the query.
 
+pub mod delete;
+pub mod export;
 pub mod keys;
 pub mod mfa;
 pub mod notifications;
@@ -9,3 +11,4 @@ pub mod orgs;
 pub mod overview;
 pub mod profile;
 pub mod security;
+pub mod sessions;

@@ -48,6 +48,10 @@ pub fn describe_action(action: &str) -> String {
         "mfa.disabled" => "Turned off two-factor authentication".into(),
         "mfa.disable_failed" => "Failed to turn off two-factor authentication".into(),
         "mfa.backup_codes_regenerated" => "Generated new backup codes".into(),
+        "session.revoked" => "Signed out a session".into(),
+        "sessions.revoked_others" => "Signed out all other sessions".into(),
+        "account.exported" => "Downloaded a data export".into(),
+        "account.delete_failed" => "Failed attempt to delete the account".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

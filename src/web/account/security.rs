@@ -1,5 +1,6 @@
-//! `/account/security`: the password, two-factor authentication (its status;
-//! the changes are in `mfa`) and, in a later issue, sessions.
+//! `/account/security`: the password and two-factor authentication (its
+//! status; the changes are in `mfa`). Sessions have their own page
+//! (`sessions`), linked from here.
 
 use askama::Template;
 use axum::Form;

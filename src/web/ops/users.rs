@@ -130,6 +130,8 @@ pub struct DetailPage {
     pub mfa_since: Option<Timestamp>,
     pub sessions: i64,
     pub keys: Vec<KeyView>,
+    /// (slug, name, role)
+    pub memberships: Vec<(String, String, String)>,
     pub is_self: bool,
     pub reason: String,
     pub errors: FieldErrors,
@@ -172,6 +174,13 @@ async fn detail_page(
 ) -> Result<DetailPage, AppError> {
     let now = state.clock.unix();
     let keys = state.db.platform_user_keys(op.scope(), user.id).await?;
+    let memberships = state
+        .db
+        .platform_user_memberships(op.scope(), user.id)
+        .await?
+        .into_iter()
+        .map(|(_, slug, name, role)| (slug, name, role))
+        .collect();
     let mfa = state.db.mfa_status(user.id).await?;
     Ok(DetailPage {
         ctx: ops_context(state, session, op, OpsSection::Users).await?,
@@ -186,6 +195,7 @@ async fn detail_page(
             .count_live_sessions(op.scope(), user.id, now)
             .await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
+        memberships,
         is_self: user.id == op.id,
         reason,
         errors,
@@ -254,9 +264,8 @@ pub async fn view_user(
                 target_kind: "user",
                 target_id: user.id.to_string(),
                 reason: &reason,
-                // Organizations: the lead passes the user's memberships here
-                // once organizations exist, so their owners see the look.
-                orgs: &[],
+                // Each org the user belongs to sees the look in its own log.
+                orgs: &user_org_ids(&state, &op, user.id).await?,
                 detail: json!({ "email": user.email }),
             },
             now,
@@ -264,6 +273,21 @@ pub async fn view_user(
         .await?;
     add_view_grant(&session, user.id, op.sudo_until, now).await?;
     Ok(Redirect::to(&format!("/ops/users/{}", user.id)).into_response())
+}
+
+/// The orgs whose audit logs must show an operator action on this user.
+async fn user_org_ids(
+    state: &AppState,
+    op: &Operator,
+    user_id: Uuid,
+) -> Result<Vec<Uuid>, AppError> {
+    Ok(state
+        .db
+        .platform_user_memberships(op.scope(), user_id)
+        .await?
+        .into_iter()
+        .map(|(id, ..)| id)
+        .collect())
 }
 
 async fn change_status(
@@ -312,7 +336,7 @@ async fn change_status(
                 target_kind: "user",
                 target_id: user.id.to_string(),
                 reason: &reason,
-                orgs: &[],
+                orgs: &user_org_ids(&state, &op, user.id).await?,
                 detail: json!({ "email": user.email }),
             },
             now,

@@ -1,0 +1,254 @@
+//! `/account/delete`: the deletion of the user's own account.
+//!
+//! The page first says what will go (sessions, keys, memberships) and which
+//! organizations block it. The form asks for the current password, and a
+//! TOTP or backup code when MFA is on: sudo mode alone is not enough, so a
+//! session left open on a shared computer cannot delete the account. Three
+//! attempts per hour per user; the password check also charges the sign-in
+//! failure counters, as sudo does. The erasure is one transaction
+//! (`Db::delete_account`); afterwards the session is ended and a public
+//! confirmation page is shown.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::mfa::verify_code;
+use crate::auth::session::FlashKind;
+use crate::auth::{AppSession, throttle};
+use crate::authz::{CurrentUser, MaybeUser};
+use crate::db::audit::NewEvent;
+use crate::db::deletion::BlockingOrganization;
+use crate::domain::Password;
+use crate::error::AppError;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, render};
+
+/// Deletion attempts a user may make per hour.
+pub const ATTEMPTS_PER_HOUR: i64 = 3;
+
+/// One of the things the deletion removes, as the page lists it.
+pub struct Item {
+    pub label: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/delete.html")]
+pub struct DeletePage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub sessions: Vec<Item>,
+    pub keys: Vec<Item>,
+    /// Memberships and team roles (filled by the organizations issue).
+    pub memberships: Vec<Item>,
+    pub blocking: Vec<BlockingOrganization>,
+    pub needs_code: bool,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    pub password: Password,
+    #[serde(default)]
+    pub code: String,
+}
+
+async fn delete_page(
+    state: &AppState,
+    session: &AppSession,
+    user: &CurrentUser,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let current = session.id_hash();
+    let sessions = state
+        .db
+        .list_sessions(user.id, now)
+        .await?
+        .into_iter()
+        .map(|s| Item {
+            label: device::describe(s.user_agent.as_deref()),
+            detail: if current.as_deref() == Some(s.id_hash.as_slice()) {
+                "this device".to_owned()
+            } else {
+                s.ip.unwrap_or_default()
+            },
+        })
+        .collect();
+    let keys = state
+        .db
+        .list_personal_keys(user)
+        .await?
+        .into_iter()
+        .map(|k| Item {
+            detail: format!("{}…, {}", k.prefix(), k.status(now).label().to_lowercase()),
+            label: k.name,
+        })
+        .collect();
+    let page = DeletePage {
+        ctx: PageContext::new(state, session, Some(user), Section::DeleteAccount).await?,
+        email: user.email.clone(),
+        sessions,
+        keys,
+        memberships: Vec::new(),
+        blocking: state.db.organizations_blocking_deletion(user).await?,
+        needs_code: state.db.user_has_mfa(user.id).await?,
+        errors,
+    };
+    render(status, &page)
+}
+
+pub async fn show_delete(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    delete_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
+}
+
+pub async fn delete_account(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    client: ClientInfo,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    throttle::consume(
+        &state.db,
+        &format!("account:delete:{}", user.id),
+        ATTEMPTS_PER_HOUR,
+        3600,
+        now,
+    )
+    .await?;
+    if !state
+        .db
+        .organizations_blocking_deletion(&user)
+        .await?
+        .is_empty()
+    {
+        return delete_page(
+            &state,
+            &session,
+            &user,
+            FieldErrors::new(),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    // The same counters as sign-in: the form must not become an unthrottled
+    // way to guess the password with a stolen session.
+    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+    let stored = state.db.password_hash(&user).await?;
+    let verified = state
+        .passwords
+        .verify(&form.password, Some(&stored))
+        .await?;
+    let mut errors = FieldErrors::new();
+    if !verified.is_ok() {
+        // The code is not looked at (nor consumed) when the password is wrong.
+        errors.add("password", "That is not your current password.");
+    } else if state.db.user_has_mfa(user.id).await?
+        && verify_code(&state.db, user.id, &form.code, now)
+            .await?
+            .is_none()
+    {
+        errors.add(
+            "code",
+            "That code is not right, or it was already used. Enter the current code from your \
+             authenticator app, or a backup code.",
+        );
+    }
+    if !errors.is_empty() {
+        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        state
+            .db
+            .record_event(
+                NewEvent {
+                    actor: &user.actor(),
+                    action: "account.delete_failed",
+                    target_kind: Some("user"),
+                    target_id: Some(user.id.to_string()),
+                    org_id: None,
+                    origin: &client.origin(),
+                    detail: json!({}),
+                },
+                now,
+            )
+            .await?;
+        return delete_page(
+            &state,
+            &session,
+            &user,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // The transaction runs in its own task: if the request is cut short (the
+    // 30-second timeout with a very long audit history, or the browser going
+    // away), the confirmed deletion still runs to its commit instead of being
+    // abandoned, and rolled back, with the request.
+    let db = state.db.clone();
+    let (who, origin) = (user.clone(), client.origin());
+    let deleted = tokio::spawn(async move {
+        let deleted = db.delete_account(&who, &origin, now).await;
+        if let Ok(Some(d)) = &deleted {
+            tracing::info!(pseudonym = %d.pseudonym, "account deleted");
+        }
+        deleted
+    })
+    .await
+    .map_err(AppError::internal)??
+    // Nothing was deleted: an organization lost its other owner between the
+    // check above and the transaction (which checks again).
+    .ok_or_else(|| {
+        AppError::Conflict(
+            "Your account was not deleted: reload the page to see what still needs doing.".into(),
+        )
+    })?;
+    // The row is gone already; this clears the cookie and starts a fresh
+    // anonymous session for the confirmation's flash.
+    session.sign_out().await?;
+    let keys = match deleted.keys_deleted {
+        0 => String::new(),
+        1 => " and its API key was deleted".to_owned(),
+        n => format!(" and its {n} API keys were deleted"),
+    };
+    session
+        .flash(
+            FlashKind::Success,
+            format!("Your account has been deleted. Every session was signed out{keys}."),
+        )
+        .await?;
+    Ok(Redirect::to("/account/deleted").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "account/deleted.html")]
+pub struct DeletedPage {
+    pub ctx: PageContext,
+}
+
+/// The confirmation, on the public layout. It names no one: it is shown to
+/// whoever opens it, and only a signed-in visitor is sent elsewhere.
+pub async fn show_deleted(
+    State(state): State<AppState>,
+    session: AppSession,
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, AppError> {
+    if user.is_some() {
+        return Ok(Redirect::to("/account").into_response());
+    }
+    ok(&DeletedPage {
+        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
+    })
+}

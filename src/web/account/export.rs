@@ -1,0 +1,389 @@
+//! `/account/export`: the user downloads their own data as one JSON document.
+//!
+//! The document follows the versioned schema `gatehouse.export/v1` (described
+//! in the README): the field order is the order of the structs below and of
+//! the sections written by `head`, and stays stable within a version. The
+//! audit events are **streamed**: read in keyset pages of `PAGE` events and
+//! written to the response as each page arrives, so a million events export
+//! in constant memory and no database transaction is held open meanwhile.
+//!
+//! The request carries no user id: the export is always the session's user.
+//! It never contains a secret (no password hash, key digest, TOTP secret or
+//! backup code, no session id or its hash), and nothing of another person:
+//! on an event where someone else acted, their identity, address and user
+//! agent are withheld.
+
+use askama::Template;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::{AppSession, throttle};
+use crate::authz::CurrentUser;
+use crate::db::Db;
+use crate::db::audit::{AuditEvent, NewEvent};
+use crate::error::AppError;
+use crate::web::timefmt::{date, rfc3339};
+use crate::web::{ClientInfo, PageContext, Section, device, ok};
+
+/// The schema identifier written first in every export.
+pub const SCHEMA: &str = "gatehouse.export/v1";
+/// Audit events read per query while streaming.
+const PAGE: i64 = 500;
+/// Exports a user may download per hour.
+pub const EXPORTS_PER_HOUR: i64 = 5;
+
+#[derive(Template)]
+#[template(path = "account/export.html")]
+pub struct ExportPage {
+    pub ctx: PageContext,
+    pub per_hour: i64,
+}
+
+pub async fn show_export(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let page = ExportPage {
+        ctx: PageContext::new(&state, &session, Some(&user), Section::Export).await?,
+        per_hour: EXPORTS_PER_HOUR,
+    };
+    ok(&page)
+}
+
+#[derive(Serialize)]
+struct Profile {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    phone: Option<String>,
+    job_title: Option<String>,
+    time_zone: String,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct NotificationPreference {
+    category: &'static str,
+    email: bool,
+    in_app: bool,
+}
+
+#[derive(Serialize)]
+struct Mfa {
+    enabled: bool,
+    enabled_at: Option<String>,
+    backup_codes_remaining: i64,
+}
+
+#[derive(Serialize)]
+struct Organization {
+    slug: String,
+    name: String,
+    role: String,
+    joined_at: String,
+    teams: Vec<TeamRole>,
+}
+
+#[derive(Serialize)]
+struct TeamRole {
+    team: String,
+    role: String,
+}
+
+#[derive(Serialize)]
+struct ApiKeyMeta {
+    prefix: String,
+    name: String,
+    description: Option<String>,
+    scopes: Vec<&'static str>,
+    status: &'static str,
+    created_at: String,
+    expires_at: Option<String>,
+    rotated_at: Option<String>,
+    revoked_at: Option<String>,
+    last_used_at: Option<String>,
+    last_used_ip: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SessionMeta {
+    device: String,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    signed_in_at: String,
+    last_seen_at: String,
+    expires_at: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct Notification {}
+
+#[derive(Serialize)]
+struct Event {
+    id: Uuid,
+    occurred_at: String,
+    action: String,
+    /// "you", "anonymous", "system" or "someone else".
+    actor: &'static str,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    target_kind: Option<String>,
+    target_id: Option<String>,
+    detail: serde_json::Value,
+}
+
+impl Event {
+    fn new(e: AuditEvent, user_id: Uuid) -> Self {
+        let actor = match (e.actor_id, e.actor_label.as_str()) {
+            (Some(id), _) if id == user_id => "you",
+            (Some(_), _) => "someone else",
+            (None, "system") => "system",
+            (None, _) => "anonymous",
+        };
+        // Another person's address and browser are theirs, not the user's.
+        let theirs = actor == "someone else";
+        Event {
+            id: e.id,
+            occurred_at: rfc3339(e.occurred_at),
+            action: e.action,
+            actor,
+            ip: if theirs { None } else { e.ip },
+            user_agent: if theirs { None } else { e.user_agent },
+            target_kind: e.target_kind,
+            target_id: e.target_id,
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::String(e.detail)),
+        }
+    }
+}
+
+/// Appends `"name":value` (with a leading comma unless first) to `out`.
+fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) -> Result<(), AppError> {
+    if out.last() != Some(&b'{') {
+        out.push(b',');
+    }
+    serde_json::to_writer(&mut *out, name).map_err(AppError::internal)?;
+    out.push(b':');
+    serde_json::to_writer(&mut *out, value).map_err(AppError::internal)
+}
+
+/// Everything before the audit events, ending with `"audit_events":[`.
+async fn head(
+    state: &AppState,
+    session: &AppSession,
+    user: &CurrentUser,
+    now: i64,
+) -> Result<Vec<u8>, AppError> {
+    let db = &state.db;
+    let record = db.find_user(user.id).await?.ok_or(AppError::NotFound)?;
+    let current = session.id_hash();
+    let mut out = Vec::with_capacity(8 * 1024);
+    out.push(b'{');
+    field(&mut out, "schema", &SCHEMA)?;
+    field(&mut out, "generated_at", &rfc3339(now))?;
+    field(
+        &mut out,
+        "profile",
+        &Profile {
+            id: record.id,
+            email: record.email,
+            display_name: record.display_name,
+            phone: record.phone,
+            job_title: record.job_title,
+            time_zone: record.time_zone,
+            created_at: rfc3339(record.created_at),
+            updated_at: rfc3339(record.updated_at),
+        },
+    )?;
+    let prefs: Vec<NotificationPreference> = db
+        .notification_prefs(user)
+        .await?
+        .into_iter()
+        .map(|(c, p)| NotificationPreference {
+            category: c.key(),
+            email: p.email,
+            in_app: p.in_app,
+        })
+        .collect();
+    field(&mut out, "notification_preferences", &prefs)?;
+    let mfa = db.mfa_status(user.id).await?;
+    field(
+        &mut out,
+        "mfa",
+        &Mfa {
+            enabled: mfa.is_some(),
+            enabled_at: mfa.map(|m| rfc3339(m.enabled_at)),
+            backup_codes_remaining: mfa.map_or(0, |m| m.backup_codes_left),
+        },
+    )?;
+    // Memberships and team roles: one entry per membership.
+    let organizations: Vec<Organization> = db
+        .user_memberships(user)
+        .await?
+        .into_iter()
+        .map(|m| Organization {
+            slug: m.slug,
+            name: m.name,
+            role: m.role,
+            joined_at: rfc3339(m.joined_at),
+            teams: m
+                .teams
+                .into_iter()
+                .map(|(team, role)| TeamRole { team, role })
+                .collect(),
+        })
+        .collect();
+    field(&mut out, "organizations", &organizations)?;
+    let keys: Vec<ApiKeyMeta> = db
+        .all_personal_keys(user)
+        .await?
+        .into_iter()
+        .map(|k| ApiKeyMeta {
+            prefix: k.prefix(),
+            status: k.status(now).label(),
+            scopes: k.scope_set().names(),
+            name: k.name,
+            description: k.description,
+            created_at: rfc3339(k.created_at),
+            expires_at: k.expires_at.map(rfc3339),
+            rotated_at: k.rotated_at.map(rfc3339),
+            revoked_at: k.revoked_at.map(rfc3339),
+            last_used_at: k.last_used_at.map(rfc3339),
+            last_used_ip: k.last_used_ip,
+        })
+        .collect();
+    field(&mut out, "api_keys", &keys)?;
+    let sessions: Vec<SessionMeta> = db
+        .list_sessions(user.id, now)
+        .await?
+        .into_iter()
+        .map(|s| SessionMeta {
+            device: device::describe(s.user_agent.as_deref()),
+            current: current.as_deref() == Some(s.id_hash.as_slice()),
+            user_agent: s.user_agent,
+            ip: s.ip,
+            signed_in_at: rfc3339(s.created_at),
+            last_seen_at: rfc3339(s.last_seen_at),
+            expires_at: rfc3339(s.expires_at),
+        })
+        .collect();
+    field(&mut out, "sessions", &sessions)?;
+    // In-app notifications: filled when the notifications issue adds them.
+    let notifications: Vec<Notification> = Vec::new();
+    field(&mut out, "notifications", &notifications)?;
+    out.extend_from_slice(b",\"audit_events\":[");
+    Ok(out)
+}
+
+/// Where the event stream is.
+struct Cursor {
+    db: Db,
+    user: CurrentUser,
+    after: Option<(i64, Uuid)>,
+    first: bool,
+    done: bool,
+}
+
+/// The next chunk of the body: one page of events (or the closing
+/// brackets), `None` when the document is complete.
+async fn next_chunk(mut c: Cursor) -> Result<Option<(Bytes, Cursor)>, std::io::Error> {
+    if c.done {
+        return Ok(None);
+    }
+    let page =
+        c.db.audit_page_for_user(&c.user, c.after, PAGE)
+            .await
+            .map_err(|e| {
+                // The status line is gone already: the download is cut short (an
+                // incomplete, invalid document), and the cause is logged.
+                tracing::error!(error = %e, "data export failed while streaming");
+                std::io::Error::other("export interrupted")
+            })?;
+    let mut out = Vec::with_capacity(page.len() * 400 + 4);
+    c.done = (page.len() as i64) < PAGE;
+    if let Some(last) = page.last() {
+        c.after = Some((last.occurred_at, last.id));
+    }
+    for e in page {
+        if !c.first {
+            out.push(b',');
+        }
+        c.first = false;
+        serde_json::to_writer(&mut out, &Event::new(e, c.user.id))
+            .map_err(std::io::Error::other)?;
+    }
+    if c.done {
+        out.extend_from_slice(b"]}\n");
+    }
+    Ok(Some((Bytes::from(out), c)))
+}
+
+pub async fn download_export(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    client: ClientInfo,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    throttle::consume(
+        &state.db,
+        &format!("export:user:{}", user.id),
+        EXPORTS_PER_HOUR,
+        3600,
+        now,
+    )
+    .await?;
+    state
+        .db
+        .record_event(
+            NewEvent {
+                actor: &user.actor(),
+                action: "account.exported",
+                target_kind: Some("user"),
+                target_id: Some(user.id.to_string()),
+                org_id: None,
+                origin: &client.origin(),
+                detail: json!({ "schema": SCHEMA }),
+            },
+            now,
+        )
+        .await?;
+    let head = Bytes::from(head(&state, &session, &user, now).await?);
+    let events = futures_util::stream::try_unfold(
+        Cursor {
+            db: state.db.clone(),
+            user,
+            after: None,
+            first: true,
+            done: false,
+        },
+        next_chunk,
+    );
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) }),
+        events,
+    );
+    let mut res = (StatusCode::OK, Body::from_stream(body)).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    let disposition = format!(
+        "attachment; filename=\"gatehouse-export-{}.json\"",
+        date(now)
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).map_err(AppError::internal)?,
+    );
+    Ok(res)
+}
