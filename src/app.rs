@@ -181,6 +181,7 @@ pub fn build_router(state: AppState) -> Router {
         // anyone else gets 404 here as on an unknown path.
         .route("/ops", get(ops::show_overview))
         .route("/ops/users", get(ops::users::list_users))
+        .route("/ops/orgs", get(ops::orgs::list_orgs))
         .route("/ops/users/{id}", get(ops::users::show_user))
         .route("/ops/users/{id}/view", post(ops::users::view_user))
         .route("/ops/users/{id}/disable", post(ops::users::disable_user))

@@ -299,23 +299,10 @@ pub struct AccountPage {
     pub next_after: Option<Uuid>,
 }
 
-/// Every account on the platform, oldest first, keyset-paginated.
-#[utoipa::path(get, path = "/v1/admin/accounts", tag = "admin",
-    security(("master_key" = [])),
-    params(AccountsQuery),
-    responses(
-        (status = 200, description = "A page of accounts", body = AccountPage),
-        (status = 400, description = "Malformed query string", body = ErrorBody),
-        (status = 401, description = "Missing or invalid key", body = ErrorBody),
-        (status = 403, description = "`master_key_required`: a personal key was presented", body = ErrorBody),
-        (status = 422, description = "Invalid `limit` or `after`", body = ErrorBody),
-    ))]
-pub async fn list_accounts(
-    State(state): State<AppState>,
-    key: MasterKey,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<AccountPage>, ApiError> {
-    let q: RawAccountsQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+/// Reads `?limit=&after=` of an admin list (1–100, default 50; `after` is
+/// the `next_after` of the previous page).
+fn page_query(raw: Option<&str>) -> Result<(i64, Option<Uuid>), ApiError> {
+    let q: RawAccountsQuery = serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|_| ApiError::BadRequest("Malformed query string.".into()))?;
     let mut errors = Vec::new();
     let limit = match q.limit.as_deref() {
@@ -344,6 +331,26 @@ pub async fn list_accounts(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    Ok((limit, after))
+}
+
+/// Every account on the platform, oldest first, keyset-paginated.
+#[utoipa::path(get, path = "/v1/admin/accounts", tag = "admin",
+    security(("master_key" = [])),
+    params(AccountsQuery),
+    responses(
+        (status = 200, description = "A page of accounts", body = AccountPage),
+        (status = 400, description = "Malformed query string", body = ErrorBody),
+        (status = 401, description = "Missing or invalid key", body = ErrorBody),
+        (status = 403, description = "`master_key_required`: a personal key was presented", body = ErrorBody),
+        (status = 422, description = "Invalid `limit` or `after`", body = ErrorBody),
+    ))]
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    key: MasterKey,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<AccountPage>, ApiError> {
+    let (limit, after) = page_query(raw.as_deref())?;
     let mut users = state
         .db
         .list_accounts(key.scope(), after, limit + 1)
@@ -357,6 +364,68 @@ pub async fn list_accounts(
     };
     Ok(Json(AccountPage {
         accounts: users.into_iter().map(Account::from).collect(),
+        next_after,
+    }))
+}
+
+/// An organization, for platform administration.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgSummaryOut {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub member_count: i64,
+    pub require_mfa: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A page of organizations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgPage {
+    pub orgs: Vec<OrgSummaryOut>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<Uuid>,
+}
+
+/// Every organization with its member count, keyset-paginated.
+#[utoipa::path(get, path = "/v1/admin/orgs", tag = "admin",
+    security(("master_key" = [])),
+    params(AccountsQuery),
+    responses(
+        (status = 200, description = "A page of organizations", body = OrgPage),
+        (status = 400, description = "Malformed query string", body = ErrorBody),
+        (status = 401, description = "Missing or invalid key", body = ErrorBody),
+        (status = 403, description = "`master_key_required`: a personal key was presented", body = ErrorBody),
+        (status = 422, description = "Invalid `limit` or `after`", body = ErrorBody),
+    ))]
+pub async fn list_orgs(
+    State(state): State<AppState>,
+    key: MasterKey,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<OrgPage>, ApiError> {
+    let (limit, after) = page_query(raw.as_deref())?;
+    let mut orgs = state.db.list_orgs(key.scope(), after, limit + 1).await?;
+    let more = orgs.len() as i64 > limit;
+    orgs.truncate(limit as usize);
+    let next_after = if more {
+        orgs.last().map(|o| o.id)
+    } else {
+        None
+    };
+    Ok(Json(OrgPage {
+        orgs: orgs
+            .into_iter()
+            .map(|o| OrgSummaryOut {
+                id: o.id,
+                slug: o.slug,
+                name: o.name,
+                member_count: o.member_count,
+                require_mfa: o.require_mfa,
+                created_at: o.created_at,
+            })
+            .collect(),
         next_after,
     }))
 }

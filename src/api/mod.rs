@@ -69,6 +69,7 @@ pub fn router() -> Router<AppState> {
             post(accounts::register_by_master_key),
         )
         .route("/admin/accounts", get(accounts::list_accounts))
+        .route("/admin/orgs", get(accounts::list_orgs))
         .route("/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

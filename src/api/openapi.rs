@@ -71,6 +71,7 @@ impl Modify for BearerKeys {
         super::accounts::register_self,
         super::accounts::register_by_master_key,
         super::accounts::list_accounts,
+        super::accounts::list_orgs,
     ),
     components(schemas(
         Profile,
@@ -86,6 +87,8 @@ impl Modify for BearerKeys {
         RegisterRequest,
         Account,
         AccountPage,
+        super::accounts::OrgSummaryOut,
+        super::accounts::OrgPage,
         ErrorBody,
         ErrorDetail,
         FieldError

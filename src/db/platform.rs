@@ -179,6 +179,17 @@ fn like_contains(text: &str) -> String {
     out
 }
 
+/// An organization as the operator views list it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    pub require_mfa: bool,
+    pub member_count: i64,
+}
+
 impl Db {
     /// Writes an operator's action with its reason to the platform log and
     /// to the log of each affected organization, in one transaction.
@@ -232,6 +243,26 @@ impl Db {
             sqlx::query_as::<_, UserSummary>(
                 "SELECT id, email, display_name, is_operator, disabled_at, created_at FROM users \
                  WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Every organization with its member count, oldest id first (keyset).
+    pub async fn list_orgs(
+        &self,
+        _scope: &PlatformScope,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<OrgSummary>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, OrgSummary>(
+                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, \
+                 (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS member_count \
+                 FROM orgs o WHERE ($1 IS NULL OR o.id > $1) ORDER BY o.id LIMIT $2",
             )
             .bind(after)
             .bind(limit)

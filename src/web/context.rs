@@ -37,6 +37,7 @@ pub enum Section {
 pub enum OpsSection {
     Overview,
     Users,
+    Orgs,
     NewAccount,
     Flags,
     MasterKeys,
@@ -105,6 +106,7 @@ const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
 const OPS_NAV: &[(OpsSection, &str, &str)] = &[
     (OpsSection::Overview, "/ops", "Overview"),
     (OpsSection::Users, "/ops/users", "Users"),
+    (OpsSection::Orgs, "/ops/orgs", "Organizations"),
     (
         OpsSection::NewAccount,
         "/ops/accounts/new",

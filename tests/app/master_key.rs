@@ -14,6 +14,7 @@ const ADMIN: &[(Method, &str, Option<&str>)] = &[
     (Method::POST, "/v1/admin/account/register", Some(REGISTER)),
     (Method::GET, "/v1/admin/accounts", None),
     (Method::GET, "/v1/admin/accounts?limit=5", None),
+    (Method::GET, "/v1/admin/orgs", None),
 ];
 
 async fn master(app: &TestApp) -> String {
@@ -339,6 +340,48 @@ async fn accounts_are_listed_by_keyset_pages() {
             .await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         }
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_master_key_lists_organizations_with_member_counts() {
+    each_engine(|app| async move {
+        crate::orgs::two_orgs(&app).await;
+        let key = master(&app).await;
+        let res = api(
+            &app.router,
+            Method::GET,
+            "/v1/admin/orgs?limit=1",
+            Some(&key),
+            None,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let page = json_of(&res);
+        assert_eq!(page["orgs"].as_array().unwrap().len(), 1);
+        assert_eq!(page["orgs"][0]["member_count"], 2);
+        let after = page["next_after"].as_str().unwrap().to_owned();
+        let next = api(
+            &app.router,
+            Method::GET,
+            &format!("/v1/admin/orgs?after={after}"),
+            Some(&key),
+            None,
+        )
+        .await;
+        assert_eq!(json_of(&next)["orgs"].as_array().unwrap().len(), 1);
+        assert!(json_of(&next)["next_after"].is_null());
+        let bad = api(
+            &app.router,
+            Method::GET,
+            "/v1/admin/orgs?limit=0",
+            Some(&key),
+            None,
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         app
     })
     .await;

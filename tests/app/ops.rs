@@ -55,6 +55,7 @@ fn ops_pages(user: Uuid) -> Vec<String> {
         "/ops".into(),
         "/ops/users".into(),
         "/ops/users?q=ada".into(),
+        "/ops/orgs".into(),
         format!("/ops/users/{user}"),
         "/ops/accounts/new".into(),
         format!("/ops/accounts/{user}/created"),
@@ -655,6 +656,20 @@ async fn an_operator_action_on_a_member_appears_in_the_orgs_own_audit_log() {
             1,
             "only grace's org, not {other}"
         );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn operators_list_organizations_and_the_master_key_lists_them_too() {
+    each_engine(|app| async move {
+        crate::orgs::two_orgs(&app).await;
+        let mut op = operator(&app, "otto@example.com").await;
+        let page = op.get("/ops/orgs").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.contains("Acme") && page.contains("Globex"));
+        assert!(page.contains("<td class=\"num\">2</td>"), "member counts");
         app
     })
     .await;

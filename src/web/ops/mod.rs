@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod audit;
 pub mod flags;
 pub mod master_keys;
+pub mod orgs;
 pub mod users;
 
 use askama::Template;
