@@ -172,7 +172,7 @@ impl PageContext {
             return Vec::new();
         };
         let all: &[(Section, &str, &'static str)] = &[
-            (Section::OrgOverview, "", "Overview"),
+            (Section::OrgOverview, "", "Organization overview"),
             (Section::OrgMembers, "/members", "Members"),
             (Section::OrgTeams, "/teams", "Teams"),
             (Section::OrgInvitations, "/invitations", "Invitations"),
