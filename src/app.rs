@@ -182,6 +182,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/ops", get(ops::show_overview))
         .route("/ops/users", get(ops::users::list_users))
         .route("/ops/orgs", get(ops::orgs::list_orgs))
+        .route("/ops/orgs/{id}", get(ops::orgs::show_org))
+        .route("/ops/orgs/{id}/view", post(ops::orgs::view_org))
         .route("/ops/users/{id}", get(ops::users::show_user))
         .route("/ops/users/{id}/view", post(ops::users::view_user))
         .route("/ops/users/{id}/disable", post(ops::users::disable_user))

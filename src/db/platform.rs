@@ -271,6 +271,60 @@ impl Db {
         })
     }
 
+    pub async fn platform_org(
+        &self,
+        _scope: &PlatformScope,
+        id: Uuid,
+    ) -> Result<Option<OrgSummary>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, OrgSummary>(
+                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, \
+                 (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS member_count \
+                 FROM orgs o WHERE o.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// An org's first members by name: (user id, display name, email, role).
+    pub async fn platform_org_members(
+        &self,
+        _scope: &PlatformScope,
+        org_id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, String, String, String)>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT m.user_id, u.display_name, u.email, m.role FROM memberships m \
+                 JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
+                 ORDER BY m.member_name, m.user_id LIMIT $2",
+            )
+            .bind(org_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// An org's live teams with their member counts.
+    pub async fn platform_org_teams(
+        &self,
+        _scope: &PlatformScope,
+        org_id: Uuid,
+    ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT t.name, (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) \
+                 FROM teams t WHERE t.org_id = $1 AND t.deleted_at IS NULL ORDER BY t.name",
+            )
+            .bind(org_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
     pub async fn platform_user(
         &self,
         _scope: &PlatformScope,

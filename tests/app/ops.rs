@@ -68,6 +68,7 @@ fn ops_pages(user: Uuid) -> Vec<String> {
 fn ops_forms(user: Uuid) -> Vec<String> {
     vec![
         format!("/ops/users/{user}/view"),
+        format!("/ops/orgs/{user}/view"),
         format!("/ops/users/{user}/disable"),
         format!("/ops/users/{user}/enable"),
         "/ops/accounts".into(),
@@ -670,6 +671,53 @@ async fn operators_list_organizations_and_the_master_key_lists_them_too() {
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.contains("Acme") && page.contains("Globex"));
         assert!(page.contains("<td class=\"num\">2</td>"), "member counts");
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_orgs_members_and_teams_are_shown_read_only_after_a_reason() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, mut olga) = crate::orgs::two_orgs(&app).await;
+        ada.create_team("acme", "Research").await;
+        let acme = crate::orgs::org_id(&app, "acme").await;
+        let mut stranger = signed_in(&app, "eve@example.com", "Eve").await;
+        stranger.sudo(PASSWORD, "/account").await;
+        assert_eq!(
+            stranger.get(&format!("/ops/orgs/{acme}")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let mut op = operator(&app, "otto@example.com").await;
+        let gate = op.get(&format!("/ops/orgs/{acme}")).await;
+        assert_eq!(gate.status, StatusCode::OK);
+        assert!(gate.contains("Why are you looking at this organization?"));
+        assert!(
+            !gate.contains("grace@example.com"),
+            "nothing before a reason"
+        );
+        let refused = op
+            .post(&format!("/ops/orgs/{acme}/view"), &[("reason", " ")])
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(!refused.contains("grace@example.com"));
+        op.post(
+            &format!("/ops/orgs/{acme}/view"),
+            &[("reason", "ticket #7")],
+        )
+        .await
+        .assert_redirect(&format!("/ops/orgs/{acme}"));
+        let page = op.get(&format!("/ops/orgs/{acme}")).await;
+        assert!(page.contains("grace@example.com") && page.contains("Research"));
+        assert!(!page.contains("oscar@example.com"), "only this org");
+        let log = ada.get("/orgs/acme/audit").await;
+        assert!(log.contains("ops.org.viewed") && log.contains("ticket #7"));
+        assert!(
+            !olga
+                .get("/orgs/globex/audit")
+                .await
+                .contains("ops.org.viewed")
+        );
         app
     })
     .await;
