@@ -253,6 +253,31 @@ pub fn cap_expiry(
     }
 }
 
+/// Holds a checked key to the maximum lifetime of the org it is bound to
+/// (if the org sets one), recording the message beside the expiry field.
+/// Personal keys bound to an org and service-account keys both pass here.
+pub fn within_org_lifetime(
+    valid: Option<ValidKey>,
+    org: &crate::authz::OrgScope,
+    now: i64,
+    errors: &mut FieldErrors,
+) -> Option<ValidKey> {
+    let mut v = valid?;
+    let Some(days) = org.max_key_lifetime_days() else {
+        return Some(v);
+    };
+    match cap_expiry(v.expires_at, now, org.name(), days) {
+        Ok(at) => {
+            v.expires_at = at;
+            Some(v)
+        }
+        Err(message) => {
+            errors.add("expiry", message);
+            None
+        }
+    }
+}
+
 fn key_name(name: &str) -> Result<String, &'static str> {
     let n = name.trim();
     if n.is_empty() {

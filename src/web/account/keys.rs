@@ -24,7 +24,7 @@ use crate::error::AppError;
 pub use crate::web::keys::KeyView;
 use crate::web::keys::{
     KeyForm, NewKeyPage, OrgOption, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,
-    cap_expiry, chosen_teams, reveal_once, take_revealed, validate,
+    chosen_teams, reveal_once, take_revealed, validate, within_org_lifetime,
 };
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
@@ -157,21 +157,9 @@ pub async fn create_key(
         }
     };
     // The org's maximum key lifetime applies to keys bound to it.
-    let valid = match (valid, binding.as_ref()) {
-        (Some(mut v), Some((scope, _))) => match scope.max_key_lifetime_days() {
-            Some(days) => match cap_expiry(v.expires_at, now, scope.name(), days) {
-                Ok(at) => {
-                    v.expires_at = at;
-                    Some(v)
-                }
-                Err(message) => {
-                    errors.add("expiry", message);
-                    None
-                }
-            },
-            None => Some(v),
-        },
-        (v, _) => v,
+    let valid = match binding.as_ref() {
+        Some((scope, _)) => within_org_lifetime(valid, scope, now, &mut errors),
+        None => valid,
     };
     let (
         Some(ValidKey {

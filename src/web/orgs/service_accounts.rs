@@ -29,7 +29,7 @@ use crate::db::service_accounts::ServiceAccount;
 use crate::error::AppError;
 use crate::web::keys::{
     KeyForm, KeyView, NewKeyPage, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,
-    cap_expiry, chosen_teams, reveal_once, take_revealed, validate,
+    chosen_teams, reveal_once, take_revealed, validate, within_org_lifetime,
 };
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
@@ -376,21 +376,7 @@ pub async fn create_key(
         &mut errors,
     );
     let teams = chosen_teams(&form, &org_teams(&state, &owner).await?, &mut errors);
-    let valid = match (valid, owner.scope.max_key_lifetime_days()) {
-        (Some(mut v), Some(days)) => {
-            match cap_expiry(v.expires_at, now, owner.scope.name(), days) {
-                Ok(at) => {
-                    v.expires_at = at;
-                    Some(v)
-                }
-                Err(message) => {
-                    errors.add("expiry", message);
-                    None
-                }
-            }
-        }
-        (v, _) => v,
-    };
+    let valid = within_org_lifetime(valid, &owner.scope, now, &mut errors);
     let (
         Some(ValidKey {
             name,
