@@ -305,6 +305,29 @@ impl Client {
         self.post_raw(path, &all, &[]).await
     }
 
+    /// Opens `form_page` as a user would, asserts it rendered, and posts
+    /// `fields` to `action` with the CSRF token from that page: one line per
+    /// form a test fills in, instead of a bare GET kept only for its token.
+    pub async fn submit(
+        &mut self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let page = self.get(form_page).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "GET {form_page} before posting {action}: {}",
+            page.body
+        );
+        let token = csrf_in(&page.body)
+            .unwrap_or_else(|| panic!("{form_page} has no CSRF token to post {action} with"));
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all, &[]).await
+    }
+
     /// Posts exactly these fields and headers (no token added).
     pub async fn post_raw(
         &mut self,
@@ -324,8 +347,8 @@ impl Client {
     }
 
     pub async fn signup(&mut self, email: &str, name: &str, password: &str) -> TestResponse {
-        self.get("/signup").await;
-        self.post(
+        self.submit(
+            "/signup",
             "/signup",
             &[
                 ("email", email),
@@ -338,14 +361,16 @@ impl Client {
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> TestResponse {
-        self.get("/login").await;
-        self.post("/login", &[("email", email), ("password", password)])
-            .await
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     pub async fn logout(&mut self) -> TestResponse {
-        self.get("/account").await;
-        self.post("/logout", &[]).await
+        self.submit("/account", "/logout", &[]).await
     }
 }
 
@@ -363,7 +388,7 @@ pub async fn signed_in(app: &TestApp, email: &str, name: &str) -> Client {
     c.signup(email, name, PASSWORD)
         .await
         .assert_redirect("/account");
-    c.get("/account").await;
+    assert_eq!(c.get("/account").await.status, StatusCode::OK);
     c
 }
 
