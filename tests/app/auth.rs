@@ -28,9 +28,9 @@ async fn a_new_user_signs_up_and_lands_on_the_overview() {
 async fn sign_up_rejects_bad_input_beside_each_field_and_creates_nothing() {
     each_engine(|app| async move {
         let mut c = app.client();
-        c.get("/signup").await;
         let res = c
-            .post(
+            .submit(
+                "/signup",
                 "/signup",
                 &[
                     ("email", "not-an-email"),
@@ -171,7 +171,7 @@ async fn sign_in_rotates_the_session_id_and_honours_only_local_next() {
     each_engine(|app| async move {
         registered(&app, "ada@example.com", "Ada").await;
         let mut c = app.client();
-        c.get("/login").await;
+        assert_eq!(c.get("/login").await.status, StatusCode::OK);
         let before = c
             .session_cookie()
             .cloned()

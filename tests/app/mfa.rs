@@ -67,8 +67,8 @@ pub struct Enrolled {
 impl Client {
     /// Enters sudo mode as a user with MFA.
     async fn sudo_with_code(&mut self, password: &str, code: &str, next: &str) -> TestResponse {
-        self.get(&format!("/sudo?next={}", urlencode(next))).await;
-        self.post(
+        self.submit(
+            &format!("/sudo?next={}", urlencode(next)),
             "/sudo",
             &[("password", password), ("code", code), ("next", next)],
         )
@@ -80,8 +80,8 @@ impl Client {
         self.login(email, PASSWORD)
             .await
             .assert_redirect("/login/mfa");
-        self.get("/login/mfa").await;
-        self.post("/login/mfa", &[("code", code)]).await
+        self.submit("/login/mfa", "/login/mfa", &[("code", code)])
+            .await
     }
 }
 
@@ -313,8 +313,8 @@ async fn the_challenge_keeps_the_next_page_and_sends_signed_in_users_on() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
         c.logout().await;
-        c.get("/login?next=%2Faccount%2Fprofile").await;
-        c.post(
+        c.submit(
+            "/login?next=%2Faccount%2Fprofile",
             "/login",
             &[
                 ("email", "ada@example.com"),
@@ -324,8 +324,7 @@ async fn the_challenge_keeps_the_next_page_and_sends_signed_in_users_on() {
         )
         .await
         .assert_redirect("/login/mfa");
-        c.get("/login/mfa").await;
-        c.post("/login/mfa", &[("code", &now_code(&app, &e))])
+        c.submit("/login/mfa", "/login/mfa", &[("code", &now_code(&app, &e))])
             .await
             .assert_redirect("/account/profile");
         c.get("/login/mfa").await.assert_redirect("/account");
@@ -380,9 +379,8 @@ async fn the_previous_step_is_accepted_and_two_steps_back_is_not() {
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         } else {
             c.login("ada@example.com", PASSWORD).await;
-            c.get("/login/mfa").await;
         }
-        c.post("/login/mfa", &[("code", &previous)])
+        c.submit("/login/mfa", "/login/mfa", &[("code", &previous)])
             .await
             .assert_redirect("/account");
         app
@@ -431,7 +429,6 @@ async fn five_wrong_codes_restart_the_sign_in_and_count_toward_the_lockout() {
         c.login("ada@example.com", PASSWORD)
             .await
             .assert_redirect("/login/mfa");
-        c.get("/login/mfa").await;
         let right = now_code(&app, &e);
         let wrong = if right == "123456" {
             "654321"
@@ -439,7 +436,9 @@ async fn five_wrong_codes_restart_the_sign_in_and_count_toward_the_lockout() {
             "123456"
         };
         for left in (1..=4).rev() {
-            let res = c.post("/login/mfa", &[("code", wrong)]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", wrong)])
+                .await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(res.contains(&format!(
                 "{left} {} left",
@@ -475,17 +474,21 @@ async fn a_correct_password_does_not_reset_the_limit_on_guessing_codes() {
         let (mut c, _e) = mfa_user(&app, "ada@example.com").await;
         c.logout().await;
         c.login("ada@example.com", PASSWORD).await;
-        c.get("/login/mfa").await;
         for _ in 0..3 {
-            c.post("/login/mfa", &[("code", "000000")]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", "000000")])
+                .await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         }
         // Starting over with the password does not clear the counter.
         c.login("ada@example.com", PASSWORD)
             .await
             .assert_redirect("/login/mfa");
-        c.get("/login/mfa").await;
         for _ in 0..2 {
-            c.post("/login/mfa", &[("code", "000000")]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", "000000")])
+                .await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         }
         let res = c.post("/login/mfa", &[("code", "000000")]).await;
         assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
@@ -499,8 +502,11 @@ async fn the_pending_sign_in_expires_after_five_minutes() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
         c.logout().await;
-        c.login("ada@example.com", PASSWORD).await;
-        c.get("/login/mfa").await;
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/login/mfa");
+        // The form is opened before the five minutes pass, its token still valid.
+        assert_eq!(c.get("/login/mfa").await.status, StatusCode::OK);
         app.clock.advance(5 * 60);
         c.post("/login/mfa", &[("code", &now_code(&app, &e))])
             .await
@@ -569,8 +575,13 @@ async fn turning_mfa_off_needs_sudo_and_a_code() {
         c.get(DISABLE)
             .await
             .assert_redirect("/sudo?next=%2Faccount%2Fsecurity%2Fmfa%2Fdisable");
-        c.get("/account/security").await;
-        let res = c.post(DISABLE, &[("code", &now_code(&app, &e))]).await;
+        let res = c
+            .submit(
+                "/account/security",
+                DISABLE,
+                &[("code", &now_code(&app, &e))],
+            )
+            .await;
         assert_eq!(res.location().map(|l| l.starts_with("/sudo")), Some(true));
         assert_eq!(app.count("SELECT COUNT(*) FROM user_mfa").await, 1);
 
@@ -617,9 +628,8 @@ async fn regenerated_backup_codes_replace_the_old_ones() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
         app.clock.advance(15 * 60);
-        c.get("/account/security").await;
         // Needs sudo mode.
-        c.post(CODES, &[])
+        c.submit("/account/security", CODES, &[])
             .await
             .assert_redirect("/sudo?next=%2Faccount%2Fsecurity%2Fmfa%2Fbackup-codes");
         c.sudo_with_code(PASSWORD, &now_code(&app, &e), CODES)
@@ -728,9 +738,10 @@ async fn code_checks_are_capped_per_account_even_below_the_sign_in_limit() {
                 c.login("ada@example.com", PASSWORD)
                     .await
                     .assert_redirect("/login/mfa");
-                c.get("/login/mfa").await;
                 for attempt in 0..5 {
-                    let res = c.post("/login/mfa", &[("code", "000000")]).await;
+                    let res = c
+                        .submit("/login/mfa", "/login/mfa", &[("code", "000000")])
+                        .await;
                     if round == 1 && attempt == 4 {
                         res.assert_redirect("/login");
                     } else if attempt < 4 {
@@ -741,8 +752,9 @@ async fn code_checks_are_capped_per_account_even_below_the_sign_in_limit() {
             c.login("ada@example.com", PASSWORD)
                 .await
                 .assert_redirect("/login/mfa");
-            c.get("/login/mfa").await;
-            let res = c.post("/login/mfa", &[("code", &now_code(&app, &e))]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", &now_code(&app, &e))])
+                .await;
             assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
             assert!(res.headers.get("retry-after").is_some());
             // The window passes; the right code works again.

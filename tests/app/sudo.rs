@@ -7,9 +7,12 @@ use crate::helpers::*;
 impl Client {
     /// Enters sudo mode with the given password from the page at `next`.
     pub async fn sudo(&mut self, password: &str, next: &str) -> TestResponse {
-        self.get(&format!("/sudo?next={}", urlencode(next))).await;
-        self.post("/sudo", &[("password", password), ("next", next)])
-            .await
+        self.submit(
+            &format!("/sudo?next={}", urlencode(next)),
+            "/sudo",
+            &[("password", password), ("next", next)],
+        )
+        .await
     }
 }
 
@@ -48,8 +51,7 @@ async fn leaving_sudo_mode_ends_the_window() {
         c.sudo(PASSWORD, "/account")
             .await
             .assert_redirect("/account");
-        c.get("/account/profile").await;
-        c.post("/sudo/leave", &[]).await;
+        c.submit("/account/profile", "/sudo/leave", &[]).await;
         let page = c.get("/account").await;
         assert!(page.contains("Sudo mode ended."));
         assert!(!page.contains("Sudo mode is on"));
