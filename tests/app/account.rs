@@ -186,7 +186,10 @@ async fn a_wrong_current_password_changes_nothing() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let mut other = app.client();
-        other.login("ada@example.com", PASSWORD).await;
+        other
+            .login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         let res = c
             .submit(
                 "/account/security",

@@ -475,7 +475,8 @@ async fn the_only_owner_of_an_organization_cannot_delete_the_account_until_anoth
             &format!("/orgs/acme/members/{grace}/role"),
             &[("role", "owner")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/members/{grace}"));
         let res = ada.delete_account(&[("password", PASSWORD)]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         assert!(user_id(&app, "ada@example.com").await.is_none());

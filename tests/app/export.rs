@@ -79,7 +79,10 @@ async fn the_export_has_the_users_data_and_nothing_of_another_user() {
         // Someone tries Bob's password from Bob's address.
         let mut stranger = app.client();
         stranger.ip = "198.51.100.77".into();
-        stranger.login(&bob.email, "Wrong-Password-123!").await;
+        stranger
+            .login(&bob.email, "Wrong-Password-123!")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
         bob.client.get("/account").await;
 
         let res = ada.client.export().await;
@@ -301,7 +304,9 @@ async fn exports_are_limited_to_five_an_hour_and_audited() {
         let mut bob = signed_in(&app, "bob@example.com", "Bob").await;
         assert_eq!(bob.export().await.status, StatusCode::OK);
         app.clock.advance(3601);
-        c.login("ada@example.com", PASSWORD).await;
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         assert_eq!(c.export().await.status, StatusCode::OK);
         app
     })
@@ -367,7 +372,8 @@ async fn the_export_lists_memberships_and_team_roles() {
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "runner")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         let res = grace.export().await;
         let doc: serde_json::Value = serde_json::from_str(&res.body).unwrap();
         let orgs = doc["organizations"].as_array().unwrap();

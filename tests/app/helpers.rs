@@ -198,6 +198,12 @@ impl TestResponse {
         assert_eq!(self.location(), Some(to));
     }
 
+    /// Asserts the status, showing the body when it differs.
+    pub fn assert_status(&self, status: StatusCode) -> &Self {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self
+    }
+
     pub fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all(header::SET_COOKIE)

@@ -89,7 +89,7 @@ async fn an_existing_user_accepts_and_joins_with_the_role_and_teams() {
         );
 
         let mut bob = app.client();
-        bob.login("bob@example.com", PASSWORD).await;
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
         let shown = bob.get(&link).await;
         assert_eq!(shown.status, StatusCode::OK);
         assert!(shown.contains("Join Acme"));
@@ -286,7 +286,8 @@ async fn signing_in_from_the_link_comes_back_to_it() {
         let token = link.trim_start_matches("/invitations/").to_owned();
         let mut bob = app.client();
         bob.get(&format!("/login?next=%2Finvitations%2F{token}"))
-            .await;
+            .await
+            .assert_status(StatusCode::OK);
         bob.post(
             "/login",
             &[
@@ -329,7 +330,7 @@ async fn expired_and_revoked_links_no_longer_work() {
             .await;
         assert_eq!(twice.status, StatusCode::NOT_FOUND);
         let mut carol = app.client();
-        carol.login("carol@example.com", PASSWORD).await;
+        carol.login("carol@example.com", PASSWORD).await.assert_redirect("/account");
         assert_eq!(carol.get(&revoked).await.status, StatusCode::GONE);
         assert_eq!(
             carol.submit("/account", &revoked, &[]).await.status,
@@ -337,7 +338,7 @@ async fn expired_and_revoked_links_no_longer_work() {
         );
 
         let mut bob = app.client();
-        bob.login("bob@example.com", PASSWORD).await;
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
         app.clock.advance(7 * 86_400 - 60);
         assert_eq!(bob.get(&expiring).await.status, StatusCode::OK);
         app.clock.advance(60);
@@ -345,7 +346,7 @@ async fn expired_and_revoked_links_no_longer_work() {
         assert_eq!(res.status, StatusCode::GONE);
         assert!(res.contains("This invitation is no longer valid"));
         // (Seven days idle also ended bob's session: he signs in again.)
-        bob.login("bob@example.com", PASSWORD).await;
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
         assert_eq!(bob.submit("/account", &expiring, &[]).await.status, StatusCode::GONE);
         assert!(
             !ada.get("/orgs/acme/invitations")
@@ -501,7 +502,7 @@ async fn a_user_who_became_a_member_meanwhile_just_completes_the_invitation() {
         let link = ada.invite("acme", "bob@example.com", "owner", &[]).await;
         add_member(&app, "acme", "bob@example.com", "member").await;
         let mut bob = app.client();
-        bob.login("bob@example.com", PASSWORD).await;
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
         bob.submit(&link, &link, &[]).await.assert_redirect("/orgs/acme");
         assert!(
             bob.get("/orgs/acme")

@@ -349,8 +349,12 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_only() {
 
         // Rotating with no grace period ends the old secret at once. (The
         // hour also ended the idle session: sign in again.)
-        c.login("ada@example.com", PASSWORD).await;
-        c.sudo(PASSWORD, &format!("{path}/rotate")).await;
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
+        c.sudo(PASSWORD, &format!("{path}/rotate"))
+            .await
+            .assert_redirect(&format!("{path}/rotate"));
         let res = c
             .submit(
                 &format!("{path}/rotate"),
@@ -373,7 +377,9 @@ async fn another_users_key_is_not_found() {
         let token = ada.create_key("ci", &["profile:read"], "30").await;
         let path = ada.key_page_path("ci").await;
         let mut eve = signed_in(&app, "eve@example.com", "Eve").await;
-        eve.sudo(PASSWORD, "/account").await;
+        eve.sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
         assert_eq!(eve.get(&path).await.status, StatusCode::NOT_FOUND);
         assert_eq!(
             eve.get(&format!("{path}/rotate")).await.status,
@@ -401,7 +407,9 @@ async fn another_users_key_is_not_found() {
 async fn bad_key_forms_are_explained_and_create_nothing() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
-        c.sudo(PASSWORD, "/account/keys/new").await;
+        c.sudo(PASSWORD, "/account/keys/new")
+            .await
+            .assert_redirect("/account/keys/new");
         let res = c
             .submit(
                 "/account/keys/new",

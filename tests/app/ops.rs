@@ -83,7 +83,9 @@ async fn a_non_operator_gets_the_plain_404_on_every_ops_page_and_form() {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let ada = user_id(&app, "ada@example.com").await;
         // Even in sudo mode: sudo is not authority.
-        c.sudo(PASSWORD, "/account").await;
+        c.sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
         let unknown = c.get("/no-such-page").await;
         assert_eq!(unknown.status, StatusCode::NOT_FOUND);
         for path in ops_pages(ada) {
@@ -268,7 +270,7 @@ async fn looking_at_a_user_needs_a_reason_which_is_audited() {
         assert_eq!(detail["reason"], "ticket #4711");
         // The view grant ends with the sudo window.
         app.clock.advance(15 * 60 + 1);
-        c.sudo(PASSWORD, "/ops").await;
+        c.sudo(PASSWORD, "/ops").await.assert_redirect("/ops");
         assert!(
             c.get(&format!("/ops/users/{id}"))
                 .await
@@ -296,7 +298,10 @@ async fn disabling_a_user_ends_their_sessions_and_suspends_their_keys() {
         let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
         let token = ada.create_key("ci", &["profile:read"], "30").await;
         let mut ada_phone = app.client();
-        ada_phone.login("ada@example.com", PASSWORD).await;
+        ada_phone
+            .login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         let id = user_id(&app, "ada@example.com").await;
         assert_eq!(sessions_of(&app, id).await, 2);
 
@@ -305,7 +310,8 @@ async fn disabling_a_user_ends_their_sessions_and_suspends_their_keys() {
             &format!("/ops/users/{id}/view"),
             &[("reason", "abuse report 17")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/ops/users/{id}"));
         // Without a reason: refused beside the field, nothing changes.
         let refused = c
             .submit(
@@ -385,7 +391,8 @@ async fn an_operator_cannot_disable_themselves() {
         let mut c = operator(&app, "olga@example.com").await;
         let id = user_id(&app, "olga@example.com").await;
         c.post(&format!("/ops/users/{id}/view"), &[("reason", "checking")])
-            .await;
+            .await
+            .assert_redirect(&format!("/ops/users/{id}"));
         let res = c
             .submit(
                 &format!("/ops/users/{id}"),
@@ -538,7 +545,8 @@ async fn the_audit_log_filters_and_pages_by_keyset() {
                 "/ops/flags/account-registration",
                 &[("enabled", on), ("reason", &format!("toggle {i}"))],
             )
-            .await;
+            .await
+            .assert_redirect("/ops/flags");
         }
         let page = c.get("/ops/audit?action=ops.flag").await;
         assert_eq!(page.status, StatusCode::OK);
@@ -600,7 +608,8 @@ async fn console_pages_never_show_a_password_hash_or_key_secret() {
             &format!("/ops/users/{id}/view"),
             &[("reason", "secret hunt")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/ops/users/{id}"));
         api(
             &app.router,
             Method::GET,
@@ -689,7 +698,10 @@ async fn an_orgs_members_and_teams_are_shown_read_only_after_a_reason() {
         ada.create_team("acme", "Research").await;
         let acme = crate::orgs::org_id(&app, "acme").await;
         let mut stranger = signed_in(&app, "eve@example.com", "Eve").await;
-        stranger.sudo(PASSWORD, "/account").await;
+        stranger
+            .sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
         assert_eq!(
             stranger.get(&format!("/ops/orgs/{acme}")).await.status,
             StatusCode::NOT_FOUND

@@ -155,7 +155,8 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
             &format!("/orgs/acme/teams/{research}/members/{grace_id}/remove"),
             &[],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{research}"));
         assert!(team_names(&get(&app, &granted, "/v1/orgs/acme/teams").await).is_empty());
         // Back on the team: a removed grant does not come back by itself.
         ada.put_on_team("acme", &research, "grace@example.com", "runner")
@@ -175,7 +176,8 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
             &format!("/orgs/acme/teams/{payroll}/delete"),
             &[],
         )
-        .await;
+        .await
+        .assert_redirect("/orgs/acme/teams");
         assert_eq!(
             team_names(&get(&app, &fresh, "/v1/orgs/acme/teams").await),
             ["Research"]
@@ -215,7 +217,10 @@ async fn leaving_the_org_through_the_console_unbinds_the_key() {
     each_engine(|app| async move {
         let (_ada, mut grace, _olga) = two_orgs(&app).await;
         let token = grace.create_bound_key(&["teams:read"], "acme", &[]).await;
-        grace.submit("/orgs/acme", "/orgs/acme/leave", &[]).await;
+        grace
+            .submit("/orgs/acme", "/orgs/acme/leave", &[])
+            .await
+            .assert_redirect("/account/orgs");
         let res = get(&app, &token, "/v1/orgs/acme/teams").await;
         assert_eq!(res.status, StatusCode::FORBIDDEN);
         assert_eq!(code(&res), "key_not_bound");

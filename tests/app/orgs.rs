@@ -198,17 +198,17 @@ async fn the_last_owner_cannot_be_demoted_removed_or_leave() {
     each_engine(|app| async move {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
         let ada_id = user_id(&app, "ada@example.com").await;
-        ada.submit(&format!("/orgs/acme/members/{ada_id}"), &format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")]).await;
+        ada.submit(&format!("/orgs/acme/members/{ada_id}"), &format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")]).await.assert_redirect(&format!("/orgs/acme/members/{ada_id}"));
         let page = ada.get(&format!("/orgs/acme/members/{ada_id}")).await;
         assert!(page.contains("must keep at least one owner"));
-        ada.post(&format!("/orgs/acme/members/{ada_id}/remove"), &[]).await;
+        ada.post(&format!("/orgs/acme/members/{ada_id}/remove"), &[]).await.assert_redirect(&format!("/orgs/acme/members/{ada_id}"));
         ada.post("/orgs/acme/leave", &[]).await.assert_redirect("/account/orgs");
         assert!(ada.get("/account/orgs").await.contains("You are the only owner of Acme"));
         assert_eq!(app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'").await, 2);
 
         // With a second owner, the first may step down.
         let grace_id = user_id(&app, "grace@example.com").await;
-        ada.post(&format!("/orgs/acme/members/{grace_id}/role"), &[("role", "owner")]).await;
+        ada.post(&format!("/orgs/acme/members/{grace_id}/role"), &[("role", "owner")]).await.assert_redirect(&format!("/orgs/acme/members/{grace_id}"));
         ada.post(&format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")])
             .await
             .assert_redirect(&format!("/orgs/acme/members/{ada_id}"));
@@ -232,7 +232,8 @@ async fn removing_a_member_ends_membership_team_roles_and_key_bindings_together(
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "viewer")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         grace.create_key("bound", &["profile:read"], "30").await;
         let org = org_id(&app, "acme").await.to_string();
         exec(
@@ -328,7 +329,8 @@ async fn teams_are_created_renamed_deleted_restored_and_staffed() {
             &format!("/orgs/acme/teams/{team}/rename"),
             &[("name", "Applied research")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         let outsider = ada
             .post(
                 &format!("/orgs/acme/teams/{team}/members"),
@@ -341,22 +343,28 @@ async fn teams_are_created_renamed_deleted_restored_and_staffed() {
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "creator")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         let page = ada.get(&format!("/orgs/acme/teams/{team}")).await;
         assert!(page.contains("Applied research"));
         assert!(page.contains("grace@example.com"));
         ada.post(&format!("/orgs/acme/teams/{team}/delete"), &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/teams");
         let list = ada.get("/orgs/acme/teams").await;
         assert!(list.contains("restore it for 30 days"));
         assert!(list.contains("Deleted"));
         ada.post(&format!("/orgs/acme/teams/{team}/restore"), &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/teams");
         assert!(ada.get("/orgs/acme/teams").await.contains("restored"));
         ada.post(&format!("/orgs/acme/teams/{team}/delete"), &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/teams");
         app.clock.advance(31 * 86_400);
-        ada.login("ada@example.com", PASSWORD).await;
+        ada.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         assert_eq!(
             ada.get(&format!("/orgs/acme/teams/{team}")).await.status,
             StatusCode::NOT_FOUND
@@ -414,7 +422,7 @@ async fn ids_from_another_org_are_not_found_even_for_an_owner() {
 async fn the_member_list_searches_sorts_and_pages_by_keyset() {
     each_engine(|app| async move {
         let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
-        ada.create_org("Acme", "acme").await;
+        ada.create_org("Acme", "acme").await.assert_redirect("/orgs/acme");
         let org = org_id(&app, "acme").await;
         for i in 0..120 {
             let id = Uuid::now_v7();

@@ -55,7 +55,7 @@ async fn an_owner_saves_policies_and_the_change_is_audited_with_before_and_after
             "/orgs/acme/settings",
             &[("require_mfa", "on"), ("max_key_lifetime_days", "90")],
         )
-        .await;
+        .await.assert_redirect("/orgs/acme/settings");
         // Clearing the limit and the requirement.
         ada.post("/orgs/acme/settings", &[("max_key_lifetime_days", "")])
             .await
@@ -140,7 +140,8 @@ async fn a_member_without_mfa_is_sent_to_enrolment_while_the_policy_is_on() {
             .await
             .assert_redirect("/account/security/mfa/setup");
         ada.submit("/orgs/acme/settings", "/orgs/acme/settings", &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/settings");
         assert_eq!(bob.get("/orgs/acme").await.status, StatusCode::OK);
         app
     })

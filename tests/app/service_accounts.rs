@@ -38,7 +38,7 @@ impl Client {
     ) -> String {
         let form = format!("/orgs/{slug}/service-accounts/{sa}/keys/new");
         if self.get(&form).await.status != StatusCode::OK {
-            self.sudo(PASSWORD, &form).await;
+            self.sudo(PASSWORD, &form).await.assert_redirect(&form);
             assert_eq!(self.get(&form).await.status, StatusCode::OK);
         }
         let mut fields = vec![("name", "robot"), ("expiry", "30")];
@@ -139,7 +139,9 @@ async fn a_revoked_or_rotated_service_account_key_stops_working() {
         app.clock.advance(15 * 60 + 1);
         let res = ada.get(&format!("{base}/rotate")).await;
         assert!(res.location().unwrap().starts_with("/sudo?next="));
-        ada.sudo(PASSWORD, &format!("{base}/rotate")).await;
+        ada.sudo(PASSWORD, &format!("{base}/rotate"))
+            .await
+            .assert_redirect(&format!("{base}/rotate"));
         let res = ada
             .submit(
                 &format!("{base}/rotate"),
@@ -275,7 +277,7 @@ async fn the_org_key_lifetime_policy_caps_service_account_keys() {
         .await;
         let sa = ada.create_service_account("acme", "Deploy bot").await;
         let form = format!("/orgs/acme/service-accounts/{sa}/keys/new");
-        ada.sudo(PASSWORD, &form).await;
+        ada.sudo(PASSWORD, &form).await.assert_redirect(&form);
         assert!(ada.get(&form).await.contains("at most 30 days"));
         let res = ada
             .post(
