@@ -160,7 +160,7 @@ async fn a_wrong_password_or_sudo_mode_alone_deletes_nothing() {
 }
 
 #[tokio::test]
-async fn with_mfa_a_wrong_code_deletes_nothing_and_a_right_one_deletes() {
+async fn with_mfa_a_wrong_code_deletes_nothing_and_a_right_one_deletes_the_account() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let enrolled = enrol(&app, &mut c).await;

@@ -257,7 +257,7 @@ async fn the_session_table_stores_only_a_hash_of_the_id() {
 }
 
 #[tokio::test]
-async fn health_and_readiness() {
+async fn probes_answer_without_a_session_and_readiness_fails_without_the_database() {
     each_engine(|app| async move {
         let mut c = app.client();
         assert_eq!(c.get("/healthz").await.status, StatusCode::OK);
