@@ -8,9 +8,9 @@ use crate::helpers::*;
 async fn profile_changes_are_saved_and_shown() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
-        c.get("/account/profile").await;
         let res = c
-            .post(
+            .submit(
+                "/account/profile",
                 "/account/profile",
                 &[
                     ("display_name", "Ada Lovelace"),
@@ -35,9 +35,9 @@ async fn profile_changes_are_saved_and_shown() {
 async fn bad_profile_input_is_explained_beside_each_field_and_changes_nothing() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
-        c.get("/account/profile").await;
         let res = c
-            .post(
+            .submit(
+                "/account/profile",
                 "/account/profile",
                 &[
                     ("display_name", ""),
@@ -69,12 +69,11 @@ async fn bad_profile_input_is_explained_beside_each_field_and_changes_nothing() 
 async fn self_service_ignores_any_user_id_in_the_form() {
     each_engine(|app| async move {
         let mut other = signed_in(&app, "grace@example.com", "Grace").await;
-        other.get("/account").await;
         let grace_id = app.count("SELECT COUNT(*) FROM users").await;
         assert_eq!(grace_id, 1);
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
-        c.get("/account/profile").await;
-        c.post(
+        c.submit(
+            "/account/profile",
             "/account/profile",
             &[
                 ("user_id", "00000000-0000-0000-0000-000000000001"),
@@ -144,9 +143,9 @@ async fn a_password_change_signs_out_every_other_session() {
             .await
             .assert_redirect("/account");
 
-        laptop.get("/account/security").await;
         let res = laptop
-            .post(
+            .submit(
+                "/account/security",
                 "/account/security/password",
                 &[
                     ("current_password", PASSWORD),
@@ -187,10 +186,13 @@ async fn a_wrong_current_password_changes_nothing() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let mut other = app.client();
-        other.login("ada@example.com", PASSWORD).await;
-        c.get("/account/security").await;
+        other
+            .login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         let res = c
-            .post(
+            .submit(
+                "/account/security",
                 "/account/security/password",
                 &[
                     ("current_password", "Not-My-Password-99"),

@@ -169,9 +169,12 @@ async fn no_secret_appears_in_any_log_line() {
     let token = c.create_key("ci", &["profile:read"], "30").await;
     let path = c.key_page_path("ci").await;
     api(&app.router, Method::GET, "/v1/me", Some(&token), None).await;
-    c.get(&format!("{path}/rotate")).await;
     let res = c
-        .post(&format!("{path}/rotate"), &[("grace", "3600")])
+        .submit(
+            &format!("{path}/rotate"),
+            &format!("{path}/rotate"),
+            &[("grace", "3600")],
+        )
         .await;
     let rotated = token_in(&c.get(res.location().unwrap()).await.body).unwrap();
     api(
@@ -182,7 +185,17 @@ async fn no_secret_appears_in_any_log_line() {
         None,
     )
     .await;
-    c.login("ada@example.com", "Wrong-Password-123!").await;
+    // Still signed in, so /login only redirects: post the form directly.
+    let wrong = c
+        .post(
+            "/login",
+            &[
+                ("email", "ada@example.com"),
+                ("password", "Wrong-Password-123!"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let session = c.session_cookie().cloned().unwrap();
     app.finish().await;
 

@@ -28,9 +28,9 @@ async fn a_new_user_signs_up_and_lands_on_the_overview() {
 async fn sign_up_rejects_bad_input_beside_each_field_and_creates_nothing() {
     each_engine(|app| async move {
         let mut c = app.client();
-        c.get("/signup").await;
         let res = c
-            .post(
+            .submit(
+                "/signup",
                 "/signup",
                 &[
                     ("email", "not-an-email"),
@@ -171,7 +171,7 @@ async fn sign_in_rotates_the_session_id_and_honours_only_local_next() {
     each_engine(|app| async move {
         registered(&app, "ada@example.com", "Ada").await;
         let mut c = app.client();
-        c.get("/login").await;
+        assert_eq!(c.get("/login").await.status, StatusCode::OK);
         let before = c
             .session_cookie()
             .cloned()
@@ -277,7 +277,9 @@ async fn five_failures_lock_the_account_with_a_growing_delay_that_a_success_rese
         // An unknown account is locked the same way (nothing is revealed).
         let mut d = app.client();
         for _ in 0..5 {
-            d.login("nobody@example.com", "Wrong-Password-123!").await;
+            d.login("nobody@example.com", "Wrong-Password-123!")
+                .await
+                .assert_status(StatusCode::UNAUTHORIZED);
         }
         assert_eq!(
             d.login("nobody@example.com", PASSWORD).await.status,
@@ -286,7 +288,9 @@ async fn five_failures_lock_the_account_with_a_growing_delay_that_a_success_rese
 
         app.clock.advance(31);
         // One more failure doubles the delay.
-        c.login("ada@example.com", "Wrong-Password-123!").await;
+        c.login("ada@example.com", "Wrong-Password-123!")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
         let again = c.login("ada@example.com", PASSWORD).await;
         assert_eq!(again.headers.get("retry-after").unwrap(), "60");
         app.clock.advance(61);
@@ -314,7 +318,8 @@ async fn failures_from_one_address_are_throttled_across_accounts() {
             let mut c = app.client();
             for i in 0..3 {
                 c.login(&format!("user{i}@example.com"), "Wrong-Password-123!")
-                    .await;
+                    .await
+                    .assert_status(StatusCode::UNAUTHORIZED);
             }
             let res = c.login("other@example.com", "Wrong-Password-123!").await;
             assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
@@ -402,8 +407,8 @@ async fn sign_in_and_failures_are_audited_without_secrets() {
     each_engine(|app| async move {
         registered(&app, "ada@example.com", "Ada").await;
         let mut c = app.client();
-        c.login("ada@example.com", "Wrong-Password-123!").await;
-        c.login("ada@example.com", PASSWORD).await;
+        c.login("ada@example.com", "Wrong-Password-123!").await.assert_status(StatusCode::UNAUTHORIZED);
+        c.login("ada@example.com", PASSWORD).await.assert_redirect("/account");
         assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'signin.failed'")
                 .await,

@@ -46,8 +46,8 @@ async fn user_id(app: &TestApp, email: &str) -> Option<Uuid> {
 
 impl Client {
     async fn delete_account(&mut self, fields: &[(&str, &str)]) -> TestResponse {
-        self.get("/account/delete").await;
-        self.post("/account/delete", fields).await
+        self.submit("/account/delete", "/account/delete", fields)
+            .await
     }
 }
 
@@ -160,7 +160,7 @@ async fn a_wrong_password_or_sudo_mode_alone_deletes_nothing() {
 }
 
 #[tokio::test]
-async fn with_mfa_a_wrong_code_deletes_nothing_and_a_right_one_deletes() {
+async fn with_mfa_a_wrong_code_deletes_nothing_and_a_right_one_deletes_the_account() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let enrolled = enrol(&app, &mut c).await;
@@ -311,7 +311,8 @@ async fn a_pending_mfa_sign_in_of_the_deleted_user_goes_too() {
         };
         assert_eq!(pending, 0);
         app.clock.advance(30);
-        other.get("/login/mfa").await;
+        // The challenge went with the deleted user's pending sign-in.
+        other.get("/login/mfa").await.assert_redirect("/login");
         let code = totp_at(&enrolled.secret, app.clock.unix());
         let res = other.post("/login/mfa", &[("code", &code)]).await;
         assert_ne!(res.location(), Some("/account"));
@@ -469,12 +470,13 @@ async fn the_only_owner_of_an_organization_cannot_delete_the_account_until_anoth
             "nothing was deleted"
         );
         let grace = crate::orgs::user_id(&app, "grace@example.com").await;
-        ada.get(&format!("/orgs/acme/members/{grace}")).await;
-        ada.post(
+        ada.submit(
+            &format!("/orgs/acme/members/{grace}"),
             &format!("/orgs/acme/members/{grace}/role"),
             &[("role", "owner")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/members/{grace}"));
         let res = ada.delete_account(&[("password", PASSWORD)]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         assert!(user_id(&app, "ada@example.com").await.is_none());

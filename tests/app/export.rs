@@ -26,8 +26,8 @@ pub async fn person(app: &TestApp, slug: &str, name: &str, phone: &str, ip: &str
     c.signup(&email, name, PASSWORD)
         .await
         .assert_redirect("/account");
-    c.get("/account/profile").await;
-    c.post(
+    c.submit(
+        "/account/profile",
         "/account/profile",
         &[
             ("display_name", name),
@@ -53,8 +53,7 @@ pub async fn person(app: &TestApp, slug: &str, name: &str, phone: &str, ip: &str
 
 impl Client {
     pub async fn export(&mut self) -> TestResponse {
-        self.get("/account/export").await;
-        self.post("/account/export", &[]).await
+        self.submit("/account/export", "/account/export", &[]).await
     }
 }
 
@@ -80,7 +79,10 @@ async fn the_export_has_the_users_data_and_nothing_of_another_user() {
         // Someone tries Bob's password from Bob's address.
         let mut stranger = app.client();
         stranger.ip = "198.51.100.77".into();
-        stranger.login(&bob.email, "Wrong-Password-123!").await;
+        stranger
+            .login(&bob.email, "Wrong-Password-123!")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
         bob.client.get("/account").await;
 
         let res = ada.client.export().await;
@@ -302,7 +304,9 @@ async fn exports_are_limited_to_five_an_hour_and_audited() {
         let mut bob = signed_in(&app, "bob@example.com", "Bob").await;
         assert_eq!(bob.export().await.status, StatusCode::OK);
         app.clock.advance(3601);
-        c.login("ada@example.com", PASSWORD).await;
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         assert_eq!(c.export().await.status, StatusCode::OK);
         app
     })
@@ -313,8 +317,7 @@ async fn exports_are_limited_to_five_an_hour_and_audited() {
 async fn an_export_needs_a_signed_in_user_and_the_csrf_token() {
     each_engine(|app| async move {
         let mut anon = app.client();
-        anon.get("/login").await;
-        anon.post("/account/export", &[])
+        anon.submit("/login", "/account/export", &[])
             .await
             .assert_redirect("/login");
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
@@ -322,9 +325,12 @@ async fn an_export_needs_a_signed_in_user_and_the_csrf_token() {
         assert_eq!(res.status, StatusCode::FORBIDDEN);
         // A user id in the form is ignored: it is always the session's user.
         let _bob = signed_in(&app, "bob@example.com", "Bob").await;
-        c.get("/account/export").await;
         let res = c
-            .post("/account/export", &[("user_id", "bob@example.com")])
+            .submit(
+                "/account/export",
+                "/account/export",
+                &[("user_id", "bob@example.com")],
+            )
             .await;
         assert!(res.contains("ada@example.com"));
         assert!(!res.contains("bob@example.com"));
@@ -361,13 +367,13 @@ async fn the_export_lists_memberships_and_team_roles() {
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = crate::orgs::two_orgs(&app).await;
         let team = ada.create_team("acme", "Research").await;
-        ada.get(&format!("/orgs/acme/teams/{team}")).await;
-        ada.post(
+        ada.submit(
+            &format!("/orgs/acme/teams/{team}"),
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "runner")],
         )
-        .await;
-        grace.get("/account/export").await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         let res = grace.export().await;
         let doc: serde_json::Value = serde_json::from_str(&res.body).unwrap();
         let orgs = doc["organizations"].as_array().unwrap();

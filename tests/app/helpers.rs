@@ -198,6 +198,12 @@ impl TestResponse {
         assert_eq!(self.location(), Some(to));
     }
 
+    /// Asserts the status, showing the body when it differs.
+    pub fn assert_status(&self, status: StatusCode) -> &Self {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self
+    }
+
     pub fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all(header::SET_COOKIE)
@@ -305,6 +311,29 @@ impl Client {
         self.post_raw(path, &all, &[]).await
     }
 
+    /// Opens `form_page` as a user would, asserts it rendered, and posts
+    /// `fields` to `action` with the CSRF token from that page: one line per
+    /// form a test fills in, instead of a bare GET kept only for its token.
+    pub async fn submit(
+        &mut self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let page = self.get(form_page).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "GET {form_page} before posting {action}: {}",
+            page.body
+        );
+        let token = csrf_in(&page.body)
+            .unwrap_or_else(|| panic!("{form_page} has no CSRF token to post {action} with"));
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all, &[]).await
+    }
+
     /// Posts exactly these fields and headers (no token added).
     pub async fn post_raw(
         &mut self,
@@ -324,8 +353,8 @@ impl Client {
     }
 
     pub async fn signup(&mut self, email: &str, name: &str, password: &str) -> TestResponse {
-        self.get("/signup").await;
-        self.post(
+        self.submit(
+            "/signup",
             "/signup",
             &[
                 ("email", email),
@@ -338,14 +367,16 @@ impl Client {
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> TestResponse {
-        self.get("/login").await;
-        self.post("/login", &[("email", email), ("password", password)])
-            .await
+        self.submit(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     pub async fn logout(&mut self) -> TestResponse {
-        self.get("/account").await;
-        self.post("/logout", &[]).await
+        self.submit("/account", "/logout", &[]).await
     }
 }
 
@@ -363,7 +394,7 @@ pub async fn signed_in(app: &TestApp, email: &str, name: &str) -> Client {
     c.signup(email, name, PASSWORD)
         .await
         .assert_redirect("/account");
-    c.get("/account").await;
+    assert_eq!(c.get("/account").await.status, StatusCode::OK);
     c
 }
 

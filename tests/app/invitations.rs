@@ -23,12 +23,12 @@ impl Client {
     /// Invites `email` to `slug` and returns the link's path
     /// (`/invitations/<token>`).
     pub async fn invite(&mut self, slug: &str, email: &str, role: &str, teams: &[&str]) -> String {
-        self.get(&format!("/orgs/{slug}/invitations")).await;
         let mut fields = vec![("email", email), ("role", role)];
         for t in teams {
             fields.push(("teams", t));
         }
-        self.post(&format!("/orgs/{slug}/invitations"), &fields)
+        let invitations = format!("/orgs/{slug}/invitations");
+        self.submit(&invitations, &invitations, &fields)
             .await
             .assert_redirect(&format!("/orgs/{slug}/invitations"));
         let page = self.get(&format!("/orgs/{slug}/invitations")).await;
@@ -89,7 +89,7 @@ async fn an_existing_user_accepts_and_joins_with_the_role_and_teams() {
         );
 
         let mut bob = app.client();
-        bob.login("bob@example.com", PASSWORD).await;
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
         let shown = bob.get(&link).await;
         assert_eq!(shown.status, StatusCode::OK);
         assert!(shown.contains("Join Acme"));
@@ -220,9 +220,9 @@ async fn the_sign_up_form_refuses_a_spent_invitation_and_keeps_registration_clos
             .unwrap();
         app.clock.advance(7 * 86_400);
         let mut c = app.client();
-        c.get("/login").await;
         let res = c
-            .post(
+            .submit(
+                "/login",
                 "/signup",
                 &[
                     ("email", "late@example.com"),
@@ -269,8 +269,7 @@ async fn a_user_with_another_email_cannot_accept() {
         assert_eq!(eve.get("/orgs/acme").await.status, StatusCode::NOT_FOUND);
         // An anonymous POST is sent to sign in, and nothing changes.
         let mut anon = app.client();
-        anon.get("/login").await;
-        let res = anon.post(&link, &[]).await;
+        let res = anon.submit("/login", &link, &[]).await;
         assert_eq!(res.status, StatusCode::SEE_OTHER);
         assert!(res.location().unwrap().starts_with("/login"));
         app
@@ -287,7 +286,8 @@ async fn signing_in_from_the_link_comes_back_to_it() {
         let token = link.trim_start_matches("/invitations/").to_owned();
         let mut bob = app.client();
         bob.get(&format!("/login?next=%2Finvitations%2F{token}"))
-            .await;
+            .await
+            .assert_status(StatusCode::OK);
         bob.post(
             "/login",
             &[
@@ -314,8 +314,7 @@ async fn expired_and_revoked_links_no_longer_work() {
         let revoked = ada.invite("acme", "carol@example.com", "member", &[]).await;
 
         let id = invitation_id(&app, "carol@example.com").await;
-        ada.get("/orgs/acme/invitations").await;
-        ada.post(&format!("/orgs/acme/invitations/{id}/revoke"), &[])
+        ada.submit("/orgs/acme/invitations", &format!("/orgs/acme/invitations/{id}/revoke"), &[])
             .await
             .assert_redirect("/orgs/acme/invitations");
         let page = ada.get("/orgs/acme/invitations").await;
@@ -331,13 +330,15 @@ async fn expired_and_revoked_links_no_longer_work() {
             .await;
         assert_eq!(twice.status, StatusCode::NOT_FOUND);
         let mut carol = app.client();
-        carol.login("carol@example.com", PASSWORD).await;
-        carol.get("/account").await;
+        carol.login("carol@example.com", PASSWORD).await.assert_redirect("/account");
         assert_eq!(carol.get(&revoked).await.status, StatusCode::GONE);
-        assert_eq!(carol.post(&revoked, &[]).await.status, StatusCode::GONE);
+        assert_eq!(
+            carol.submit("/account", &revoked, &[]).await.status,
+            StatusCode::GONE
+        );
 
         let mut bob = app.client();
-        bob.login("bob@example.com", PASSWORD).await;
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
         app.clock.advance(7 * 86_400 - 60);
         assert_eq!(bob.get(&expiring).await.status, StatusCode::OK);
         app.clock.advance(60);
@@ -345,9 +346,8 @@ async fn expired_and_revoked_links_no_longer_work() {
         assert_eq!(res.status, StatusCode::GONE);
         assert!(res.contains("This invitation is no longer valid"));
         // (Seven days idle also ended bob's session: he signs in again.)
-        bob.login("bob@example.com", PASSWORD).await;
-        bob.get("/account").await;
-        assert_eq!(bob.post(&expiring, &[]).await.status, StatusCode::GONE);
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
+        assert_eq!(bob.submit("/account", &expiring, &[]).await.status, StatusCode::GONE);
         assert!(
             !ada.get("/orgs/acme/invitations")
                 .await
@@ -390,9 +390,9 @@ async fn bad_invitations_are_refused_with_a_message_per_field() {
     each_engine(|app| async move {
         let (mut ada, _grace, mut olga) = two_orgs(&app).await;
         let globex_team = olga.create_team("globex", "Secret project").await;
-        ada.get("/orgs/acme/invitations").await;
         let res = ada
-            .post(
+            .submit(
+                "/orgs/acme/invitations",
                 "/orgs/acme/invitations",
                 &[("email", "not an email"), ("role", "admin")],
             )
@@ -434,9 +434,12 @@ async fn another_orgs_invitation_is_not_found_for_an_owner() {
         olga.invite("globex", "bob@example.com", "member", &[])
             .await;
         let id = invitation_id(&app, "bob@example.com").await;
-        ada.get("/orgs/acme/invitations").await;
         let res = ada
-            .post(&format!("/orgs/acme/invitations/{id}/revoke"), &[])
+            .submit(
+                "/orgs/acme/invitations",
+                &format!("/orgs/acme/invitations/{id}/revoke"),
+                &[],
+            )
             .await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
         assert!(!res.contains("bob@example.com"));
@@ -466,9 +469,12 @@ async fn a_member_gets_403_on_invitations_and_settings() {
             assert_eq!(res.status, StatusCode::FORBIDDEN, "{path}");
             assert!(!res.contains("bob@example.com"));
         }
-        grace.get("/orgs/acme").await;
         let res = grace
-            .post(&format!("/orgs/acme/invitations/{id}/revoke"), &[])
+            .submit(
+                "/orgs/acme",
+                &format!("/orgs/acme/invitations/{id}/revoke"),
+                &[],
+            )
             .await;
         assert_eq!(res.status, StatusCode::FORBIDDEN);
         let res = grace
@@ -496,9 +502,8 @@ async fn a_user_who_became_a_member_meanwhile_just_completes_the_invitation() {
         let link = ada.invite("acme", "bob@example.com", "owner", &[]).await;
         add_member(&app, "acme", "bob@example.com", "member").await;
         let mut bob = app.client();
-        bob.login("bob@example.com", PASSWORD).await;
-        bob.get(&link).await;
-        bob.post(&link, &[]).await.assert_redirect("/orgs/acme");
+        bob.login("bob@example.com", PASSWORD).await.assert_redirect("/account");
+        bob.submit(&link, &link, &[]).await.assert_redirect("/orgs/acme");
         assert!(
             bob.get("/orgs/acme")
                 .await
@@ -527,9 +532,9 @@ async fn signing_up_through_a_link_for_an_existing_account_says_to_sign_in_inste
         let link = ada.invite("acme", "bob@example.com", "member", &[]).await;
         let token = link.trim_start_matches("/invitations/").to_owned();
         let mut c = app.client();
-        c.get(&format!("/signup?invitation={token}")).await;
         let res = c
-            .post(
+            .submit(
+                &format!("/signup?invitation={token}"),
                 "/signup",
                 &[
                     ("display_name", "Impostor"),

@@ -9,12 +9,15 @@ impl Client {
     /// the page like a person would copy it.
     pub async fn create_key(&mut self, name: &str, scopes: &[&str], expiry: &str) -> String {
         if self.get("/account/keys/new").await.status != StatusCode::OK {
-            self.sudo(PASSWORD, "/account/keys/new").await;
-            self.get("/account/keys/new").await;
+            self.sudo(PASSWORD, "/account/keys/new")
+                .await
+                .assert_redirect("/account/keys/new");
         }
         let mut fields = vec![("name", name), ("expiry", expiry)];
         fields.extend(scopes.iter().map(|s| ("scopes", *s)));
-        let res = self.post("/account/keys", &fields).await;
+        let res = self
+            .submit("/account/keys/new", "/account/keys", &fields)
+            .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         let page = self.get(res.location().unwrap()).await;
         token_in(&page.body).expect("the new key is shown")
@@ -53,9 +56,9 @@ async fn creating_a_key_needs_sudo_and_comes_back_to_the_form_with_its_values() 
         c.get("/account/keys/new")
             .await
             .assert_redirect("/sudo?next=%2Faccount%2Fkeys%2Fnew");
-        c.get("/account/keys").await;
         let res = c
-            .post(
+            .submit(
+                "/account/keys",
                 "/account/keys",
                 &[
                     ("name", "nightly export"),
@@ -90,9 +93,9 @@ async fn an_expired_sudo_window_sends_creation_and_rotation_back_to_sudo() {
         c.create_key("ci", &["profile:read"], "30").await;
         let path = c.key_page_path("ci").await;
         app.clock.advance(15 * 60 + 1);
-        c.get("/account/keys").await;
         let res = c
-            .post(
+            .submit(
+                "/account/keys",
                 "/account/keys",
                 &[
                     ("name", "late"),
@@ -289,8 +292,7 @@ async fn a_revoked_key_fails_at_once_on_every_instance_and_is_audited() {
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api_key.revoked'").await, 1);
         // Revoked keys stay listed until removed.
         assert!(c.get("/account/keys").await.contains("Revoked"));
-        c.get(&path).await;
-        c.post(&format!("{path}/remove"), &[]).await.assert_redirect("/account/keys");
+        c.submit(&path, &format!("{path}/remove"), &[]).await.assert_redirect("/account/keys");
         assert!(c.get("/account/keys").await.contains("No API keys yet"));
         app
     })
@@ -324,9 +326,12 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_only() {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let old = c.create_key("ci", &["profile:read"], "30").await;
         let path = c.key_page_path("ci").await;
-        c.get(&format!("{path}/rotate")).await;
         let res = c
-            .post(&format!("{path}/rotate"), &[("grace", "3600")])
+            .submit(
+                &format!("{path}/rotate"),
+                &format!("{path}/rotate"),
+                &[("grace", "3600")],
+            )
             .await;
         let new = token_in(&c.get(res.location().unwrap()).await.body).unwrap();
         assert_eq!(old[..16], new[..16], "same key id");
@@ -344,10 +349,19 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_only() {
 
         // Rotating with no grace period ends the old secret at once. (The
         // hour also ended the idle session: sign in again.)
-        c.login("ada@example.com", PASSWORD).await;
-        c.sudo(PASSWORD, &format!("{path}/rotate")).await;
-        c.get(&format!("{path}/rotate")).await;
-        let res = c.post(&format!("{path}/rotate"), &[("grace", "0")]).await;
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
+        c.sudo(PASSWORD, &format!("{path}/rotate"))
+            .await
+            .assert_redirect(&format!("{path}/rotate"));
+        let res = c
+            .submit(
+                &format!("{path}/rotate"),
+                &format!("{path}/rotate"),
+                &[("grace", "0")],
+            )
+            .await;
         let newest = token_in(&c.get(res.location().unwrap()).await.body).unwrap();
         assert_eq!(me(&app, &new).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(me(&app, &newest).await.status, StatusCode::OK);
@@ -363,15 +377,18 @@ async fn another_users_key_is_not_found() {
         let token = ada.create_key("ci", &["profile:read"], "30").await;
         let path = ada.key_page_path("ci").await;
         let mut eve = signed_in(&app, "eve@example.com", "Eve").await;
-        eve.sudo(PASSWORD, "/account").await;
+        eve.sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
         assert_eq!(eve.get(&path).await.status, StatusCode::NOT_FOUND);
         assert_eq!(
             eve.get(&format!("{path}/rotate")).await.status,
             StatusCode::NOT_FOUND
         );
-        eve.get("/account/keys").await;
         assert_eq!(
-            eve.post(&format!("{path}/revoke"), &[]).await.status,
+            eve.submit("/account/keys", &format!("{path}/revoke"), &[])
+                .await
+                .status,
             StatusCode::NOT_FOUND
         );
         assert_eq!(
@@ -390,10 +407,15 @@ async fn another_users_key_is_not_found() {
 async fn bad_key_forms_are_explained_and_create_nothing() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
-        c.sudo(PASSWORD, "/account/keys/new").await;
-        c.get("/account/keys/new").await;
+        c.sudo(PASSWORD, "/account/keys/new")
+            .await
+            .assert_redirect("/account/keys/new");
         let res = c
-            .post("/account/keys", &[("name", ""), ("expiry", "never")])
+            .submit(
+                "/account/keys/new",
+                "/account/keys",
+                &[("name", ""), ("expiry", "never")],
+            )
             .await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(res.contains("Give the key a name"));
@@ -455,9 +477,9 @@ async fn key_creation_and_rotation_are_rate_limited() {
                 c.create_key(&format!("k{i}"), &["profile:read"], "30")
                     .await;
             }
-            c.get("/account/keys/new").await;
             let res = c
-                .post(
+                .submit(
+                    "/account/keys/new",
                     "/account/keys",
                     &[("name", "k4"), ("scopes", "profile:read"), ("expiry", "30")],
                 )

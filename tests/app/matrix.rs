@@ -115,7 +115,7 @@ async fn every_org_route_answers_each_persona_as_the_matrix_says() {
         let oscar_id = user_id(&app, "oscar@example.com").await.to_string();
         let mut stranger = signed_in(&app, "eve@example.com", "Eve").await;
         let mut anonymous = app.client();
-        anonymous.get("/login").await;
+        assert_eq!(anonymous.get("/login").await.status, StatusCode::OK);
 
         // Ids of acme (team, member, service account) or of globex.
         let fill = |path: &str, id_team: &str, id_member: &str, id_sa: &str| {

@@ -67,8 +67,8 @@ pub struct Enrolled {
 impl Client {
     /// Enters sudo mode as a user with MFA.
     async fn sudo_with_code(&mut self, password: &str, code: &str, next: &str) -> TestResponse {
-        self.get(&format!("/sudo?next={}", urlencode(next))).await;
-        self.post(
+        self.submit(
+            &format!("/sudo?next={}", urlencode(next)),
             "/sudo",
             &[("password", password), ("code", code), ("next", next)],
         )
@@ -80,8 +80,8 @@ impl Client {
         self.login(email, PASSWORD)
             .await
             .assert_redirect("/login/mfa");
-        self.get("/login/mfa").await;
-        self.post("/login/mfa", &[("code", code)]).await
+        self.submit("/login/mfa", "/login/mfa", &[("code", code)])
+            .await
     }
 }
 
@@ -205,7 +205,9 @@ async fn a_user_enrols_with_a_code_from_the_shown_secret_and_gets_ten_backup_cod
 async fn a_wrong_confirmation_code_or_an_abandoned_enrolment_leaves_mfa_off() {
     each_engine(|app| async move {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
-        c.sudo(PASSWORD, SETUP).await;
+        c.sudo(PASSWORD, SETUP)
+            .await
+            .assert_redirect("/account/security/mfa/setup");
         let page = c.get(SETUP).await;
         let secret = shown_secret(&page.body);
         let right = totp_at(&secret, app.clock.unix());
@@ -233,7 +235,7 @@ async fn a_wrong_confirmation_code_or_an_abandoned_enrolment_leaves_mfa_off() {
         );
 
         // Abandoned: signing in again needs the password only.
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         c.login("ada@example.com", PASSWORD)
             .await
             .assert_redirect("/account");
@@ -246,7 +248,7 @@ async fn a_wrong_confirmation_code_or_an_abandoned_enrolment_leaves_mfa_off() {
 async fn the_pending_sign_in_reaches_only_the_challenge_page() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         let before = c.session_cookie().cloned();
         c.login("ada@example.com", PASSWORD)
             .await
@@ -312,9 +314,9 @@ async fn the_pending_sign_in_reaches_only_the_challenge_page() {
 async fn the_challenge_keeps_the_next_page_and_sends_signed_in_users_on() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
-        c.get("/login?next=%2Faccount%2Fprofile").await;
-        c.post(
+        c.logout().await.assert_redirect("/login");
+        c.submit(
+            "/login?next=%2Faccount%2Fprofile",
             "/login",
             &[
                 ("email", "ada@example.com"),
@@ -324,8 +326,7 @@ async fn the_challenge_keeps_the_next_page_and_sends_signed_in_users_on() {
         )
         .await
         .assert_redirect("/login/mfa");
-        c.get("/login/mfa").await;
-        c.post("/login/mfa", &[("code", &now_code(&app, &e))])
+        c.submit("/login/mfa", "/login/mfa", &[("code", &now_code(&app, &e))])
             .await
             .assert_redirect("/account/profile");
         c.get("/login/mfa").await.assert_redirect("/account");
@@ -340,7 +341,7 @@ async fn a_code_is_refused_when_its_step_was_already_used() {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
         // The confirmation code of the enrolment cannot sign in.
         let confirm_code = totp_at(&e.secret, app.clock.unix() - 30);
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         let res = c.login_with_code("ada@example.com", &confirm_code).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(res.contains("That code is not right, or it was already used."));
@@ -369,7 +370,7 @@ async fn a_code_is_refused_when_its_step_was_already_used() {
 async fn the_previous_step_is_accepted_and_two_steps_back_is_not() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         app.clock.advance(10 * 30 + 5);
         let now = app.clock.unix();
         let two_back = totp_at(&e.secret, now - 60);
@@ -379,10 +380,11 @@ async fn the_previous_step_is_accepted_and_two_steps_back_is_not() {
             let res = c.login_with_code("ada@example.com", &two_back).await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         } else {
-            c.login("ada@example.com", PASSWORD).await;
-            c.get("/login/mfa").await;
+            c.login("ada@example.com", PASSWORD)
+                .await
+                .assert_redirect("/login/mfa");
         }
-        c.post("/login/mfa", &[("code", &previous)])
+        c.submit("/login/mfa", "/login/mfa", &[("code", &previous)])
             .await
             .assert_redirect("/account");
         app
@@ -394,7 +396,7 @@ async fn the_previous_step_is_accepted_and_two_steps_back_is_not() {
 async fn a_backup_code_signs_in_once() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         // Typed in capitals with spaces: still the code.
         let typed = e.codes[0].to_uppercase().replace('-', " ");
         c.login_with_code("ada@example.com", &typed)
@@ -402,7 +404,7 @@ async fn a_backup_code_signs_in_once() {
             .assert_redirect("/account");
         let page = c.get("/account").await;
         assert!(page.contains("You signed in with a backup code. 9 are left."));
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         let res = c.login_with_code("ada@example.com", &e.codes[0]).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
@@ -427,11 +429,10 @@ async fn a_backup_code_signs_in_once() {
 async fn five_wrong_codes_restart_the_sign_in_and_count_toward_the_lockout() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         c.login("ada@example.com", PASSWORD)
             .await
             .assert_redirect("/login/mfa");
-        c.get("/login/mfa").await;
         let right = now_code(&app, &e);
         let wrong = if right == "123456" {
             "654321"
@@ -439,7 +440,9 @@ async fn five_wrong_codes_restart_the_sign_in_and_count_toward_the_lockout() {
             "123456"
         };
         for left in (1..=4).rev() {
-            let res = c.post("/login/mfa", &[("code", wrong)]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", wrong)])
+                .await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(res.contains(&format!(
                 "{left} {} left",
@@ -473,19 +476,25 @@ async fn five_wrong_codes_restart_the_sign_in_and_count_toward_the_lockout() {
 async fn a_correct_password_does_not_reset_the_limit_on_guessing_codes() {
     each_engine(|app| async move {
         let (mut c, _e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
-        c.login("ada@example.com", PASSWORD).await;
-        c.get("/login/mfa").await;
+        c.logout().await.assert_redirect("/login");
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/login/mfa");
         for _ in 0..3 {
-            c.post("/login/mfa", &[("code", "000000")]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", "000000")])
+                .await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         }
         // Starting over with the password does not clear the counter.
         c.login("ada@example.com", PASSWORD)
             .await
             .assert_redirect("/login/mfa");
-        c.get("/login/mfa").await;
         for _ in 0..2 {
-            c.post("/login/mfa", &[("code", "000000")]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", "000000")])
+                .await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         }
         let res = c.post("/login/mfa", &[("code", "000000")]).await;
         assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
@@ -498,9 +507,12 @@ async fn a_correct_password_does_not_reset_the_limit_on_guessing_codes() {
 async fn the_pending_sign_in_expires_after_five_minutes() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.logout().await;
-        c.login("ada@example.com", PASSWORD).await;
-        c.get("/login/mfa").await;
+        c.logout().await.assert_redirect("/login");
+        c.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/login/mfa");
+        // The form is opened before the five minutes pass, its token still valid.
+        assert_eq!(c.get("/login/mfa").await.status, StatusCode::OK);
         app.clock.advance(5 * 60);
         c.post("/login/mfa", &[("code", &now_code(&app, &e))])
             .await
@@ -521,7 +533,7 @@ async fn the_pending_sign_in_expires_after_five_minutes() {
 async fn sudo_for_a_user_with_mfa_needs_the_password_and_a_code() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-        c.post("/sudo/leave", &[]).await;
+        c.post("/sudo/leave", &[]).await.assert_redirect("/account");
         let form = c.get("/sudo?next=%2Faccount").await;
         assert!(form.contains("<label for=\"code\">Authentication code</label>"));
 
@@ -543,7 +555,7 @@ async fn sudo_for_a_user_with_mfa_needs_the_password_and_a_code() {
             .assert_redirect("/account");
         assert!(c.get("/account").await.contains("Sudo mode is on"));
         // The same code cannot open a second window.
-        c.post("/sudo/leave", &[]).await;
+        c.post("/sudo/leave", &[]).await.assert_redirect("/account");
         let res = c.sudo_with_code(PASSWORD, &code, "/account").await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         // A backup code works too.
@@ -569,8 +581,13 @@ async fn turning_mfa_off_needs_sudo_and_a_code() {
         c.get(DISABLE)
             .await
             .assert_redirect("/sudo?next=%2Faccount%2Fsecurity%2Fmfa%2Fdisable");
-        c.get("/account/security").await;
-        let res = c.post(DISABLE, &[("code", &now_code(&app, &e))]).await;
+        let res = c
+            .submit(
+                "/account/security",
+                DISABLE,
+                &[("code", &now_code(&app, &e))],
+            )
+            .await;
         assert_eq!(res.location().map(|l| l.starts_with("/sudo")), Some(true));
         assert_eq!(app.count("SELECT COUNT(*) FROM user_mfa").await, 1);
 
@@ -603,7 +620,7 @@ async fn turning_mfa_off_needs_sudo_and_a_code() {
                 .await,
             1
         );
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         c.login("ada@example.com", PASSWORD)
             .await
             .assert_redirect("/account");
@@ -617,9 +634,8 @@ async fn regenerated_backup_codes_replace_the_old_ones() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
         app.clock.advance(15 * 60);
-        c.get("/account/security").await;
         // Needs sudo mode.
-        c.post(CODES, &[])
+        c.submit("/account/security", CODES, &[])
             .await
             .assert_redirect("/sudo?next=%2Faccount%2Fsecurity%2Fmfa%2Fbackup-codes");
         c.sudo_with_code(PASSWORD, &now_code(&app, &e), CODES)
@@ -646,7 +662,7 @@ async fn regenerated_backup_codes_replace_the_old_ones() {
             1
         );
 
-        c.logout().await;
+        c.logout().await.assert_redirect("/login");
         let res = c.login_with_code("ada@example.com", &e.codes[0]).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         c.post("/login/mfa", &[("code", &fresh[0])])
@@ -662,7 +678,7 @@ async fn the_security_page_warns_when_three_or_fewer_backup_codes_remain() {
     each_engine(|app| async move {
         let (mut c, e) = mfa_user(&app, "ada@example.com").await;
         for code in &e.codes[..6] {
-            c.post("/sudo/leave", &[]).await;
+            c.post("/sudo/leave", &[]).await.assert_redirect("/account");
             c.sudo_with_code(PASSWORD, code, "/account")
                 .await
                 .assert_redirect("/account");
@@ -670,7 +686,7 @@ async fn the_security_page_warns_when_three_or_fewer_backup_codes_remain() {
         let page = c.get("/account/security").await;
         assert!(page.contains("<strong>4</strong> unused backup codes"));
         assert!(!page.contains("running out of backup codes"));
-        c.post("/sudo/leave", &[]).await;
+        c.post("/sudo/leave", &[]).await.assert_redirect("/account");
         c.sudo_with_code(PASSWORD, &e.codes[6], "/account")
             .await
             .assert_redirect("/account");
@@ -723,14 +739,15 @@ async fn code_checks_are_capped_per_account_even_below_the_sign_in_limit() {
         |config| config.signin_max_failures = 100,
         |app| async move {
             let (mut c, e) = mfa_user(&app, "ada@example.com").await;
-            c.logout().await;
+            c.logout().await.assert_redirect("/login");
             for round in 0..2 {
                 c.login("ada@example.com", PASSWORD)
                     .await
                     .assert_redirect("/login/mfa");
-                c.get("/login/mfa").await;
                 for attempt in 0..5 {
-                    let res = c.post("/login/mfa", &[("code", "000000")]).await;
+                    let res = c
+                        .submit("/login/mfa", "/login/mfa", &[("code", "000000")])
+                        .await;
                     if round == 1 && attempt == 4 {
                         res.assert_redirect("/login");
                     } else if attempt < 4 {
@@ -741,8 +758,9 @@ async fn code_checks_are_capped_per_account_even_below_the_sign_in_limit() {
             c.login("ada@example.com", PASSWORD)
                 .await
                 .assert_redirect("/login/mfa");
-            c.get("/login/mfa").await;
-            let res = c.post("/login/mfa", &[("code", &now_code(&app, &e))]).await;
+            let res = c
+                .submit("/login/mfa", "/login/mfa", &[("code", &now_code(&app, &e))])
+                .await;
             assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
             assert!(res.headers.get("retry-after").is_some());
             // The window passes; the right code works again.

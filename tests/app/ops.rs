@@ -16,7 +16,7 @@ pub async fn operator(app: &TestApp, email: &str) -> Client {
         .await
         .unwrap();
     c.sudo(PASSWORD, "/ops").await.assert_redirect("/ops");
-    c.get("/ops").await;
+    assert_eq!(c.get("/ops").await.status, StatusCode::OK);
     c
 }
 
@@ -83,7 +83,9 @@ async fn a_non_operator_gets_the_plain_404_on_every_ops_page_and_form() {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let ada = user_id(&app, "ada@example.com").await;
         // Even in sudo mode: sudo is not authority.
-        c.sudo(PASSWORD, "/account").await;
+        c.sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
         let unknown = c.get("/no-such-page").await;
         assert_eq!(unknown.status, StatusCode::NOT_FOUND);
         for path in ops_pages(ada) {
@@ -91,10 +93,11 @@ async fn a_non_operator_gets_the_plain_404_on_every_ops_page_and_form() {
             assert_eq!(res.status, StatusCode::NOT_FOUND, "GET {path}");
             assert_eq!(res.body, unknown.body, "GET {path} looks like any 404");
         }
-        c.get("/account").await;
+        // A non-operator posts with a token from a page they can open.
         for path in ops_forms(ada) {
             let res = c
-                .post(
+                .submit(
+                    "/account",
                     &path,
                     &[
                         ("reason", "curious"),
@@ -267,7 +270,7 @@ async fn looking_at_a_user_needs_a_reason_which_is_audited() {
         assert_eq!(detail["reason"], "ticket #4711");
         // The view grant ends with the sudo window.
         app.clock.advance(15 * 60 + 1);
-        c.sudo(PASSWORD, "/ops").await;
+        c.sudo(PASSWORD, "/ops").await.assert_redirect("/ops");
         assert!(
             c.get(&format!("/ops/users/{id}"))
                 .await
@@ -295,7 +298,10 @@ async fn disabling_a_user_ends_their_sessions_and_suspends_their_keys() {
         let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
         let token = ada.create_key("ci", &["profile:read"], "30").await;
         let mut ada_phone = app.client();
-        ada_phone.login("ada@example.com", PASSWORD).await;
+        ada_phone
+            .login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         let id = user_id(&app, "ada@example.com").await;
         assert_eq!(sessions_of(&app, id).await, 2);
 
@@ -304,11 +310,15 @@ async fn disabling_a_user_ends_their_sessions_and_suspends_their_keys() {
             &format!("/ops/users/{id}/view"),
             &[("reason", "abuse report 17")],
         )
-        .await;
-        c.get(&format!("/ops/users/{id}")).await;
+        .await
+        .assert_redirect(&format!("/ops/users/{id}"));
         // Without a reason: refused beside the field, nothing changes.
         let refused = c
-            .post(&format!("/ops/users/{id}/disable"), &[("reason", "")])
+            .submit(
+                &format!("/ops/users/{id}"),
+                &format!("/ops/users/{id}/disable"),
+                &[("reason", "")],
+            )
             .await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.contains("id=\"disable-reason-error\""));
@@ -348,9 +358,12 @@ async fn disabling_a_user_ends_their_sessions_and_suspends_their_keys() {
         assert_eq!(detail["reason"], "abuse report 17");
 
         // Re-enabling needs a reason too, and the keys work again.
-        c.get(&format!("/ops/users/{id}")).await;
         let refused = c
-            .post(&format!("/ops/users/{id}/enable"), &[("reason", "")])
+            .submit(
+                &format!("/ops/users/{id}"),
+                &format!("/ops/users/{id}/enable"),
+                &[("reason", "")],
+            )
             .await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.contains("id=\"enable-reason-error\""));
@@ -378,10 +391,14 @@ async fn an_operator_cannot_disable_themselves() {
         let mut c = operator(&app, "olga@example.com").await;
         let id = user_id(&app, "olga@example.com").await;
         c.post(&format!("/ops/users/{id}/view"), &[("reason", "checking")])
-            .await;
-        c.get(&format!("/ops/users/{id}")).await;
+            .await
+            .assert_redirect(&format!("/ops/users/{id}"));
         let res = c
-            .post(&format!("/ops/users/{id}/disable"), &[("reason", "oops")])
+            .submit(
+                &format!("/ops/users/{id}"),
+                &format!("/ops/users/{id}/disable"),
+                &[("reason", "oops")],
+            )
             .await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
@@ -471,9 +488,8 @@ async fn the_registration_flag_flipped_by_an_operator_closes_sign_up_on_every_in
         let mut c = operator(&app, "olga@example.com").await;
         let body = r#"{"email":"eve@example.com","display_name":"Eve","password":"Correct-Horse-Battery-42!"}"#;
         // Without a reason nothing changes.
-        c.get("/ops/flags").await;
         let refused = c
-            .post("/ops/flags/account-registration", &[("enabled", "false"), ("reason", "")])
+            .submit("/ops/flags", "/ops/flags/account-registration", &[("enabled", "false"), ("reason", "")])
             .await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.contains("id=\"reason-account-registration-error\""));
@@ -498,8 +514,7 @@ async fn the_registration_flag_flipped_by_an_operator_closes_sign_up_on_every_in
         assert_eq!(json_of(&res)["error"]["code"], "registration_disabled");
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
 
-        c.get("/ops/flags").await;
-        c.post(
+        c.submit("/ops/flags", 
             "/ops/flags/account-registration",
             &[("enabled", "true"), ("reason", "wave over")],
         )
@@ -509,9 +524,8 @@ async fn the_registration_flag_flipped_by_an_operator_closes_sign_up_on_every_in
         let res = api(&other, Method::POST, "/v1/account/register", None, Some(body)).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
         // An unknown flag is not created from the console.
-        c.get("/ops/flags").await;
         let res = c
-            .post("/ops/flags/no-such-flag", &[("enabled", "true"), ("reason", "x")])
+            .submit("/ops/flags", "/ops/flags/no-such-flag", &[("enabled", "true"), ("reason", "x")])
             .await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
         app
@@ -525,13 +539,14 @@ async fn the_audit_log_filters_and_pages_by_keyset() {
         let mut c = operator(&app, "olga@example.com").await;
         for i in 0..60 {
             app.clock.advance(1);
-            c.get("/ops/flags").await;
             let on = if i % 2 == 0 { "false" } else { "true" };
-            c.post(
+            c.submit(
+                "/ops/flags",
                 "/ops/flags/account-registration",
                 &[("enabled", on), ("reason", &format!("toggle {i}"))],
             )
-            .await;
+            .await
+            .assert_redirect("/ops/flags");
         }
         let page = c.get("/ops/audit?action=ops.flag").await;
         assert_eq!(page.status, StatusCode::OK);
@@ -593,7 +608,8 @@ async fn console_pages_never_show_a_password_hash_or_key_secret() {
             &format!("/ops/users/{id}/view"),
             &[("reason", "secret hunt")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/ops/users/{id}"));
         api(
             &app.router,
             Method::GET,
@@ -642,8 +658,7 @@ async fn an_operator_action_on_a_member_appears_in_the_orgs_own_audit_log() {
         let (mut ada, _grace, _olga) = crate::orgs::two_orgs(&app).await;
         let grace = user_id(&app, "grace@example.com").await;
         let mut op = operator(&app, "otto@example.com").await;
-        op.get(&format!("/ops/users/{grace}")).await;
-        op.post(&format!("/ops/users/{grace}/view"), &[("reason", "ticket #90210")])
+        op.submit(&format!("/ops/users/{grace}"), &format!("/ops/users/{grace}/view"), &[("reason", "ticket #90210")])
             .await
             .assert_redirect(&format!("/ops/users/{grace}"));
         let detail = op.get(&format!("/ops/users/{grace}")).await;
@@ -683,7 +698,10 @@ async fn an_orgs_members_and_teams_are_shown_read_only_after_a_reason() {
         ada.create_team("acme", "Research").await;
         let acme = crate::orgs::org_id(&app, "acme").await;
         let mut stranger = signed_in(&app, "eve@example.com", "Eve").await;
-        stranger.sudo(PASSWORD, "/account").await;
+        stranger
+            .sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
         assert_eq!(
             stranger.get(&format!("/ops/orgs/{acme}")).await.status,
             StatusCode::NOT_FOUND

@@ -18,13 +18,15 @@ impl Client {
         expiry: &str,
     ) -> TestResponse {
         if self.get("/account/keys/new").await.status != StatusCode::OK {
-            self.sudo(PASSWORD, "/account/keys/new").await;
-            self.get("/account/keys/new").await;
+            self.sudo(PASSWORD, "/account/keys/new")
+                .await
+                .assert_redirect("/account/keys/new");
         }
         let mut fields = vec![("name", "bound"), ("expiry", expiry), ("org", org)];
         fields.extend(scopes.iter().map(|s| ("scopes", *s)));
         fields.extend(teams.iter().map(|t| ("teams", *t)));
-        self.post("/account/keys", &fields).await
+        self.submit("/account/keys/new", "/account/keys", &fields)
+            .await
     }
 
     /// Creates a bound key and returns its token.
@@ -37,9 +39,9 @@ impl Client {
 
     /// Puts a member on a team through the owner console.
     pub async fn put_on_team(&mut self, slug: &str, team: &str, email: &str, role: &str) {
-        self.get(&format!("/orgs/{slug}/teams/{team}")).await;
         let res = self
-            .post(
+            .submit(
+                &format!("/orgs/{slug}/teams/{team}"),
                 &format!("/orgs/{slug}/teams/{team}/members"),
                 &[("email", email), ("role", role)],
             )
@@ -148,12 +150,13 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
 
         // Off the team: the team is gone from the key at once.
         let grace_id = user_id(&app, "grace@example.com").await;
-        ada.get(&format!("/orgs/acme/teams/{research}")).await;
-        ada.post(
+        ada.submit(
+            &format!("/orgs/acme/teams/{research}"),
             &format!("/orgs/acme/teams/{research}/members/{grace_id}/remove"),
             &[],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{research}"));
         assert!(team_names(&get(&app, &granted, "/v1/orgs/acme/teams").await).is_empty());
         // Back on the team: a removed grant does not come back by itself.
         ada.put_on_team("acme", &research, "grace@example.com", "runner")
@@ -168,9 +171,13 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
             team_names(&get(&app, &fresh, "/v1/orgs/acme/teams").await).len(),
             2
         );
-        ada.get(&format!("/orgs/acme/teams/{payroll}")).await;
-        ada.post(&format!("/orgs/acme/teams/{payroll}/delete"), &[])
-            .await;
+        ada.submit(
+            &format!("/orgs/acme/teams/{payroll}"),
+            &format!("/orgs/acme/teams/{payroll}/delete"),
+            &[],
+        )
+        .await
+        .assert_redirect("/orgs/acme/teams");
         assert_eq!(
             team_names(&get(&app, &fresh, "/v1/orgs/acme/teams").await),
             ["Research"]
@@ -210,8 +217,10 @@ async fn leaving_the_org_through_the_console_unbinds_the_key() {
     each_engine(|app| async move {
         let (_ada, mut grace, _olga) = two_orgs(&app).await;
         let token = grace.create_bound_key(&["teams:read"], "acme", &[]).await;
-        grace.get("/orgs/acme").await;
-        grace.post("/orgs/acme/leave", &[]).await;
+        grace
+            .submit("/orgs/acme", "/orgs/acme/leave", &[])
+            .await
+            .assert_redirect("/account/orgs");
         let res = get(&app, &token, "/v1/orgs/acme/teams").await;
         assert_eq!(res.status, StatusCode::FORBIDDEN);
         assert_eq!(code(&res), "key_not_bound");

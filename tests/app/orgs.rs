@@ -75,16 +75,22 @@ pub async fn add_member(app: &TestApp, slug: &str, email: &str, role: &str) {
 
 impl Client {
     pub async fn create_org(&mut self, name: &str, slug: &str) -> TestResponse {
-        self.get("/account/orgs").await;
-        self.post("/account/orgs", &[("name", name), ("slug", slug)])
-            .await
+        self.submit(
+            "/account/orgs",
+            "/account/orgs",
+            &[("name", name), ("slug", slug)],
+        )
+        .await
     }
 
     /// Creates a team and returns its id.
     pub async fn create_team(&mut self, slug: &str, name: &str) -> String {
-        self.get(&format!("/orgs/{slug}/teams")).await;
         let res = self
-            .post(&format!("/orgs/{slug}/teams"), &[("name", name)])
+            .submit(
+                &format!("/orgs/{slug}/teams"),
+                &format!("/orgs/{slug}/teams"),
+                &[("name", name)],
+            )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         res.location()
@@ -159,8 +165,8 @@ async fn a_member_sees_their_own_teams_read_only_and_gets_403_on_owner_pages() {
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Research").await;
-        ada.get(&format!("/orgs/acme/teams/{team}")).await;
-        ada.post(
+        ada.submit(
+            &format!("/orgs/acme/teams/{team}"),
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "runner")],
         )
@@ -192,18 +198,17 @@ async fn the_last_owner_cannot_be_demoted_removed_or_leave() {
     each_engine(|app| async move {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
         let ada_id = user_id(&app, "ada@example.com").await;
-        ada.get(&format!("/orgs/acme/members/{ada_id}")).await;
-        ada.post(&format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")]).await;
+        ada.submit(&format!("/orgs/acme/members/{ada_id}"), &format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")]).await.assert_redirect(&format!("/orgs/acme/members/{ada_id}"));
         let page = ada.get(&format!("/orgs/acme/members/{ada_id}")).await;
         assert!(page.contains("must keep at least one owner"));
-        ada.post(&format!("/orgs/acme/members/{ada_id}/remove"), &[]).await;
+        ada.post(&format!("/orgs/acme/members/{ada_id}/remove"), &[]).await.assert_redirect(&format!("/orgs/acme/members/{ada_id}"));
         ada.post("/orgs/acme/leave", &[]).await.assert_redirect("/account/orgs");
         assert!(ada.get("/account/orgs").await.contains("You are the only owner of Acme"));
         assert_eq!(app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'").await, 2);
 
         // With a second owner, the first may step down.
         let grace_id = user_id(&app, "grace@example.com").await;
-        ada.post(&format!("/orgs/acme/members/{grace_id}/role"), &[("role", "owner")]).await;
+        ada.post(&format!("/orgs/acme/members/{grace_id}/role"), &[("role", "owner")]).await.assert_redirect(&format!("/orgs/acme/members/{grace_id}"));
         ada.post(&format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")])
             .await
             .assert_redirect(&format!("/orgs/acme/members/{ada_id}"));
@@ -222,12 +227,13 @@ async fn removing_a_member_ends_membership_team_roles_and_key_bindings_together(
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Research").await;
-        ada.get(&format!("/orgs/acme/teams/{team}")).await;
-        ada.post(
+        ada.submit(
+            &format!("/orgs/acme/teams/{team}"),
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "viewer")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         grace.create_key("bound", &["profile:read"], "30").await;
         let org = org_id(&app, "acme").await.to_string();
         exec(
@@ -279,9 +285,9 @@ async fn an_owner_revokes_but_cannot_rotate_a_members_org_key() {
         .await;
         let grace_id = user_id(&app, "grace@example.com").await;
         let public_id = &token[4..16];
-        ada.get(&format!("/orgs/acme/members/{grace_id}")).await;
         assert_eq!(
-            ada.post(
+            ada.submit(
+                &format!("/orgs/acme/members/{grace_id}"),
                 &format!("/orgs/acme/members/{grace_id}/keys/{public_id}/rotate"),
                 &[]
             )
@@ -318,12 +324,13 @@ async fn teams_are_created_renamed_deleted_restored_and_staffed() {
         let dup = ada.post("/orgs/acme/teams", &[("name", "Research")]).await;
         assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(dup.contains("A team with this name exists."));
-        ada.get(&format!("/orgs/acme/teams/{team}")).await;
-        ada.post(
+        ada.submit(
+            &format!("/orgs/acme/teams/{team}"),
             &format!("/orgs/acme/teams/{team}/rename"),
             &[("name", "Applied research")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         let outsider = ada
             .post(
                 &format!("/orgs/acme/teams/{team}/members"),
@@ -336,30 +343,36 @@ async fn teams_are_created_renamed_deleted_restored_and_staffed() {
             &format!("/orgs/acme/teams/{team}/members"),
             &[("email", "grace@example.com"), ("role", "creator")],
         )
-        .await;
+        .await
+        .assert_redirect(&format!("/orgs/acme/teams/{team}"));
         let page = ada.get(&format!("/orgs/acme/teams/{team}")).await;
         assert!(page.contains("Applied research"));
         assert!(page.contains("grace@example.com"));
         ada.post(&format!("/orgs/acme/teams/{team}/delete"), &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/teams");
         let list = ada.get("/orgs/acme/teams").await;
         assert!(list.contains("restore it for 30 days"));
         assert!(list.contains("Deleted"));
         ada.post(&format!("/orgs/acme/teams/{team}/restore"), &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/teams");
         assert!(ada.get("/orgs/acme/teams").await.contains("restored"));
         ada.post(&format!("/orgs/acme/teams/{team}/delete"), &[])
-            .await;
+            .await
+            .assert_redirect("/orgs/acme/teams");
         app.clock.advance(31 * 86_400);
-        ada.login("ada@example.com", PASSWORD).await;
+        ada.login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         assert_eq!(
             ada.get(&format!("/orgs/acme/teams/{team}")).await.status,
             StatusCode::NOT_FOUND
         );
         let grace_id = user_id(&app, "grace@example.com").await;
-        ada.get("/orgs/acme/teams").await;
         assert_eq!(
-            ada.post(
+            ada.submit(
+                "/orgs/acme/teams",
                 &format!("/orgs/acme/teams/{team}/members/{grace_id}/remove"),
                 &[]
             )
@@ -387,14 +400,15 @@ async fn ids_from_another_org_are_not_found_even_for_an_owner() {
             assert_eq!(res.status, StatusCode::NOT_FOUND, "{p}");
             assert!(!res.contains("oscar") && !res.contains("Secret project"));
         }
-        ada.get("/orgs/acme").await;
         for p in [
             format!("/orgs/acme/members/{oscar}/role"),
             format!("/orgs/acme/members/{oscar}/remove"),
             format!("/orgs/acme/teams/{globex_team}/delete"),
             format!("/orgs/acme/teams/{globex_team}/rename"),
         ] {
-            let res = ada.post(&p, &[("role", "owner"), ("name", "pwned")]).await;
+            let res = ada
+                .submit("/orgs/acme", &p, &[("role", "owner"), ("name", "pwned")])
+                .await;
             assert_eq!(res.status, StatusCode::NOT_FOUND, "{p}");
         }
         assert_eq!(app.count("SELECT COUNT(*) FROM memberships WHERE member_email = 'oscar@example.com' AND role = 'member'").await, 1);
@@ -408,7 +422,7 @@ async fn ids_from_another_org_are_not_found_even_for_an_owner() {
 async fn the_member_list_searches_sorts_and_pages_by_keyset() {
     each_engine(|app| async move {
         let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
-        ada.create_org("Acme", "acme").await;
+        ada.create_org("Acme", "acme").await.assert_redirect("/orgs/acme");
         let org = org_id(&app, "acme").await;
         for i in 0..120 {
             let id = Uuid::now_v7();

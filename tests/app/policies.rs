@@ -28,8 +28,7 @@ async fn an_owner_saves_policies_and_the_change_is_audited_with_before_and_after
 
         enrol(&app, &mut ada).await;
         app.clock.advance(30);
-        ada.get("/orgs/acme/settings").await;
-        ada.post(
+        ada.submit("/orgs/acme/settings", 
             "/orgs/acme/settings",
             &[("require_mfa", "on"), ("max_key_lifetime_days", "90")],
         )
@@ -56,7 +55,7 @@ async fn an_owner_saves_policies_and_the_change_is_audited_with_before_and_after
             "/orgs/acme/settings",
             &[("require_mfa", "on"), ("max_key_lifetime_days", "90")],
         )
-        .await;
+        .await.assert_redirect("/orgs/acme/settings");
         // Clearing the limit and the requirement.
         ada.post("/orgs/acme/settings", &[("max_key_lifetime_days", "")])
             .await
@@ -82,10 +81,13 @@ async fn an_owner_saves_policies_and_the_change_is_audited_with_before_and_after
 async fn a_key_lifetime_outside_1_to_365_days_is_refused_and_changes_nothing() {
     each_engine(|app| async move {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
-        ada.get("/orgs/acme/settings").await;
         for bad in ["0", "366", "abc", "-5"] {
             let res = ada
-                .post("/orgs/acme/settings", &[("max_key_lifetime_days", bad)])
+                .submit(
+                    "/orgs/acme/settings",
+                    "/orgs/acme/settings",
+                    &[("max_key_lifetime_days", bad)],
+                )
                 .await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
             assert!(res.contains("from 1 to 365"));
@@ -113,10 +115,13 @@ async fn a_member_without_mfa_is_sent_to_enrolment_while_the_policy_is_on() {
         assert_eq!(grace.get("/orgs/acme").await.status, StatusCode::OK);
         enrol(&app, &mut ada).await;
         app.clock.advance(30);
-        ada.get("/orgs/acme/settings").await;
-        ada.post("/orgs/acme/settings", &[("require_mfa", "on")])
-            .await
-            .assert_redirect("/orgs/acme/settings");
+        ada.submit(
+            "/orgs/acme/settings",
+            "/orgs/acme/settings",
+            &[("require_mfa", "on")],
+        )
+        .await
+        .assert_redirect("/orgs/acme/settings");
 
         let res = grace.get("/orgs/acme").await;
         res.assert_redirect("/account/security/mfa/setup");
@@ -134,8 +139,9 @@ async fn a_member_without_mfa_is_sent_to_enrolment_while_the_policy_is_on() {
         bob.get("/orgs/acme")
             .await
             .assert_redirect("/account/security/mfa/setup");
-        ada.get("/orgs/acme/settings").await;
-        ada.post("/orgs/acme/settings", &[]).await;
+        ada.submit("/orgs/acme/settings", "/orgs/acme/settings", &[])
+            .await
+            .assert_redirect("/orgs/acme/settings");
         assert_eq!(bob.get("/orgs/acme").await.status, StatusCode::OK);
         app
     })

@@ -11,9 +11,9 @@ use crate::orgs::two_orgs;
 impl Client {
     /// Creates a service account and returns its id.
     pub async fn create_service_account(&mut self, slug: &str, name: &str) -> String {
-        self.get(&format!("/orgs/{slug}/service-accounts")).await;
         let res = self
-            .post(
+            .submit(
+                &format!("/orgs/{slug}/service-accounts"),
                 &format!("/orgs/{slug}/service-accounts"),
                 &[("name", name), ("description", "for tests")],
             )
@@ -38,7 +38,7 @@ impl Client {
     ) -> String {
         let form = format!("/orgs/{slug}/service-accounts/{sa}/keys/new");
         if self.get(&form).await.status != StatusCode::OK {
-            self.sudo(PASSWORD, &form).await;
+            self.sudo(PASSWORD, &form).await.assert_redirect(&form);
             assert_eq!(self.get(&form).await.status, StatusCode::OK);
         }
         let mut fields = vec![("name", "robot"), ("expiry", "30")];
@@ -81,9 +81,9 @@ async fn creating_a_service_account_key_needs_sudo_and_shows_it_once() {
         assert_eq!(res.status, StatusCode::SEE_OTHER);
         assert!(res.location().unwrap().starts_with("/sudo?next="));
         // A submission without sudo is kept for the form, never replayed.
-        ada.get(&format!("/orgs/acme/service-accounts/{sa}")).await;
         let res = ada
-            .post(
+            .submit(
+                &format!("/orgs/acme/service-accounts/{sa}"),
                 &format!("/orgs/acme/service-accounts/{sa}/keys"),
                 &[("name", "ci"), ("scopes", "teams:read"), ("expiry", "7")],
             )
@@ -139,9 +139,16 @@ async fn a_revoked_or_rotated_service_account_key_stops_working() {
         app.clock.advance(15 * 60 + 1);
         let res = ada.get(&format!("{base}/rotate")).await;
         assert!(res.location().unwrap().starts_with("/sudo?next="));
-        ada.sudo(PASSWORD, &format!("{base}/rotate")).await;
-        ada.get(&format!("{base}/rotate")).await;
-        let res = ada.post(&format!("{base}/rotate"), &[("grace", "0")]).await;
+        ada.sudo(PASSWORD, &format!("{base}/rotate"))
+            .await
+            .assert_redirect(&format!("{base}/rotate"));
+        let res = ada
+            .submit(
+                &format!("{base}/rotate"),
+                &format!("{base}/rotate"),
+                &[("grace", "0")],
+            )
+            .await;
         res.assert_redirect(&format!("{base}/reveal"));
         let new_token = token_in(&ada.get(&format!("{base}/reveal")).await.body).unwrap();
         let old = api(
@@ -163,10 +170,13 @@ async fn a_revoked_or_rotated_service_account_key_stops_working() {
         .await;
         assert_eq!(new.status, StatusCode::OK);
 
-        ada.get(&format!("/orgs/acme/service-accounts/{sa}")).await;
-        ada.post(&format!("{base}/revoke"), &[])
-            .await
-            .assert_redirect(&format!("/orgs/acme/service-accounts/{sa}"));
+        ada.submit(
+            &format!("/orgs/acme/service-accounts/{sa}"),
+            &format!("{base}/revoke"),
+            &[],
+        )
+        .await
+        .assert_redirect(&format!("/orgs/acme/service-accounts/{sa}"));
         let res = api(
             &app.router,
             Method::GET,
@@ -197,10 +207,13 @@ async fn deleting_a_service_account_kills_its_keys_at_once() {
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert_eq!(json_of(&res)["teams"][0]["name"], "Research");
 
-        ada.get(&format!("/orgs/acme/service-accounts/{sa}")).await;
-        ada.post(&format!("/orgs/acme/service-accounts/{sa}/delete"), &[])
-            .await
-            .assert_redirect("/orgs/acme/service-accounts");
+        ada.submit(
+            &format!("/orgs/acme/service-accounts/{sa}"),
+            &format!("/orgs/acme/service-accounts/{sa}/delete"),
+            &[],
+        )
+        .await
+        .assert_redirect("/orgs/acme/service-accounts");
         let res = teams_of(&app, &token, "acme").await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(json_of(&res)["error"]["code"], "token_revoked");
@@ -264,7 +277,7 @@ async fn the_org_key_lifetime_policy_caps_service_account_keys() {
         .await;
         let sa = ada.create_service_account("acme", "Deploy bot").await;
         let form = format!("/orgs/acme/service-accounts/{sa}/keys/new");
-        ada.sudo(PASSWORD, &form).await;
+        ada.sudo(PASSWORD, &form).await.assert_redirect(&form);
         assert!(ada.get(&form).await.contains("at most 30 days"));
         let res = ada
             .post(

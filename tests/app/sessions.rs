@@ -147,9 +147,12 @@ async fn a_handle_of_another_users_session_is_not_found_and_changes_nothing() {
         let _bob_laptop = another_browser(&app, "bob@example.com", FIREFOX, "198.51.100.9").await;
         let bob_handle = handles_in(&bob.get("/account/sessions").await.body).remove(0);
 
-        ada.get("/account/sessions").await;
         let res = ada
-            .post(&format!("/account/sessions/{bob_handle}/revoke"), &[])
+            .submit(
+                "/account/sessions",
+                &format!("/account/sessions/{bob_handle}/revoke"),
+                &[],
+            )
             .await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
         for bad in ["zz", "0000000000000000", "../../keys"] {
@@ -241,7 +244,7 @@ async fn sudo_keeps_the_sign_in_time_of_the_session() {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         for _ in 0..2 {
             app.clock.advance(50 * 60);
-            c.get("/account").await;
+            assert_eq!(c.get("/account").await.status, StatusCode::OK);
         }
         c.sudo(PASSWORD, "/account")
             .await
@@ -286,10 +289,13 @@ async fn revoking_this_devices_own_handle_signs_it_out() {
         let mut c = signed_in(&app, "ada@example.com", "Ada").await;
         let id: tower_sessions::session::Id = c.session_cookie().unwrap().parse().unwrap();
         let handle = gatehouse::db::sessions::handle_of(&gatehouse::auth::store::hash_id(&id));
-        c.get("/account/sessions").await;
-        c.post(&format!("/account/sessions/{handle}/revoke"), &[])
-            .await
-            .assert_redirect("/login");
+        c.submit(
+            "/account/sessions",
+            &format!("/account/sessions/{handle}/revoke"),
+            &[],
+        )
+        .await
+        .assert_redirect("/login");
         c.get("/account")
             .await
             .assert_redirect("/login?next=%2Faccount");

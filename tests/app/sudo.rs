@@ -7,9 +7,12 @@ use crate::helpers::*;
 impl Client {
     /// Enters sudo mode with the given password from the page at `next`.
     pub async fn sudo(&mut self, password: &str, next: &str) -> TestResponse {
-        self.get(&format!("/sudo?next={}", urlencode(next))).await;
-        self.post("/sudo", &[("password", password), ("next", next)])
-            .await
+        self.submit(
+            &format!("/sudo?next={}", urlencode(next)),
+            "/sudo",
+            &[("password", password), ("next", next)],
+        )
+        .await
     }
 }
 
@@ -48,8 +51,9 @@ async fn leaving_sudo_mode_ends_the_window() {
         c.sudo(PASSWORD, "/account")
             .await
             .assert_redirect("/account");
-        c.get("/account/profile").await;
-        c.post("/sudo/leave", &[]).await;
+        c.submit("/account/profile", "/sudo/leave", &[])
+            .await
+            .assert_redirect("/account");
         let page = c.get("/account").await;
         assert!(page.contains("Sudo mode ended."));
         assert!(!page.contains("Sudo mode is on"));
@@ -94,7 +98,10 @@ async fn signing_in_again_does_not_grant_sudo_and_next_stays_on_site() {
             .await
             .assert_redirect("/account");
         let mut fresh = app.client();
-        fresh.login("ada@example.com", PASSWORD).await;
+        fresh
+            .login("ada@example.com", PASSWORD)
+            .await
+            .assert_redirect("/account");
         assert!(!fresh.get("/account").await.contains("Sudo mode is on"));
         app
     })
