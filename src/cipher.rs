@@ -169,7 +169,10 @@ mod tests {
     fn a_sealed_secret_opens_with_its_key_and_context() {
         let cipher = Cipher::new(&SecretKey::generate());
         let sealed = cipher.seal(b"ctx", SECRET).unwrap();
-        assert_eq!(sealed.as_bytes().len(), NONCE_BYTES + SECRET.len() + TAG_BYTES);
+        assert_eq!(
+            sealed.as_bytes().len(),
+            NONCE_BYTES + SECRET.len() + TAG_BYTES
+        );
         assert!(!sealed.as_bytes().windows(SECRET.len()).any(|w| w == SECRET));
         assert_eq!(cipher.open(b"ctx", &sealed).unwrap().as_slice(), SECRET);
     }
@@ -209,8 +212,14 @@ mod tests {
         let cipher = Cipher::new(&SecretKey::generate());
         let other = Cipher::new(&SecretKey::generate());
         let sealed = cipher.seal(b"user a", SECRET).unwrap();
-        assert_eq!(other.open(b"user a", &sealed), Err(CipherError::DoesNotOpen));
-        assert_eq!(cipher.open(b"user b", &sealed), Err(CipherError::DoesNotOpen));
+        assert_eq!(
+            other.open(b"user a", &sealed),
+            Err(CipherError::DoesNotOpen)
+        );
+        assert_eq!(
+            cipher.open(b"user b", &sealed),
+            Err(CipherError::DoesNotOpen)
+        );
     }
 
     #[test]
@@ -219,16 +228,25 @@ mod tests {
         let text = key.to_base64();
         let again = SecretKey::parse(&format!("  {}\n", text.as_str())).unwrap();
         let sealed = Cipher::new(&key).seal(b"c", SECRET).unwrap();
-        assert_eq!(Cipher::new(&again).open(b"c", &sealed).unwrap().as_slice(), SECRET);
+        assert_eq!(
+            Cipher::new(&again).open(b"c", &sealed).unwrap().as_slice(),
+            SECRET
+        );
         // Without the padding, as some generators print it.
         assert!(SecretKey::parse(text.trim_end_matches('=')).is_ok());
-        assert_eq!(SecretKey::parse("not base64!").unwrap_err(), KeyError::NotBase64);
+        assert_eq!(
+            SecretKey::parse("not base64!").unwrap_err(),
+            KeyError::NotBase64
+        );
         assert_eq!(
             SecretKey::parse("c2hvcnQ=").unwrap_err(),
             KeyError::WrongLength(5)
         );
         let hex = "00".repeat(32);
-        assert_eq!(SecretKey::parse(&hex).unwrap_err(), KeyError::WrongLength(48));
+        assert_eq!(
+            SecretKey::parse(&hex).unwrap_err(),
+            KeyError::WrongLength(48)
+        );
         assert!(!format!("{key:?}").contains(text.as_str()));
         assert_eq!(format!("{:?}", Cipher::new(&key)), "Cipher(<redacted>)");
     }

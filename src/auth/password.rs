@@ -315,7 +315,11 @@ mod tests {
             let hash = hasher.hash(&pw(typed_at_signup)).await.unwrap();
             for typed in [COMPOSED, DECOMPOSED] {
                 let v = hasher.verify(&Password::new(typed), Some(&hash)).await;
-                assert_eq!(v.unwrap(), Verified::Yes, "{typed_at_signup:?} then {typed:?}");
+                assert_eq!(
+                    v.unwrap(),
+                    Verified::Yes,
+                    "{typed_at_signup:?} then {typed:?}"
+                );
             }
             let wrong = Password::new("Cafe-Correct-Horse-9!");
             let v = hasher.verify(&wrong, Some(&hash)).await;
