@@ -314,6 +314,9 @@ async fn shutdown_signal() {
 /// letting in-flight requests finish.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // A missing or malformed secret key is refused before the database is
+    // touched (AppState::new checks the key against the stored secrets).
+    secrets::resolve_key(&config.database, &config.keys)?;
     let db = Db::connect(
         &config.database.database_url,
         config.database.db_max_connections,

@@ -174,6 +174,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             keys,
             new_secret_key,
         } => {
+            // Refuse a missing or malformed key before migrating anything.
+            gatehouse::auth::secrets::resolve_key(&db, &keys)?;
             let database = open(&db).await?;
             let done = gatehouse::auth::secrets::rekey(
                 &database,

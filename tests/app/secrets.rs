@@ -49,7 +49,7 @@ async fn restart(app: &TestApp, config: Config) -> anyhow::Result<Router> {
 
 /// The start-up error as `main` prints it.
 async fn start_up_error(app: &TestApp, config: Config) -> String {
-    let err = restart(app, config).await.err().expect("start-up refused");
+    let err = restart(app, config).await.expect_err("start-up refused");
     format!("{err:#}")
 }
 
