@@ -20,7 +20,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::auth::csrf::{MAX_FORM_BYTES, verify_csrf};
-use crate::auth::{DbSessionStore, PasswordHasher, throttle};
+use crate::auth::{DbSessionStore, PasswordHasher, secrets, throttle};
+use crate::cipher::Cipher;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
@@ -37,23 +38,29 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: SharedClock,
     pub passwords: Arc<PasswordHasher>,
+    /// Seals and opens TOTP secrets at rest (see `auth::secrets`).
+    pub secrets: Arc<Cipher>,
 }
 
 impl AppState {
     /// Builds the state over an open, migrated database and applies the
-    /// start-up settings that live in it (the registration flag).
+    /// start-up settings that live in it (the registration flag). Refuses a
+    /// secret key that does not open the stored secrets, and seals those
+    /// stored before encryption at rest.
     pub async fn new(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let now = clock.unix();
         db.ensure_flag(ACCOUNT_REGISTRATION, true, now).await?;
         if let Some(open) = config.registration {
             db.set_flag(ACCOUNT_REGISTRATION, open, now).await?;
         }
+        let secrets = Arc::new(secrets::unlock(&config, &db, now).await?);
         let passwords = PasswordHasher::new(config.hash_concurrency())?;
         Ok(Self {
             db,
             config: Arc::new(config),
             clock,
             passwords,
+            secrets,
         })
     }
 }
@@ -307,6 +314,9 @@ async fn shutdown_signal() {
 /// letting in-flight requests finish.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // A missing or malformed secret key is refused before the database is
+    // touched (AppState::new checks the key against the stored secrets).
+    secrets::resolve_key(&config.database, &config.keys)?;
     let db = Db::connect(
         &config.database.database_url,
         config.database.db_max_connections,

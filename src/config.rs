@@ -2,7 +2,9 @@
 //! passed to the application in its state (never a global). Every setting is
 //! listed in the README.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -22,10 +24,65 @@ pub struct DatabaseArgs {
     pub db_max_connections: u32,
 }
 
+impl DatabaseArgs {
+    /// The SQLite file the URL names; `None` for PostgreSQL and for an
+    /// in-memory database.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let url = &self.database_url;
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let file = path.split('?').next().unwrap_or(path);
+        (!file.is_empty() && file != ":memory:").then(|| PathBuf::from(file))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// A setting whose value is secret: `Debug` never prints it (the whole
+/// `Config` is `Debug`), and `--help` hides its environment value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(String);
+
+impl SecretText {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretText {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText(<redacted>)")
+    }
+}
+
+/// The key that seals TOTP secrets at rest (see `auth::secrets`). Parsed at
+/// start-up, not by clap, so that a malformed key gives one clear line and
+/// is never echoed back.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SecretKeyArgs {
+    /// 32 random bytes in base64 (`openssl rand -base64 32`). Required with
+    /// PostgreSQL (every instance needs the same key); with SQLite, when
+    /// unset, a key file `secret.key` is created beside the database file.
+    #[arg(long, env = "GATEHOUSE_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretText>,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
 
     /// Address to listen on.
     #[arg(long, env = "GATEHOUSE_BIND", default_value = "127.0.0.1:8080")]

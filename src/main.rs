@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::clock::{Clock, SystemClock};
-use gatehouse::config::{Config, DatabaseArgs};
+use gatehouse::config::{Config, DatabaseArgs, SecretKeyArgs, SecretText};
 use gatehouse::db::Db;
 use gatehouse::operators;
 use tracing_subscriber::EnvFilter;
@@ -49,6 +49,20 @@ enum Command {
     /// Platform operators and master keys (only from here, never the web).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Re-encrypt every stored TOTP secret under a new secret key, in one
+    /// transaction. Stop every instance first, then start them with the new
+    /// key (with the key file, the file is replaced).
+    Rekey {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The current key (`--secret-key` / `GATEHOUSE_SECRET_KEY`, else
+        /// the key file).
+        #[command(flatten)]
+        keys: SecretKeyArgs,
+        /// The new key: 32 random bytes in base64 (`openssl rand -base64 32`).
+        #[arg(long, env = "GATEHOUSE_NEW_SECRET_KEY", hide_env_values = true)]
+        new_secret_key: SecretText,
+    },
 }
 
 #[derive(Subcommand)]
@@ -155,6 +169,35 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Operator(command) => run_operator(command).await,
+        Command::Rekey {
+            db,
+            keys,
+            new_secret_key,
+        } => {
+            // Refuse a missing or malformed key before migrating anything.
+            gatehouse::auth::secrets::resolve_key(&db, &keys)?;
+            let database = open(&db).await?;
+            let done = gatehouse::auth::secrets::rekey(
+                &database,
+                &db,
+                &keys,
+                &new_secret_key,
+                SystemClock.unix(),
+            )
+            .await?;
+            println!(
+                "Re-encrypted {} TOTP secrets under the new key.",
+                done.secrets
+            );
+            match done.key_file {
+                Some(path) => println!("The new key is in {}; back it up.", path.display()),
+                None => println!(
+                    "Start every instance with the new GATEHOUSE_SECRET_KEY; the old key no \
+                     longer opens anything."
+                ),
+            }
+            Ok(())
+        }
         Command::BenchSeedAudit {
             database,
             email,

@@ -19,7 +19,9 @@ use super::backup_codes;
 use super::session::AppSession;
 use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
+use crate::cipher::{Cipher, Sealed};
 use crate::db::Db;
+use crate::db::mfa::PLAINTEXT;
 use crate::error::AppError;
 
 /// How long a person has to type the code after the password.
@@ -59,12 +61,13 @@ impl CodeKind {
 /// counted before any of them is checked; a right code clears the bucket.
 pub async fn verify_code(
     db: &Db,
+    cipher: &Cipher,
     user_id: Uuid,
     input: &str,
     now: i64,
 ) -> Result<Option<CodeKind>, AppError> {
     throttle::reserve_code_attempt(db, user_id, now).await?;
-    let kind = check_code(db, user_id, input, now).await?;
+    let kind = check_code(db, cipher, user_id, input, now).await?;
     if kind.is_some() {
         throttle::clear_code_attempts(db, user_id).await?;
     }
@@ -73,6 +76,7 @@ pub async fn verify_code(
 
 async fn check_code(
     db: &Db,
+    cipher: &Cipher,
     user_id: Uuid,
     input: &str,
     now: i64,
@@ -87,10 +91,14 @@ async fn check_code(
     if compact.len() == usize::from(super::totp::DIGITS)
         && compact.bytes().all(|b| b.is_ascii_digit())
     {
-        let Some(secret) = TotpSecret::from_bytes(stored.totp_secret) else {
-            return Err(AppError::internal(
-                "stored TOTP secret has the wrong length",
-            ));
+        let secret = if stored.secret_format == PLAINTEXT {
+            // Written by an instance that predates encryption at rest (a
+            // rolling upgrade); the next start-up seals it.
+            TotpSecret::from_bytes(stored.totp_secret)
+                .ok_or_else(|| AppError::internal("stored TOTP secret has the wrong length"))?
+        } else {
+            TotpSecret::open(cipher, user_id, &Sealed::from_stored(stored.totp_secret))
+                .map_err(AppError::internal)?
         };
         let step = secret.matching_step(&compact, now).map_err(totp_err)?;
         return Ok(match step {

@@ -8,13 +8,24 @@
 //! with the stored parameters and salt into such a buffer and compares in
 //! constant time. Unknown accounts are verified against a dummy hash so that
 //! they take as long as a wrong password.
+//!
+//! Passwords are Unicode-normalised (NFKC, NIST SP 800-63B 5.1.1.2) before
+//! hashing, so the same password typed in composed or decomposed form (é as
+//! U+00E9 or as e + U+0301) is the same password. Hashes made before that
+//! from the raw input still verify: when the normalised input does not match
+//! and the raw input differs from it, the raw input is tried too, and a match
+//! is rehashed from the normalised form. Whether that second attempt runs
+//! depends only on what was typed, never on the account, so its time says
+//! nothing about which accounts exist or how their hash was made.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
+use unicode_normalization::{UnicodeNormalization as _, is_nfkc};
 
 use crate::domain::{NewPassword, Password};
 
@@ -50,6 +61,15 @@ pub enum HashError {
     Join,
 }
 
+/// The password as hashed: its NFKC form (borrowed when already in it).
+fn normalized(password: &str) -> Cow<'_, str> {
+    if is_nfkc(password) {
+        Cow::Borrowed(password)
+    } else {
+        Cow::Owned(password.nfkc().collect())
+    }
+}
+
 fn owasp_params() -> Params {
     // 19 MiB, 2 passes, 1 lane, 32-byte output: OWASP's argon2id baseline.
     Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or(Params::DEFAULT)
@@ -70,9 +90,9 @@ impl PasswordHasher {
         Ok(Arc::new(hasher))
     }
 
-    /// Hashes a new password into a PHC string.
+    /// Hashes a new password, NFKC-normalised, into a PHC string.
     pub async fn hash(self: &Arc<Self>, password: &NewPassword) -> Result<String, HashError> {
-        let bytes = password.expose().as_bytes().to_vec();
+        let bytes = normalized(password.expose()).into_owned().into_bytes();
         self.run(move |h| h.hash_blocking(&bytes)).await
     }
 
@@ -83,11 +103,27 @@ impl PasswordHasher {
         password: &Password,
         stored: Option<&str>,
     ) -> Result<Verified, HashError> {
-        let bytes = password.expose().as_bytes().to_vec();
+        let raw = password.expose();
+        let normal = normalized(raw);
+        // The raw form, only when normalising changed it (then it may be
+        // what a hash from before normalisation was made from).
+        let legacy = matches!(normal, Cow::Owned(_)).then(|| raw.as_bytes().to_vec());
+        let bytes = normal.into_owned().into_bytes();
         let exists = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
         let verified = self
-            .run(move |h| h.verify_blocking(&bytes, &stored))
+            .run(move |h| {
+                let verified = h.verify_blocking(&bytes, &stored)?;
+                let Some(legacy) = legacy.filter(|_| !verified.is_ok()) else {
+                    return Ok(verified);
+                };
+                // Also for the dummy hash: an unknown account takes as long
+                // as a known one with the same input.
+                Ok(match h.verify_blocking(&legacy, &stored)? {
+                    Verified::No => Verified::No,
+                    _ => Verified::YesRehashed(h.hash_blocking(&bytes)?),
+                })
+            })
             .await?;
         Ok(if exists { verified } else { Verified::No })
     }
@@ -266,6 +302,55 @@ mod tests {
             panic!("expected a rehash, got {v:?}");
         };
         assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+
+    const COMPOSED: &str = "Caf\u{e9}-Correct-Horse-9!";
+    const DECOMPOSED: &str = "Cafe\u{301}-Correct-Horse-9!";
+
+    #[tokio::test]
+    async fn composed_and_decomposed_forms_are_the_same_password() {
+        assert_ne!(COMPOSED, DECOMPOSED);
+        let hasher = PasswordHasher::new(1).unwrap();
+        for typed_at_signup in [COMPOSED, DECOMPOSED] {
+            let hash = hasher.hash(&pw(typed_at_signup)).await.unwrap();
+            for typed in [COMPOSED, DECOMPOSED] {
+                let v = hasher.verify(&Password::new(typed), Some(&hash)).await;
+                assert_eq!(
+                    v.unwrap(),
+                    Verified::Yes,
+                    "{typed_at_signup:?} then {typed:?}"
+                );
+            }
+            let wrong = Password::new("Cafe-Correct-Horse-9!");
+            let v = hasher.verify(&wrong, Some(&hash)).await;
+            assert_eq!(v.unwrap(), Verified::No);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hash_of_the_raw_decomposed_input_verifies_and_is_rehashed_normalised() {
+        use argon2::PasswordHasher as _;
+        let hasher = PasswordHasher::new(1).unwrap();
+        // As hashed before normalisation: the raw bytes, current parameters.
+        let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp_params())
+            .hash_password(DECOMPOSED.as_bytes())
+            .unwrap()
+            .to_string();
+        let v = hasher.verify(&Password::new(DECOMPOSED), Some(&old)).await;
+        let Verified::YesRehashed(new) = v.unwrap() else {
+            panic!("expected a rehash from the normalised form");
+        };
+        for typed in [COMPOSED, DECOMPOSED] {
+            let v = hasher.verify(&Password::new(typed), Some(&new)).await;
+            assert_eq!(v.unwrap(), Verified::Yes, "{typed:?}");
+        }
+        // The composed form never matched the raw decomposed hash, and a
+        // wrong password with a non-normal form does not either.
+        let v = hasher.verify(&Password::new(COMPOSED), Some(&old)).await;
+        assert_eq!(v.unwrap(), Verified::No);
+        let wrong = Password::new("Cafe\u{301}-Wrong-Horse-9!");
+        let v = hasher.verify(&wrong, Some(&old)).await;
+        assert_eq!(v.unwrap(), Verified::No);
     }
 
     #[tokio::test]

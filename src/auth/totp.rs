@@ -7,12 +7,18 @@
 //! before it (a code typed just as it rolled over), never a future one. The
 //! caller must still refuse a step that was already used (replay); see
 //! `Db::accept_totp_step`.
+//!
+//! At rest a secret is sealed with `crate::cipher`, bound to its user's id,
+//! so a sealed secret copied into another user's row does not open.
 
 use std::fmt;
 
 use qrcode::QrCode;
 use qrcode::render::svg;
 use totp_rs::{Algorithm, Builder, Totp};
+use uuid::Uuid;
+
+use crate::cipher::{Cipher, CipherError, Sealed};
 
 pub const DIGITS: u8 = 6;
 pub const STEP_SECS: i64 = 30;
@@ -57,6 +63,25 @@ impl TotpSecret {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// What a user's sealed secret is bound to (AES-GCM associated data).
+    pub fn sealing_context(user_id: Uuid) -> Vec<u8> {
+        let mut context = b"gatehouse totp secret v1 ".to_vec();
+        context.extend_from_slice(user_id.as_bytes());
+        context
+    }
+
+    /// The secret sealed for storage in `user_id`'s row.
+    pub fn seal(&self, cipher: &Cipher, user_id: Uuid) -> Result<Sealed, CipherError> {
+        cipher.seal(&Self::sealing_context(user_id), &self.0)
+    }
+
+    /// Opens `user_id`'s stored secret; a wrong key, another user's secret
+    /// or altered bytes are refused, and so is a secret of the wrong length.
+    pub fn open(cipher: &Cipher, user_id: Uuid, sealed: &Sealed) -> Result<Self, CipherError> {
+        let bytes = cipher.open(&Self::sealing_context(user_id), sealed)?;
+        Self::from_bytes(bytes.to_vec()).ok_or(CipherError::DoesNotOpen)
     }
 
     /// RFC 4648 base 32 without padding: what authenticator apps expect.

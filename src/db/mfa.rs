@@ -7,12 +7,23 @@
 //! cannot both succeed. Writes that a person makes on their own account take
 //! the `CurrentUser` proof; the sign-in challenge, which runs before there is
 //! one, takes the user id from the pending sign-in in the session.
+//!
+//! The TOTP secret is stored sealed (`crate::cipher`): new rows take a
+//! `Sealed` value, never bytes, and `secret_format` says which rows predate
+//! encryption (`PLAINTEXT`) until the start-up sweep seals them. Storage
+//! only moves bytes; the caller passes the cryptography in as closures.
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
 use crate::authz::CurrentUser;
+use crate::cipher::Sealed;
+
+/// `secret_format` of a secret stored before encryption at rest.
+pub const PLAINTEXT: i64 = 0;
+/// `secret_format` of a secret sealed with AES-256-GCM.
+pub const SEALED_V1: i64 = 1;
 
 /// MFA as the security page shows it.
 #[derive(Debug, Clone, Copy, FromRow)]
@@ -25,7 +36,19 @@ pub struct MfaStatus {
 #[derive(Debug, Clone, FromRow)]
 pub struct MfaSecret {
     pub totp_secret: Vec<u8>,
+    /// `PLAINTEXT` or `SEALED_V1`.
+    pub secret_format: i64,
     pub last_used_step: Option<i64>,
+}
+
+/// A stored value that the key in use must open, checked before any
+/// secret is rewritten.
+#[derive(Debug)]
+pub enum StoredSecret {
+    /// The key-check value of `secret_key_check`.
+    KeyCheck(Sealed),
+    /// A user's sealed TOTP secret.
+    Totp { user_id: Uuid, sealed: Sealed },
 }
 
 impl Db {
@@ -57,7 +80,7 @@ impl Db {
     pub async fn mfa_secret(&self, user_id: Uuid) -> Result<Option<MfaSecret>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MfaSecret>(
-                "SELECT totp_secret, last_used_step FROM user_mfa WHERE user_id = $1",
+                "SELECT totp_secret, secret_format, last_used_step FROM user_mfa WHERE user_id = $1",
             )
             .bind(user_id)
             .fetch_optional(pool)
@@ -72,7 +95,7 @@ impl Db {
     pub async fn enable_mfa(
         &self,
         user: &CurrentUser,
-        secret: &[u8],
+        secret: &Sealed,
         confirmed_step: i64,
         code_digests: &[Vec<u8>],
         now: i64,
@@ -81,11 +104,13 @@ impl Db {
             // ON CONFLICT: a second confirmation racing this one inserts
             // nothing and keeps the first one's secret and codes.
             let inserted = sqlx::query(
-                "INSERT INTO user_mfa (user_id, totp_secret, last_used_step, enabled_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
+                "INSERT INTO user_mfa \
+                 (user_id, totp_secret, secret_format, last_used_step, enabled_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO NOTHING",
             )
             .bind(user.id)
-            .bind(secret)
+            .bind(secret.as_bytes())
+            .bind(SEALED_V1)
             .bind(confirmed_step)
             .bind(now)
             .execute(&mut *tx)
@@ -204,5 +229,125 @@ impl Db {
                 .rows_affected()
         });
         Ok(removed > 0)
+    }
+
+    /// The start-up sweep, in one transaction: stores `new_check` as the key
+    /// check unless one exists, has `verify` open the key check and one
+    /// sealed TOTP secret (so a wrong key fails before anything is written),
+    /// then seals every plaintext secret with `seal` and marks it
+    /// `SEALED_V1`. Returns how many it sealed; run again, it seals none.
+    pub async fn seal_plaintext_totp_secrets<E: From<sqlx::Error>>(
+        &self,
+        new_check: &Sealed,
+        now: i64,
+        mut verify: impl FnMut(StoredSecret) -> Result<(), E>,
+        mut seal: impl FnMut(Uuid, &[u8]) -> Result<Sealed, E>,
+    ) -> Result<u64, E> {
+        let sealed = in_tx!(self, |tx| {
+            // Two instances starting at once with different keys: the
+            // second insert does nothing, and the second verify then fails.
+            sqlx::query(
+                "INSERT INTO secret_key_check (id, sealed, created_at) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(new_check.as_bytes())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let check: Vec<u8> =
+                sqlx::query_scalar("SELECT sealed FROM secret_key_check WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            verify(StoredSecret::KeyCheck(Sealed::from_stored(check)))?;
+            // A check made by this very run proves nothing about older rows
+            // (say the check row was lost): one stored secret must open too.
+            let sample: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+                "SELECT user_id, totp_secret FROM user_mfa WHERE secret_format = $1 LIMIT 1",
+            )
+            .bind(SEALED_V1)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((user_id, bytes)) = sample {
+                verify(StoredSecret::Totp {
+                    user_id,
+                    sealed: Sealed::from_stored(bytes),
+                })?;
+            }
+            let plaintext: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+                "SELECT user_id, totp_secret FROM user_mfa WHERE secret_format = $1",
+            )
+            .bind(PLAINTEXT)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut n = 0;
+            for (user_id, bytes) in plaintext {
+                let bytes = zeroize::Zeroizing::new(bytes);
+                let sealed = seal(user_id, &bytes)?;
+                n += sqlx::query(
+                    "UPDATE user_mfa SET totp_secret = $1, secret_format = $2 \
+                     WHERE user_id = $3 AND secret_format = $4",
+                )
+                .bind(sealed.as_bytes())
+                .bind(SEALED_V1)
+                .bind(user_id)
+                .bind(PLAINTEXT)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            n
+        });
+        Ok(sealed)
+    }
+
+    /// Rekey, in one transaction: `verify` opens the key check (when there
+    /// is one) with the current key, `reseal` rewrites every TOTP secret
+    /// (given its format and stored bytes) under the new key, and the key
+    /// check becomes `new_check`. Any error rolls everything back. Returns
+    /// how many secrets were rewritten.
+    pub async fn reseal_all_totp_secrets<E: From<sqlx::Error>>(
+        &self,
+        new_check: &Sealed,
+        now: i64,
+        mut verify: impl FnMut(StoredSecret) -> Result<(), E>,
+        mut reseal: impl FnMut(Uuid, i64, Vec<u8>) -> Result<Sealed, E>,
+    ) -> Result<u64, E> {
+        let n = in_tx!(self, |tx| {
+            let check: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT sealed FROM secret_key_check WHERE id = 1")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(check) = check {
+                verify(StoredSecret::KeyCheck(Sealed::from_stored(check)))?;
+            }
+            let rows: Vec<(Uuid, i64, Vec<u8>)> =
+                sqlx::query_as("SELECT user_id, secret_format, totp_secret FROM user_mfa")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let mut n = 0;
+            for (user_id, format, bytes) in rows {
+                let sealed = reseal(user_id, format, bytes)?;
+                n += sqlx::query(
+                    "UPDATE user_mfa SET totp_secret = $1, secret_format = $2 WHERE user_id = $3",
+                )
+                .bind(sealed.as_bytes())
+                .bind(SEALED_V1)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            sqlx::query(
+                "INSERT INTO secret_key_check (id, sealed, created_at) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, \
+                 created_at = excluded.created_at",
+            )
+            .bind(new_check.as_bytes())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            n
+        });
+        Ok(n)
     }
 }

@@ -160,7 +160,7 @@ pub async fn answer_challenge(
         detail,
     };
 
-    let Some(kind) = verify_code(&state.db, user.id, &form.code, now).await? else {
+    let Some(kind) = verify_code(&state.db, &state.secrets, user.id, &form.code, now).await? else {
         pending.failures += 1;
         throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
         let restarted = pending.failures >= MAX_CHALLENGE_FAILURES;

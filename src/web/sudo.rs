@@ -95,7 +95,7 @@ pub async fn confirm_sudo(
         // The code is not looked at (nor consumed) when the password is wrong.
         errors.add("password", "That is not your password.");
     } else if needs_code
-        && verify_code(&state.db, user.id, &form.code, now)
+        && verify_code(&state.db, &state.secrets, user.id, &form.code, now)
             .await?
             .is_none()
     {

@@ -24,6 +24,8 @@ use uuid::Uuid;
 pub const START: i64 = 1_795_608_000;
 pub const PASSWORD: &str = "Correct-Horse-Battery-42!";
 pub const NEW_PASSWORD: &str = "Another-Strong-Passphrase-77";
+/// The secret key of every test app (so that no test writes a key file).
+pub const TEST_SECRET_KEY: &str = "dGVzdCBrZXkgZm9yIGdhdGVob3VzZSB0ZXN0cyAzMiE=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -90,6 +92,7 @@ impl TestApp {
         config.database.database_url = url.clone();
         config.public_url = Some("http://localhost:8080".into());
         config.hash_concurrency = Some(2);
+        config.keys.secret_key = Some(TEST_SECRET_KEY.to_owned().into());
         tweak(&mut config);
         let db = Db::connect(&url, 4).await.unwrap();
         db.migrate().await.unwrap();

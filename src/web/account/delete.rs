@@ -157,7 +157,7 @@ pub async fn delete_account(
         // The code is not looked at (nor consumed) when the password is wrong.
         errors.add("password", "That is not your current password.");
     } else if state.db.user_has_mfa(user.id).await?
-        && verify_code(&state.db, user.id, &form.code, now)
+        && verify_code(&state.db, &state.secrets, user.id, &form.code, now)
             .await?
             .is_none()
     {

@@ -164,9 +164,12 @@ pub async fn confirm_setup(
 
     let codes = backup_codes::generate();
     let digests = backup_codes::digests(user.id, &codes);
+    let sealed = secret
+        .seal(&state.secrets, user.id)
+        .map_err(AppError::internal)?;
     if !state
         .db
-        .enable_mfa(&user, secret.as_bytes(), step, &digests, now)
+        .enable_mfa(&user, &sealed, step, &digests, now)
         .await?
     {
         return already_on(&session).await;
@@ -338,7 +341,7 @@ pub async fn disable_mfa(
     }
     // A code check like any other: throttled by the sign-in counters.
     throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
-    if verify_code(&state.db, user.id, &form.code, now)
+    if verify_code(&state.db, &state.secrets, user.id, &form.code, now)
         .await?
         .is_none()
     {
