@@ -12,21 +12,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::auth::csrf::{MAX_FORM_BYTES, verify_csrf};
+use crate::auth::csrf::verify_csrf;
 use crate::auth::{DbSessionStore, PasswordHasher, throttle};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::{AppError, error_page};
-use crate::middleware::security_headers;
+use crate::middleware::{limit_body, security_headers};
 use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
 use crate::web::{account, auth, health, invitations, ops, orgs, sudo};
 
@@ -219,7 +218,9 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = operations
         .nest("/v1", crate::api::router())
         .merge(pages)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        // Inside the security headers, so that a refused body gets them too.
+        .layer(axum::middleware::from_fn(limit_body));
     for layer in security_headers(&state.config) {
         router = router.layer(layer);
     }
@@ -248,8 +249,7 @@ pub fn build_router(state: AppState) -> Router {
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(30),
-            ))
-            .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES)),
+            )),
     )
 }
 

@@ -2,13 +2,13 @@
 //! challenge (`web::mfa_challenge`) after the password.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::extract::{Form, Query};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::mfa::PendingSignIn;

@@ -9,11 +9,12 @@
 //! unknown one 404, both with the same "no longer valid" page.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use crate::web::extract::Path;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::digest;

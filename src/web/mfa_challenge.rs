@@ -8,13 +8,13 @@
 //! failure limit. Every outcome is audited.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::mfa::{CodeKind, MAX_CHALLENGE_FAILURES, PendingSignIn, verify_code};
 use crate::auth::session::FlashKind;

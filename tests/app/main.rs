@@ -22,6 +22,7 @@ mod orgs;
 mod policies;
 mod protection;
 mod register;
+mod rejections;
 mod service_accounts;
 mod sessions;
 mod storage;

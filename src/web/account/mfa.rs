@@ -9,13 +9,13 @@
 //! site-wide `Cache-Control: no-store` keeps these pages out of caches.)
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::mfa::{totp_err, verify_code};
 use crate::auth::session::FlashKind;

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;

@@ -3,13 +3,13 @@
 //! (`sessions`), linked from here.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;

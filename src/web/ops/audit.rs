@@ -4,7 +4,7 @@
 //! log costs the same as the first.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use super::ops_context;
+use crate::web::extract::Query;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;

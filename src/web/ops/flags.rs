@@ -2,14 +2,14 @@
 //! reaches every instance at once. Turning one on or off needs a reason.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::ops_context;
+use crate::web::extract::{ListForm as Form, Path};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;

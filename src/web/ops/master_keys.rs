@@ -4,13 +4,13 @@
 //! never passes through the console.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde_json::json;
 
 use super::{ReasonForm, ops_context};
+use crate::web::extract::{ListForm as Form, Path};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;

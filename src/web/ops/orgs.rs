@@ -4,15 +4,15 @@
 //! org's own log, where its owners see it.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{ReasonForm, add_view_grant, has_view_grant, ops_context};
+use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;

@@ -2,13 +2,14 @@
 //! date range), keyset pages, and CSV / JSON export of the filtered events.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 use time::{Date, Time};
 
+use crate::web::extract::Query;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::OrgOwner;

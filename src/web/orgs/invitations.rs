@@ -8,15 +8,15 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{id_from, record};
+use crate::web::extract::{ListForm as Form, Path};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};

@@ -2,13 +2,13 @@
 //! member detail, role changes, removal, and revoking a member's org keys.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{id_from, record};
+use crate::web::extract::{Form, Path, Query};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;

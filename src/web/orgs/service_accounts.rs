@@ -10,15 +10,15 @@
 //! 404 and never a sudo prompt.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{id_from, record};
+use crate::web::extract::{ListForm as Form, Path};
 use crate::app::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, api_key, throttle};
