@@ -94,27 +94,40 @@ fn quoted(s: &str) -> Option<&str> {
 /// what the schema says is repeated (field names, the expected type, the
 /// allowed values); what the caller sent is never echoed.
 fn field_error(path: &str, message: &str) -> FieldError {
-    let join = |name: &str| {
-        if path == "." || path.is_empty() {
+    let root = path == "." || path.is_empty();
+    // serde_path_to_error's path ends at the parent for a missing field, and
+    // at the field itself for an unknown or duplicate one.
+    let child = |name: &str| {
+        if root {
             name.to_owned()
         } else {
             format!("{path}.{name}")
         }
     };
-    let at = if path == "." || path.is_empty() {
+    let itself = |name: &str| {
+        if root {
+            name.to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    let at = if root {
         "body".to_owned()
     } else {
         path.to_owned()
     };
     let (field, message) = if let Some(rest) = message.strip_prefix("missing field ") {
-        (join(quoted(rest).unwrap_or("")), "is required".to_owned())
+        (child(quoted(rest).unwrap_or("")), "is required".to_owned())
     } else if let Some(rest) = message.strip_prefix("unknown field ") {
         (
-            join(quoted(rest).unwrap_or("")),
+            itself(quoted(rest).unwrap_or("")),
             "is not a field of this request".to_owned(),
         )
     } else if let Some(rest) = message.strip_prefix("duplicate field ") {
-        (join(quoted(rest).unwrap_or("")), "is given twice".to_owned())
+        (
+            itself(quoted(rest).unwrap_or("")),
+            "is given twice".to_owned(),
+        )
     } else if message.starts_with("unknown variant ") {
         // serde lists the allowed values: "one of `a`, `b`, `c`" or "`a` or `b`".
         let allowed = message
@@ -122,9 +135,7 @@ fn field_error(path: &str, message: &str) -> FieldError {
             .map_or("one of the documented values", |(_, e)| e);
         (at, format!("must be {allowed}"))
     } else if message.starts_with("invalid type: ") || message.starts_with("invalid value: ") {
-        let expected = message
-            .rsplit_once(", expected ")
-            .map_or("", |(_, e)| e);
+        let expected = message.rsplit_once(", expected ").map_or("", |(_, e)| e);
         (at, format!("must be {}", expected_phrase(expected)))
     } else if message.starts_with("invalid length ") {
         (at, "has the wrong number of items".to_owned())
@@ -219,7 +230,7 @@ mod tests {
             fields(r#"{"name": "a", "inner": {}}"#),
             one("inner.tags", "is required")
         );
-        assert_eq!(fields("[1]"), one("body", "must be an object"));
+        assert_eq!(fields("true"), one("body", "must be an object"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod mfa;
 mod ops;
 mod org_api;
 mod orgs;
+mod pending_sign_in;
 mod policies;
 mod protection;
 mod register;

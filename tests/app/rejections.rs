@@ -32,7 +32,13 @@ fn assert_api_error(res: &TestResponse, status: StatusCode, code: &str) -> serde
     assert!(res.headers.contains_key(header::CONTENT_SECURITY_POLICY));
     let err = json_of(res);
     assert_eq!(err["error"]["code"], code, "{}", res.body);
-    for parser_text in ["line 1", "column", "deserialize", "length limit", "expected"] {
+    for parser_text in [
+        "line 1",
+        "column",
+        "deserialize",
+        "length limit",
+        "expected",
+    ] {
         assert!(!res.contains(parser_text), "{parser_text}: {}", res.body);
     }
     err

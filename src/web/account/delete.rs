@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
@@ -26,6 +25,7 @@ use crate::db::audit::NewEvent;
 use crate::db::deletion::BlockingOrganization;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, render};
 
 /// Deletion attempts a user may make per hour.

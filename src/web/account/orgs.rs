@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
@@ -17,6 +16,7 @@ use crate::db::audit::NewEvent;
 use crate::db::orgs::{OrgError, UserOrg};
 use crate::domain::{OrgName, Slug};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 #[derive(Debug, Default, Deserialize)]

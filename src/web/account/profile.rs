@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::web::extract::Form;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
@@ -16,6 +15,7 @@ use crate::db::audit::NewEvent;
 use crate::db::users::ProfileUpdate;
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
 #[derive(Debug, Deserialize, Default, Clone)]

@@ -10,7 +10,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ReasonForm, add_view_grant, has_view_grant, ops_context};
-use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
@@ -20,6 +19,7 @@ use crate::db::users::User;
 use crate::domain::Reason;
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
+use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
 

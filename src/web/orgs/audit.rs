@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 use time::{Date, Time};
 
-use crate::web::extract::Query;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::OrgOwner;
 use crate::db::audit::{AuditCursor, AuditEvent, AuditFilter};
 use crate::error::AppError;
 use crate::web::account::overview::describe_action;
+use crate::web::extract::Query;
 use crate::web::timefmt::Timestamp;
 use crate::web::{FieldErrors, PageContext, Section, ok};
 

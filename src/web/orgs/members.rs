@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{id_from, record};
-use crate::web::extract::{Form, Path, Query};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
@@ -16,6 +15,7 @@ use crate::authz::{OrgOwner, OrgRole};
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
+use crate::web::extract::{Form, Path, Query};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, PageContext, Section, ok};
 

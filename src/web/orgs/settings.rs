@@ -14,13 +14,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::record;
-use crate::web::extract::ListForm as Form;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
 use crate::db::invitations::Policies;
 use crate::error::AppError;
+use crate::web::extract::ListForm as Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 pub const MAX_KEY_LIFETIME_DAYS: i64 = 365;
