@@ -71,6 +71,16 @@ async fn not_found() -> Response {
     AppError::NotFound.into_response()
 }
 
+/// A page route asked with the wrong method (sign-out typed into the address
+/// bar): the product's page, not axum's empty answer (which keeps `Allow`).
+async fn method_not_allowed() -> Response {
+    error_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This page cannot be opened that way",
+        "This address only takes a form sent from the console's own pages.",
+    )
+}
+
 /// The whole application. Pages get the session and CSRF layers; operations
 /// endpoints do not (no session row for a health probe).
 pub fn build_router(state: AppState) -> Router {
@@ -201,6 +211,8 @@ pub fn build_router(state: AppState) -> Router {
             post(ops::master_keys::revoke_master_key),
         )
         .route("/ops/audit", get(ops::audit::show_audit))
+        // After every route: it applies to the routes registered so far.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

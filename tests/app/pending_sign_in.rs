@@ -114,3 +114,27 @@ async fn another_users_sign_out_everywhere_leaves_a_pending_sign_in_alone() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn disabling_the_account_deletes_a_pending_sign_in() {
+    each_engine(|app| async move {
+        let (_home, mut stranger, secret) = ada_and_a_pending_sign_in(&app).await;
+        const PENDING: &str = "SELECT COUNT(*) FROM sessions WHERE pending_user_id IS NOT NULL";
+        assert_eq!(app.count(PENDING).await, 1, "the pending row names Ada");
+        let mut olga = crate::ops::operator(&app, "olga@example.com").await;
+        let id = crate::ops::user_id(&app, "ada@example.com").await;
+        olga.post(&format!("/ops/users/{id}/view"), &[("reason", "ticket 7")])
+            .await;
+        olga.get(&format!("/ops/users/{id}")).await;
+        olga.post(
+            &format!("/ops/users/{id}/disable"),
+            &[("reason", "ticket 7")],
+        )
+        .await
+        .assert_redirect(&format!("/ops/users/{id}"));
+        assert_eq!(app.count(PENDING).await, 0);
+        assert_code_refused(&app, &mut stranger, &secret).await;
+        app
+    })
+    .await;
+}

@@ -143,6 +143,10 @@ async fn a_malformed_query_or_path_gets_the_product_page() {
         // A path segment that is not UTF-8 points nowhere: the 404 page.
         let res = c.get("/invitations/%FF%FE").await;
         assert_product_page(&res, StatusCode::NOT_FOUND);
+        // Sign-out typed into the address bar (it is a POST form).
+        let res = c.get("/logout").await;
+        assert_product_page(&res, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(res.headers.contains_key(header::ALLOW));
         app
     })
     .await;
@@ -182,6 +186,15 @@ async fn api_body_errors_name_the_field_in_the_products_words() {
         let res = register(r#"{"email":"ada@example.com", "display_name": "#).await;
         let err = assert_api_error(&res, StatusCode::BAD_REQUEST, "bad_request");
         assert_eq!(err["error"]["message"], "The body is not valid JSON.");
+        // The OpenAPI document tells clients the same.
+        let doc = api(&app.router, Method::GET, "/v1/openapi.json", None, None).await;
+        for code in ["payload_too_large", "validation_failed", "is required"] {
+            assert!(doc.contains(code), "{code} documented");
+        }
+        assert!(
+            doc.body.contains("\"413\""),
+            "413 documented on body endpoints"
+        );
         app
     })
     .await;
