@@ -12,14 +12,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::auth::csrf::{MAX_FORM_BYTES, verify_csrf};
+use crate::auth::csrf::verify_csrf;
 use crate::auth::{DbSessionStore, PasswordHasher, secrets, throttle};
 use crate::cipher::Cipher;
 use crate::clock::{SharedClock, SystemClock};
@@ -27,7 +26,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::{AppError, error_page};
-use crate::middleware::security_headers;
+use crate::middleware::{limit_body, security_headers};
 use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
 use crate::web::{account, auth, health, invitations, ops, orgs, sudo};
 
@@ -77,6 +76,16 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 async fn not_found() -> Response {
     AppError::NotFound.into_response()
+}
+
+/// A page route asked with the wrong method (sign-out typed into the address
+/// bar): the product's page, not axum's empty answer (which keeps `Allow`).
+async fn method_not_allowed() -> Response {
+    error_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This page cannot be opened that way",
+        "This address only takes a form sent from the console's own pages.",
+    )
 }
 
 /// The whole application. Pages get the session and CSRF layers; operations
@@ -209,6 +218,8 @@ pub fn build_router(state: AppState) -> Router {
             post(ops::master_keys::revoke_master_key),
         )
         .route("/ops/audit", get(ops::audit::show_audit))
+        // After every route: it applies to the routes registered so far.
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -226,7 +237,9 @@ pub fn build_router(state: AppState) -> Router {
     let mut router = operations
         .nest("/v1", crate::api::router())
         .merge(pages)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        // Inside the security headers, so that a refused body gets them too.
+        .layer(axum::middleware::from_fn(limit_body));
     for layer in security_headers(&state.config) {
         router = router.layer(layer);
     }
@@ -255,8 +268,7 @@ pub fn build_router(state: AppState) -> Router {
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(30),
-            ))
-            .layer(RequestBodyLimitLayer::new(MAX_FORM_BYTES)),
+            )),
     )
 }
 

@@ -30,6 +30,9 @@ pub enum AppError {
     CsrfRejected,
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A body the console does not read (JSON to a form endpoint).
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
     #[error("conflict: {0}")]
@@ -128,6 +131,12 @@ impl IntoResponse for AppError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too much data",
                 "The form sent more data than the console accepts.",
+            ),
+            AppError::UnsupportedMediaType => error_page(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "This form could not be read",
+                "The console accepts forms only as its own pages send them. Go back, reload the \
+                 page and try again.",
             ),
             AppError::TooManyRequests { retry_after } => {
                 let mut res = error_page(

@@ -1,11 +1,41 @@
 //! Cross-cutting, fail-closed layers: security headers on every response,
-//! request ids, panic recovery. Identity is never injected here; it comes from
-//! extractors.
+//! the request body limit, request ids, panic recovery. Identity is never
+//! injected here; it comes from extractors.
 
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::api::error::ApiError;
+use crate::auth::csrf::MAX_FORM_BYTES;
 use crate::config::Config;
+use crate::error::AppError;
+
+/// Refuses a request body over `MAX_FORM_BYTES`: at once when its
+/// `Content-Length` says so, and while it is read when it is chunked (the
+/// extractors then see a length-limit error and answer the same). The answer
+/// is the product's 413 page, or the JSON error on `/v1`; it runs inside the
+/// security-header layers so that it carries them.
+pub async fn limit_body(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
+        return if req.uri().path().starts_with("/v1/") {
+            ApiError::PayloadTooLarge.into_response()
+        } else {
+            AppError::PayloadTooLarge.into_response()
+        };
+    }
+    let (parts, body) = req.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, MAX_FORM_BYTES));
+    next.run(Request::from_parts(parts, body)).await
+}
 
 /// No inline script or style, nothing from another origin, forms post only
 /// to this origin, and no framing.

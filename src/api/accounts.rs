@@ -180,7 +180,8 @@ fn throttled(e: AppError) -> ApiError {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "The account was created; sign in with its email and password", body = Account),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`bad_request`)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 403, description = "`registration_disabled`: self-registration is closed", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid fields (malformed email, weak password, taken email); nothing was created", body = ErrorBody),
@@ -236,7 +237,8 @@ pub async fn register_self(
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "The account was created", body = Account),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`bad_request`)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "`master_key_required`: a personal key was presented", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),

@@ -61,6 +61,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -105,6 +107,11 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Send the body as application/json.".to_owned(),
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The body is larger than the API accepts (64 KiB).".to_owned(),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -104,7 +104,8 @@ pub async fn get_me(key: UserKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiE
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The updated profile", body = Profile),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`bad_request`)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "The key lacks `profile:write`, or belongs to a service account (`service_account_key`)", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),

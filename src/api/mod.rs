@@ -5,42 +5,20 @@
 
 pub mod accounts;
 pub mod error;
+pub mod json;
 pub mod keys;
 pub mod me;
 pub mod openapi;
 pub mod orgs;
 
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post, put};
-use serde::de::DeserializeOwned;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
 use error::ApiError;
-
-/// A JSON body whose rejections are API errors with stable codes.
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(ApiError::Validation(vec![error::FieldError {
-                    field: "body".into(),
-                    message: e.body_text(),
-                }]))
-            }
-            Err(e) => Err(ApiError::BadRequest(e.body_text())),
-        }
-    }
-}
+pub use json::ApiJson;
 
 async fn not_found() -> ApiError {
     ApiError::NotFound

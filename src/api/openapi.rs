@@ -52,13 +52,16 @@ impl Modify for BearerKeys {
     info(
         title = "Gatehouse API",
         description = "Bearer API keys act for their owner, limited to their scopes. Errors are \
-                       JSON with a stable `error.code`: missing_token, malformed_token, \
-                       invalid_checksum, invalid_token, token_expired, token_revoked, \
-                       token_rotated, account_disabled (401); insufficient_scope, \
-                       service_account_key, key_not_bound, owner_required (403); not_found (404); method_not_allowed (405); unsupported_media_type (415); \
-                       master_key_required, registration_disabled (403); \
-                       not_found (404); method_not_allowed (405); unsupported_media_type (415); \
-                       validation_failed (422); rate_limited (429); internal_error (500)."
+                       JSON with a stable `error.code`: bad_request (400: the body is not JSON); \
+                       missing_token, malformed_token, invalid_checksum, invalid_token, \
+                       token_expired, token_revoked, token_rotated, account_disabled (401); \
+                       insufficient_scope, service_account_key, key_not_bound, owner_required, \
+                       master_key_required, registration_disabled (403); not_found (404); \
+                       method_not_allowed (405); payload_too_large (413: over 64 KiB); \
+                       unsupported_media_type (415); validation_failed (422: `fields` names \
+                       each field at fault by its path, e.g. `display_name` or `metadata.name`, \
+                       with a message such as `must be a string` or `is required`); \
+                       rate_limited (429); internal_error (500)."
     ),
     paths(
         super::me::get_me,

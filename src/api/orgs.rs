@@ -294,7 +294,8 @@ async fn audit(
     request_body = TeamMembershipBody,
     responses(
         (status = 200, description = "The team membership", body = TeamMembership),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`bad_request`)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "The key lacks `teams:write`, is not bound to an organization (`key_not_bound`), or its owner is not an owner of the organization (`owner_required`)", body = ErrorBody),
         (status = 404, description = "No such team within the key's grants, or no such member of the organization", body = ErrorBody),

@@ -16,13 +16,17 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::auth::session::AppSession;
 use crate::error::AppError;
+
+/// The route of `web::mfa_challenge` (kept here so that this layer does not
+/// import the handlers above it).
+const MFA_CHALLENGE_PATH: &str = "/login/mfa";
 
 /// The largest form body the console accepts.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -76,6 +80,13 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
         .await
     {
         Ok(Some(token)) => token,
+        // No token: this browser's session is gone. At the code prompt that
+        // means its pending sign-in was ended (a password change, "sign out
+        // everywhere else", the account disabled): nothing is done, and the
+        // person starts over at sign-in rather than at a form error.
+        Ok(None) if req.uri().path() == MFA_CHALLENGE_PATH => {
+            return Redirect::to("/login").into_response();
+        }
         Ok(None) => return AppError::CsrfRejected.into_response(),
         Err(e) => return e.into_response(),
     };

@@ -4,7 +4,9 @@
 //! - A **pending sign-in** (`PendingSignIn`) is what a session holds between
 //!   a correct password and a correct code. It lives under its own key, not
 //!   the `uid` key: `CurrentUser` (and so every page) still treats the
-//!   session as anonymous, and the session row has no user id. It expires
+//!   session as anonymous, and the session row has no user id — only a
+//!   `pending_user_id`, so that a password change, "sign out everywhere
+//!   else", disabling or deleting the account ends it (`auth::store`). It expires
 //!   after `PENDING_TTL_SECS` and after `MAX_CHALLENGE_FAILURES` wrong codes.
 //! - An **enrolment** (`Enrolment`) keeps the new secret in the session until
 //!   a code confirms it; nothing reaches the database before that.
@@ -17,6 +19,7 @@ use uuid::Uuid;
 
 use super::backup_codes;
 use super::session::AppSession;
+use super::store::KEY_PENDING_SIGN_IN as KEY_PENDING;
 use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
 use crate::cipher::{Cipher, Sealed};
@@ -31,7 +34,6 @@ pub const MAX_CHALLENGE_FAILURES: u32 = 5;
 /// How long just-generated backup codes stay readable in the session.
 pub const FRESH_CODES_TTL_SECS: i64 = 10 * 60;
 
-const KEY_PENDING: &str = "mfa_pending";
 const KEY_ENROLMENT: &str = "mfa_enrolment";
 const KEY_FRESH_CODES: &str = "mfa_fresh_codes";
 

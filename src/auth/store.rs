@@ -3,9 +3,18 @@
 //! Rows are keyed by the SHA-256 of the session id. The user id, IP address
 //! and user agent are lifted out of the record into columns so that listing
 //! and revoking a user's sessions is plain SQL. Idle and absolute timeouts are
-//! enforced here with the application clock: `expires_at` is the earlier of
-//! `last_seen_at + idle` and `created_at + absolute`. The last-seen time is
-//! written at most once a minute per session, never on every request.
+//! enforced here with the application clock. The last-seen time is written
+//! at most once per touch interval (a minute, or half the idle window when
+//! that is shorter), never on every request; so that a request between two
+//! writes still extends the idle window to its full length, `expires_at` is
+//! the earlier of `last_seen_at + idle + interval` and `created_at +
+//! absolute`. A session is therefore signed out after between `idle` and
+//! `idle + interval` without a request, never earlier.
+//!
+//! A pending MFA sign-in (`auth::mfa`) is an anonymous session, but its row
+//! names the user in `pending_user_id`, so that whatever ends the user's
+//! sessions (password change, "sign out everywhere else", disabling,
+//! deletion) ends it too.
 //!
 //! The per-user session cap is enforced here, in `create`: a session gains a
 //! user only at sign-in, and sign-in always rotates the id, so every signed-in
@@ -30,8 +39,10 @@ pub const KEY_USER_ID: &str = "uid";
 pub const KEY_IP: &str = "ip";
 pub const KEY_USER_AGENT: &str = "ua";
 pub const KEY_SIGNED_IN_AT: &str = "signed_in_at";
+/// The pending MFA sign-in; its `user_id` is lifted into `pending_user_id`.
+pub const KEY_PENDING_SIGN_IN: &str = "mfa_pending";
 
-/// How often a session's last-seen time may be written.
+/// How often a session's last-seen time may be written, at most.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
 #[derive(Clone)]
@@ -56,6 +67,19 @@ pub fn hash_id(id: &Id) -> Vec<u8> {
 
 fn backend(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(err.to_string())
+}
+
+/// The user a pending sign-in is for, when the session has no user yet.
+fn pending_user(record: &Record, user_id: Option<Uuid>) -> Option<Uuid> {
+    if user_id.is_some() {
+        return None;
+    }
+    record
+        .data
+        .get(KEY_PENDING_SIGN_IN)
+        .and_then(|p| p.get("user_id"))
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 fn text(record: &Record, key: &str) -> Option<String> {
@@ -83,8 +107,17 @@ impl DbSessionStore {
         }
     }
 
-    fn expires_at(&self, created_at: i64, now: i64) -> i64 {
-        (now + self.idle_secs).min(created_at + self.absolute_secs)
+    /// How often last-seen is written: once a minute, or twice per idle
+    /// window when that is shorter than two minutes.
+    fn touch_interval(&self) -> i64 {
+        TOUCH_INTERVAL_SECS.min(self.idle_secs / 2).max(1)
+    }
+
+    /// When a session last written at `seen_at` ends. The interval is added
+    /// because a request up to one interval after `seen_at` writes nothing,
+    /// and its idle window must still run to its full length.
+    fn expires_at(&self, created_at: i64, seen_at: i64) -> i64 {
+        (seen_at + self.idle_secs + self.touch_interval()).min(created_at + self.absolute_secs)
     }
 
     fn encode(record: &Record) -> StoreResult<Vec<u8>> {
@@ -116,6 +149,7 @@ impl SessionStore for DbSessionStore {
             let row = SessionWrite {
                 id_hash: &id_hash,
                 user_id,
+                pending_user_id: pending_user(record, user_id),
                 data: &data,
                 ip: ip.as_deref(),
                 user_agent: user_agent.as_deref(),
@@ -143,9 +177,11 @@ impl SessionStore for DbSessionStore {
         let id_hash = hash_id(&record.id);
         let ip = text(record, KEY_IP);
         let user_agent = text(record, KEY_USER_AGENT);
+        let user_id = text(record, KEY_USER_ID).and_then(|s| Uuid::parse_str(&s).ok());
         let row = SessionWrite {
             id_hash: &id_hash,
-            user_id: text(record, KEY_USER_ID).and_then(|s| Uuid::parse_str(&s).ok()),
+            user_id,
+            pending_user_id: pending_user(record, user_id),
             data: &data,
             ip: ip.as_deref(),
             user_agent: user_agent.as_deref(),
@@ -164,7 +200,7 @@ impl SessionStore for DbSessionStore {
             return Ok(None);
         }
         let mut expires_at = row.expires_at;
-        if now - row.last_seen_at >= TOUCH_INTERVAL_SECS {
+        if now - row.last_seen_at >= self.touch_interval() {
             expires_at = self.expires_at(row.created_at, now);
             self.db
                 .touch_session(&id_hash, now, expires_at)

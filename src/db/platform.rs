@@ -426,7 +426,9 @@ impl Db {
             };
             if changed == 1 {
                 let ended = if disabled {
-                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    // Pending MFA sign-ins too: a disabled user cannot
+                    // finish one.
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1 OR pending_user_id = $1")
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?

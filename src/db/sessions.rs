@@ -54,6 +54,9 @@ impl SessionSummary {
 pub struct SessionWrite<'a> {
     pub id_hash: &'a [u8],
     pub user_id: Option<Uuid>,
+    /// The user a pending MFA sign-in is for (the session itself is still
+    /// anonymous): whatever ends the user's sessions ends it too.
+    pub pending_user_id: Option<Uuid>,
     pub data: &'a [u8],
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
@@ -105,7 +108,8 @@ impl Db {
             }
             let inserted = sqlx::query(
                 "INSERT INTO sessions (id_hash, user_id, data, ip, user_agent, created_at, \
-                 last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 last_seen_at, expires_at, pending_user_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (id_hash) DO NOTHING",
             )
             .bind(row.id_hash)
@@ -116,6 +120,7 @@ impl Db {
             .bind(created_at)
             .bind(now)
             .bind(expires_at)
+            .bind(row.pending_user_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -143,14 +148,15 @@ impl Db {
     pub async fn update_session(&self, row: SessionWrite<'_>) -> Result<(), sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE sessions SET user_id = $1, data = $2, ip = $3, user_agent = $4 \
-                 WHERE id_hash = $5",
+                "UPDATE sessions SET user_id = $1, data = $2, ip = $3, user_agent = $4, \
+                 pending_user_id = $6 WHERE id_hash = $5",
             )
             .bind(row.user_id)
             .bind(row.data)
             .bind(row.ip)
             .bind(row.user_agent)
             .bind(row.id_hash)
+            .bind(row.pending_user_id)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -254,20 +260,54 @@ impl Db {
         Ok(done == 1)
     }
 
-    /// Revokes every session of the user except `keep`, in one statement (so
-    /// one transaction); returns how many were signed out.
+    /// Revokes every session of the user except `keep`, and every pending
+    /// MFA sign-in for the user (someone who has the password), in one
+    /// statement (so one transaction).
     pub async fn revoke_other_sessions(
         &self,
         user: &CurrentUser,
         keep: &[u8],
-    ) -> Result<u64, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-                .bind(user.id)
-                .bind(keep)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+    ) -> Result<RevokedSessions, sqlx::Error> {
+        let pending: Vec<bool> = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, bool>(
+                "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
+                 OR pending_user_id = $1 RETURNING pending_user_id IS NOT NULL",
+            )
+            .bind(user.id)
+            .bind(keep)
+            .fetch_all(pool)
+            .await
+        })?;
+        let pending_sign_ins = pending.iter().filter(|p| **p).count() as u64;
+        Ok(RevokedSessions {
+            sessions: pending.len() as u64 - pending_sign_ins,
+            pending_sign_ins,
         })
     }
+
+    /// How many sign-ins for the user wait for their second factor.
+    pub async fn count_pending_sign_ins(
+        &self,
+        user: &CurrentUser,
+        now: i64,
+    ) -> Result<i64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM sessions WHERE pending_user_id = $1 AND expires_at > $2",
+            )
+            .bind(user.id)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })
+    }
+}
+
+/// What "sign out everywhere else" ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokedSessions {
+    /// Signed-in sessions.
+    pub sessions: u64,
+    /// Sign-ins that had the password and waited for the second factor.
+    pub pending_sign_ins: u64,
 }

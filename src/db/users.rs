@@ -194,12 +194,17 @@ impl Db {
                 .bind(user.id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-                .bind(user.id)
-                .bind(keep_session)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+            // A pending MFA sign-in for the user had the old password: it ends
+            // with the other sessions.
+            sqlx::query(
+                "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
+                 OR pending_user_id = $1",
+            )
+            .bind(user.id)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
         });
         Ok(revoked)
     }

@@ -2,8 +2,7 @@
 //! challenge (`web::mfa_challenge`) after the password.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -22,6 +21,7 @@ use crate::db::invitations::{InvitationError, PendingInvitation};
 use crate::db::users::{CreateUserError, NewUser};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
+use crate::web::extract::{Form, Query};
 use crate::web::invitations;
 use crate::web::mfa_challenge::CHALLENGE_PAGE;
 use crate::web::urls::safe_next;

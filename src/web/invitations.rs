@@ -9,7 +9,7 @@
 //! unknown one 404, both with the same "no longer valid" page.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -22,6 +22,7 @@ use crate::authz::{CurrentUser, MaybeUser};
 use crate::db::audit::{Actor, NewEvent};
 use crate::db::invitations::{Accepted, InvitationError, PendingInvitation, TokenLookup};
 use crate::error::{AppError, error_page};
+use crate::web::extract::Path;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, PageContext, Section, render};
 

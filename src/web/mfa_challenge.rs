@@ -8,7 +8,6 @@
 //! failure limit. Every outcome is audited.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,6 +21,7 @@ use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::MaybeUser;
 use crate::db::audit::{Actor, NewEvent};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
 pub const CHALLENGE_PAGE: &str = "/login/mfa";

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod context;
 pub mod device;
+pub mod extract;
 pub mod forms;
 pub mod health;
 pub mod invitations;

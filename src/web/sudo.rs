@@ -2,8 +2,7 @@
 //! code) to open a sudo window, and leave it again.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -19,6 +18,7 @@ use crate::db::audit::NewEvent;
 use crate::domain::Password;
 use crate::error::AppError;
 use crate::web::auth::NextQuery;
+use crate::web::extract::{Form, Query};
 use crate::web::urls::safe_next;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 

@@ -308,3 +308,61 @@ async fn revoking_this_devices_own_handle_signs_it_out() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn activity_always_extends_a_short_idle_window_to_its_full_length() {
+    each_engine_with(
+        |c| c.session_idle_minutes = 2,
+        |app| async move {
+            let mut c = signed_in(&app, "ada@example.com", "Ada").await;
+            const SEEN: &str = "SELECT MAX(last_seen_at) FROM sessions WHERE user_id IS NOT NULL";
+            let mut seen = app.count(SEEN).await;
+            let mut writes = 0;
+            // A request every 20 seconds for ten minutes, then every 119
+            // seconds (just inside the window) for ten more: never signed out.
+            for step in [20; 30].into_iter().chain([119; 5]) {
+                app.clock.advance(step);
+                assert_eq!(c.get("/account").await.status, StatusCode::OK);
+                let now_seen = app.count(SEEN).await;
+                if now_seen != seen {
+                    writes += 1;
+                    seen = now_seen;
+                }
+            }
+            // Last-seen is written at most once a minute, not on every request.
+            assert!(writes <= 10 + 5, "{writes} writes for 35 requests");
+            // Idle for longer than the window plus the write interval: gone.
+            app.clock.advance(2 * 60 + 60 + 1);
+            c.get("/account")
+                .await
+                .assert_redirect("/login?next=%2Faccount");
+            app
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_between_two_writes_still_gets_a_full_idle_window() {
+    each_engine_with(
+        |c| c.session_idle_minutes = 5,
+        |app| async move {
+            let mut c = signed_in(&app, "ada@example.com", "Ada").await;
+            // 59 s after sign-in: inside the write interval, nothing written.
+            app.clock.advance(59);
+            assert_eq!(c.get("/account").await.status, StatusCode::OK);
+            // Five minutes after that request — 5 min 59 s after the last
+            // write — the session is still there.
+            app.clock.advance(5 * 60);
+            assert_eq!(c.get("/account").await.status, StatusCode::OK);
+            // That request was written: idle five minutes plus the interval
+            // after it, the session ends.
+            app.clock.advance(6 * 60 + 1);
+            c.get("/account")
+                .await
+                .assert_redirect("/login?next=%2Faccount");
+            app
+        },
+    )
+    .await;
+}

@@ -10,7 +10,6 @@
 //! confirmation page is shown.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,6 +25,7 @@ use crate::db::audit::NewEvent;
 use crate::db::deletion::BlockingOrganization;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, render};
 
 /// Deletion attempts a user may make per hour.

@@ -4,10 +4,9 @@
 //! lifecycle pieces are shared with service-account keys (`web::keys`).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -21,6 +20,7 @@ use crate::authz::{CurrentUser, OrgScope, SudoGate, SudoUser};
 use crate::db::audit::NewEvent;
 use crate::db::keys::{ApiKey, NewKey};
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path};
 pub use crate::web::keys::KeyView;
 use crate::web::keys::{
     KeyForm, NewKeyPage, OrgOption, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,

@@ -9,7 +9,6 @@
 //! site-wide `Cache-Control: no-store` keeps these pages out of caches.)
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,6 +23,7 @@ use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::{CurrentUser, SudoUser};
 use crate::db::audit::NewEvent;
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -16,6 +15,7 @@ use crate::authz::CurrentUser;
 use crate::db::audit::NewEvent;
 use crate::db::prefs::{Category, Pref};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, PageContext, Section, ok};
 
 pub struct PrefRow {

@@ -2,7 +2,6 @@
 //! become its owner); leave one.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::db::audit::NewEvent;
 use crate::db::orgs::{OrgError, UserOrg};
 use crate::domain::{OrgName, Slug};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,7 +1,6 @@
 //! `/account/profile`: display name, contact phone, job title and time zone.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +15,7 @@ use crate::db::audit::NewEvent;
 use crate::db::users::ProfileUpdate;
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
 #[derive(Debug, Deserialize, Default, Clone)]

@@ -3,7 +3,6 @@
 //! (`sessions`), linked from here.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +17,7 @@ use crate::authz::CurrentUser;
 use crate::db::audit::NewEvent;
 use crate::domain::{Email, NewPassword, Password};
 use crate::error::AppError;
+use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 

@@ -6,7 +6,7 @@
 //! only, so another user's handle is a 404 like any unknown one.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -17,6 +17,7 @@ use crate::authz::CurrentUser;
 use crate::db::audit::NewEvent;
 use crate::db::sessions::SessionSummary;
 use crate::error::AppError;
+use crate::web::extract::Path;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, PageContext, Section, device, ok};
 
@@ -49,6 +50,9 @@ pub struct SessionsPage {
     pub ctx: PageContext,
     pub sessions: Vec<SessionView>,
     pub others: usize,
+    /// Sign-ins with the password waiting for their second factor: not
+    /// sessions yet, but "sign out everywhere else" ends them.
+    pub pending: i64,
     pub max_sessions: i64,
 }
 
@@ -71,6 +75,7 @@ pub async fn list_sessions(
     let page = SessionsPage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Sessions).await?,
         others: sessions.iter().filter(|s| !s.current).count(),
+        pending: state.db.count_pending_sign_ins(&user, now).await?,
         sessions,
         max_sessions: state.config.max_sessions_per_user,
     };
@@ -156,16 +161,31 @@ pub async fn revoke_other_sessions(
                 target_id: Some(user.id.to_string()),
                 org_id: None,
                 origin: &client.origin(),
-                detail: json!({ "sessions_revoked": revoked }),
+                detail: json!({
+                    "sessions_revoked": revoked.sessions,
+                    "pending_sign_ins_ended": revoked.pending_sign_ins,
+                }),
             },
             now,
         )
         .await?;
-    let message = match revoked {
+    let mut message = match revoked.sessions {
         0 => "You had no other sessions.".to_owned(),
         1 => "Your 1 other session was signed out.".to_owned(),
         n => format!("Your {n} other sessions were signed out."),
     };
+    // Someone got past the password there: say so, and what to do.
+    match revoked.pending_sign_ins {
+        0 => {}
+        1 => message.push_str(
+            " A sign-in waiting for its authentication code was stopped too; if it was not \
+             you, change your password.",
+        ),
+        n => message.push_str(&format!(
+            " {n} sign-ins waiting for their authentication code were stopped too; if they \
+             were not you, change your password."
+        )),
+    }
     session.flash(FlashKind::Success, message).await?;
     Ok(Redirect::to("/account/sessions").into_response())
 }

@@ -4,10 +4,9 @@
 //! and no roles.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -21,6 +20,7 @@ use crate::db::platform::OperatorAction;
 use crate::db::users::{CreateUserError, NewUser};
 use crate::domain::{DisplayName, Email, NewPassword, Password, Reason};
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path};
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
 
 const INITIAL_PASSWORD: &str = "ops_initial_password";

@@ -4,7 +4,7 @@
 //! log costs the same as the first.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use crate::auth::AppSession;
 use crate::authz::Operator;
 use crate::db::platform::{AuditFilter, PlatformEvent};
 use crate::error::AppError;
+use crate::web::extract::Query;
 use crate::web::timefmt::Timestamp;
 use crate::web::{FieldErrors, OpsSection, PageContext, render};
 

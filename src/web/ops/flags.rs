@@ -2,10 +2,9 @@
 //! reaches every instance at once. Turning one on or off needs a reason.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,6 +17,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::platform::OperatorAction;
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, OpsSection, PageContext, ok, render};
 

@@ -4,10 +4,9 @@
 //! never passes through the console.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde_json::json;
 
 use super::{ReasonForm, ops_context};
@@ -20,6 +19,7 @@ use crate::db::master_keys::MasterKey;
 use crate::db::platform::OperatorAction;
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, OpsSection, PageContext, ok, render};
 

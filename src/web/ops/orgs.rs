@@ -4,10 +4,9 @@
 //! org's own log, where its owners see it.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -19,6 +18,7 @@ use crate::authz::Operator;
 use crate::db::platform::{OperatorAction, OrgSummary};
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
 
 /// Members shown on an org's detail page (the org's own console pages them).

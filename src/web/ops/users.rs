@@ -2,10 +2,9 @@
 //! reason), disable or re-enable them.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -20,6 +19,7 @@ use crate::db::users::User;
 use crate::domain::Reason;
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
+use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
 

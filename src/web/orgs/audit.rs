@@ -2,7 +2,7 @@
 //! date range), keyset pages, and CSV / JSON export of the filtered events.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use crate::authz::OrgOwner;
 use crate::db::audit::{AuditCursor, AuditEvent, AuditFilter};
 use crate::error::AppError;
 use crate::web::account::overview::describe_action;
+use crate::web::extract::Query;
 use crate::web::timefmt::Timestamp;
 use crate::web::{FieldErrors, PageContext, Section, ok};
 

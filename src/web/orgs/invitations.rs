@@ -8,10 +8,9 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -25,6 +24,7 @@ use crate::authz::{OrgOwner, OrgRole};
 use crate::db::invitations::{INVITED_TEAM_ROLE, InvitationError};
 use crate::domain::Email;
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 

@@ -2,8 +2,7 @@
 //! member detail, role changes, removal, and revoking a member's org keys.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -16,6 +15,7 @@ use crate::authz::{OrgOwner, OrgRole};
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
+use crate::web::extract::{Form, Path, Query};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, PageContext, Section, ok};
 

@@ -10,10 +10,9 @@
 //! 404 and never a sudo prompt.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -27,6 +26,7 @@ use crate::authz::{OrgOwner, SudoGate};
 use crate::db::keys::{ApiKey, NewKey};
 use crate::db::service_accounts::ServiceAccount;
 use crate::error::AppError;
+use crate::web::extract::{ListForm as Form, Path};
 use crate::web::keys::{
     KeyForm, KeyView, NewKeyPage, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,
     chosen_teams, reveal_once, take_revealed, validate, within_org_lifetime,

@@ -10,7 +10,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -21,6 +20,7 @@ use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
 use crate::db::invitations::Policies;
 use crate::error::AppError;
+use crate::web::extract::ListForm as Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 pub const MAX_KEY_LIFETIME_DAYS: i64 = 365;

@@ -2,8 +2,7 @@
 //! and team membership with team roles.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use crate::authz::OrgOwner;
 use crate::db::orgs::{MemberRef, OrgError, TeamMemberRow, TeamRow};
 use crate::domain::{Email, TeamName, TeamRole};
 use crate::error::AppError;
+use crate::web::extract::{Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
