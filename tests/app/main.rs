@@ -10,6 +10,7 @@ mod account;
 mod api;
 mod auth;
 mod deletion;
+mod erasure;
 mod export;
 mod invitations;
 mod keys;
