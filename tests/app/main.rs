@@ -12,6 +12,7 @@ mod auth;
 mod deletion;
 mod erasure;
 mod export;
+mod forms;
 mod invitations;
 mod keys;
 mod master_key;
