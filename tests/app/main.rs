@@ -24,6 +24,7 @@ mod orgs;
 mod policies;
 mod protection;
 mod register;
+mod secret_scanning;
 mod service_accounts;
 mod sessions;
 mod storage;
