@@ -173,7 +173,16 @@ async fn revoke_if_live(
             "secret": secret,
             "service_account": key.sa_name,
         });
-        record(state, client, target_kind, target_id, org_id, detail(extra), now).await?;
+        record(
+            state,
+            client,
+            target_kind,
+            target_id,
+            org_id,
+            detail(extra),
+            now,
+        )
+        .await?;
         return Ok(());
     }
     if let Some(master) = state.db.master_key_credentials(presented.public_id).await?

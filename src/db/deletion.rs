@@ -208,7 +208,11 @@ impl Db {
                 .await?;
             for (id_hash, data) in naming {
                 sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
-                    .bind(replace_bytes(&data, uid.as_bytes(), pseudonym.to_string().as_bytes()))
+                    .bind(replace_bytes(
+                        &data,
+                        uid.as_bytes(),
+                        pseudonym.to_string().as_bytes(),
+                    ))
                     .bind(id_hash)
                     .execute(&mut *tx)
                     .await?;

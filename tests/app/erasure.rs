@@ -48,9 +48,7 @@ async fn found_in(app: &TestApp, text: &str, id: Option<Uuid>) -> Vec<String> {
         let is_bytes = kind.contains("BLOB") || kind.contains("BYTEA");
         let is_uuid = kind == "UUID";
         let q = |cond: &str| {
-            sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM \"{table}\" WHERE {cond}",
-            ))
+            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{table}\" WHERE {cond}",))
         };
         let like = format!("%{text}%");
         let n: i64 = match app.db() {
@@ -74,13 +72,11 @@ async fn found_in(app: &TestApp, text: &str, id: Option<Uuid>) -> Vec<String> {
                 }
                 n
             }
-            Db::Postgres(p) if is_text => {
-                sqlx::query_scalar(q(&format!("\"{column}\" ILIKE $1")))
-                    .bind(&like)
-                    .fetch_one(p)
-                    .await
-                    .unwrap()
-            }
+            Db::Postgres(p) if is_text => sqlx::query_scalar(q(&format!("\"{column}\" ILIKE $1")))
+                .bind(&like)
+                .fetch_one(p)
+                .await
+                .unwrap(),
             Db::Postgres(p) if is_bytes => {
                 sqlx::query_scalar(q(&format!("position($1 in \"{column}\") > 0")))
                     .bind(text.as_bytes())
@@ -123,7 +119,8 @@ async fn a_deleted_org_member_with_history_leaves_nothing_in_any_table() {
         let sent = vera.invite("acme", "ivan@example.com", "member", &[]).await;
 
         // Keys: personal, and two bound to Acme, one revoked by Ada.
-        vera.create_key("vera-laptop", &["profile:read"], "30").await;
+        vera.create_key("vera-laptop", &["profile:read"], "30")
+            .await;
         vera.create_bound_key(&["teams:read"], "acme", &[]).await;
         let revoked = vera.create_bound_key(&["teams:read"], "acme", &[]).await;
         let member_page = format!("/orgs/acme/members/{vera_id}");
@@ -184,7 +181,10 @@ async fn a_deleted_org_member_with_history_leaves_nothing_in_any_table() {
                 "SELECT COUNT(*) FROM audit_events WHERE action = '{action}' \
                  AND detail LIKE '%deleted-user-%'"
             );
-            assert!(app.count(Box::leak(sql.into_boxed_str())).await >= 1, "{action}");
+            assert!(
+                app.count(Box::leak(sql.into_boxed_str())).await >= 1,
+                "{action}"
+            );
         }
         assert_eq!(
             app.count(

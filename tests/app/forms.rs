@@ -98,10 +98,19 @@ async fn no_field_is_pre_filled_with_its_own_name() {
         let mut seen = 0;
         for (path, html) in [
             ("/signup".to_owned(), signup.body),
-            ("/account/profile".into(), ada.get("/account/profile").await.body),
+            (
+                "/account/profile".into(),
+                ada.get("/account/profile").await.body,
+            ),
             ("/account/orgs".into(), ada.get("/account/orgs").await.body),
-            ("/account/keys/new".into(), ada.get("/account/keys/new").await.body),
-            ("/orgs/acme/teams".into(), ada.get("/orgs/acme/teams").await.body),
+            (
+                "/account/keys/new".into(),
+                ada.get("/account/keys/new").await.body,
+            ),
+            (
+                "/orgs/acme/teams".into(),
+                ada.get("/orgs/acme/teams").await.body,
+            ),
             (
                 format!("/orgs/acme/teams/{team}"),
                 ada.get(&format!("/orgs/acme/teams/{team}")).await.body,
@@ -114,12 +123,26 @@ async fn no_field_is_pre_filled_with_its_own_name() {
                 "/orgs/acme/invitations".into(),
                 ada.get("/orgs/acme/invitations").await.body,
             ),
-            ("/orgs/acme/settings".into(), ada.get("/orgs/acme/settings").await.body),
+            (
+                "/orgs/acme/settings".into(),
+                ada.get("/orgs/acme/settings").await.body,
+            ),
         ] {
             for (id, value) in inputs(&html) {
                 seen += 1;
-                assert_ne!(id, value, "{path}: the {id} input is pre-filled with its name");
-                for param in ["name", "label", "kind", "value", "error", "autocomplete", "hint"] {
+                assert_ne!(
+                    id, value,
+                    "{path}: the {id} input is pre-filled with its name"
+                );
+                for param in [
+                    "name",
+                    "label",
+                    "kind",
+                    "value",
+                    "error",
+                    "autocomplete",
+                    "hint",
+                ] {
                     assert_ne!(value, param, "{path}: the {id} input holds {param:?}");
                 }
             }

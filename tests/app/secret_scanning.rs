@@ -41,7 +41,10 @@ fn reports(tokens: &[&str]) -> String {
 }
 
 fn code(res: &TestResponse) -> String {
-    json_of(res)["error"]["code"].as_str().unwrap_or_default().to_owned()
+    json_of(res)["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -67,9 +70,23 @@ async fn reported_live_keys_are_revoked_audited_and_then_answer_token_revoked() 
         let me = api(&app.router, Method::GET, "/v1/me", Some(&personal), None).await;
         assert_eq!(me.status, StatusCode::UNAUTHORIZED);
         assert_eq!(code(&me), "token_revoked");
-        let teams = api(&app.router, Method::GET, "/v1/orgs/acme/teams", Some(&robot), None).await;
+        let teams = api(
+            &app.router,
+            Method::GET,
+            "/v1/orgs/acme/teams",
+            Some(&robot),
+            None,
+        )
+        .await;
         assert_eq!(code(&teams), "token_revoked");
-        let admin = api(&app.router, Method::GET, "/v1/admin/accounts", Some(&master), None).await;
+        let admin = api(
+            &app.router,
+            Method::GET,
+            "/v1/admin/accounts",
+            Some(&master),
+            None,
+        )
+        .await;
         assert_eq!(admin.status, StatusCode::UNAUTHORIZED);
         assert_eq!(
             app.count("SELECT COUNT(*) FROM master_keys WHERE revoked_at IS NOT NULL")
@@ -150,7 +167,7 @@ async fn real_fake_malformed_and_revoked_tokens_get_identical_answers() {
 #[tokio::test]
 async fn reports_are_limited_per_address_with_429_and_retry_after() {
     each_engine(|app| async move {
-        let body = reports(&[&issue().token.expose().to_owned()]);
+        let body = reports(&[issue().token.expose()]);
         for _ in 0..gatehouse::api::secret_scanning::REPORTS_PER_IP_PER_HOUR {
             let res = report_from(&app, "192.0.2.52", &body).await;
             assert_eq!(res.status, StatusCode::ACCEPTED);
@@ -230,7 +247,11 @@ async fn a_reported_old_secret_in_its_grace_period_ends_the_grace_only() {
             async move { api(&router, Method::GET, "/v1/me", Some(&t), None).await }
         };
         assert_eq!(code(&me(old.clone()).await), "token_rotated");
-        assert_eq!(me(new).await.status, StatusCode::OK, "the unreported secret works");
+        assert_eq!(
+            me(new).await.status,
+            StatusCode::OK,
+            "the unreported secret works"
+        );
         assert_eq!(
             app.count(
                 "SELECT COUNT(*) FROM audit_events WHERE action = 'api_key.leak_reported' \
