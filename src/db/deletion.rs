@@ -49,6 +49,44 @@ const SOLE_OWNER_ORGS: &str = "SELECT o.slug, o.name FROM memberships m JOIN org
      WHERE m.user_id = $1 AND m.role = 'owner' AND NOT EXISTS (SELECT 1 FROM memberships x \
      WHERE x.org_id = m.org_id AND x.role = 'owner' AND x.user_id <> m.user_id) ORDER BY o.name";
 
+/// The one statement that pseudonymises the audit trail, with `$f(text,
+/// part) > 0` the engine's substring test (`instr` on SQLite, `strpos` on
+/// PostgreSQL: same arguments, no `LIKE` wildcards to escape). `detail` is
+/// rewritten only where it contains one of the quoted forms (`Mention`):
+/// `replace` copies the text even when nothing matches, and most of a long
+/// history (sign-ins, key uses) names no one in its detail.
+macro_rules! pseudonymise_sql {
+    ($f:literal) => {
+        concat!(
+            "UPDATE audit_events SET \
+               actor_id = CASE WHEN actor_id = $1 THEN $2 ELSE actor_id END, \
+               actor_label = CASE WHEN actor_id = $1 THEN $3 ELSE actor_label END, \
+               target_id = CASE \
+                 WHEN target_kind = 'user' AND target_id = $4 THEN $5 \
+                 WHEN target_kind = 'email' AND target_id = $6 THEN $3 \
+                 ELSE target_id END, \
+               detail = CASE WHEN ",
+            $f,
+            "(detail, $7) > 0 OR ",
+            $f,
+            "(detail, $9) > 0 \
+                 OR ",
+            $f,
+            "(detail, $11) > 0 \
+                 THEN replace(replace(replace(detail, $7, $8), $9, $10), $11, $8) \
+                 ELSE detail END \
+             WHERE actor_id = $1 OR (target_kind = 'user' AND target_id = $4) \
+                OR (target_kind = 'email' AND target_id = $6) \
+                OR (org_id IS NOT NULL \
+                    AND (",
+            $f,
+            "(detail, $7) > 0 OR ",
+            $f,
+            "(detail, $9) > 0))"
+        )
+    };
+}
+
 /// The person as they appear inside an event's `detail` (JSON text), and
 /// what replaces each form: every value is a complete JSON string literal,
 /// quotes included, so `"ada@example.com"` is replaced but another person's
@@ -60,11 +98,11 @@ const SOLE_OWNER_ORGS: &str = "SELECT o.slug, o.name FROM memberships m JOIN org
 /// `invitation.revoked` name the invitee's email, an owner's
 /// `api_key.revoked` names the key's owner) — org events whose detail
 /// contains the quoted email or id. Every such event is written from an org
-/// console, so the `LIKE` is limited to rows with an `org_id`; platform
-/// events about a person always name them as target. The `LIKE` terms are
+/// console, so the substring test is limited to rows with an `org_id`;
+/// platform events about a person always name them as target. Those terms are
 /// evaluated in the same single pass as the actor/target match (`target_id`
 /// has no index, so that statement already reads every row): no second scan,
-/// and rows the person caused match on `actor_id` before any `LIKE` runs.
+/// and rows the person caused match on `actor_id` before any substring test.
 /// The display name is replaced only inside those rows (a name alone is
 /// not an identifier worth scanning the log for).
 struct Mention {
@@ -86,19 +124,6 @@ impl Mention {
             pseudonym: quoted(&pseudonym.to_string()),
         }
     }
-}
-
-/// `%text%` for `LIKE … ESCAPE '\'`, with the wildcards in `text` escaped.
-fn like_pattern(text: &str) -> String {
-    let mut p = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
 }
 
 /// `data` with every occurrence of `from` replaced by `to`.
@@ -170,6 +195,10 @@ impl Db {
         let naming_sql: &'static str = match self {
             Db::Sqlite(_) => "SELECT id_hash, data FROM sessions WHERE instr(data, $1) > 0",
             Db::Postgres(_) => "SELECT id_hash, data FROM sessions WHERE position($1 in data) > 0",
+        };
+        let pseudonymise_sql: &'static str = match self {
+            Db::Sqlite(_) => pseudonymise_sql!("instr"),
+            Db::Postgres(_) => pseudonymise_sql!("strpos"),
         };
         let deleted = in_tx!(self, |tx| {
             // An org must keep an owner: checked again inside the
@@ -257,35 +286,20 @@ impl Db {
             // pass over the table: as actor, as target, and wherever their
             // email, id or display name appears in the detail (events others
             // recorded about them). See `Mention` for why that is the scope.
-            sqlx::query(
-                "UPDATE audit_events SET \
-                   actor_id = CASE WHEN actor_id = $1 THEN $2 ELSE actor_id END, \
-                   actor_label = CASE WHEN actor_id = $1 THEN $3 ELSE actor_label END, \
-                   target_id = CASE \
-                     WHEN target_kind = 'user' AND target_id = $4 THEN $5 \
-                     WHEN target_kind = 'email' AND target_id = $6 THEN $3 \
-                     ELSE target_id END, \
-                   detail = replace(replace(replace(detail, $7, $8), $9, $10), $11, $8) \
-                 WHERE actor_id = $1 OR (target_kind = 'user' AND target_id = $4) \
-                    OR (target_kind = 'email' AND target_id = $6) \
-                    OR (org_id IS NOT NULL \
-                        AND (detail LIKE $12 ESCAPE '\\' OR detail LIKE $13 ESCAPE '\\'))",
-            )
-            .bind(user.id)
-            .bind(pseudonym)
-            .bind(&label)
-            .bind(&uid)
-            .bind(pseudonym.to_string())
-            .bind(&user.email)
-            .bind(&mention.email)
-            .bind(&mention.label)
-            .bind(&mention.id)
-            .bind(&mention.pseudonym)
-            .bind(&mention.name)
-            .bind(like_pattern(&mention.email))
-            .bind(like_pattern(&mention.id))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(pseudonymise_sql)
+                .bind(user.id)
+                .bind(pseudonym)
+                .bind(&label)
+                .bind(&uid)
+                .bind(pseudonym.to_string())
+                .bind(&user.email)
+                .bind(&mention.email)
+                .bind(&mention.label)
+                .bind(&mention.id)
+                .bind(&mention.pseudonym)
+                .bind(&mention.name)
+                .execute(&mut *tx)
+                .await?;
             // Free text the person wrote (an API key's name) is theirs: it
             // leaves the details of their events; the key's prefix stays.
             let named = sqlx::query_as::<_, (Uuid, String)>(
@@ -348,11 +362,6 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("\"a_b%c\""), "%\"a\\_b\\%c\"%");
-    }
 
     #[test]
     fn bytes_are_replaced_everywhere_and_only_where_they_match() {
