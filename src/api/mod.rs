@@ -10,6 +10,7 @@ pub mod keys;
 pub mod me;
 pub mod openapi;
 pub mod orgs;
+pub mod secret_scanning;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
             put(orgs::put_team_member).delete(orgs::delete_team_member),
         )
         .route("/account/register", post(accounts::register_self))
+        // Public: a secret scanner reports keys it found; see the module.
+        .route(
+            "/secret-scanning/reports",
+            post(secret_scanning::report_tokens),
+        )
         // Platform administration: the `MasterKey` extractor of each handler
         // refuses every other credential.
         .route(

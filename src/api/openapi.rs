@@ -75,6 +75,7 @@ impl Modify for BearerKeys {
         super::accounts::register_by_master_key,
         super::accounts::list_accounts,
         super::accounts::list_orgs,
+        super::secret_scanning::report_tokens,
     ),
     components(schemas(
         Profile,
@@ -92,6 +93,8 @@ impl Modify for BearerKeys {
         AccountPage,
         super::accounts::OrgSummaryOut,
         super::accounts::OrgPage,
+        super::secret_scanning::ReportedToken,
+        super::secret_scanning::ReportReceived,
         ErrorBody,
         ErrorDetail,
         FieldError
@@ -103,6 +106,7 @@ impl Modify for BearerKeys {
         (name = "orgs", description = "The members and teams of the key's organization, within its team grants"),
         (name = "accounts", description = "Self-registration (public, behind the `account-registration` flag)"),
         (name = "admin", description = "Platform administration with the master key"),
+        (name = "secret-scanning", description = "Public: secret scanners report Gatehouse keys found in public; live ones are revoked"),
     )
 )]
 pub struct ApiDoc;

@@ -7,9 +7,13 @@
 //! trail stays, but refers to a pseudonym: a random UUID `P` that replaces the
 //! user's id as actor (`actor_id = P`, `actor_label = "deleted-user-P"`) and
 //! as target (`target_id = "P"`; a failed sign-in's typed email becomes
-//! `"deleted-user-P"`), and free text the person wrote (a key's name) is
-//! removed from the events' details. The events of the former account remain
-//! linkable to each other, and to no one. Addresses and user agents stay in
+//! `"deleted-user-P"`), inside the `detail` of every event that names them —
+//! those they caused and those others recorded about them (their email
+//! becomes the same label, their id the same `P`, their display name the
+//! label) — and free text the person wrote (a key's name) is removed from the
+//! details of their own events. Invitations addressed to them are deleted;
+//! those they sent no longer name the sender. The events of the former
+//! account remain linkable to each other, and to no one. Addresses and user agents stay in
 //! the trail: it is the security record of what happened, kept as before.
 
 use uuid::Uuid;
@@ -44,6 +48,99 @@ impl DeletedAccount {
 const SOLE_OWNER_ORGS: &str = "SELECT o.slug, o.name FROM memberships m JOIN orgs o ON o.id = m.org_id \
      WHERE m.user_id = $1 AND m.role = 'owner' AND NOT EXISTS (SELECT 1 FROM memberships x \
      WHERE x.org_id = m.org_id AND x.role = 'owner' AND x.user_id <> m.user_id) ORDER BY o.name";
+
+/// The one statement that pseudonymises the audit trail, with `$f(text,
+/// part) > 0` the engine's substring test (`instr` on SQLite, `strpos` on
+/// PostgreSQL: same arguments, no `LIKE` wildcards to escape). `detail` is
+/// rewritten only where it contains one of the quoted forms (`Mention`):
+/// `replace` copies the text even when nothing matches, and most of a long
+/// history (sign-ins, key uses) names no one in its detail.
+macro_rules! pseudonymise_sql {
+    ($f:literal) => {
+        concat!(
+            "UPDATE audit_events SET \
+               actor_id = CASE WHEN actor_id = $1 THEN $2 ELSE actor_id END, \
+               actor_label = CASE WHEN actor_id = $1 THEN $3 ELSE actor_label END, \
+               target_id = CASE \
+                 WHEN target_kind = 'user' AND target_id = $4 THEN $5 \
+                 WHEN target_kind = 'email' AND target_id = $6 THEN $3 \
+                 ELSE target_id END, \
+               detail = CASE WHEN ",
+            $f,
+            "(detail, $7) > 0 OR ",
+            $f,
+            "(detail, $9) > 0 \
+                 OR ",
+            $f,
+            "(detail, $11) > 0 \
+                 THEN replace(replace(replace(detail, $7, $8), $9, $10), $11, $8) \
+                 ELSE detail END \
+             WHERE actor_id = $1 OR (target_kind = 'user' AND target_id = $4) \
+                OR (target_kind = 'email' AND target_id = $6) \
+                OR (org_id IS NOT NULL \
+                    AND (",
+            $f,
+            "(detail, $7) > 0 OR ",
+            $f,
+            "(detail, $9) > 0))"
+        )
+    };
+}
+
+/// The person as they appear inside an event's `detail` (JSON text), and
+/// what replaces each form: every value is a complete JSON string literal,
+/// quotes included, so `"ada@example.com"` is replaced but another person's
+/// `"grada@example.com"` is not.
+///
+/// Which events are rewritten: those the person caused (`actor_id`, an
+/// index), those about them (`target_id`), and — for what others recorded
+/// with the person only in the detail (`invitation.created` and
+/// `invitation.revoked` name the invitee's email, an owner's
+/// `api_key.revoked` names the key's owner) — org events whose detail
+/// contains the quoted email or id. Every such event is written from an org
+/// console, so the substring test is limited to rows with an `org_id`;
+/// platform events about a person always name them as target. Those terms are
+/// evaluated in the same single pass as the actor/target match (`target_id`
+/// has no index, so that statement already reads every row): no second scan,
+/// and rows the person caused match on `actor_id` before any substring test.
+/// The display name is replaced only inside those rows (a name alone is
+/// not an identifier worth scanning the log for).
+struct Mention {
+    email: String,
+    id: String,
+    name: String,
+    label: String,
+    pseudonym: String,
+}
+
+impl Mention {
+    fn of(user: &CurrentUser, pseudonym: Uuid, label: &str) -> Self {
+        let quoted = |s: &str| serde_json::Value::from(s).to_string();
+        Mention {
+            email: quoted(&user.email),
+            id: quoted(&user.id.to_string()),
+            name: quoted(&user.display_name),
+            label: quoted(label),
+            pseudonym: quoted(&pseudonym.to_string()),
+        }
+    }
+}
+
+/// `data` with every occurrence of `from` replaced by `to`.
+fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
 
 pub fn pseudonym_label(pseudonym: Uuid) -> String {
     format!("deleted-user-{pseudonym}")
@@ -95,6 +192,14 @@ impl Db {
                 "DELETE FROM sessions WHERE user_id IS NULL AND position($1 in data) > 0"
             }
         };
+        let naming_sql: &'static str = match self {
+            Db::Sqlite(_) => "SELECT id_hash, data FROM sessions WHERE instr(data, $1) > 0",
+            Db::Postgres(_) => "SELECT id_hash, data FROM sessions WHERE position($1 in data) > 0",
+        };
+        let pseudonymise_sql: &'static str = match self {
+            Db::Sqlite(_) => pseudonymise_sql!("instr"),
+            Db::Postgres(_) => pseudonymise_sql!("strpos"),
+        };
         let deleted = in_tx!(self, |tx| {
             // An org must keep an owner: checked again inside the
             // transaction (an owner may have stepped down meanwhile).
@@ -122,6 +227,25 @@ impl Db {
                 .bind(uid.as_bytes())
                 .execute(&mut *tx)
                 .await?;
+            // Other people's sessions may name the user too (an operator's
+            // grant to view the account). The id is replaced in place by the
+            // pseudonym: both are 36-character strings, so the MessagePack
+            // record keeps its shape and the grant now names no one.
+            let naming: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(naming_sql)
+                .bind(uid.as_bytes())
+                .fetch_all(&mut *tx)
+                .await?;
+            for (id_hash, data) in naming {
+                sqlx::query("UPDATE sessions SET data = $1 WHERE id_hash = $2")
+                    .bind(replace_bytes(
+                        &data,
+                        uid.as_bytes(),
+                        pseudonym.to_string().as_bytes(),
+                    ))
+                    .bind(id_hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let keys_deleted = sqlx::query("DELETE FROM api_keys WHERE owner_user_id = $1")
                 .bind(user.id)
                 .execute(&mut *tx)
@@ -145,28 +269,37 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
-            // One statement rewrites each of the person's events once (actor,
-            // target, or both): with a long history this UPDATE is the bulk of
-            // the deletion's time.
-            sqlx::query(
-                "UPDATE audit_events SET \
-                   actor_id = CASE WHEN actor_id = $1 THEN $2 ELSE actor_id END, \
-                   actor_label = CASE WHEN actor_id = $1 THEN $3 ELSE actor_label END, \
-                   target_id = CASE \
-                     WHEN target_kind = 'user' AND target_id = $4 THEN $5 \
-                     WHEN target_kind = 'email' AND target_id = $6 THEN $3 \
-                     ELSE target_id END \
-                 WHERE actor_id = $1 OR (target_kind = 'user' AND target_id = $4) \
-                    OR (target_kind = 'email' AND target_id = $6)",
-            )
-            .bind(user.id)
-            .bind(pseudonym)
-            .bind(&label)
-            .bind(&uid)
-            .bind(pseudonym.to_string())
-            .bind(&user.email)
-            .execute(&mut *tx)
-            .await?;
+            // Invitations addressed to the person go (an accepted one has
+            // done its work; a pending one would re-identify them by email).
+            // Those they sent stay valid for their invitees, but no longer
+            // say who sent them.
+            sqlx::query("DELETE FROM invitations WHERE email = $1")
+                .bind(&user.email)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE invitations SET invited_by = NULL WHERE invited_by = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            let mention = Mention::of(user, pseudonym, &label);
+            // One statement rewrites each event about the person once, in one
+            // pass over the table: as actor, as target, and wherever their
+            // email, id or display name appears in the detail (events others
+            // recorded about them). See `Mention` for why that is the scope.
+            sqlx::query(pseudonymise_sql)
+                .bind(user.id)
+                .bind(pseudonym)
+                .bind(&label)
+                .bind(&uid)
+                .bind(pseudonym.to_string())
+                .bind(&user.email)
+                .bind(&mention.email)
+                .bind(&mention.label)
+                .bind(&mention.id)
+                .bind(&mention.pseudonym)
+                .bind(&mention.name)
+                .execute(&mut *tx)
+                .await?;
             // Free text the person wrote (an API key's name) is theirs: it
             // leaves the details of their events; the key's prefix stays.
             let named = sqlx::query_as::<_, (Uuid, String)>(
@@ -223,5 +356,16 @@ impl Db {
             }
         });
         Ok(Some(deleted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_replaced_everywhere_and_only_where_they_match() {
+        assert_eq!(replace_bytes(b"xabyabz", b"ab", b"CD"), b"xCDyCDz".to_vec());
+        assert_eq!(replace_bytes(b"aaa", b"ab", b"CD"), b"aaa".to_vec());
     }
 }

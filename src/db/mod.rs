@@ -14,6 +14,7 @@ pub mod deletion;
 pub mod flags;
 pub mod invitations;
 pub mod keys;
+pub mod leaks;
 pub mod master_keys;
 pub mod mfa;
 pub mod orgs;

@@ -45,7 +45,7 @@ async fn user_id(app: &TestApp, email: &str) -> Option<Uuid> {
 }
 
 impl Client {
-    async fn delete_account(&mut self, fields: &[(&str, &str)]) -> TestResponse {
+    pub async fn delete_account(&mut self, fields: &[(&str, &str)]) -> TestResponse {
         self.submit("/account/delete", "/account/delete", fields)
             .await
     }

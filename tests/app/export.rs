@@ -387,3 +387,85 @@ async fn the_export_lists_memberships_and_team_roles() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn events_others_caused_show_only_allow_listed_fields_and_no_identity() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, _olga) = crate::orgs::two_orgs(&app).await;
+        let ada_id = crate::orgs::user_id(&app, "ada@example.com").await;
+        let grace_id = crate::orgs::user_id(&app, "grace@example.com").await;
+        // Ada, an owner, puts Grace on a team in the console and changes her
+        // role there with a key; an operator looks at Grace's account.
+        let research = ada.create_team("acme", "Research").await;
+        ada.put_on_team("acme", &research, "ada@example.com", "creator")
+            .await;
+        ada.put_on_team("acme", &research, "grace@example.com", "viewer")
+            .await;
+        let token = ada
+            .create_bound_key(&["teams:write"], "acme", &[&research])
+            .await;
+        let res = api(
+            &app.router,
+            axum::http::Method::PUT,
+            &format!("/v1/orgs/acme/teams/{research}/members/{grace_id}"),
+            Some(&token),
+            Some(r#"{"role":"runner"}"#),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let mut opal = crate::ops::operator(&app, "opal@example.com").await;
+        let opal_id = crate::orgs::user_id(&app, "opal@example.com").await;
+        opal.get(&format!("/ops/users/{grace_id}")).await;
+        let reason = "Ticket 5150: checking a billing complaint";
+        opal.post(
+            &format!("/ops/users/{grace_id}/view"),
+            &[("reason", reason)],
+        )
+        .await
+        .assert_redirect(&format!("/ops/users/{grace_id}"));
+
+        let res = grace.export().await;
+        assert_eq!(res.status, StatusCode::OK);
+        let doc: Value = serde_json::from_str(&res.body).unwrap();
+        let events = doc["audit_events"].as_array().unwrap();
+        let of = |action: &str| -> Vec<&Value> {
+            events.iter().filter(|e| e["action"] == action).collect()
+        };
+        let set = of("team.member_set");
+        assert_eq!(set.len(), 2, "{events:?}");
+        for e in &set {
+            assert_eq!(e["actor"], "another member");
+            assert_eq!(e["ip"], Value::Null);
+            assert_eq!(e["detail"]["team"], "Research");
+            assert!(e["detail"].get("via_key").is_none(), "{e}");
+        }
+        assert_eq!(set[1]["detail"]["before"], "viewer");
+        assert_eq!(set[1]["detail"]["after"], "runner");
+        let viewed = of("ops.user.viewed");
+        assert!(!viewed.is_empty());
+        for e in viewed {
+            assert_eq!(e["actor"], "an operator");
+            assert_eq!(e["detail"], json!({}));
+        }
+        // Nothing of Ada or of the operator, in any field.
+        for theirs in [
+            "ada@example.com",
+            &ada_id.to_string(),
+            &token[4..16],
+            "opal@example.com",
+            "Olga Operator",
+            &opal_id.to_string(),
+            reason,
+        ] {
+            assert!(!res.body.contains(theirs), "{theirs} leaked");
+        }
+        // Grace's own events keep their detail.
+        assert!(
+            events
+                .iter()
+                .any(|e| e["actor"] == "you" && e["detail"]["schema"] == "gatehouse.export/v1")
+        );
+        app
+    })
+    .await;
+}

@@ -11,7 +11,8 @@
 //! It never contains a secret (no password hash, key digest, TOTP secret or
 //! backup code, no session id or its hash), and nothing of another person:
 //! on an event where someone else acted, their identity, address and user
-//! agent are withheld.
+//! agent are withheld, and its detail shows only the fields allow-listed for
+//! its action (`SHOWN_OF_OTHERS`).
 
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -132,7 +133,7 @@ struct Event {
     id: Uuid,
     occurred_at: String,
     action: String,
-    /// "you", "anonymous", "system" or "someone else".
+    /// "you", or who else acted without saying who: see `Event::new`.
     actor: &'static str,
     ip: Option<String>,
     user_agent: Option<String>,
@@ -141,26 +142,68 @@ struct Event {
     detail: serde_json::Value,
 }
 
+/// The detail fields an export shows of an event **someone else caused**,
+/// per action: facts about what happened to the user (role names, team
+/// names, counts), never who did it or their words. Anything not listed —
+/// an operator's email and reason, the owner's key that made a change, a
+/// field added to an event later — is left out until it is reviewed and
+/// listed here: the list fails closed.
+const SHOWN_OF_OTHERS: &[(&str, &[&str])] = &[
+    (
+        "invitation.accepted",
+        &["role", "already_member", "teams_added"],
+    ),
+    ("member.role_changed", &["before", "after"]),
+    ("member.removed", &["role"]),
+    ("team.member_set", &["team", "before", "after"]),
+    ("team.member_removed", &["team"]),
+];
+
+/// Only the allow-listed fields of `detail` for `action`.
+fn shown_detail(action: &str, detail: serde_json::Value) -> serde_json::Value {
+    let allowed = SHOWN_OF_OTHERS
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map_or(&[][..], |(_, fields)| *fields);
+    let serde_json::Value::Object(map) = detail else {
+        return json!({});
+    };
+    serde_json::Value::Object(
+        map.into_iter()
+            .filter(|(k, _)| allowed.contains(&k.as_str()))
+            .collect(),
+    )
+}
+
 impl Event {
     fn new(e: AuditEvent, user_id: Uuid) -> Self {
+        // Someone else is named only by their role towards the user.
         let actor = match (e.actor_id, e.actor_label.as_str()) {
             (Some(id), _) if id == user_id => "you",
-            (Some(_), _) => "someone else",
+            _ if e.action.starts_with("ops.") => "an operator",
+            (Some(_), label) if label.starts_with("service account:") => "the organization",
+            (Some(_), _) => "another member",
             (None, "system") => "system",
+            (None, label) if label.starts_with("master-key:") => "an operator",
             (None, _) => "anonymous",
         };
         // Another person's address and browser are theirs, not the user's.
-        let theirs = actor == "someone else";
+        let theirs = matches!(actor, "another member" | "an operator" | "the organization");
+        let detail = serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::String(e.detail));
         Event {
             id: e.id,
             occurred_at: rfc3339(e.occurred_at),
+            detail: if actor == "you" {
+                detail
+            } else {
+                shown_detail(&e.action, detail)
+            },
             action: e.action,
             actor,
             ip: if theirs { None } else { e.ip },
             user_agent: if theirs { None } else { e.user_agent },
             target_kind: e.target_kind,
             target_id: e.target_id,
-            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::String(e.detail)),
         }
     }
 }
