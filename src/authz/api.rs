@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::authz::org::elevate;
 use crate::authz::{CurrentUser, OrgScope, OwnerScope};
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::db::users::User;
 use crate::domain::{Scope, Scopes};
 use crate::web::ClientInfo;
@@ -121,16 +121,12 @@ async fn reject(
     now: i64,
 ) -> ApiError {
     // Use of an expired, revoked or rotated-out key is worth knowing about.
-    let event = NewEvent {
-        actor: &Actor::Anonymous,
-        action: "api_key.rejected",
-        target_kind: Some("api_key"),
-        target_id: Some(key_id.to_string()),
-        org_id: None,
-        origin: &client.origin(),
-        detail: json!({ "reason": reason }),
-    };
-    if let Err(e) = state.db.record_event(event, now).await {
+    let event = Event::by(Actor::Anonymous)
+        .did("api_key.rejected")
+        .on("api_key", key_id)
+        .detail(json!({ "reason": reason }))
+        .from(&client.origin());
+    if let Err(e) = state.db.record_event(&event, now).await {
         return ApiError::from(e);
     }
     let message = match reason {
