@@ -215,6 +215,21 @@ macro_rules! insert_event {
 }
 pub(crate) use insert_event;
 
+/// Runs `$query` (a statement that changes at most one row) in the
+/// transaction `$tx` and, when it changed one, writes `$event` there too.
+/// Evaluates to whether it changed one; a statement that changes nothing
+/// records nothing.
+macro_rules! execute_audited {
+    ($tx:ident, $query:expr, $event:expr, $now:expr) => {{
+        let changed = $query.execute(&mut *$tx).await?.rows_affected() == 1;
+        if changed {
+            $crate::db::audit::insert_event!(&mut *$tx, $event, $now)?;
+        }
+        changed
+    }};
+}
+pub(crate) use execute_audited;
+
 /// The columns of one event as `insert_event!` binds them.
 #[doc(hidden)]
 pub struct EventRow<'a> {

@@ -10,7 +10,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::audit::{Event, insert_event};
+use super::audit::{Event, execute_audited, insert_event};
 use super::{Db, in_tx, on_pool};
 
 /// A master key's metadata (never its digest).
@@ -138,20 +138,18 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = in_tx!(self, |tx| {
-            let n = sqlx::query(
-                "UPDATE master_keys SET secret_digest = $1, rotated_at = $2 \
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE master_keys SET secret_digest = $1, rotated_at = $2 \
                  WHERE id = $3 AND revoked_at IS NULL AND expires_at > $2",
+                )
+                .bind(new_digest)
+                .bind(now)
+                .bind(id),
+                &event,
+                now
             )
-            .bind(new_digest)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                insert_event!(&mut *tx, &event, now)?;
-            }
-            n == 1
         });
         Ok(done)
     }

@@ -14,7 +14,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::audit::{Event, insert_event};
+use super::audit::{Event, execute_audited, insert_event};
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
@@ -724,20 +724,18 @@ impl Db {
     ) -> Result<bool, OrgError> {
         let renamed: Result<bool, sqlx::Error> = async {
             Ok(in_tx!(self, |tx| {
-                let n = sqlx::query(
-                    "UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3 \
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3 \
                      AND deleted_at IS NULL",
+                    )
+                    .bind(name)
+                    .bind(scope.org_id())
+                    .bind(team_id),
+                    &event,
+                    now
                 )
-                .bind(name)
-                .bind(scope.org_id())
-                .bind(team_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    insert_event!(&mut *tx, &event, now)?;
-                }
-                n == 1
             }))
         }
         .await;
@@ -755,20 +753,18 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let deleted = in_tx!(self, |tx| {
-            let n = sqlx::query(
-                "UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 \
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 \
                  AND deleted_at IS NULL",
+                )
+                .bind(now)
+                .bind(scope.org_id())
+                .bind(team_id),
+                &event,
+                now
             )
-            .bind(now)
-            .bind(scope.org_id())
-            .bind(team_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                insert_event!(&mut *tx, &event, now)?;
-            }
-            n == 1
         });
         Ok(deleted)
     }
@@ -782,20 +778,18 @@ impl Db {
     ) -> Result<bool, OrgError> {
         let restored: Result<bool, sqlx::Error> = async {
             Ok(in_tx!(self, |tx| {
-                let n = sqlx::query(
-                    "UPDATE teams SET deleted_at = NULL WHERE org_id = $1 AND id = $2 \
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET deleted_at = NULL WHERE org_id = $1 AND id = $2 \
                      AND deleted_at IS NOT NULL AND deleted_at > $3",
+                    )
+                    .bind(scope.org_id())
+                    .bind(team_id)
+                    .bind(now - TEAM_RESTORE_SECS),
+                    &event,
+                    now
                 )
-                .bind(scope.org_id())
-                .bind(team_id)
-                .bind(now - TEAM_RESTORE_SECS)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 1 {
-                    insert_event!(&mut *tx, &event, now)?;
-                }
-                n == 1
             }))
         }
         .await;

@@ -15,7 +15,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::audit::{Event, insert_event};
+use super::audit::{Event, execute_audited, insert_event};
 use super::keys::key_columns;
 use super::keys::{ApiKey, NewKey};
 use super::{Db, in_tx, on_pool};
@@ -259,25 +259,23 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = in_tx!(self, |tx| {
-            let n = sqlx::query(
-                "UPDATE api_keys SET \
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE api_keys SET \
                    previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
                    previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
                  WHERE id = $4 AND org_id = $5 AND service_account_id IS NOT NULL \
                  AND revoked_at IS NULL",
+                )
+                .bind(previous_valid_until)
+                .bind(new_digest)
+                .bind(now)
+                .bind(key_id)
+                .bind(scope.org_id()),
+                &event,
+                now
             )
-            .bind(previous_valid_until)
-            .bind(new_digest)
-            .bind(now)
-            .bind(key_id)
-            .bind(scope.org_id())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                insert_event!(&mut *tx, &event, now)?;
-            }
-            n == 1
         });
         Ok(done)
     }
@@ -291,21 +289,19 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = in_tx!(self, |tx| {
-            let n = sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
                  WHERE id = $2 AND org_id = $3 AND service_account_id IS NOT NULL \
                  AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(key_id)
+                .bind(scope.org_id()),
+                &event,
+                now
             )
-            .bind(now)
-            .bind(key_id)
-            .bind(scope.org_id())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n == 1 {
-                insert_event!(&mut *tx, &event, now)?;
-            }
-            n == 1
         });
         Ok(done)
     }

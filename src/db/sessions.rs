@@ -11,7 +11,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::audit::{Event, insert_event};
+use super::audit::{Event, execute_audited, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::CurrentUser;
 
@@ -253,16 +253,14 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = in_tx!(self, |tx| {
-            let n = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
-                .bind(id_hash)
-                .bind(user.id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 1 {
-                insert_event!(&mut *tx, &event, now)?;
-            }
-            n == 1
+            execute_audited!(
+                tx,
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
+                    .bind(id_hash)
+                    .bind(user.id),
+                &event,
+                now
+            )
         });
         Ok(done)
     }
