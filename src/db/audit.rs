@@ -1,5 +1,12 @@
 //! The audit log: append-only records of who did what to what, when and from
 //! where. Nothing secret is ever written here.
+//!
+//! The invariant: an event is committed if and only if the change it records
+//! is. Storage functions that change something take their `Event` and write
+//! it with `insert_event!` (the one insert into `audit_events`) inside their
+//! own transaction; `Db::record_event` writes alone only the events that
+//! record no change (refusals, reads, sign-ins whose session row the session
+//! layer writes after the handler).
 
 use sqlx::FromRow;
 use uuid::Uuid;
@@ -49,10 +56,9 @@ pub struct Origin {
 ///
 /// The org of an event comes from a scope proof (`in_org`), never from a raw
 /// id a handler holds, so an event lands only in the log of an org the actor
-/// was checked against. It is written inside the
-/// transaction of the change it records (see `Db` methods that take an
-/// `Event`), or alone by `Db::record_event` when nothing changes; both go
-/// through the one `insert_event!`.
+/// was checked against. It is written inside the transaction of the change it
+/// records (see the `Db` methods that take an `Event`), or alone by
+/// `Db::record_event` when nothing changes; both go through `insert_event!`.
 #[derive(Debug, Clone)]
 #[must_use = "an event is recorded only when it is passed to the storage function"]
 pub struct Event {
@@ -161,10 +167,6 @@ impl Event {
     pub fn from(mut self, origin: &Origin) -> Self {
         self.origin = origin.clone();
         self
-    }
-
-    pub fn action(&self) -> &'static str {
-        self.action
     }
 
     /// `(actor_id, actor_label)` as stored.
