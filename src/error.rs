@@ -7,7 +7,10 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use crate::web::urls::with_next;
+use crate::auth::session::SessionError;
+use crate::auth::throttle::Throttled;
+use crate::authz::Denied;
+use crate::paths::{self, with_next};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -55,6 +58,49 @@ impl From<sqlx::Error> for AppError {
 impl From<crate::auth::password::HashError> for AppError {
     fn from(e: crate::auth::password::HashError) -> Self {
         AppError::Internal(e.into())
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(e: Denied) -> Self {
+        match e {
+            Denied::NotFound => AppError::NotFound,
+            Denied::Forbidden => AppError::Forbidden,
+            Denied::Unauthenticated { next } => AppError::Unauthenticated { next },
+            Denied::SudoRequired { next } => AppError::SudoRequired { next },
+            Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,
+            e @ (Denied::Storage(_) | Denied::Session(_) | Denied::Stash(_)) => {
+                AppError::Internal(e.into())
+            }
+        }
+    }
+}
+
+/// The extractors of `authz` reject with `Denied`; a page shows it as this.
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
+    }
+}
+
+impl From<SessionError> for AppError {
+    fn from(e: SessionError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
+    }
+}
+
+impl From<Throttled> for AppError {
+    fn from(e: Throttled) -> Self {
+        match e {
+            Throttled::TooManyRequests { retry_after } => AppError::TooManyRequests { retry_after },
+            e @ Throttled::Storage(_) => AppError::Internal(e.into()),
+        }
     }
 }
 
@@ -110,14 +156,12 @@ impl IntoResponse for AppError {
                 "Your account does not have access to this page.",
             ),
             AppError::Unauthenticated { next } => {
-                Redirect::to(&with_next("/login", next.as_deref())).into_response()
+                Redirect::to(&with_next(paths::LOGIN, next.as_deref())).into_response()
             }
             AppError::SudoRequired { next } => {
-                Redirect::to(&with_next("/sudo", Some(&next))).into_response()
+                Redirect::to(&with_next(paths::SUDO, Some(&next))).into_response()
             }
-            AppError::MfaEnrolmentRequired => {
-                Redirect::to(crate::authz::mfa::ENROLMENT_PAGE).into_response()
-            }
+            AppError::MfaEnrolmentRequired => Redirect::to(paths::MFA_ENROLMENT).into_response(),
             AppError::CsrfRejected => error_page(
                 StatusCode::FORBIDDEN,
                 "This form could not be accepted",

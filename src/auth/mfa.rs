@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::backup_codes;
-use super::session::AppSession;
+use super::session::{AppSession, SessionError};
 use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
 use crate::db::Db;
@@ -133,20 +133,23 @@ impl AppSession {
     /// Turns this session into a pending sign-in: everything earlier is
     /// dropped and the id rotated (as at sign-in), then the pending state is
     /// stored. The session stays anonymous until `sign_in`.
-    pub async fn begin_mfa_challenge(&self, pending: &PendingSignIn) -> Result<(), AppError> {
+    pub async fn begin_mfa_challenge(&self, pending: &PendingSignIn) -> Result<(), SessionError> {
         self.reset().await?;
         self.put(KEY_PENDING, pending).await
     }
 
-    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, SessionError> {
         self.get(KEY_PENDING).await
     }
 
-    pub async fn update_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), AppError> {
+    pub async fn update_pending_sign_in(
+        &self,
+        pending: &PendingSignIn,
+    ) -> Result<(), SessionError> {
         self.put(KEY_PENDING, pending).await
     }
 
-    pub async fn drop_pending_sign_in(&self) -> Result<(), AppError> {
+    pub async fn drop_pending_sign_in(&self) -> Result<(), SessionError> {
         self.remove(KEY_PENDING).await
     }
 }
@@ -185,7 +188,7 @@ impl AppSession {
             .and_then(|e| TotpSecret::from_base32(&e.secret)))
     }
 
-    pub async fn end_enrolment(&self) -> Result<(), AppError> {
+    pub async fn end_enrolment(&self) -> Result<(), SessionError> {
         self.remove(KEY_ENROLMENT).await
     }
 }
@@ -198,7 +201,7 @@ struct FreshCodes {
 }
 
 impl AppSession {
-    pub async fn keep_fresh_codes(&self, codes: &[String], now: i64) -> Result<(), AppError> {
+    pub async fn keep_fresh_codes(&self, codes: &[String], now: i64) -> Result<(), SessionError> {
         self.put(
             KEY_FRESH_CODES,
             &FreshCodes {
@@ -232,7 +235,7 @@ impl AppSession {
 
     /// Forgets the fresh codes if there are any (without marking the
     /// session modified otherwise).
-    pub async fn forget_fresh_codes(&self) -> Result<(), AppError> {
+    pub async fn forget_fresh_codes(&self) -> Result<(), SessionError> {
         if self
             .get::<serde_json::Value>(KEY_FRESH_CODES)
             .await?

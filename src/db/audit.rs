@@ -139,9 +139,9 @@ impl Db {
             )
             .bind(at)
             .bind(id)
-            .bind(user.id)
-            .bind(user.id.to_string())
-            .bind(&user.email)
+            .bind(user.id())
+            .bind(user.id().to_string())
+            .bind(&user.email())
             .bind(limit)
             .fetch_all(pool)
             .await

@@ -62,7 +62,7 @@ impl Db {
     ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
         let rows: Vec<(String, String)> = on_pool!(self, |pool| {
             sqlx::query_as(SOLE_OWNER_ORGS)
-                .bind(user.id)
+                .bind(user.id())
                 .fetch_all(pool)
                 .await
         })?;
@@ -86,7 +86,7 @@ impl Db {
     ) -> Result<Option<DeletedAccount>, sqlx::Error> {
         let pseudonym = Uuid::new_v4();
         let label = pseudonym_label(pseudonym);
-        let uid = user.id.to_string();
+        let uid = user.id().to_string();
         // A pending MFA sign-in is an anonymous session whose record names the
         // user (the record is MessagePack; the id is stored as text in it).
         let pending_sql: &'static str = match self {
@@ -99,22 +99,22 @@ impl Db {
             // An org must keep an owner: checked again inside the
             // transaction (an owner may have stepped down meanwhile).
             let blocking: Vec<(String, String)> = sqlx::query_as(SOLE_OWNER_ORGS)
-                .bind(user.id)
+                .bind(user.id())
                 .fetch_all(&mut *tx)
                 .await?;
             if !blocking.is_empty() {
                 return Ok(None);
             }
             sqlx::query("DELETE FROM team_members WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM memberships WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             let sessions_revoked = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -123,7 +123,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             let keys_deleted = sqlx::query("DELETE FROM api_keys WHERE owner_user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -132,11 +132,11 @@ impl Db {
                 "DELETE FROM user_mfa WHERE user_id = $1",
                 "DELETE FROM notification_prefs WHERE user_id = $1",
             ] {
-                sqlx::query(sql).bind(user.id).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(user.id()).execute(&mut *tx).await?;
             }
             // Counters named after the user's id or email (sign-in failures,
             // code attempts, key issues, exports, deletion attempts).
-            for suffix in [format!(":{uid}"), format!(":{}", user.email)] {
+            for suffix in [format!(":{uid}"), format!(":{}", user.email())] {
                 sqlx::query(
                     "DELETE FROM rate_counters \
                      WHERE substr(bucket, length(bucket) - length($1) + 1) = $1",
@@ -159,12 +159,12 @@ impl Db {
                  WHERE actor_id = $1 OR (target_kind = 'user' AND target_id = $4) \
                     OR (target_kind = 'email' AND target_id = $6)",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(pseudonym)
             .bind(&label)
             .bind(&uid)
             .bind(pseudonym.to_string())
-            .bind(&user.email)
+            .bind(&user.email())
             .execute(&mut *tx)
             .await?;
             // Free text the person wrote (an API key's name) is theirs: it
@@ -189,7 +189,7 @@ impl Db {
                 }
             }
             let gone = sqlx::query("DELETE FROM users WHERE id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -84,7 +84,7 @@ impl Db {
                 "INSERT INTO user_mfa (user_id, totp_secret, last_used_step, enabled_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(secret)
             .bind(confirmed_step)
             .bind(now)
@@ -93,7 +93,7 @@ impl Db {
             .rows_affected();
             if inserted == 1 {
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .execute(&mut *tx)
                     .await?;
                 for digest in code_digests {
@@ -101,7 +101,7 @@ impl Db {
                         "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(user.id)
+                    .bind(user.id())
                     .bind(digest)
                     .bind(now)
                     .execute(&mut *tx)
@@ -164,12 +164,12 @@ impl Db {
         let replaced = in_tx!(self, |tx| {
             let exists =
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM user_mfa WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .fetch_one(&mut *tx)
                     .await?;
             if exists > 0 {
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .execute(&mut *tx)
                     .await?;
                 for digest in code_digests {
@@ -177,7 +177,7 @@ impl Db {
                         "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(user.id)
+                    .bind(user.id())
                     .bind(digest)
                     .bind(now)
                     .execute(&mut *tx)
@@ -194,11 +194,11 @@ impl Db {
     pub async fn disable_mfa(&self, user: &CurrentUser) -> Result<bool, sqlx::Error> {
         let removed = in_tx!(self, |tx| {
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

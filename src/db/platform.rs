@@ -84,7 +84,7 @@ impl OperatorAction<'_> {
         let mut detail = json!({
             "reason": self.reason.as_str(),
             "action_id": action_id,
-            "operator": operator.email,
+            "operator": operator.email(),
         });
         if let (Some(d), Some(extra)) = (detail.as_object_mut(), self.detail.as_object()) {
             for (k, v) in extra {
@@ -100,8 +100,8 @@ impl OperatorAction<'_> {
         orgs.into_iter()
             .map(|org_id| EventRow {
                 id: Uuid::now_v7(),
-                actor_id: Some(operator.id),
-                actor_label: operator.email.clone(),
+                actor_id: Some(operator.id()),
+                actor_label: operator.email().to_owned(),
                 action: self.action.to_owned(),
                 target_kind: self.target_kind.to_owned(),
                 target_id: self.target_id.clone(),
@@ -520,6 +520,7 @@ impl Db {
     /// when no user has this email.
     pub async fn set_operator(
         &self,
+        _scope: &PlatformScope,
         email: &str,
         operator: bool,
         now: i64,

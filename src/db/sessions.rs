@@ -231,7 +231,7 @@ impl Db {
         // At most a hundred rows (the cap): comparing here keeps the SQL the
         // same on both engines.
         Ok(self
-            .list_sessions(user.id, now)
+            .list_sessions(user.id(), now)
             .await?
             .into_iter()
             .find(|s| s.handle() == handle))
@@ -246,7 +246,7 @@ impl Db {
         let done = on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
                 .bind(id_hash)
-                .bind(user.id)
+                .bind(user.id())
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
@@ -263,7 +263,7 @@ impl Db {
     ) -> Result<u64, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-                .bind(user.id)
+                .bind(user.id())
                 .bind(keep)
                 .execute(pool)
                 .await

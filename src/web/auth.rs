@@ -22,9 +22,9 @@ use crate::db::invitations::{InvitationError, PendingInvitation};
 use crate::db::users::{CreateUserError, NewUser};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
+use crate::paths::safe_next;
 use crate::web::invitations;
 use crate::web::mfa_challenge::CHALLENGE_PAGE;
-use crate::web::urls::safe_next;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
 const SIGNIN_FAILED: &str = "Incorrect email or password.";
@@ -115,7 +115,7 @@ pub async fn login(
         .await;
     }
     match throttle::check_signin(&state.db, &state.config, email.as_str(), &client.ip, now).await {
-        Err(AppError::TooManyRequests { retry_after }) => {
+        Err(throttle::Throttled::TooManyRequests { retry_after }) => {
             let mut res = retry(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -255,7 +255,7 @@ pub async fn logout(
                     actor: &user.actor(),
                     action: "signout",
                     target_kind: Some("user"),
-                    target_id: Some(user.id.to_string()),
+                    target_id: Some(user.id().to_string()),
                     org_id: None,
                     origin: &client.origin(),
                     detail: json!({}),

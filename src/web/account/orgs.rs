@@ -148,7 +148,7 @@ pub async fn leave_org(
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     let OrgMember { user, scope } = member;
-    match state.db.remove_from_org(&scope, user.id).await {
+    match state.db.leave_org(&scope).await {
         Ok(_) => {
             state
                 .db
@@ -157,7 +157,7 @@ pub async fn leave_org(
                         actor: &user.actor(),
                         action: "member.left",
                         target_kind: Some("user"),
-                        target_id: Some(user.id.to_string()),
+                        target_id: Some(user.id().to_string()),
                         org_id: Some(scope.org_id()),
                         origin: &client.origin(),
                         detail: json!({ "role": scope.role().as_str() }),

@@ -12,8 +12,9 @@ use super::{id_from, record};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::{OrgOwner, OrgRole};
+use crate::authz::OrgOwner;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
+use crate::domain::OrgRole;
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
 use crate::web::timefmt::Timestamp;
@@ -147,7 +148,7 @@ pub async fn show_member(
         joined: Timestamp::new(member.joined_at, now),
         teams: state.db.member_teams(&scope, member_id).await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
-        is_self: member_id == user.id,
+        is_self: member_id == user.id(),
         member,
     };
     ok(&page)
@@ -232,7 +233,7 @@ pub async fn remove_member(
         .find_member(&scope, member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    match state.db.remove_from_org(&scope, member_id).await {
+    match state.db.remove_member(&scope, member_id).await {
         Ok(true) => {
             record(
                 &state,

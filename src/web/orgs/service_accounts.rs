@@ -392,7 +392,7 @@ pub async fn create_key(
     };
     throttle::consume(
         &state.db,
-        &format!("keys:issue:{}", sudo.id),
+        &format!("keys:issue:{}", sudo.id()),
         state.config.key_issues_per_hour,
         3600,
         now,
@@ -555,7 +555,7 @@ pub async fn rotate_key(
     }
     throttle::consume(
         &state.db,
-        &format!("keys:issue:{}", sudo.id),
+        &format!("keys:issue:{}", sudo.id()),
         state.config.key_issues_per_hour,
         3600,
         now,

@@ -123,7 +123,7 @@ pub async fn update_settings(
     // Like GitHub: an owner turns the requirement on only with MFA of their
     // own, or the next page would send them to enrolment and lock them out
     // of the settings they just saved.
-    if require_mfa && !state.db.user_has_mfa(owner.user.id).await? {
+    if require_mfa && !state.db.user_has_mfa(owner.user.id()).await? {
         errors.add(
             "require_mfa",
             "Turn on two-factor authentication for your own account first (Account → Security).",
