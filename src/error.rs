@@ -7,8 +7,11 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use crate::auth::csrf::CsrfRejection;
+use crate::auth::mfa::CodeError;
 use crate::auth::session::SessionError;
 use crate::auth::throttle::Throttled;
+use crate::auth::totp::TotpSetupError;
 use crate::authz::Denied;
 use crate::paths::{self, with_next};
 
@@ -101,6 +104,38 @@ impl From<Throttled> for AppError {
             Throttled::TooManyRequests { retry_after } => AppError::TooManyRequests { retry_after },
             e @ Throttled::Storage(_) => AppError::Internal(e.into()),
         }
+    }
+}
+
+impl From<CodeError> for AppError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Throttled(t) => t.into(),
+            e => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<TotpSetupError> for AppError {
+    fn from(e: TotpSetupError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<CsrfRejection> for AppError {
+    fn from(e: CsrfRejection) -> Self {
+        match e {
+            CsrfRejection::Rejected => AppError::CsrfRejected,
+            CsrfRejection::TooLarge => AppError::PayloadTooLarge,
+            CsrfRejection::Session(e) => e.into(),
+        }
+    }
+}
+
+/// The CSRF middleware refuses with `CsrfRejection`; it is shown as this.
+impl IntoResponse for CsrfRejection {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
     }
 }
 

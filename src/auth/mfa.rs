@@ -20,7 +20,6 @@ use super::session::{AppSession, SessionError};
 use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
 use crate::db::Db;
-use crate::error::AppError;
 
 /// How long a person has to type the code after the password.
 pub const PENDING_TTL_SECS: i64 = 5 * 60;
@@ -32,6 +31,21 @@ pub const FRESH_CODES_TTL_SECS: i64 = 10 * 60;
 const KEY_PENDING: &str = "mfa_pending";
 const KEY_ENROLMENT: &str = "mfa_enrolment";
 const KEY_FRESH_CODES: &str = "mfa_fresh_codes";
+
+/// Why a code could not be checked (a wrong code is not an error: it is
+/// `Ok(None)`). The HTML error converts from it, keeping the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    /// Too many code checks for this user: 429.
+    #[error(transparent)]
+    Throttled(#[from] throttle::Throttled),
+    #[error("database")]
+    Storage(#[from] sqlx::Error),
+    #[error("TOTP")]
+    Totp(#[from] TotpSetupError),
+    #[error("stored TOTP secret has the wrong length")]
+    CorruptSecret,
+}
 
 /// Which kind of code was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +76,7 @@ pub async fn verify_code(
     user_id: Uuid,
     input: &str,
     now: i64,
-) -> Result<Option<CodeKind>, AppError> {
+) -> Result<Option<CodeKind>, CodeError> {
     throttle::reserve_code_attempt(db, user_id, now).await?;
     let kind = check_code(db, user_id, input, now).await?;
     if kind.is_some() {
@@ -76,7 +90,7 @@ async fn check_code(
     user_id: Uuid,
     input: &str,
     now: i64,
-) -> Result<Option<CodeKind>, AppError> {
+) -> Result<Option<CodeKind>, CodeError> {
     let Some(stored) = db.mfa_secret(user_id).await? else {
         return Ok(None);
     };
@@ -88,11 +102,9 @@ async fn check_code(
         && compact.bytes().all(|b| b.is_ascii_digit())
     {
         let Some(secret) = TotpSecret::from_bytes(stored.totp_secret) else {
-            return Err(AppError::internal(
-                "stored TOTP secret has the wrong length",
-            ));
+            return Err(CodeError::CorruptSecret);
         };
-        let step = secret.matching_step(&compact, now).map_err(totp_err)?;
+        let step = secret.matching_step(&compact, now)?;
         return Ok(match step {
             // The conditional update refuses a step not above the last one
             // used: the same code twice, or an older code after a newer one.
@@ -107,10 +119,6 @@ async fn check_code(
         }
     }
     Ok(None)
-}
-
-pub fn totp_err(e: TotpSetupError) -> AppError {
-    AppError::internal(e)
 }
 
 /// A sign-in waiting for its second factor.
@@ -163,7 +171,7 @@ struct Enrolment {
 impl AppSession {
     /// The secret of the enrolment in progress, or a new one. Reloading the
     /// setup page keeps the secret the person may already have scanned.
-    pub async fn enrolment_secret(&self) -> Result<TotpSecret, AppError> {
+    pub async fn enrolment_secret(&self) -> Result<TotpSecret, SessionError> {
         if let Some(e) = self.get::<Enrolment>(KEY_ENROLMENT).await?
             && let Some(secret) = TotpSecret::from_base32(&e.secret)
         {
@@ -181,7 +189,7 @@ impl AppSession {
     }
 
     /// The secret of the enrolment in progress, if any (without creating one).
-    pub async fn existing_enrolment_secret(&self) -> Result<Option<TotpSecret>, AppError> {
+    pub async fn existing_enrolment_secret(&self) -> Result<Option<TotpSecret>, SessionError> {
         Ok(self
             .get::<Enrolment>(KEY_ENROLMENT)
             .await?
@@ -213,7 +221,7 @@ impl AppSession {
     }
 
     /// The fresh codes, if still readable.
-    pub async fn fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, AppError> {
+    pub async fn fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, SessionError> {
         let Some(fresh) = self.get::<FreshCodes>(KEY_FRESH_CODES).await? else {
             return Ok(None);
         };
@@ -225,7 +233,7 @@ impl AppSession {
     }
 
     /// The fresh codes, removed from the session (the one download).
-    pub async fn take_fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, AppError> {
+    pub async fn take_fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, SessionError> {
         let codes = self.fresh_codes(now).await?;
         if codes.is_some() {
             self.remove(KEY_FRESH_CODES).await?;

@@ -33,10 +33,9 @@ pub mod sudo;
 pub use api::{ApiKeyAuth, ApiPrincipal};
 pub use denied::Denied;
 pub use master::MasterKey;
-pub use operator::Operator;
 pub use org::{OrgMember, OrgOwner};
 pub use proof::{
-    CurrentUser, MfaEnrolled, OrgScope, OwnerScope, PlatformScope, Principal, SudoUser,
+    CurrentUser, MfaEnrolled, Operator, OrgScope, OwnerScope, PlatformScope, Principal, SudoUser,
 };
 pub use sudo::SudoGate;
 

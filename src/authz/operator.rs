@@ -13,49 +13,16 @@ use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
 
-use super::{CurrentUser, Denied, PlatformScope, resolve};
+use super::{Denied, Operator, PlatformScope, resolve};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
 use crate::paths;
 
-/// A platform operator in sudo mode.
-#[derive(Debug, Clone)]
-pub struct Operator {
-    user: CurrentUser,
-    sudo_until: i64,
-    has_mfa: bool,
-    scope: PlatformScope,
-}
-
 impl Operator {
-    pub fn user(&self) -> &CurrentUser {
-        &self.user
-    }
-
-    /// When the sudo window closes (unix seconds).
-    pub fn sudo_until(&self) -> i64 {
-        self.sudo_until
-    }
-
-    /// Whether the operator has MFA on; the console asks them to enrol when not.
-    pub fn has_mfa(&self) -> bool {
-        self.has_mfa
-    }
-
-    pub fn scope(&self) -> &PlatformScope {
-        &self.scope
-    }
-
+    /// The audit actor: the operator as a user.
     pub fn actor(&self) -> Actor {
-        self.user.actor()
-    }
-}
-
-impl std::ops::Deref for Operator {
-    type Target = CurrentUser;
-    fn deref(&self) -> &CurrentUser {
-        &self.user
+        self.user().actor()
     }
 }
 
@@ -74,12 +41,12 @@ impl FromRequestParts<AppState> for Operator {
         let session = AppSession::from_request_parts(parts, state).await?;
         let now = state.clock.unix();
         match session.sudo_until().await? {
-            Some(until) if until > now => Ok(Operator {
-                has_mfa: state.db.user_has_mfa(user.id()).await?,
+            Some(until) if until > now => Ok(Operator::new(
+                state.db.user_has_mfa(user.id()).await?,
                 user,
-                sudo_until: until,
-                scope: PlatformScope::new(),
-            }),
+                until,
+                PlatformScope::new(),
+            )),
             _ => Err(Denied::SudoRequired {
                 // A page comes back to itself; a form submission is not
                 // replayed and comes back to the console's start page.

@@ -209,3 +209,53 @@ impl PlatformScope {
         Self::new()
     }
 }
+
+/// A platform operator in sudo mode.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    user: CurrentUser,
+    sudo_until: i64,
+    has_mfa: bool,
+    scope: PlatformScope,
+}
+
+impl Operator {
+    pub(in crate::authz) fn new(
+        has_mfa: bool,
+        user: CurrentUser,
+        sudo_until: i64,
+        scope: PlatformScope,
+    ) -> Self {
+        Self {
+            user,
+            sudo_until,
+            has_mfa,
+            scope,
+        }
+    }
+
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+
+    /// When the sudo window closes (unix seconds).
+    pub fn sudo_until(&self) -> i64 {
+        self.sudo_until
+    }
+
+    /// Whether the operator has MFA on; the console asks them to enrol when not.
+    pub fn has_mfa(&self) -> bool {
+        self.has_mfa
+    }
+
+    pub fn scope(&self) -> &PlatformScope {
+        &self.scope
+    }
+}
+
+impl std::ops::Deref for Operator {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::audit::Origin;
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// An organization whose only owner is the user: it must get another owner
 /// (or be deleted) before the account can go.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::users::{NewUser, User, is_unique_violation};
 use super::{Db, in_tx, on_pool};
-use crate::authz::{CurrentUser, OwnerScope};
+use crate::authz::proof::{CurrentUser, OwnerScope};
 use crate::domain::OrgRole;
 
 /// How long an invitation link works.

@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
-use crate::authz::{CurrentUser, OrgScope, SudoUser};
+use crate::authz::proof::{CurrentUser, OrgScope, SudoUser};
 use crate::domain::Scopes;
 
 /// The columns of `ApiKey`, in one place: queries splice it in with

@@ -15,7 +15,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, on_pool};
-use crate::authz::PlatformScope;
+use crate::authz::proof::PlatformScope;
 
 /// A master key's metadata (never its digest).
 #[derive(Debug, Clone, FromRow)]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
-use crate::authz::{CurrentUser, OrgScope, OwnerScope, Principal};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal};
 use crate::domain::OrgRole;
 
 /// An org and one member's role in it, as stored. `authz` turns it into the

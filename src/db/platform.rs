@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::keys::key_columns;
 use super::{Db, in_tx, on_pool};
-use crate::authz::{Operator, PlatformScope};
+use crate::authz::proof::{Operator, PlatformScope};
 use crate::db::audit::Origin;
 use crate::db::keys::ApiKey;
 use crate::db::users::User;

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// The categories a user can be notified about, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

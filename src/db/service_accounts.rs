@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::keys::key_columns;
 use super::keys::{ApiKey, NewKey};
 use super::{Db, in_tx, on_pool};
-use crate::authz::{OrgScope, OwnerScope, SudoUser};
+use crate::authz::proof::{OrgScope, OwnerScope, SudoUser};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ServiceAccount {

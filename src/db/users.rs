@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
-use crate::authz::{CurrentUser, PlatformScope};
+use crate::authz::proof::{CurrentUser, PlatformScope};
 
 /// A user as the console shows it (no credential material).
 #[derive(Debug, Clone, FromRow)]

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::mfa::{totp_err, verify_code};
+use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};
 use crate::auth::{AppSession, backup_codes, throttle};
@@ -88,7 +88,7 @@ async fn setup_page(
     let page = SetupPage {
         ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
         secret: secret.grouped(),
-        qr: qr_data_url(&secret.otpauth_uri(&user.email())).map_err(totp_err)?,
+        qr: qr_data_url(&secret.otpauth_uri(&user.email()))?,
         errors,
     };
     render(status, &page)
@@ -137,7 +137,7 @@ pub async fn confirm_setup(
     };
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     let step = if code.len() == usize::from(totp::DIGITS) {
-        secret.matching_step(&code, now).map_err(totp_err)?
+        secret.matching_step(&code, now)?
     } else {
         None
     };
