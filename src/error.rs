@@ -139,6 +139,32 @@ impl IntoResponse for CsrfRejection {
     }
 }
 
+/// The outcomes a handler answers itself (a taken slug, the last owner) are
+/// matched before `?`; what is left is an internal error, with its cause.
+impl From<crate::db::orgs::OrgError> for AppError {
+    fn from(e: crate::db::orgs::OrgError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::db::invitations::InvitationError> for AppError {
+    fn from(e: crate::db::invitations::InvitationError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::db::users::CreateUserError> for AppError {
+    fn from(e: crate::db::users::CreateUserError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(e: askama::Error) -> Self {
         AppError::Internal(e.into())

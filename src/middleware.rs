@@ -1,6 +1,8 @@
-//! Cross-cutting, fail-closed layers: security headers on every response,
-//! request ids, panic recovery. Identity is never injected here; it comes from
-//! extractors.
+//! The security headers every response carries (CSP, nosniff, referrer and
+//! framing policy, no-store, HSTS over https). The other cross-cutting layers
+//! — request ids, tracing, panic recovery, body limit, timeout — are stacked
+//! in `app::build_router`, and CSRF in `auth::csrf`. Identity is never
+//! injected by a layer; it comes from extractors.
 
 use axum::http::{HeaderName, HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;

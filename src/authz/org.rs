@@ -90,15 +90,39 @@ pub async fn unchecked_member_scope(
 /// A signed-in member of the org in the URL.
 #[derive(Debug, Clone)]
 pub struct OrgMember {
-    pub user: CurrentUser,
-    pub scope: OrgScope,
+    user: CurrentUser,
+    scope: OrgScope,
+}
+
+impl OrgMember {
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    pub fn scope(&self) -> &OrgScope {
+        &self.scope
+    }
+    pub fn into_parts(self) -> (CurrentUser, OrgScope) {
+        (self.user, self.scope)
+    }
 }
 
 /// A signed-in owner of the org in the URL.
 #[derive(Debug, Clone)]
 pub struct OrgOwner {
-    pub user: CurrentUser,
-    pub scope: OwnerScope,
+    user: CurrentUser,
+    scope: OwnerScope,
+}
+
+impl OrgOwner {
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    pub fn scope(&self) -> &OwnerScope {
+        &self.scope
+    }
+    pub fn into_parts(self) -> (CurrentUser, OwnerScope) {
+        (self.user, self.scope)
+    }
 }
 
 impl FromRequestParts<AppState> for OrgMember {

@@ -124,13 +124,8 @@ pub async fn login(
                 ),
             )
             .await?;
-            res.headers_mut().insert(
-                "retry-after",
-                retry_after
-                    .to_string()
-                    .parse()
-                    .map_err(AppError::internal)?,
-            );
+            res.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(retry_after));
             return Ok(res);
         }
         other => other?,
@@ -504,7 +499,7 @@ async fn signup_with_invitation(
         Err(InvitationError::NoLongerValid) => {
             return Ok(invitations::invalid_invitation(StatusCode::GONE));
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let actor = Actor::User {
         id: user.id,

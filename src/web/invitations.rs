@@ -177,7 +177,7 @@ pub async fn accept_invitation(
             .await;
         }
         Err(InvitationError::NoLongerValid) => return Ok(invalid_invitation(StatusCode::GONE)),
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     record_acceptance(&state, &user.actor(), user.id(), &inv, &accepted, &client).await?;
     // Joining an org is a privilege change: a new session id.

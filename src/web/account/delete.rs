@@ -207,7 +207,7 @@ pub async fn delete_account(
         deleted
     })
     .await
-    .map_err(AppError::internal)??
+    .map_err(|e| AppError::Internal(e.into()))??
     // Nothing was deleted: an organization lost its other owner between the
     // check above and the transaction (which checks again).
     .ok_or_else(|| {

@@ -170,9 +170,9 @@ fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) -> Result<(), Ap
     if out.last() != Some(&b'{') {
         out.push(b',');
     }
-    serde_json::to_writer(&mut *out, name).map_err(AppError::internal)?;
+    serde_json::to_writer(&mut *out, name)?;
     out.push(b':');
-    serde_json::to_writer(&mut *out, value).map_err(AppError::internal)
+    Ok(serde_json::to_writer(&mut *out, value)?)
 }
 
 /// Everything before the audit events, ending with `"audit_events":[`.
@@ -383,7 +383,7 @@ pub async fn download_export(
     );
     headers.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&disposition).map_err(AppError::internal)?,
+        HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
     );
     Ok(res)
 }

@@ -114,7 +114,7 @@ pub async fn create_org(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     state
         .db
@@ -147,7 +147,7 @@ pub async fn leave_org(
     member: OrgMember,
     client: ClientInfo,
 ) -> Result<Response, AppError> {
-    let OrgMember { user, scope } = member;
+    let (user, scope) = member.into_parts();
     match state.db.leave_org(&scope).await {
         Ok(_) => {
             state
@@ -180,7 +180,7 @@ pub async fn leave_org(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to("/account/orgs").into_response())
 }

@@ -91,7 +91,7 @@ async fn invitations_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let scope = &owner.scope;
+    let scope = &owner.scope();
     let live: Vec<_> = state
         .db
         .list_teams(scope, now)
@@ -132,8 +132,14 @@ async fn invitations_page(
         None => None,
     };
     let page = InvitationsPage {
-        ctx: PageContext::for_org(state, session, &owner.user, scope, Section::OrgInvitations)
-            .await?,
+        ctx: PageContext::for_org(
+            state,
+            session,
+            &owner.user(),
+            scope,
+            Section::OrgInvitations,
+        )
+        .await?,
         slug: scope.slug().to_owned(),
         new_link,
         pending,
@@ -191,7 +197,7 @@ pub async fn create_invitation(
     // rather than silently dropped.
     let live: HashMap<Uuid, String> = state
         .db
-        .list_teams(&owner.scope, now)
+        .list_teams(&owner.scope(), now)
         .await?
         .into_iter()
         .filter(|t| t.deleted_at.is_none())
@@ -220,8 +226,8 @@ pub async fn create_invitation(
     let created = match state
         .db
         .create_invitation(
-            &owner.scope,
-            &owner.user,
+            &owner.scope(),
+            &owner.user(),
             email.as_str(),
             role,
             &team_ids,
@@ -246,7 +252,7 @@ pub async fn create_invitation(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let team_names: Vec<&str> = team_ids
         .iter()
@@ -255,8 +261,8 @@ pub async fn create_invitation(
     // The audit event names who was invited to what; never the link.
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        &owner.user(),
+        &owner.scope(),
         &client,
         "invitation.created",
         ("invitation", created.id.to_string()),
@@ -274,7 +280,7 @@ pub async fn create_invitation(
         .put(
             KEY_NEW_LINK,
             &NewLink {
-                slug: owner.scope.slug().to_owned(),
+                slug: owner.scope().slug().to_owned(),
                 email: email.to_string(),
                 link: format!("{}/invitations/{token}", state.config.public_url()),
             },
@@ -288,7 +294,7 @@ pub async fn create_invitation(
         )
     };
     session.flash(FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope().slug())).into_response())
 }
 
 pub async fn revoke_invitation(
@@ -303,13 +309,13 @@ pub async fn revoke_invitation(
     // one already spent, is not found.
     let email = state
         .db
-        .revoke_invitation(&owner.scope, id, state.clock.unix())
+        .revoke_invitation(&owner.scope(), id, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)?;
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        &owner.user(),
+        &owner.scope(),
         &client,
         "invitation.revoked",
         ("invitation", id.to_string()),
@@ -322,5 +328,5 @@ pub async fn revoke_invitation(
             format!("The invitation for {email} was revoked. Its link no longer works."),
         )
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope().slug())).into_response())
 }

@@ -72,7 +72,7 @@ pub async fn list_members(
     owner: OrgOwner,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let now = state.clock.unix();
     let q = query.q.unwrap_or_default();
     let sort = MemberSort::parse(query.sort.as_deref());
@@ -130,7 +130,7 @@ pub async fn show_member(
     owner: OrgOwner,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let member = state
         .db
@@ -168,7 +168,7 @@ pub async fn change_role(
     Path((_, id)): Path<(String, String)>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     // The member is looked up first: an id from another org is not found,
     // whatever the form says.
@@ -214,7 +214,7 @@ pub async fn change_role(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&back).into_response())
 }
@@ -226,7 +226,7 @@ pub async fn remove_member(
     client: ClientInfo,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let member = state
         .db
@@ -266,7 +266,7 @@ pub async fn remove_member(
                     .into_response(),
             )
         }
-        Err(e) => Err(AppError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -279,7 +279,7 @@ pub async fn revoke_member_key(
     client: ClientInfo,
     Path((_, id, key)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let key_id = state
         .db

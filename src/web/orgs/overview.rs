@@ -29,7 +29,7 @@ pub async fn show_overview(
     session: AppSession,
     member: OrgMember,
 ) -> Result<Response, AppError> {
-    let OrgMember { user, scope } = member;
+    let (user, scope) = member.into_parts();
     let counts = if scope.is_owner() {
         state.db.org_counts(&scope).await?
     } else {
