@@ -176,10 +176,7 @@ pub async fn list_teams(
     State(state): State<AppState>,
     key: ApiOrgKey<TeamsRead>,
 ) -> Result<Json<TeamList>, ApiError> {
-    let teams = state
-        .db
-        .list_teams(&key.scope(), state.clock.unix())
-        .await?;
+    let teams = state.db.list_teams(key.scope(), state.clock.unix()).await?;
     Ok(Json(TeamList {
         teams: teams
             .into_iter()
@@ -254,7 +251,7 @@ async fn reachable_team(
     }
     state
         .db
-        .find_team(&key.scope(), team_id, state.clock.unix())
+        .find_team(key.scope(), team_id, state.clock.unix())
         .await?
         .filter(|t| t.deleted_at.is_none())
         .map(|t| t.name)

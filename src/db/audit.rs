@@ -141,7 +141,7 @@ impl Db {
             .bind(id)
             .bind(user.id())
             .bind(user.id().to_string())
-            .bind(&user.email())
+            .bind(user.email())
             .bind(limit)
             .fetch_all(pool)
             .await

@@ -164,7 +164,7 @@ impl Db {
             .bind(&label)
             .bind(&uid)
             .bind(pseudonym.to_string())
-            .bind(&user.email())
+            .bind(user.email())
             .execute(&mut *tx)
             .await?;
             // Free text the person wrote (an API key's name) is theirs: it

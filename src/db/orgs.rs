@@ -263,7 +263,7 @@ impl Db {
                 .bind(id)
                 .bind(owner.id())
                 .bind(owner.display_name().to_lowercase())
-                .bind(&owner.email())
+                .bind(owner.email())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;

@@ -72,7 +72,7 @@ pub async fn confirm_sudo(
     let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
     // The same counters as sign-in: a stolen session cookie must not become
     // an unthrottled way to guess the password.
-    throttle::check_signin(&state.db, &state.config, &user.email(), &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
     let stored = state.db.password_hash(&user).await?;
     let verified = state
         .passwords
@@ -106,7 +106,7 @@ pub async fn confirm_sudo(
         );
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, &user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         state.db.record_event(event("sudo.failed"), now).await?;
         let page = SudoPage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
@@ -117,7 +117,7 @@ pub async fn confirm_sudo(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    throttle::clear_signin_failures(&state.db, &user.email()).await?;
+    throttle::clear_signin_failures(&state.db, user.email()).await?;
     // Entering sudo mode is a privilege change: the session id is rotated.
     session.rotate_id().await?;
     session

@@ -146,7 +146,7 @@ pub async fn delete_account(
     }
     // The same counters as sign-in: the form must not become an unthrottled
     // way to guess the password with a stolen session.
-    throttle::check_signin(&state.db, &state.config, &user.email(), &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
     let stored = state.db.password_hash(&user).await?;
     let verified = state
         .passwords
@@ -168,7 +168,7 @@ pub async fn delete_account(
         );
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, &user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         state
             .db
             .record_event(

@@ -328,7 +328,7 @@ pub async fn rotate_key(
     Path(public_id): Path<String>,
     Form(form): Form<RotateForm>,
 ) -> Result<Response, AppError> {
-    let key = own_key(&state, &gate.user(), &public_id).await?;
+    let key = own_key(&state, gate.user(), &public_id).await?;
     let user = gate
         .enter(&format!("/account/keys/{public_id}/rotate"), &form)
         .await?;

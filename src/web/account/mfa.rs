@@ -88,7 +88,7 @@ async fn setup_page(
     let page = SetupPage {
         ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
         secret: secret.grouped(),
-        qr: qr_data_url(&secret.otpauth_uri(&user.email()))?,
+        qr: qr_data_url(&secret.otpauth_uri(user.email()))?,
         errors,
     };
     render(status, &page)
@@ -337,12 +337,12 @@ pub async fn disable_mfa(
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     // A code check like any other: throttled by the sign-in counters.
-    throttle::check_signin(&state.db, &state.config, &user.email(), &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
     if verify_code(&state.db, user.id(), &form.code, now)
         .await?
         .is_none()
     {
-        throttle::record_signin_failure(&state.db, &user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         audit(&state, &user, &client, "mfa.disable_failed", json!({}), now).await?;
         let mut errors = FieldErrors::new();
         errors.add(

@@ -91,7 +91,7 @@ pub async fn change_password(
     let now = state.clock.unix();
     // Re-entering the current password is a password check like sign-in: it
     // is throttled by the same counters.
-    throttle::check_signin(&state.db, &state.config, &user.email(), &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
 
     let mut errors = FieldErrors::new();
     let stored = state.db.password_hash(&user).await?;
@@ -100,7 +100,7 @@ pub async fn change_password(
         .verify(&form.current_password, Some(&stored))
         .await?;
     if !verified.is_ok() {
-        throttle::record_signin_failure(&state.db, &user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         errors.add("current_password", "That is not your current password.");
     }
     let local = Email::from_trusted(user.email().to_owned());

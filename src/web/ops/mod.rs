@@ -39,7 +39,7 @@ pub async fn ops_context(
     op: &Operator,
     section: OpsSection,
 ) -> Result<PageContext, AppError> {
-    let mut ctx = PageContext::new(state, session, Some(&op.user()), Section::Ops(section)).await?;
+    let mut ctx = PageContext::new(state, session, Some(op.user()), Section::Ops(section)).await?;
     ctx.ops_mfa_missing = !op.has_mfa();
     Ok(ctx)
 }

@@ -194,7 +194,7 @@ async fn export_events(
     }
     Ok(state
         .db
-        .org_events(&owner.scope(), &filter, None, EXPORT_LIMIT)
+        .org_events(owner.scope(), &filter, None, EXPORT_LIMIT)
         .await?)
 }
 

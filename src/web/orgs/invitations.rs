@@ -132,14 +132,8 @@ async fn invitations_page(
         None => None,
     };
     let page = InvitationsPage {
-        ctx: PageContext::for_org(
-            state,
-            session,
-            &owner.user(),
-            scope,
-            Section::OrgInvitations,
-        )
-        .await?,
+        ctx: PageContext::for_org(state, session, owner.user(), scope, Section::OrgInvitations)
+            .await?,
         slug: scope.slug().to_owned(),
         new_link,
         pending,
@@ -197,7 +191,7 @@ pub async fn create_invitation(
     // rather than silently dropped.
     let live: HashMap<Uuid, String> = state
         .db
-        .list_teams(&owner.scope(), now)
+        .list_teams(owner.scope(), now)
         .await?
         .into_iter()
         .filter(|t| t.deleted_at.is_none())
@@ -226,8 +220,8 @@ pub async fn create_invitation(
     let created = match state
         .db
         .create_invitation(
-            &owner.scope(),
-            &owner.user(),
+            owner.scope(),
+            owner.user(),
             email.as_str(),
             role,
             &team_ids,
@@ -261,8 +255,8 @@ pub async fn create_invitation(
     // The audit event names who was invited to what; never the link.
     record(
         &state,
-        &owner.user(),
-        &owner.scope(),
+        owner.user(),
+        owner.scope(),
         &client,
         "invitation.created",
         ("invitation", created.id.to_string()),
@@ -309,13 +303,13 @@ pub async fn revoke_invitation(
     // one already spent, is not found.
     let email = state
         .db
-        .revoke_invitation(&owner.scope(), id, state.clock.unix())
+        .revoke_invitation(owner.scope(), id, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)?;
     record(
         &state,
-        &owner.user(),
-        &owner.scope(),
+        owner.user(),
+        owner.scope(),
         &client,
         "invitation.revoked",
         ("invitation", id.to_string()),

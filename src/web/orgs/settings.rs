@@ -70,15 +70,15 @@ async fn settings_page(
         ctx: PageContext::for_org(
             state,
             session,
-            &owner.user(),
-            &owner.scope(),
+            owner.user(),
+            owner.scope(),
             Section::OrgSettings,
         )
         .await?,
         slug: owner.scope().slug().to_owned(),
         require_mfa,
         max_key_lifetime_days,
-        without_mfa: state.db.members_without_mfa(&owner.scope()).await?,
+        without_mfa: state.db.members_without_mfa(owner.scope()).await?,
         errors,
     };
     render(status, &page)
@@ -145,12 +145,12 @@ pub async fn update_settings(
         require_mfa,
         max_key_lifetime_days: max_days,
     };
-    let before = state.db.update_policies(&owner.scope(), after).await?;
+    let before = state.db.update_policies(owner.scope(), after).await?;
     if before != after {
         record(
             &state,
-            &owner.user(),
-            &owner.scope(),
+            owner.user(),
+            owner.scope(),
             &client,
             "policy.updated",
             ("org", owner.scope().org_id().to_string()),
@@ -167,7 +167,7 @@ pub async fn update_settings(
         )
         .await?;
     }
-    let without = state.db.members_without_mfa(&owner.scope()).await?;
+    let without = state.db.members_without_mfa(owner.scope()).await?;
     let message = if require_mfa && !before.require_mfa && without > 0 {
         format!(
             "Policies saved. {without} {} without two-factor authentication will be asked to set it up when they next open the organization.",

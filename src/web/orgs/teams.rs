@@ -61,13 +61,13 @@ async fn teams_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let teams = state.db.list_teams(&owner.scope(), now).await?;
+    let teams = state.db.list_teams(owner.scope(), now).await?;
     let page = TeamsPage {
         ctx: PageContext::for_org(
             state,
             session,
-            &owner.user(),
-            &owner.scope(),
+            owner.user(),
+            owner.scope(),
             Section::OrgTeams,
         )
         .await?,
@@ -116,7 +116,7 @@ pub async fn create_team(
     };
     let id = match state
         .db
-        .create_team(&owner.scope(), name.as_str(), state.clock.unix())
+        .create_team(owner.scope(), name.as_str(), state.clock.unix())
         .await
     {
         Ok(id) => id,
@@ -136,8 +136,8 @@ pub async fn create_team(
     };
     record(
         &state,
-        &owner.user(),
-        &owner.scope(),
+        owner.user(),
+        owner.scope(),
         &client,
         "team.created",
         ("team", id.to_string()),
@@ -192,13 +192,13 @@ async fn team_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let members = state.db.team_members(&owner.scope(), team.id).await?;
+    let members = state.db.team_members(owner.scope(), team.id).await?;
     let page = TeamPage {
         ctx: PageContext::for_org(
             state,
             session,
-            &owner.user(),
-            &owner.scope(),
+            owner.user(),
+            owner.scope(),
             Section::OrgTeams,
         )
         .await?,
@@ -216,7 +216,7 @@ async fn team_page(
 async fn load_team(state: &AppState, owner: &OrgOwner, id: &str) -> Result<TeamRow, AppError> {
     state
         .db
-        .find_team(&owner.scope(), id_from(id)?, state.clock.unix())
+        .find_team(owner.scope(), id_from(id)?, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -264,7 +264,7 @@ pub async fn rename_team(
     };
     match state
         .db
-        .rename_team(&owner.scope(), team.id, name.as_str())
+        .rename_team(owner.scope(), team.id, name.as_str())
         .await
     {
         Ok(true) => {}
@@ -286,8 +286,8 @@ pub async fn rename_team(
     }
     record(
         &state,
-        &owner.user(),
-        &owner.scope(),
+        owner.user(),
+        owner.scope(),
         &client,
         "team.renamed",
         ("team", team.id.to_string()),
@@ -308,13 +308,13 @@ pub async fn delete_team(
     let team = load_team(&state, &owner, &id).await?;
     if state
         .db
-        .delete_team(&owner.scope(), team.id, state.clock.unix())
+        .delete_team(owner.scope(), team.id, state.clock.unix())
         .await?
     {
         record(
             &state,
-            &owner.user(),
-            &owner.scope(),
+            owner.user(),
+            owner.scope(),
             &client,
             "team.deleted",
             ("team", team.id.to_string()),
@@ -344,14 +344,14 @@ pub async fn restore_team(
     let team = load_team(&state, &owner, &id).await?;
     match state
         .db
-        .restore_team(&owner.scope(), team.id, state.clock.unix())
+        .restore_team(owner.scope(), team.id, state.clock.unix())
         .await
     {
         Ok(true) => {
             record(
                 &state,
-                &owner.user(),
-                &owner.scope(),
+                owner.user(),
+                owner.scope(),
                 &client,
                 "team.restored",
                 ("team", team.id.to_string()),
@@ -417,7 +417,7 @@ pub async fn set_team_member(
     match state
         .db
         .set_team_member(
-            &owner.scope(),
+            owner.scope(),
             team.id,
             MemberRef::Email(email.as_str()),
             role,
@@ -428,8 +428,8 @@ pub async fn set_team_member(
         Ok((user_id, before)) => {
             record(
                 &state,
-                &owner.user(),
-                &owner.scope(),
+                owner.user(),
+                owner.scope(),
                 &client,
                 "team.member_set",
                 ("user", user_id.to_string()),
@@ -479,15 +479,15 @@ pub async fn remove_team_member(
     let user_id = id_from(&user)?;
     if !state
         .db
-        .remove_team_member(&owner.scope(), team.id, user_id)
+        .remove_team_member(owner.scope(), team.id, user_id)
         .await?
     {
         return Err(AppError::NotFound);
     }
     record(
         &state,
-        &owner.user(),
-        &owner.scope(),
+        owner.user(),
+        owner.scope(),
         &client,
         "team.member_removed",
         ("user", user_id.to_string()),
