@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use crate::auth::api_key::{self, Token};
+use crate::authz::PlatformScope;
 use crate::db::Db;
 use crate::db::audit::{Actor, NewEvent, Origin};
 use crate::db::master_keys::MasterKey;
@@ -45,7 +46,15 @@ async fn audit(
 /// Sets or clears the operator flag of the user with this email.
 pub async fn set_operator(db: &Db, email: &str, operator: bool, now: i64) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|m| anyhow::anyhow!("{m}"))?;
-    let Some(id) = db.set_operator(email.as_str(), operator, now).await? else {
+    let Some(id) = db
+        .set_operator(
+            &PlatformScope::for_command_line(),
+            email.as_str(),
+            operator,
+            now,
+        )
+        .await?
+    else {
         anyhow::bail!(
             "no user has the email address {email}; they must sign up (or be created) first"
         );
@@ -95,7 +104,14 @@ pub async fn create_master_key(
     let issued = api_key::issue();
     let expires_at = now + expires_days * DAY;
     let id = db
-        .create_master_key(&issued.public_id, &name, &issued.digest, expires_at, now)
+        .create_master_key(
+            &PlatformScope::for_command_line(),
+            &issued.public_id,
+            &name,
+            &issued.digest,
+            expires_at,
+            now,
+        )
         .await?;
     audit(
         db,
@@ -127,11 +143,22 @@ pub async fn rotate_master_key(
         .trim()
         .strip_prefix(api_key::PREFIX)
         .unwrap_or(public_id.trim());
-    let Some(key) = db.find_master_key(public_id).await? else {
+    let Some(key) = db
+        .find_master_key(&PlatformScope::for_command_line(), public_id)
+        .await?
+    else {
         anyhow::bail!("no master key has the public id {public_id}");
     };
     let issued = api_key::issue_for(&key.public_id);
-    if !db.rotate_master_key(key.id, &issued.digest, now).await? {
+    if !db
+        .rotate_master_key(
+            &PlatformScope::for_command_line(),
+            key.id,
+            &issued.digest,
+            now,
+        )
+        .await?
+    {
         anyhow::bail!("only an active master key can be rotated (this one is revoked or expired)");
     }
     audit(
@@ -151,5 +178,7 @@ pub async fn rotate_master_key(
 }
 
 pub async fn list_master_keys(db: &Db) -> anyhow::Result<Vec<MasterKey>> {
-    Ok(db.list_master_keys().await?)
+    Ok(db
+        .list_master_keys(&PlatformScope::for_command_line())
+        .await?)
 }

@@ -95,7 +95,7 @@ async fn load(state: &AppState, id: Uuid) -> Result<User, ApiError> {
         (status = 403, description = "The key lacks `profile:read`, or belongs to a service account (`service_account_key`)", body = ErrorBody),
     ))]
 pub async fn get_me(key: UserKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiError> {
-    Ok(Json(key.user.clone().into()))
+    Ok(Json(key.user().clone().into()))
 }
 
 /// Changes the key owner's profile.
@@ -116,7 +116,7 @@ pub async fn update_me(
     key: UserKeyAuth<ProfileWrite>,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, ApiError> {
-    let current = key.user.clone();
+    let current = key.user().clone();
     let mut errors = Vec::new();
     let mut field = |name: &str, message: &str| {
         errors.push(FieldError {
@@ -188,13 +188,13 @@ pub async fn update_me(
                 actor: &key.actor(),
                 action: "profile.updated",
                 target_kind: Some("user"),
-                target_id: Some(key.user.id.to_string()),
+                target_id: Some(key.user().id.to_string()),
                 org_id: None,
                 origin: &Origin::default(),
-                detail: json!({ "via_key": key.public_id }),
+                detail: json!({ "via_key": key.public_id() }),
             },
             now,
         )
         .await?;
-    Ok(Json(load(&state, key.user.id).await?.into()))
+    Ok(Json(load(&state, key.user().id).await?.into()))
 }

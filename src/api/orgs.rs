@@ -176,7 +176,7 @@ pub async fn list_teams(
     State(state): State<AppState>,
     key: ApiOrgKey<TeamsRead>,
 ) -> Result<Json<TeamList>, ApiError> {
-    let teams = state.db.list_teams(&key.scope, state.clock.unix()).await?;
+    let teams = state.db.list_teams(key.scope(), state.clock.unix()).await?;
     Ok(Json(TeamList {
         teams: teams
             .into_iter()
@@ -251,7 +251,7 @@ async fn reachable_team(
     }
     state
         .db
-        .find_team(&key.scope, team_id, state.clock.unix())
+        .find_team(key.scope(), team_id, state.clock.unix())
         .await?
         .filter(|t| t.deleted_at.is_none())
         .map(|t| t.name)
@@ -269,11 +269,11 @@ async fn audit(
         .db
         .record_event(
             NewEvent {
-                actor: &key.principal.actor(),
+                actor: &key.principal().actor(),
                 action,
                 target_kind: Some("user"),
                 target_id: Some(user_id.to_string()),
-                org_id: Some(key.scope.org_id()),
+                org_id: Some(key.scope().org_id()),
                 origin: &Origin::default(),
                 detail,
             },
@@ -333,7 +333,7 @@ pub async fn put_team_member(
         "team.member_set",
         user_id,
         json!({ "team": team, "before": before, "after": role.as_str(),
-                "via_key": key.principal.public_id }),
+                "via_key": key.principal().public_id() }),
     )
     .await?;
     Ok(Json(TeamMembership {
@@ -374,7 +374,7 @@ pub async fn delete_team_member(
         &key,
         "team.member_removed",
         user_id,
-        json!({ "team": team, "via_key": key.principal.public_id }),
+        json!({ "team": team, "via_key": key.principal().public_id() }),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

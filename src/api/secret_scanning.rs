@@ -28,8 +28,8 @@ use crate::app::AppState;
 use crate::auth::api_key::{PREFIX, Presented};
 use crate::auth::throttle;
 use crate::db::audit::{Actor, NewEvent};
-use crate::error::AppError;
-use crate::web::ClientInfo;
+use crate::authz::PlatformScope;
+use crate::request::ClientInfo;
 
 use super::error::ApiError;
 
@@ -87,11 +87,7 @@ pub async fn report_tokens(
         3600,
         now,
     )
-    .await
-    .map_err(|e| match e {
-        AppError::TooManyRequests { retry_after } => ApiError::TooManyRequests { retry_after },
-        other => ApiError::Internal(anyhow::anyhow!("{other}")),
-    })?;
+    .await?;
     let ApiJson(reports) = ApiJson::<Vec<ReportedToken>>::from_request(req, &state).await?;
     if reports.len() > MAX_TOKENS {
         return Err(ApiError::Validation(vec![FieldError {
@@ -185,13 +181,17 @@ async fn revoke_if_live(
         .await?;
         return Ok(());
     }
-    if let Some(master) = state.db.master_key_credentials(presented.public_id).await?
+    let platform = PlatformScope::unchecked_for_leak_report();
+    if let Some(master) = state
+        .db
+        .master_key_credentials(&platform, presented.public_id)
+        .await?
         && master.revoked_at.is_none()
         && master.expires_at > now
         && presented.matches(&master.secret_digest)
         && state
             .db
-            .revoke_master_key(master.id, "reported leaked by a secret scanner", now)
+            .revoke_master_key(&platform, master.id, "reported leaked by a secret scanner", now)
             .await?
     {
         record(

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -139,9 +139,9 @@ impl Db {
             )
             .bind(at)
             .bind(id)
-            .bind(user.id)
-            .bind(user.id.to_string())
-            .bind(&user.email)
+            .bind(user.id())
+            .bind(user.id().to_string())
+            .bind(user.email())
             .bind(limit)
             .fetch_all(pool)
             .await
@@ -186,7 +186,7 @@ impl Db {
     /// A page of an org's audit log, newest first (keyset pagination).
     pub async fn org_events(
         &self,
-        scope: &crate::authz::OwnerScope,
+        scope: &crate::authz::proof::OwnerScope,
         filter: &AuditFilter,
         before: Option<AuditCursor>,
         limit: i64,

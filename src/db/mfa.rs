@@ -17,7 +17,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 use crate::cipher::Sealed;
 
 /// `secret_format` of a secret stored before encryption at rest.
@@ -108,7 +108,7 @@ impl Db {
                  (user_id, totp_secret, secret_format, last_used_step, enabled_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO NOTHING",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(secret.as_bytes())
             .bind(SEALED_V1)
             .bind(confirmed_step)
@@ -118,7 +118,7 @@ impl Db {
             .rows_affected();
             if inserted == 1 {
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .execute(&mut *tx)
                     .await?;
                 for digest in code_digests {
@@ -126,7 +126,7 @@ impl Db {
                         "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(user.id)
+                    .bind(user.id())
                     .bind(digest)
                     .bind(now)
                     .execute(&mut *tx)
@@ -189,12 +189,12 @@ impl Db {
         let replaced = in_tx!(self, |tx| {
             let exists =
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM user_mfa WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .fetch_one(&mut *tx)
                     .await?;
             if exists > 0 {
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .execute(&mut *tx)
                     .await?;
                 for digest in code_digests {
@@ -202,7 +202,7 @@ impl Db {
                         "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(user.id)
+                    .bind(user.id())
                     .bind(digest)
                     .bind(now)
                     .execute(&mut *tx)
@@ -219,11 +219,11 @@ impl Db {
     pub async fn disable_mfa(&self, user: &CurrentUser) -> Result<bool, sqlx::Error> {
         let removed = in_tx!(self, |tx| {
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

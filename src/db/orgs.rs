@@ -14,8 +14,20 @@ use uuid::Uuid;
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
-use crate::authz::org::MembershipRow;
-use crate::authz::{CurrentUser, OrgRole, OrgScope, OwnerScope};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal};
+use crate::domain::OrgRole;
+
+/// An org and one member's role in it, as stored. `authz` turns it into the
+/// `OrgScope` proof; nothing else should read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRow {
+    pub org_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub require_mfa: bool,
+    pub max_key_lifetime_days: Option<i64>,
+    pub role: String,
+}
 use crate::domain::TeamRole;
 
 /// Soft-deleted teams can be restored for this long.
@@ -249,9 +261,9 @@ impl Db {
                      created_at) VALUES ($1, $2, 'owner', $3, $4, $5)",
                 )
                 .bind(id)
-                .bind(owner.id)
-                .bind(owner.display_name.to_lowercase())
-                .bind(&owner.email)
+                .bind(owner.id())
+                .bind(owner.display_name().to_lowercase())
+                .bind(owner.email())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -274,7 +286,7 @@ impl Db {
                  FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 \
                  ORDER BY o.name",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })
@@ -290,7 +302,7 @@ impl Db {
                 "SELECT o.id, o.slug, o.name, m.role, m.created_at FROM memberships m \
                  JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.slug",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })?
@@ -310,7 +322,7 @@ impl Db {
                  JOIN teams t ON t.id = tm.team_id \
                  WHERE tm.user_id = $1 AND t.deleted_at IS NULL ORDER BY t.name",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })?;
@@ -436,8 +448,25 @@ impl Db {
         })
     }
 
-    /// The teams of one member (any member may see their own).
+    /// The teams the scope's own member is on (any member may see their
+    /// own; a service account's scope has none here).
+    pub async fn my_teams(&self, scope: &OrgScope) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        match scope.principal() {
+            Principal::User(user_id) => self.teams_of(scope, user_id).await,
+            Principal::ServiceAccount(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The teams of any member of the org (owners only).
     pub async fn member_teams(
+        &self,
+        scope: &OwnerScope,
+        user_id: Uuid,
+    ) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        self.teams_of(scope, user_id).await
+    }
+
+    async fn teams_of(
         &self,
         scope: &OrgScope,
         user_id: Uuid,
@@ -545,11 +574,29 @@ impl Db {
         })
     }
 
+    /// The scope's own member leaves the org (see `remove_user`). A service
+    /// account's scope is not a membership: nothing happens (`false`).
+    pub async fn leave_org(&self, scope: &OrgScope) -> Result<bool, OrgError> {
+        match scope.principal() {
+            Principal::User(user_id) => self.remove_user(scope, user_id).await,
+            Principal::ServiceAccount(_) => Ok(false),
+        }
+    }
+
+    /// An owner removes `member_id` from the org (see `remove_user`).
+    pub async fn remove_member(
+        &self,
+        scope: &OwnerScope,
+        member_id: Uuid,
+    ) -> Result<bool, OrgError> {
+        self.remove_user(scope, member_id).await
+    }
+
     /// Removes a user from the org in one transaction: the membership, their
     /// team memberships, and the org binding (and team grants) of their keys.
-    /// Refused when they are its last owner. Used both by an owner removing a
-    /// member (`OwnerScope`) and by a member leaving (`OrgScope`).
-    pub async fn remove_from_org(&self, scope: &OrgScope, user_id: Uuid) -> Result<bool, OrgError> {
+    /// Refused when they are its last owner. Private: the callers above
+    /// decide whose membership it is from the proof they take.
+    async fn remove_user(&self, scope: &OrgScope, user_id: Uuid) -> Result<bool, OrgError> {
         in_tx!(self, |tx| {
             sqlx::query("UPDATE orgs SET id = id WHERE id = $1")
                 .bind(scope.org_id())

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::keys::key_columns;
 use super::{Db, in_tx, on_pool};
-use crate::authz::{Operator, PlatformScope};
+use crate::authz::proof::{Operator, PlatformScope};
 use crate::db::audit::Origin;
 use crate::db::keys::ApiKey;
 use crate::db::users::User;
@@ -84,7 +84,7 @@ impl OperatorAction<'_> {
         let mut detail = json!({
             "reason": self.reason.as_str(),
             "action_id": action_id,
-            "operator": operator.email,
+            "operator": operator.email(),
         });
         if let (Some(d), Some(extra)) = (detail.as_object_mut(), self.detail.as_object()) {
             for (k, v) in extra {
@@ -100,8 +100,8 @@ impl OperatorAction<'_> {
         orgs.into_iter()
             .map(|org_id| EventRow {
                 id: Uuid::now_v7(),
-                actor_id: Some(operator.id),
-                actor_label: operator.email.clone(),
+                actor_id: Some(operator.id()),
+                actor_label: operator.email().to_owned(),
                 action: self.action.to_owned(),
                 target_kind: self.target_kind.to_owned(),
                 target_id: self.target_id.clone(),
@@ -522,6 +522,7 @@ impl Db {
     /// when no user has this email.
     pub async fn set_operator(
         &self,
+        _scope: &PlatformScope,
         email: &str,
         operator: bool,
         now: i64,

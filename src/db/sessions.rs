@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// Bytes of the id hash that make up a session's handle.
 pub const HANDLE_BYTES: usize = 8;
@@ -237,7 +237,7 @@ impl Db {
         // At most a hundred rows (the cap): comparing here keeps the SQL the
         // same on both engines.
         Ok(self
-            .list_sessions(user.id, now)
+            .list_sessions(user.id(), now)
             .await?
             .into_iter()
             .find(|s| s.handle() == handle))
@@ -252,7 +252,7 @@ impl Db {
         let done = on_pool!(self, |pool| {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
                 .bind(id_hash)
-                .bind(user.id)
+                .bind(user.id())
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
@@ -273,7 +273,7 @@ impl Db {
                 "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
                  OR pending_user_id = $1 RETURNING pending_user_id IS NOT NULL",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(keep)
             .fetch_all(pool)
             .await
@@ -295,7 +295,7 @@ impl Db {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM sessions WHERE pending_user_id = $1 AND expires_at > $2",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(now)
             .fetch_one(pool)
             .await

@@ -99,7 +99,7 @@ pub async fn update_notifications(
                 actor: &user.actor(),
                 action: "notifications.updated",
                 target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
+                target_id: Some(user.id().to_string()),
                 org_id: None,
                 origin: &client.origin(),
                 detail: serde_json::Value::Object(detail),

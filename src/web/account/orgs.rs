@@ -114,7 +114,7 @@ pub async fn create_org(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     state
         .db
@@ -147,8 +147,8 @@ pub async fn leave_org(
     member: OrgMember,
     client: ClientInfo,
 ) -> Result<Response, AppError> {
-    let OrgMember { user, scope } = member;
-    match state.db.remove_from_org(&scope, user.id).await {
+    let (user, scope) = member.into_parts();
+    match state.db.leave_org(&scope).await {
         Ok(_) => {
             state
                 .db
@@ -157,7 +157,7 @@ pub async fn leave_org(
                         actor: &user.actor(),
                         action: "member.left",
                         target_kind: Some("user"),
-                        target_id: Some(user.id.to_string()),
+                        target_id: Some(user.id().to_string()),
                         org_id: Some(scope.org_id()),
                         origin: &client.origin(),
                         detail: json!({ "role": scope.role().as_str() }),
@@ -180,7 +180,7 @@ pub async fn leave_org(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to("/account/orgs").into_response())
 }

@@ -47,7 +47,7 @@ pub async fn show_profile(
 ) -> Result<Response, AppError> {
     let record = state
         .db
-        .find_user(user.id)
+        .find_user(user.id())
         .await?
         .ok_or(AppError::NotFound)?;
     let page = ProfilePage {
@@ -80,7 +80,7 @@ pub async fn update_profile(
     let (Some(name), Some(phone), Some(title), Some(zone)) = (name, phone, title, zone) else {
         let page = ProfilePage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Profile).await?,
-            email: user.email.clone(),
+            email: user.email().to_owned(),
             form,
             errors,
             zones: TimeZone::ALL,
@@ -110,7 +110,7 @@ pub async fn update_profile(
                 actor: &user.actor(),
                 action: "profile.updated",
                 target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
+                target_id: Some(user.id().to_string()),
                 org_id: None,
                 origin: &client.origin(),
                 detail: json!({}),

@@ -65,7 +65,7 @@ pub async fn list_sessions(
     let current = session.id_hash();
     let mut sessions: Vec<SessionView> = state
         .db
-        .list_sessions(user.id, now)
+        .list_sessions(user.id(), now)
         .await?
         .iter()
         .map(|s| SessionView::new(s, current.as_deref(), now))
@@ -105,7 +105,7 @@ pub async fn revoke_session(
                     actor: &user.actor(),
                     action: "session.revoked",
                     target_kind: Some("user"),
-                    target_id: Some(user.id.to_string()),
+                    target_id: Some(user.id().to_string()),
                     org_id: None,
                     origin: &client.origin(),
                     detail: json!({
@@ -158,7 +158,7 @@ pub async fn revoke_other_sessions(
                 actor: &user.actor(),
                 action: "sessions.revoked_others",
                 target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
+                target_id: Some(user.id().to_string()),
                 org_id: None,
                 origin: &client.origin(),
                 detail: json!({

@@ -20,9 +20,10 @@ use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};
 use crate::auth::session::FlashKind;
-use crate::authz::{OrgOwner, OrgRole};
+use crate::authz::OrgOwner;
 use crate::db::invitations::{INVITED_TEAM_ROLE, InvitationError};
 use crate::domain::Email;
+use crate::domain::OrgRole;
 use crate::error::AppError;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
@@ -90,7 +91,7 @@ async fn invitations_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let scope = &owner.scope;
+    let scope = &owner.scope();
     let live: Vec<_> = state
         .db
         .list_teams(scope, now)
@@ -131,7 +132,7 @@ async fn invitations_page(
         None => None,
     };
     let page = InvitationsPage {
-        ctx: PageContext::for_org(state, session, &owner.user, scope, Section::OrgInvitations)
+        ctx: PageContext::for_org(state, session, owner.user(), scope, Section::OrgInvitations)
             .await?,
         slug: scope.slug().to_owned(),
         new_link,
@@ -190,7 +191,7 @@ pub async fn create_invitation(
     // rather than silently dropped.
     let live: HashMap<Uuid, String> = state
         .db
-        .list_teams(&owner.scope, now)
+        .list_teams(owner.scope(), now)
         .await?
         .into_iter()
         .filter(|t| t.deleted_at.is_none())
@@ -219,8 +220,8 @@ pub async fn create_invitation(
     let created = match state
         .db
         .create_invitation(
-            &owner.scope,
-            &owner.user,
+            owner.scope(),
+            owner.user(),
             email.as_str(),
             role,
             &team_ids,
@@ -245,7 +246,7 @@ pub async fn create_invitation(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     let team_names: Vec<&str> = team_ids
         .iter()
@@ -254,8 +255,8 @@ pub async fn create_invitation(
     // The audit event names who was invited to what; never the link.
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        owner.user(),
+        owner.scope(),
         &client,
         "invitation.created",
         ("invitation", created.id.to_string()),
@@ -273,7 +274,7 @@ pub async fn create_invitation(
         .put(
             KEY_NEW_LINK,
             &NewLink {
-                slug: owner.scope.slug().to_owned(),
+                slug: owner.scope().slug().to_owned(),
                 email: email.to_string(),
                 link: format!("{}/invitations/{token}", state.config.public_url()),
             },
@@ -287,7 +288,7 @@ pub async fn create_invitation(
         )
     };
     session.flash(FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope().slug())).into_response())
 }
 
 pub async fn revoke_invitation(
@@ -302,13 +303,13 @@ pub async fn revoke_invitation(
     // one already spent, is not found.
     let email = state
         .db
-        .revoke_invitation(&owner.scope, id, state.clock.unix())
+        .revoke_invitation(owner.scope(), id, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)?;
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        owner.user(),
+        owner.scope(),
         &client,
         "invitation.revoked",
         ("invitation", id.to_string()),
@@ -321,5 +322,5 @@ pub async fn revoke_invitation(
             format!("The invitation for {email} was revoked. Its link no longer works."),
         )
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope().slug())).into_response())
 }

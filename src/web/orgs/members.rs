@@ -11,8 +11,9 @@ use super::{id_from, record};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::{OrgOwner, OrgRole};
+use crate::authz::OrgOwner;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
+use crate::domain::OrgRole;
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
 use crate::web::extract::{Form, Path, Query};
@@ -71,7 +72,7 @@ pub async fn list_members(
     owner: OrgOwner,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let now = state.clock.unix();
     let q = query.q.unwrap_or_default();
     let sort = MemberSort::parse(query.sort.as_deref());
@@ -129,7 +130,7 @@ pub async fn show_member(
     owner: OrgOwner,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let member = state
         .db
@@ -147,7 +148,7 @@ pub async fn show_member(
         joined: Timestamp::new(member.joined_at, now),
         teams: state.db.member_teams(&scope, member_id).await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
-        is_self: member_id == user.id,
+        is_self: member_id == user.id(),
         member,
     };
     ok(&page)
@@ -167,7 +168,7 @@ pub async fn change_role(
     Path((_, id)): Path<(String, String)>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     // The member is looked up first: an id from another org is not found,
     // whatever the form says.
@@ -213,7 +214,7 @@ pub async fn change_role(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&back).into_response())
 }
@@ -225,14 +226,14 @@ pub async fn remove_member(
     client: ClientInfo,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let member = state
         .db
         .find_member(&scope, member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    match state.db.remove_from_org(&scope, member_id).await {
+    match state.db.remove_member(&scope, member_id).await {
         Ok(true) => {
             record(
                 &state,
@@ -265,7 +266,7 @@ pub async fn remove_member(
                     .into_response(),
             )
         }
-        Err(e) => Err(AppError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -278,7 +279,7 @@ pub async fn revoke_member_key(
     client: ClientInfo,
     Path((_, id, key)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let key_id = state
         .db

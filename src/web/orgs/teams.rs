@@ -61,11 +61,17 @@ async fn teams_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let teams = state.db.list_teams(&owner.scope, now).await?;
+    let teams = state.db.list_teams(owner.scope(), now).await?;
     let page = TeamsPage {
-        ctx: PageContext::for_org(state, session, &owner.user, &owner.scope, Section::OrgTeams)
-            .await?,
-        slug: owner.scope.slug().to_owned(),
+        ctx: PageContext::for_org(
+            state,
+            session,
+            owner.user(),
+            owner.scope(),
+            Section::OrgTeams,
+        )
+        .await?,
+        slug: owner.scope().slug().to_owned(),
         teams: teams.iter().map(|t| team_item(t, now)).collect(),
         name,
         errors,
@@ -110,7 +116,7 @@ pub async fn create_team(
     };
     let id = match state
         .db
-        .create_team(&owner.scope, name.as_str(), state.clock.unix())
+        .create_team(owner.scope(), name.as_str(), state.clock.unix())
         .await
     {
         Ok(id) => id,
@@ -126,12 +132,12 @@ pub async fn create_team(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        owner.user(),
+        owner.scope(),
         &client,
         "team.created",
         ("team", id.to_string()),
@@ -144,7 +150,7 @@ pub async fn create_team(
             format!("Team “{}” created.", name.as_str()),
         )
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{id}", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{id}", owner.scope().slug())).into_response())
 }
 
 pub struct TeamMemberItem {
@@ -186,11 +192,17 @@ async fn team_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let members = state.db.team_members(&owner.scope, team.id).await?;
+    let members = state.db.team_members(owner.scope(), team.id).await?;
     let page = TeamPage {
-        ctx: PageContext::for_org(state, session, &owner.user, &owner.scope, Section::OrgTeams)
-            .await?,
-        slug: owner.scope.slug().to_owned(),
+        ctx: PageContext::for_org(
+            state,
+            session,
+            owner.user(),
+            owner.scope(),
+            Section::OrgTeams,
+        )
+        .await?,
+        slug: owner.scope().slug().to_owned(),
         name: team.name.clone(),
         team: team_item(team, now),
         members: members.into_iter().map(member_item).collect(),
@@ -204,7 +216,7 @@ async fn team_page(
 async fn load_team(state: &AppState, owner: &OrgOwner, id: &str) -> Result<TeamRow, AppError> {
     state
         .db
-        .find_team(&owner.scope, id_from(id)?, state.clock.unix())
+        .find_team(owner.scope(), id_from(id)?, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -252,7 +264,7 @@ pub async fn rename_team(
     };
     match state
         .db
-        .rename_team(&owner.scope, team.id, name.as_str())
+        .rename_team(owner.scope(), team.id, name.as_str())
         .await
     {
         Ok(true) => {}
@@ -270,12 +282,12 @@ pub async fn rename_team(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        owner.user(),
+        owner.scope(),
         &client,
         "team.renamed",
         ("team", team.id.to_string()),
@@ -283,7 +295,7 @@ pub async fn rename_team(
     )
     .await?;
     session.flash(FlashKind::Success, "Team renamed.").await?;
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
 
 pub async fn delete_team(
@@ -296,13 +308,13 @@ pub async fn delete_team(
     let team = load_team(&state, &owner, &id).await?;
     if state
         .db
-        .delete_team(&owner.scope, team.id, state.clock.unix())
+        .delete_team(owner.scope(), team.id, state.clock.unix())
         .await?
     {
         record(
             &state,
-            &owner.user,
-            &owner.scope,
+            owner.user(),
+            owner.scope(),
             &client,
             "team.deleted",
             ("team", team.id.to_string()),
@@ -319,7 +331,7 @@ pub async fn delete_team(
             )
             .await?;
     }
-    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope().slug())).into_response())
 }
 
 pub async fn restore_team(
@@ -332,14 +344,14 @@ pub async fn restore_team(
     let team = load_team(&state, &owner, &id).await?;
     match state
         .db
-        .restore_team(&owner.scope, team.id, state.clock.unix())
+        .restore_team(owner.scope(), team.id, state.clock.unix())
         .await
     {
         Ok(true) => {
             record(
                 &state,
-                &owner.user,
-                &owner.scope,
+                owner.user(),
+                owner.scope(),
                 &client,
                 "team.restored",
                 ("team", team.id.to_string()),
@@ -362,9 +374,9 @@ pub async fn restore_team(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope().slug())).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,7 +417,7 @@ pub async fn set_team_member(
     match state
         .db
         .set_team_member(
-            &owner.scope,
+            owner.scope(),
             team.id,
             MemberRef::Email(email.as_str()),
             role,
@@ -416,8 +428,8 @@ pub async fn set_team_member(
         Ok((user_id, before)) => {
             record(
                 &state,
-                &owner.user,
-                &owner.scope,
+                owner.user(),
+                owner.scope(),
                 &client,
                 "team.member_set",
                 ("user", user_id.to_string()),
@@ -451,9 +463,9 @@ pub async fn set_team_member(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
 
 pub async fn remove_team_member(
@@ -467,15 +479,15 @@ pub async fn remove_team_member(
     let user_id = id_from(&user)?;
     if !state
         .db
-        .remove_team_member(&owner.scope, team.id, user_id)
+        .remove_team_member(owner.scope(), team.id, user_id)
         .await?
     {
         return Err(AppError::NotFound);
     }
     record(
         &state,
-        &owner.user,
-        &owner.scope,
+        owner.user(),
+        owner.scope(),
         &client,
         "team.member_removed",
         ("user", user_id.to_string()),
@@ -485,5 +497,5 @@ pub async fn remove_team_member(
     session
         .flash(FlashKind::Success, "Removed from the team.")
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
