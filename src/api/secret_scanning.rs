@@ -27,8 +27,8 @@ use super::error::{ErrorBody, FieldError};
 use crate::app::AppState;
 use crate::auth::api_key::{PREFIX, Presented};
 use crate::auth::throttle;
-use crate::db::audit::{Actor, NewEvent};
 use crate::authz::PlatformScope;
+use crate::db::audit::{Actor, NewEvent};
 use crate::request::ClientInfo;
 
 use super::error::ApiError;
@@ -191,7 +191,12 @@ async fn revoke_if_live(
         && presented.matches(&master.secret_digest)
         && state
             .db
-            .revoke_master_key(&platform, master.id, "reported leaked by a secret scanner", now)
+            .revoke_master_key(
+                &platform,
+                master.id,
+                "reported leaked by a secret scanner",
+                now,
+            )
             .await?
     {
         record(

@@ -22,9 +22,9 @@ use super::session::{AppSession, SessionError};
 use super::store::KEY_PENDING_SIGN_IN as KEY_PENDING;
 use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
+use crate::cipher::CipherError;
 use crate::cipher::{Cipher, Sealed};
 use crate::db::Db;
-use crate::cipher::CipherError;
 use crate::db::mfa::PLAINTEXT;
 
 /// How long a person has to type the code after the password.
