@@ -224,7 +224,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(sessions)
-                .layer(from_fn_with_state(state.clone(), verify_csrf)),
+                .layer(from_fn_with_state(state.config.clone(), verify_csrf)),
         );
 
     let operations = Router::new()

@@ -7,7 +7,13 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use crate::web::urls::with_next;
+use crate::auth::csrf::CsrfRejection;
+use crate::auth::mfa::CodeError;
+use crate::auth::session::SessionError;
+use crate::auth::throttle::Throttled;
+use crate::auth::totp::TotpSetupError;
+use crate::authz::Denied;
+use crate::paths::{self, with_next};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -57,6 +63,108 @@ impl From<sqlx::Error> for AppError {
 
 impl From<crate::auth::password::HashError> for AppError {
     fn from(e: crate::auth::password::HashError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(e: Denied) -> Self {
+        match e {
+            Denied::NotFound => AppError::NotFound,
+            Denied::Forbidden => AppError::Forbidden,
+            Denied::Unauthenticated { next } => AppError::Unauthenticated { next },
+            Denied::SudoRequired { next } => AppError::SudoRequired { next },
+            Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,
+            e @ (Denied::Storage(_) | Denied::Session(_) | Denied::Stash(_)) => {
+                AppError::Internal(e.into())
+            }
+        }
+    }
+}
+
+/// The extractors of `authz` reject with `Denied`; a page shows it as this.
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
+    }
+}
+
+impl From<SessionError> for AppError {
+    fn from(e: SessionError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
+    }
+}
+
+impl From<Throttled> for AppError {
+    fn from(e: Throttled) -> Self {
+        match e {
+            Throttled::TooManyRequests { retry_after } => AppError::TooManyRequests { retry_after },
+            e @ Throttled::Storage(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<CodeError> for AppError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Throttled(t) => t.into(),
+            e => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<TotpSetupError> for AppError {
+    fn from(e: TotpSetupError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<CsrfRejection> for AppError {
+    fn from(e: CsrfRejection) -> Self {
+        match e {
+            CsrfRejection::Rejected => AppError::CsrfRejected,
+            CsrfRejection::TooLarge => AppError::PayloadTooLarge,
+            CsrfRejection::SignInEnded => AppError::Unauthenticated { next: None },
+            CsrfRejection::Session(e) => e.into(),
+        }
+    }
+}
+
+/// The CSRF middleware refuses with `CsrfRejection`; it is shown as this.
+impl IntoResponse for CsrfRejection {
+    fn into_response(self) -> Response {
+        AppError::from(self).into_response()
+    }
+}
+
+/// The outcomes a handler answers itself (a taken slug, the last owner) are
+/// matched before `?`; what is left is an internal error, with its cause.
+impl From<crate::db::orgs::OrgError> for AppError {
+    fn from(e: crate::db::orgs::OrgError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::db::invitations::InvitationError> for AppError {
+    fn from(e: crate::db::invitations::InvitationError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<crate::db::users::CreateUserError> for AppError {
+    fn from(e: crate::db::users::CreateUserError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(e: serde_json::Error) -> Self {
         AppError::Internal(e.into())
     }
 }
@@ -113,14 +221,12 @@ impl IntoResponse for AppError {
                 "Your account does not have access to this page.",
             ),
             AppError::Unauthenticated { next } => {
-                Redirect::to(&with_next("/login", next.as_deref())).into_response()
+                Redirect::to(&with_next(paths::LOGIN, next.as_deref())).into_response()
             }
             AppError::SudoRequired { next } => {
-                Redirect::to(&with_next("/sudo", Some(&next))).into_response()
+                Redirect::to(&with_next(paths::SUDO, Some(&next))).into_response()
             }
-            AppError::MfaEnrolmentRequired => {
-                Redirect::to(crate::authz::mfa::ENROLMENT_PAGE).into_response()
-            }
+            AppError::MfaEnrolmentRequired => Redirect::to(paths::MFA_ENROLMENT).into_response(),
             AppError::CsrfRejected => error_page(
                 StatusCode::FORBIDDEN,
                 "This form could not be accepted",

@@ -15,6 +15,8 @@ pub mod domain;
 pub mod error;
 pub mod middleware;
 pub mod operators;
+pub mod paths;
+pub mod request;
 pub mod seed;
 pub mod web;
 

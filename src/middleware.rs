@@ -1,6 +1,9 @@
-//! Cross-cutting, fail-closed layers: security headers on every response,
-//! the request body limit, request ids, panic recovery. Identity is never
-//! injected here; it comes from extractors.
+//! Cross-cutting, fail-closed layers: the security headers every response
+//! carries (CSP, nosniff, referrer and framing policy, no-store, HSTS over
+//! https) and the request body limit. The other cross-cutting layers —
+//! request ids, tracing, panic recovery, timeout — are stacked in the router,
+//! and CSRF in `auth::csrf`. Identity is never injected by a layer; it comes
+//! from extractors.
 
 use axum::body::Body;
 use axum::extract::Request;

@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use crate::auth::api_key::{self, Token};
+use crate::authz::PlatformScope;
 use crate::db::Db;
 use crate::db::audit::{Actor, Event, Origin};
 use crate::db::master_keys::MasterKey;
@@ -39,7 +40,13 @@ pub async fn set_operator(db: &Db, email: &str, operator: bool, now: i64) -> any
             .detail(json!({ "email": email.as_str() }))
     };
     if db
-        .set_operator(email.as_str(), operator, changed, now)
+        .set_operator(
+            &PlatformScope::for_command_line(),
+            email.as_str(),
+            operator,
+            changed,
+            now,
+        )
         .await?
         .is_none()
     {
@@ -88,6 +95,7 @@ pub async fn create_master_key(
             }))
     };
     db.create_master_key(
+        &PlatformScope::for_command_line(),
         &issued.public_id,
         &name,
         &issued.digest,
@@ -113,7 +121,10 @@ pub async fn rotate_master_key(
         .trim()
         .strip_prefix(api_key::PREFIX)
         .unwrap_or(public_id.trim());
-    let Some(key) = db.find_master_key(public_id).await? else {
+    let Some(key) = db
+        .find_master_key(&PlatformScope::for_command_line(), public_id)
+        .await?
+    else {
         anyhow::bail!("no master key has the public id {public_id}");
     };
     let issued = api_key::issue_for(&key.public_id);
@@ -121,7 +132,13 @@ pub async fn rotate_master_key(
         .on("master_key", key.id)
         .detail(json!({ "name": key.name, "prefix": key.prefix() }));
     if !db
-        .rotate_master_key(key.id, &issued.digest, rotated, now)
+        .rotate_master_key(
+            &PlatformScope::for_command_line(),
+            key.id,
+            &issued.digest,
+            rotated,
+            now,
+        )
         .await?
     {
         anyhow::bail!("only an active master key can be rotated (this one is revoked or expired)");
@@ -134,5 +151,7 @@ pub async fn rotate_master_key(
 }
 
 pub async fn list_master_keys(db: &Db) -> anyhow::Result<Vec<MasterKey>> {
-    Ok(db.list_master_keys().await?)
+    Ok(db
+        .list_master_keys(&PlatformScope::for_command_line())
+        .await?)
 }

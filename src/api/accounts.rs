@@ -31,8 +31,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::platform::UserSummary;
 use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
-use crate::error::AppError;
-use crate::web::ClientInfo;
+use crate::request::ClientInfo;
 
 /// A new account's details. The patterns and lengths state what the server
 /// accepts; a password must also not be easy to guess (checked with zxcvbn,
@@ -174,13 +173,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn throttled(e: AppError) -> ApiError {
-    match e {
-        AppError::TooManyRequests { retry_after } => ApiError::TooManyRequests { retry_after },
-        other => ApiError::Internal(anyhow::anyhow!("{other}")),
-    }
-}
-
 /// Self-registration, while the `account-registration` flag is on.
 #[utoipa::path(post, path = "/v1/account/register", tag = "accounts",
     security(()),
@@ -213,8 +205,7 @@ pub async fn register_self(
         3600,
         now,
     )
-    .await
-    .map_err(throttled)?;
+    .await?;
     let signed_up = |user: &User| {
         Event::by(Actor::User {
             id: user.id,

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::throttle::Throttled;
 use crate::domain::Scope;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,6 +77,15 @@ pub enum ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.into())
+    }
+}
+
+impl From<Throttled> for ApiError {
+    fn from(e: Throttled) -> Self {
+        match e {
+            Throttled::TooManyRequests { retry_after } => ApiError::TooManyRequests { retry_after },
+            e @ Throttled::Storage(_) => ApiError::Internal(e.into()),
+        }
     }
 }
 

@@ -33,11 +33,16 @@ pub struct KeyInfo {
     ))]
 pub async fn current_key(key: ApiKeyAuth<KeysRead>) -> Result<Json<KeyInfo>, ApiError> {
     Ok(Json(KeyInfo {
-        id: key.public_id.clone(),
-        prefix: format!("{}{}", crate::auth::api_key::PREFIX, key.public_id),
-        name: key.name.clone(),
-        scopes: key.scopes.names().into_iter().map(str::to_owned).collect(),
-        created_at: key.created_at,
-        expires_at: key.expires_at,
+        id: key.public_id().to_owned(),
+        prefix: format!("{}{}", crate::auth::api_key::PREFIX, key.public_id()),
+        name: key.name().to_owned(),
+        scopes: key
+            .scopes()
+            .names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        created_at: key.created_at(),
+        expires_at: key.expires_at(),
     }))
 }

@@ -15,7 +15,7 @@ use crate::authz::api::scopes::{ProfileRead, ProfileWrite};
 use crate::db::audit::Event;
 use crate::db::users::{ProfileUpdate, User};
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
-use crate::web::ClientInfo;
+use crate::request::ClientInfo;
 
 /// A user's profile.
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,7 +96,7 @@ async fn load(state: &AppState, id: Uuid) -> Result<User, ApiError> {
         (status = 403, description = "The key lacks `profile:read`, or belongs to a service account (`service_account_key`)", body = ErrorBody),
     ))]
 pub async fn get_me(key: UserKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiError> {
-    Ok(Json(key.user.clone().into()))
+    Ok(Json(key.user().clone().into()))
 }
 
 /// Changes the key owner's profile.
@@ -118,7 +118,7 @@ pub async fn update_me(
     client: ClientInfo,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, ApiError> {
-    let current = key.user.clone();
+    let current = key.user().clone();
     let mut errors = Vec::new();
     let mut field = |name: &str, message: &str| {
         errors.push(FieldError {
@@ -182,11 +182,11 @@ pub async fn update_me(
             },
             Event::by(key.actor())
                 .did("profile.updated")
-                .on("user", key.user.id)
-                .detail(json!({ "via_key": key.public_id }))
+                .on("user", key.user().id)
+                .detail(json!({ "via_key": key.public_id() }))
                 .from(&client.origin()),
             now,
         )
         .await?;
-    Ok(Json(load(&state, key.user.id).await?.into()))
+    Ok(Json(load(&state, key.user().id).await?.into()))
 }

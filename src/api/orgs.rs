@@ -22,7 +22,7 @@ use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
 use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberRef, MemberRow, MemberSort, OrgError};
 use crate::domain::TeamRole;
-use crate::web::ClientInfo;
+use crate::request::ClientInfo;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;
@@ -177,7 +177,7 @@ pub async fn list_teams(
     State(state): State<AppState>,
     key: ApiOrgKey<TeamsRead>,
 ) -> Result<Json<TeamList>, ApiError> {
-    let teams = state.db.list_teams(&key.scope, state.clock.unix()).await?;
+    let teams = state.db.list_teams(key.scope(), state.clock.unix()).await?;
     Ok(Json(TeamList {
         teams: teams
             .into_iter()
@@ -252,7 +252,7 @@ async fn reachable_team(
     }
     state
         .db
-        .find_team(&key.scope, team_id, state.clock.unix())
+        .find_team(key.scope(), team_id, state.clock.unix())
         .await?
         .filter(|t| t.deleted_at.is_none())
         .map(|t| t.name)
@@ -290,13 +290,13 @@ pub async fn put_team_member(
     let team = reachable_team(&state, &key, team_id).await?;
     let role = TeamRole::from(body.role);
     let set = |user_id: Uuid, before: Option<&str>| {
-        Event::by(key.principal.actor())
+        Event::by(key.principal().actor())
             .did("team.member_set")
             .on("user", user_id)
             .in_org(scope)
             .detail(
                 json!({ "team": team, "before": before, "after": role.as_str(),
-                            "via_key": key.principal.public_id }),
+                            "via_key": key.principal().public_id() }),
             )
             .from(&client.origin())
     };
@@ -347,11 +347,11 @@ pub async fn delete_team_member(
     let (team_id, user_id) = team_and_user(&params)?;
     let scope = key.owner_scope()?;
     let team = reachable_team(&state, &key, team_id).await?;
-    let removed = Event::by(key.principal.actor())
+    let removed = Event::by(key.principal().actor())
         .did("team.member_removed")
         .on("user", user_id)
         .in_org(scope)
-        .detail(json!({ "team": team, "via_key": key.principal.public_id }))
+        .detail(json!({ "team": team, "via_key": key.principal().public_id() }))
         .from(&client.origin());
     if !state
         .db

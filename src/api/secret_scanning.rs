@@ -27,9 +27,9 @@ use super::error::{ErrorBody, FieldError};
 use crate::app::AppState;
 use crate::auth::api_key::{PREFIX, Presented};
 use crate::auth::throttle;
+use crate::authz::PlatformScope;
 use crate::db::audit::{Actor, Event};
-use crate::error::AppError;
-use crate::web::ClientInfo;
+use crate::request::ClientInfo;
 
 use super::error::ApiError;
 
@@ -87,11 +87,7 @@ pub async fn report_tokens(
         3600,
         now,
     )
-    .await
-    .map_err(|e| match e {
-        AppError::TooManyRequests { retry_after } => ApiError::TooManyRequests { retry_after },
-        other => ApiError::Internal(anyhow::anyhow!("{other}")),
-    })?;
+    .await?;
     let ApiJson(reports) = ApiJson::<Vec<ReportedToken>>::from_request(req, &state).await?;
     if reports.len() > MAX_TOKENS {
         return Err(ApiError::Validation(vec![FieldError {
@@ -183,7 +179,11 @@ async fn revoke_if_live(
         }
         return Ok(());
     }
-    if let Some(master) = state.db.master_key_credentials(presented.public_id).await?
+    let platform = PlatformScope::unchecked_for_leak_report();
+    if let Some(master) = state
+        .db
+        .master_key_credentials(&platform, presented.public_id)
+        .await?
         && master.revoked_at.is_none()
         && master.expires_at > now
         && presented.matches(&master.secret_digest)
@@ -196,6 +196,7 @@ async fn revoke_if_live(
         state
             .db
             .revoke_master_key(
+                &platform,
                 master.id,
                 "reported leaked by a secret scanner",
                 &[reported],

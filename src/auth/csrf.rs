@@ -12,17 +12,36 @@
 //! `/v1` is exempt: it authenticates with bearer keys and never reads cookies,
 //! so a browser cannot be tricked into sending credentials to it.
 
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
-use crate::app::AppState;
-use crate::auth::session::AppSession;
-use crate::error::AppError;
+use crate::auth::session::{AppSession, SessionError};
+use crate::config::Config;
+
+/// Why a state-changing request was refused; the HTML error renders it
+/// (`crate::error`), so this layer knows nothing of pages.
+#[derive(Debug, thiserror::Error)]
+pub enum CsrfRejection {
+    /// Cross-origin, or a missing or wrong token: 403.
+    #[error("CSRF check failed")]
+    Rejected,
+    /// A body beyond `MAX_FORM_BYTES`: 413.
+    #[error("request body too large")]
+    TooLarge,
+    /// The code prompt of a pending sign-in that was ended meanwhile: the
+    /// person is sent back to sign in.
+    #[error("pending sign-in ended")]
+    SignInEnded,
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
 
 /// The route of `web::mfa_challenge` (kept here so that this layer does not
 /// import the handlers above it).
@@ -63,32 +82,36 @@ fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     }
 }
 
-pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn verify_csrf(
+    State(config): State<Arc<Config>>,
+    req: Request,
+    next: Next,
+) -> Result<Response, CsrfRejection> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || req.uri().path().starts_with("/v1/") {
-        return next.run(req).await;
+        return Ok(next.run(req).await);
     }
-    if !same_origin(req.headers(), &state.config.public_url()) {
+    if !same_origin(req.headers(), &config.public_url()) {
         tracing::warn!("refused a cross-origin form submission");
-        return AppError::CsrfRejected.into_response();
+        return Err(CsrfRejection::Rejected);
     }
-    let Some(session) = req.extensions().get::<Session>().cloned() else {
-        return AppError::internal("session layer missing").into_response();
-    };
-    let expected = match AppSession::from_session(session)
+    let session = req
+        .extensions()
+        .get::<Session>()
+        .cloned()
+        .ok_or(SessionError::LayerMissing)?;
+    let Some(expected) = AppSession::from_session(session)
         .existing_csrf_token()
-        .await
-    {
-        Ok(Some(token)) => token,
+        .await?
+    else {
         // No token: this browser's session is gone. At the code prompt that
         // means its pending sign-in was ended (a password change, "sign out
         // everywhere else", the account disabled): nothing is done, and the
         // person starts over at sign-in rather than at a form error.
-        Ok(None) if req.uri().path() == MFA_CHALLENGE_PATH => {
-            return Redirect::to("/login").into_response();
+        if req.uri().path() == MFA_CHALLENGE_PATH {
+            return Err(CsrfRejection::SignInEnded);
         }
-        Ok(None) => return AppError::CsrfRejected.into_response(),
-        Err(e) => return e.into_response(),
+        return Err(CsrfRejection::Rejected);
     };
 
     let (parts, body) = req.into_parts();
@@ -98,7 +121,7 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return AppError::PayloadTooLarge.into_response();
+        return Err(CsrfRejection::TooLarge);
     };
     let form_token = serde_urlencoded::from_bytes::<TokenField>(&bytes)
         .ok()
@@ -106,10 +129,11 @@ pub async fn verify_csrf(State(state): State<AppState>, req: Request, next: Next
     let presented = header_token.or(form_token).unwrap_or_default();
     if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         tracing::warn!("refused a form submission with a missing or wrong CSRF token");
-        return AppError::CsrfRejected.into_response();
+        return Err(CsrfRejection::Rejected);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await)
 }
 
 #[cfg(test)]

@@ -18,14 +18,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::backup_codes;
-use super::session::AppSession;
+use super::session::{AppSession, SessionError};
 use super::store::KEY_PENDING_SIGN_IN as KEY_PENDING;
 use super::throttle;
 use super::totp::{TotpSecret, TotpSetupError};
+use crate::cipher::CipherError;
 use crate::cipher::{Cipher, Sealed};
 use crate::db::Db;
 use crate::db::mfa::PLAINTEXT;
-use crate::error::AppError;
 
 /// How long a person has to type the code after the password.
 pub const PENDING_TTL_SECS: i64 = 5 * 60;
@@ -36,6 +36,23 @@ pub const FRESH_CODES_TTL_SECS: i64 = 10 * 60;
 
 const KEY_ENROLMENT: &str = "mfa_enrolment";
 const KEY_FRESH_CODES: &str = "mfa_fresh_codes";
+
+/// Why a code could not be checked (a wrong code is not an error: it is
+/// `Ok(None)`). The HTML error converts from it, keeping the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    /// Too many code checks for this user: 429.
+    #[error(transparent)]
+    Throttled(#[from] throttle::Throttled),
+    #[error("database")]
+    Storage(#[from] sqlx::Error),
+    #[error("TOTP")]
+    Totp(#[from] TotpSetupError),
+    #[error("stored TOTP secret has the wrong length")]
+    CorruptSecret,
+    #[error("stored TOTP secret does not open")]
+    Sealed(#[from] CipherError),
+}
 
 /// Which kind of code was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +84,7 @@ pub async fn verify_code(
     user_id: Uuid,
     input: &str,
     now: i64,
-) -> Result<Option<CodeKind>, AppError> {
+) -> Result<Option<CodeKind>, CodeError> {
     throttle::reserve_code_attempt(db, user_id, now).await?;
     let kind = check_code(db, cipher, user_id, input, now).await?;
     if kind.is_some() {
@@ -82,7 +99,7 @@ async fn check_code(
     user_id: Uuid,
     input: &str,
     now: i64,
-) -> Result<Option<CodeKind>, AppError> {
+) -> Result<Option<CodeKind>, CodeError> {
     let Some(stored) = db.mfa_secret(user_id).await? else {
         return Ok(None);
     };
@@ -96,13 +113,11 @@ async fn check_code(
         let secret = if stored.secret_format == PLAINTEXT {
             // Written by an instance that predates encryption at rest (a
             // rolling upgrade); the next start-up seals it.
-            TotpSecret::from_bytes(stored.totp_secret)
-                .ok_or_else(|| AppError::internal("stored TOTP secret has the wrong length"))?
+            TotpSecret::from_bytes(stored.totp_secret).ok_or(CodeError::CorruptSecret)?
         } else {
-            TotpSecret::open(cipher, user_id, &Sealed::from_stored(stored.totp_secret))
-                .map_err(AppError::internal)?
+            TotpSecret::open(cipher, user_id, &Sealed::from_stored(stored.totp_secret))?
         };
-        let step = secret.matching_step(&compact, now).map_err(totp_err)?;
+        let step = secret.matching_step(&compact, now)?;
         return Ok(match step {
             // The conditional update refuses a step not above the last one
             // used: the same code twice, or an older code after a newer one.
@@ -117,10 +132,6 @@ async fn check_code(
         }
     }
     Ok(None)
-}
-
-pub fn totp_err(e: TotpSetupError) -> AppError {
-    AppError::internal(e)
 }
 
 /// A sign-in waiting for its second factor.
@@ -143,20 +154,23 @@ impl AppSession {
     /// Turns this session into a pending sign-in: everything earlier is
     /// dropped and the id rotated (as at sign-in), then the pending state is
     /// stored. The session stays anonymous until `sign_in`.
-    pub async fn begin_mfa_challenge(&self, pending: &PendingSignIn) -> Result<(), AppError> {
+    pub async fn begin_mfa_challenge(&self, pending: &PendingSignIn) -> Result<(), SessionError> {
         self.reset().await?;
         self.put(KEY_PENDING, pending).await
     }
 
-    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, SessionError> {
         self.get(KEY_PENDING).await
     }
 
-    pub async fn update_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), AppError> {
+    pub async fn update_pending_sign_in(
+        &self,
+        pending: &PendingSignIn,
+    ) -> Result<(), SessionError> {
         self.put(KEY_PENDING, pending).await
     }
 
-    pub async fn drop_pending_sign_in(&self) -> Result<(), AppError> {
+    pub async fn drop_pending_sign_in(&self) -> Result<(), SessionError> {
         self.remove(KEY_PENDING).await
     }
 }
@@ -170,7 +184,7 @@ struct Enrolment {
 impl AppSession {
     /// The secret of the enrolment in progress, or a new one. Reloading the
     /// setup page keeps the secret the person may already have scanned.
-    pub async fn enrolment_secret(&self) -> Result<TotpSecret, AppError> {
+    pub async fn enrolment_secret(&self) -> Result<TotpSecret, SessionError> {
         if let Some(e) = self.get::<Enrolment>(KEY_ENROLMENT).await?
             && let Some(secret) = TotpSecret::from_base32(&e.secret)
         {
@@ -188,14 +202,14 @@ impl AppSession {
     }
 
     /// The secret of the enrolment in progress, if any (without creating one).
-    pub async fn existing_enrolment_secret(&self) -> Result<Option<TotpSecret>, AppError> {
+    pub async fn existing_enrolment_secret(&self) -> Result<Option<TotpSecret>, SessionError> {
         Ok(self
             .get::<Enrolment>(KEY_ENROLMENT)
             .await?
             .and_then(|e| TotpSecret::from_base32(&e.secret)))
     }
 
-    pub async fn end_enrolment(&self) -> Result<(), AppError> {
+    pub async fn end_enrolment(&self) -> Result<(), SessionError> {
         self.remove(KEY_ENROLMENT).await
     }
 }
@@ -208,7 +222,7 @@ struct FreshCodes {
 }
 
 impl AppSession {
-    pub async fn keep_fresh_codes(&self, codes: &[String], now: i64) -> Result<(), AppError> {
+    pub async fn keep_fresh_codes(&self, codes: &[String], now: i64) -> Result<(), SessionError> {
         self.put(
             KEY_FRESH_CODES,
             &FreshCodes {
@@ -220,7 +234,7 @@ impl AppSession {
     }
 
     /// The fresh codes, if still readable.
-    pub async fn fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, AppError> {
+    pub async fn fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, SessionError> {
         let Some(fresh) = self.get::<FreshCodes>(KEY_FRESH_CODES).await? else {
             return Ok(None);
         };
@@ -232,7 +246,7 @@ impl AppSession {
     }
 
     /// The fresh codes, removed from the session (the one download).
-    pub async fn take_fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, AppError> {
+    pub async fn take_fresh_codes(&self, now: i64) -> Result<Option<Vec<String>>, SessionError> {
         let codes = self.fresh_codes(now).await?;
         if codes.is_some() {
             self.remove(KEY_FRESH_CODES).await?;
@@ -242,7 +256,7 @@ impl AppSession {
 
     /// Forgets the fresh codes if there are any (without marking the
     /// session modified otherwise).
-    pub async fn forget_fresh_codes(&self) -> Result<(), AppError> {
+    pub async fn forget_fresh_codes(&self) -> Result<(), SessionError> {
         if self
             .get::<serde_json::Value>(KEY_FRESH_CODES)
             .await?

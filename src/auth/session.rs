@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use super::store::{KEY_IP, KEY_SIGNED_IN_AT, KEY_USER_AGENT, KEY_USER_ID, hash_id};
 use crate::db::audit::Origin;
-use crate::error::AppError;
 
 const KEY_CSRF: &str = "csrf";
 const KEY_FLASH: &str = "flash";
@@ -43,11 +42,22 @@ pub struct Flash {
     pub message: String,
 }
 
+/// Why the session could not be read or written. The HTML error converts
+/// from it, keeping the store's error as the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The route is not under the session layer: a wiring mistake.
+    #[error("session layer missing")]
+    LayerMissing,
+    #[error("session store")]
+    Store(#[from] tower_sessions::session::Error),
+}
+
 #[derive(Debug, Clone)]
 pub struct AppSession(Session);
 
 impl<S: Send + Sync> FromRequestParts<S> for AppSession {
-    type Rejection = AppError;
+    type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
@@ -55,12 +65,12 @@ impl<S: Send + Sync> FromRequestParts<S> for AppSession {
             .get::<Session>()
             .cloned()
             .map(AppSession)
-            .ok_or_else(|| AppError::internal("session layer missing"))
+            .ok_or(SessionError::LayerMissing)
     }
 }
 
-fn store_err(e: tower_sessions::session::Error) -> AppError {
-    AppError::internal(format!("session store: {e}"))
+fn store_err(e: tower_sessions::session::Error) -> SessionError {
+    SessionError::Store(e)
 }
 
 fn random_token() -> String {
@@ -74,7 +84,7 @@ impl AppSession {
         Self(session)
     }
 
-    pub async fn user_id(&self) -> Result<Option<Uuid>, AppError> {
+    pub async fn user_id(&self) -> Result<Option<Uuid>, SessionError> {
         let raw: Option<String> = self.0.get(KEY_USER_ID).await.map_err(store_err)?;
         Ok(raw.and_then(|s| Uuid::parse_str(&s).ok()))
     }
@@ -82,7 +92,12 @@ impl AppSession {
     /// Binds the session to `user_id` after a successful sign-in. The session
     /// id is rotated (so an id planted before sign-in is worthless) and every
     /// earlier value, including the CSRF token and any sudo window, is dropped.
-    pub async fn sign_in(&self, user_id: Uuid, origin: &Origin, now: i64) -> Result<(), AppError> {
+    pub async fn sign_in(
+        &self,
+        user_id: Uuid,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<(), SessionError> {
         self.0.clear().await;
         self.0.cycle_id().await.map_err(store_err)?;
         self.0
@@ -108,18 +123,18 @@ impl AppSession {
 
     /// Drops every value and rotates the id: the session starts over as an
     /// anonymous one, and an id planted earlier is worthless.
-    pub async fn reset(&self) -> Result<(), AppError> {
+    pub async fn reset(&self) -> Result<(), SessionError> {
         self.0.clear().await;
         self.0.cycle_id().await.map_err(store_err)
     }
 
     /// Ends the session: the row is deleted and the cookie cleared.
-    pub async fn sign_out(&self) -> Result<(), AppError> {
+    pub async fn sign_out(&self) -> Result<(), SessionError> {
         self.0.flush().await.map_err(store_err)
     }
 
     /// The CSRF token of this session, created on first use.
-    pub async fn csrf_token(&self) -> Result<String, AppError> {
+    pub async fn csrf_token(&self) -> Result<String, SessionError> {
         if let Some(token) = self.0.get::<String>(KEY_CSRF).await.map_err(store_err)? {
             return Ok(token);
         }
@@ -129,11 +144,15 @@ impl AppSession {
     }
 
     /// The token to check a form against, without creating one.
-    pub async fn existing_csrf_token(&self) -> Result<Option<String>, AppError> {
+    pub async fn existing_csrf_token(&self) -> Result<Option<String>, SessionError> {
         self.0.get(KEY_CSRF).await.map_err(store_err)
     }
 
-    pub async fn flash(&self, kind: FlashKind, message: impl Into<String>) -> Result<(), AppError> {
+    pub async fn flash(
+        &self,
+        kind: FlashKind,
+        message: impl Into<String>,
+    ) -> Result<(), SessionError> {
         let mut flashes: Vec<Flash> = self
             .0
             .get(KEY_FLASH)
@@ -147,7 +166,7 @@ impl AppSession {
         self.0.insert(KEY_FLASH, flashes).await.map_err(store_err)
     }
 
-    pub async fn take_flashes(&self) -> Result<Vec<Flash>, AppError> {
+    pub async fn take_flashes(&self) -> Result<Vec<Flash>, SessionError> {
         // Reading without removing first keeps a page view without flashes
         // from marking the session modified (and so from writing it).
         let has: Option<Vec<Flash>> = self.0.get(KEY_FLASH).await.map_err(store_err)?;
@@ -162,18 +181,18 @@ impl AppSession {
             .unwrap_or_default())
     }
 
-    pub async fn sudo_until(&self) -> Result<Option<i64>, AppError> {
+    pub async fn sudo_until(&self) -> Result<Option<i64>, SessionError> {
         self.0.get(KEY_SUDO_UNTIL).await.map_err(store_err)
     }
 
-    pub async fn set_sudo_until(&self, until: i64) -> Result<(), AppError> {
+    pub async fn set_sudo_until(&self, until: i64) -> Result<(), SessionError> {
         self.0
             .insert(KEY_SUDO_UNTIL, until)
             .await
             .map_err(store_err)
     }
 
-    pub async fn clear_sudo(&self) -> Result<(), AppError> {
+    pub async fn clear_sudo(&self) -> Result<(), SessionError> {
         self.0
             .remove::<i64>(KEY_SUDO_UNTIL)
             .await
@@ -185,21 +204,21 @@ impl AppSession {
     pub async fn get<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
-    ) -> Result<Option<T>, AppError> {
+    ) -> Result<Option<T>, SessionError> {
         self.0.get(key).await.map_err(store_err)
     }
 
-    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), AppError> {
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), SessionError> {
         self.0.insert(key, value).await.map_err(store_err)
     }
 
-    pub async fn remove(&self, key: &str) -> Result<(), AppError> {
+    pub async fn remove(&self, key: &str) -> Result<(), SessionError> {
         self.0.remove_value(key).await.map_err(store_err)?;
         Ok(())
     }
 
     /// Rotates the session id, keeping its contents (at a privilege change).
-    pub async fn rotate_id(&self) -> Result<(), AppError> {
+    pub async fn rotate_id(&self) -> Result<(), SessionError> {
         self.0.cycle_id().await.map_err(store_err)
     }
 

@@ -21,7 +21,16 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::AppError;
+
+/// A refused or failed limit check. The HTML and JSON errors both convert
+/// from it (429 with `Retry-After`, or an internal error keeping the cause).
+#[derive(Debug, thiserror::Error)]
+pub enum Throttled {
+    #[error("too many requests; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
+    #[error("rate-limit counter")]
+    Storage(#[from] sqlx::Error),
+}
 
 const ACCOUNT_WINDOW_SECS: i64 = 60 * 60;
 const IP_WINDOW_SECS: i64 = 15 * 60;
@@ -52,7 +61,7 @@ pub async fn check_signin(
     email: &str,
     ip: &str,
     now: i64,
-) -> Result<(), AppError> {
+) -> Result<(), Throttled> {
     if let Some(c) = db
         .read_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
         .await?
@@ -60,7 +69,7 @@ pub async fn check_signin(
     {
         let until = c.last_hit_at + lock_secs(c.hits - config.signin_max_failures);
         if now < until {
-            return Err(AppError::TooManyRequests {
+            return Err(Throttled::TooManyRequests {
                 retry_after: (until - now) as u64,
             });
         }
@@ -69,7 +78,7 @@ pub async fn check_signin(
         && c.hits >= config.signin_max_failures_per_ip
     {
         let until = c.window_start + IP_WINDOW_SECS;
-        return Err(AppError::TooManyRequests {
+        return Err(Throttled::TooManyRequests {
             retry_after: (until - now).max(1) as u64,
         });
     }
@@ -81,14 +90,14 @@ pub async fn record_signin_failure(
     email: &str,
     ip: &str,
     now: i64,
-) -> Result<(), AppError> {
+) -> Result<(), Throttled> {
     db.hit_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
         .await?;
     db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;
     Ok(())
 }
 
-pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), AppError> {
+pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), Throttled> {
     db.reset_counter(&account_bucket(email)).await?;
     Ok(())
 }
@@ -99,7 +108,7 @@ fn code_bucket(user_id: Uuid) -> String {
 
 /// Counts one second-factor code check of `user_id` before it happens, and
 /// refuses with 429 beyond `MAX_CODE_ATTEMPTS` in the window.
-pub async fn reserve_code_attempt(db: &Db, user_id: Uuid, now: i64) -> Result<(), AppError> {
+pub async fn reserve_code_attempt(db: &Db, user_id: Uuid, now: i64) -> Result<(), Throttled> {
     consume(
         db,
         &code_bucket(user_id),
@@ -110,7 +119,7 @@ pub async fn reserve_code_attempt(db: &Db, user_id: Uuid, now: i64) -> Result<()
     .await
 }
 
-pub async fn clear_code_attempts(db: &Db, user_id: Uuid) -> Result<(), AppError> {
+pub async fn clear_code_attempts(db: &Db, user_id: Uuid) -> Result<(), Throttled> {
     db.reset_counter(&code_bucket(user_id)).await?;
     Ok(())
 }
@@ -123,10 +132,10 @@ pub async fn consume(
     limit: i64,
     window_secs: i64,
     now: i64,
-) -> Result<(), AppError> {
+) -> Result<(), Throttled> {
     let c = db.hit_counter(bucket, window_secs, now).await?;
     if c.hits > limit {
-        return Err(AppError::TooManyRequests {
+        return Err(Throttled::TooManyRequests {
             retry_after: (c.window_start + window_secs - now).max(1) as u64,
         });
     }

@@ -14,12 +14,36 @@ use uuid::Uuid;
 use crate::api::error::ApiError;
 use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
-use crate::authz::org::elevate;
-use crate::authz::{CurrentUser, OrgScope, OwnerScope};
+use crate::authz::org::scope_from_row;
+use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
 use crate::db::audit::{Actor, Event};
 use crate::db::users::User;
 use crate::domain::{Scope, Scopes};
-use crate::web::ClientInfo;
+use crate::request::ClientInfo;
+
+/// The page-level refusals have no JSON counterpart of their own; an API
+/// extractor that meets one answers with the nearest API code. (Kept here,
+/// beside the API extractors, so that `api::error` need not import `authz`.)
+impl From<Denied> for ApiError {
+    fn from(e: Denied) -> Self {
+        match e {
+            Denied::NotFound => ApiError::NotFound,
+            Denied::Forbidden | Denied::SudoRequired { .. } | Denied::MfaEnrolmentRequired => {
+                ApiError::Forbidden {
+                    code: "forbidden",
+                    message: "This key may not do this.",
+                }
+            }
+            Denied::Unauthenticated { .. } => ApiError::unauthorized(
+                "missing_token",
+                "Send an API key as `Authorization: Bearer <key>`.",
+            ),
+            e @ (Denied::Storage(_) | Denied::Session(_) | Denied::Stash(_)) => {
+                ApiError::Internal(e.into())
+            }
+        }
+    }
+}
 
 /// `last_used` is written at most this often per key.
 const LAST_USED_INTERVAL_SECS: i64 = 60;
@@ -36,18 +60,43 @@ pub enum KeyOwner {
 /// The authenticated key and its owner.
 #[derive(Debug, Clone)]
 pub struct ApiPrincipal {
-    pub key_id: Uuid,
-    pub public_id: String,
-    pub name: String,
-    pub scopes: Scopes,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    /// The org the key is bound to, if any.
-    pub org_id: Option<Uuid>,
-    pub owner: KeyOwner,
+    key_id: Uuid,
+    public_id: String,
+    name: String,
+    scopes: Scopes,
+    created_at: i64,
+    expires_at: Option<i64>,
+    org_id: Option<Uuid>,
+    owner: KeyOwner,
 }
 
 impl ApiPrincipal {
+    pub fn key_id(&self) -> Uuid {
+        self.key_id
+    }
+    pub fn public_id(&self) -> &str {
+        &self.public_id
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+    pub fn created_at(&self) -> i64 {
+        self.created_at
+    }
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+    /// The org the key is bound to, if any.
+    pub fn org_id(&self) -> Option<Uuid> {
+        self.org_id
+    }
+    pub fn owner(&self) -> &KeyOwner {
+        &self.owner
+    }
+
     /// The owning user, for a personal key.
     pub fn user(&self) -> Option<&User> {
         match &self.owner {
@@ -102,7 +151,7 @@ pub mod scopes {
 /// A valid key holding scope `S`.
 #[derive(Debug)]
 pub struct ApiKeyAuth<S> {
-    pub principal: ApiPrincipal,
+    principal: ApiPrincipal,
     _scope: PhantomData<S>,
 }
 
@@ -139,9 +188,7 @@ async fn reject(
 
 /// Authenticates the bearer key of a request.
 pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrincipal, ApiError> {
-    let client = ClientInfo::from_request_parts(parts, state)
-        .await
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("client info")))?;
+    let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -252,21 +299,27 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiKeyAuth<S> {
 /// 403 `service_account_key`.
 #[derive(Debug)]
 pub struct UserKeyAuth<S> {
-    pub principal: ApiPrincipal,
-    pub user: User,
+    principal: ApiPrincipal,
+    user: User,
     _scope: PhantomData<S>,
 }
 
 impl<S> UserKeyAuth<S> {
+    /// The key's owner, as loaded with the key.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
     /// The owner, as the proof self-service data functions take: a key acts
-    /// for its owner and never for anyone else.
+    /// for its owner and never for anyone else. The operator flag is never
+    /// carried over: a key does not hold platform authority.
     pub fn owner_proof(&self) -> CurrentUser {
-        CurrentUser {
-            id: self.user.id,
-            email: self.user.email.clone(),
-            display_name: self.user.display_name.clone(),
-            is_operator: false,
-        }
+        CurrentUser::new(
+            self.user.id,
+            self.user.email.clone(),
+            self.user.display_name.clone(),
+            false,
+        )
     }
 }
 
@@ -310,14 +363,24 @@ impl<S: RequiredScope> FromRequestParts<AppState> for UserKeyAuth<S> {
 ///   and (for a personal key) teams the owner is on right now.
 #[derive(Debug)]
 pub struct ApiOrgKey<S> {
-    pub principal: ApiPrincipal,
-    pub scope: OrgScope,
+    principal: ApiPrincipal,
+    scope: OrgScope,
     owner: Option<OwnerScope>,
     teams: Vec<Uuid>,
     _scope: PhantomData<S>,
 }
 
 impl<S> ApiOrgKey<S> {
+    pub fn principal(&self) -> &ApiPrincipal {
+        &self.principal
+    }
+
+    /// The member-level proof: the key's owner (a person or a service
+    /// account) in the key's org.
+    pub fn scope(&self) -> &OrgScope {
+        &self.scope
+    }
+
     /// The owner-level proof, or 403 `owner_required`.
     pub fn owner_scope(&self) -> Result<&OwnerScope, ApiError> {
         self.owner.as_ref().ok_or(ApiError::Forbidden {
@@ -359,23 +422,30 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
                 message: "This key is not bound to an organization.",
             });
         };
-        let row = match &principal.owner {
-            KeyOwner::User(user) => state
-                .db
-                .membership_by_slug(user.id, &slug)
-                .await?
-                .filter(|m| m.org_id == bound_to),
-            KeyOwner::ServiceAccount { .. } => state.db.org_by_binding(bound_to, &slug).await?,
+        let (principal_id, row) = match &principal.owner {
+            KeyOwner::User(user) => (
+                Principal::User(user.id),
+                state
+                    .db
+                    .membership_by_slug(user.id, &slug)
+                    .await?
+                    .filter(|m| m.org_id == bound_to),
+            ),
+            KeyOwner::ServiceAccount { id, .. } => (
+                Principal::ServiceAccount(*id),
+                state.db.org_by_binding(bound_to, &slug).await?,
+            ),
         };
-        let scope = row.and_then(OrgScope::from_row).ok_or(ApiError::NotFound)?;
+        let scope = row
+            .and_then(|row| scope_from_row(principal_id, row))
+            .ok_or(ApiError::NotFound)?;
+        // A service account is created by the org's owners and bounded by
+        // the key's scopes and team grants, so its key acts at owner level.
         let owner = match &principal.owner {
-            KeyOwner::User(_) => scope.is_owner().then(|| elevate(scope.clone())),
-            KeyOwner::ServiceAccount { .. } => Some(elevate(scope.clone())),
+            KeyOwner::User(_) => scope.is_owner().then(|| OwnerScope::new(scope.clone())),
+            KeyOwner::ServiceAccount { .. } => Some(OwnerScope::new(scope.clone())),
         };
-        let teams = state
-            .db
-            .key_team_access(&scope, principal.key_id, principal.user().map(|u| u.id))
-            .await?;
+        let teams = state.db.key_team_access(&scope, principal.key_id).await?;
         Ok(ApiOrgKey {
             principal,
             scope,

@@ -16,25 +16,35 @@ use axum::http::request::Parts;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::operator::PlatformScope;
+use super::PlatformScope;
 use crate::api::error::ApiError;
 use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::db::audit::{Actor, Event};
-use crate::web::ClientInfo;
+use crate::request::ClientInfo;
 
 const LAST_USED_INTERVAL_SECS: i64 = 60;
 
 /// An authenticated master key.
 #[derive(Debug, Clone)]
 pub struct MasterKey {
-    pub key_id: Uuid,
-    pub public_id: String,
-    pub name: String,
+    key_id: Uuid,
+    public_id: String,
+    name: String,
     scope: PlatformScope,
 }
 
 impl MasterKey {
+    pub fn key_id(&self) -> Uuid {
+        self.key_id
+    }
+    pub fn public_id(&self) -> &str {
+        &self.public_id
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn scope(&self) -> &PlatformScope {
         &self.scope
     }
@@ -84,9 +94,7 @@ impl FromRequestParts<AppState> for MasterKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let client = ClientInfo::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("client info")))?;
+        let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
         let token = bearer(parts)?;
         let presented = Presented::parse(token).map_err(|e| match e {
             FormatError::Malformed => {
@@ -98,7 +106,11 @@ impl FromRequestParts<AppState> for MasterKey {
             ),
         })?;
         let now = state.clock.unix();
-        let Some(creds) = state.db.master_key_credentials(presented.public_id).await? else {
+        let Some(creds) = state
+            .db
+            .master_key_credentials(&PlatformScope::new(), presented.public_id)
+            .await?
+        else {
             // Not a master key. A valid personal key is refused for lack of
             // authority (403); anything else is simply not a valid key.
             crate::authz::api::authenticate(parts, state).await?;
@@ -135,7 +147,7 @@ impl FromRequestParts<AppState> for MasterKey {
         {
             state
                 .db
-                .mark_master_key_used(creds.id, &client.ip, now)
+                .mark_master_key_used(&PlatformScope::new(), creds.id, &client.ip, now)
                 .await?;
         }
         let key = MasterKey {

@@ -12,45 +12,45 @@
 //!   everyone else gets 404. `MasterKey`: the platform-level bearer key of
 //!   `/v1/admin`. Both hand out the `PlatformScope` that cross-tenant data
 //!   functions take.
-//! - `mfa::require_mfa`: the page-level check that sends a user without MFA
-//!   to enrolment (for organization policies).
+//! - `OrgMember` / `OrgOwner`: the caller's `OrgScope` / `OwnerScope` in the
+//!   org of the URL (see `org`), with the org's MFA policy applied.
+//! - `mfa::require_mfa`: the MFA check behind that policy; the org extractors
+//!   call it, handlers do not.
+//!
+//! The proof types live in `proof` (private fields, constructors visible only
+//! inside `authz`); the extractors that mint them live beside it and reject
+//! with `Denied`, which the HTML and JSON errors convert from.
 
 pub mod api;
+pub mod denied;
 pub mod master;
 pub mod mfa;
 pub mod operator;
 pub mod org;
+pub mod proof;
 pub mod sudo;
 
 pub use api::{ApiKeyAuth, ApiPrincipal};
+pub use denied::Denied;
 pub use master::MasterKey;
-pub use operator::{Operator, PlatformScope};
-pub use org::{OrgMember, OrgOwner, OrgRole, OrgScope, OwnerScope};
-pub use sudo::{SudoGate, SudoUser};
-
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use uuid::Uuid;
+pub use org::{OrgMember, OrgOwner};
+pub use proof::{
+    CurrentUser, MfaEnrolled, Operator, OrgScope, OwnerScope, PlatformScope, Principal, SudoUser,
+};
+pub use sudo::SudoGate;
 
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
-use crate::error::AppError;
-
-/// Proof that the request comes from a signed-in, enabled user.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub is_operator: bool,
-}
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 impl CurrentUser {
+    /// The audit actor for what this user does.
     pub fn actor(&self) -> Actor {
         Actor::User {
-            id: self.id,
-            email: self.email.clone(),
+            id: self.id(),
+            email: self.email().to_owned(),
         }
     }
 }
@@ -64,7 +64,7 @@ pub struct MaybeUser(pub Option<CurrentUser>);
 #[derive(Clone)]
 struct Resolved(Option<CurrentUser>);
 
-async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUser>, AppError> {
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUser>, Denied> {
     if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
         return Ok(user.clone());
     }
@@ -72,12 +72,12 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUs
     let user = match session.user_id().await? {
         None => None,
         Some(id) => match state.db.find_user(id).await? {
-            Some(u) if u.disabled_at.is_none() => Some(CurrentUser {
-                id: u.id,
-                email: u.email,
-                display_name: u.display_name,
-                is_operator: u.is_operator,
-            }),
+            Some(u) if u.disabled_at.is_none() => Some(CurrentUser::new(
+                u.id,
+                u.email,
+                u.display_name,
+                u.is_operator,
+            )),
             // The account was deleted or disabled since sign-in: end the session.
             _ => {
                 session.sign_out().await?;
@@ -94,12 +94,12 @@ fn requested_path(parts: &Parts) -> Option<String> {
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         resolve(parts, state)
             .await?
-            .ok_or_else(|| AppError::Unauthenticated {
+            .ok_or_else(|| Denied::Unauthenticated {
                 // Coming back after sign-in only makes sense for a page view.
                 next: (parts.method == axum::http::Method::GET)
                     .then(|| requested_path(parts))
@@ -109,9 +109,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 impl FromRequestParts<AppState> for MaybeUser {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         Ok(MaybeUser(resolve(parts, state).await?))
     }
 }

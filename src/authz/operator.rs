@@ -1,6 +1,6 @@
-//! Platform operators. `Operator` is the only way into the `/ops` console and
-//! `PlatformScope` the only way to call the cross-tenant data functions: both
-//! are built here and nowhere else.
+//! Platform operators. `Operator` is the only way into the `/ops` console; it
+//! carries the `PlatformScope` that the cross-tenant data functions take
+//! (which only `authz` builds: here, in `master`, and for the command line).
 //!
 //! An `Operator` is a signed-in, enabled user whose operator flag is set (read
 //! from the database on every request, so a `gatehouse operator revoke` takes
@@ -13,84 +13,50 @@ use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
 
-use super::{CurrentUser, resolve};
+use super::{Denied, Operator, PlatformScope, resolve};
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
-use crate::error::AppError;
-
-/// Proof of platform-wide (cross-tenant) authority: held by an `Operator` or
-/// a `MasterKey`. Data functions that look across organizations take it.
-#[derive(Debug, Clone)]
-pub struct PlatformScope {
-    _private: (),
-}
-
-impl PlatformScope {
-    pub(in crate::authz) fn new() -> Self {
-        Self { _private: () }
-    }
-}
-
-/// A platform operator in sudo mode.
-#[derive(Debug, Clone)]
-pub struct Operator {
-    pub user: CurrentUser,
-    /// When the sudo window closes (unix seconds).
-    pub sudo_until: i64,
-    /// Whether the operator has MFA on; the console asks them to enrol when not.
-    pub has_mfa: bool,
-    scope: PlatformScope,
-}
+use crate::paths;
 
 impl Operator {
-    pub fn scope(&self) -> &PlatformScope {
-        &self.scope
-    }
-
+    /// The audit actor: the operator as a user.
     pub fn actor(&self) -> Actor {
-        self.user.actor()
-    }
-}
-
-impl std::ops::Deref for Operator {
-    type Target = CurrentUser;
-    fn deref(&self) -> &CurrentUser {
-        &self.user
+        self.user().actor()
     }
 }
 
 impl FromRequestParts<AppState> for Operator {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         // Not signed in, signed in as someone else, or disabled: the same 404
         // as a path that does not exist.
         let Some(user) = resolve(parts, state).await? else {
-            return Err(AppError::NotFound);
+            return Err(Denied::NotFound);
         };
-        if !user.is_operator {
-            return Err(AppError::NotFound);
+        if !user.is_operator() {
+            return Err(Denied::NotFound);
         }
         let session = AppSession::from_request_parts(parts, state).await?;
         let now = state.clock.unix();
         match session.sudo_until().await? {
-            Some(until) if until > now => Ok(Operator {
-                has_mfa: state.db.user_has_mfa(user.id).await?,
+            Some(until) if until > now => Ok(Operator::new(
+                state.db.user_has_mfa(user.id()).await?,
                 user,
-                sudo_until: until,
-                scope: PlatformScope::new(),
-            }),
-            _ => Err(AppError::SudoRequired {
+                until,
+                PlatformScope::new(),
+            )),
+            _ => Err(Denied::SudoRequired {
                 // A page comes back to itself; a form submission is not
                 // replayed and comes back to the console's start page.
                 next: if parts.method == Method::GET {
                     parts
                         .uri
                         .path_and_query()
-                        .map_or_else(|| "/ops".to_owned(), |pq| pq.as_str().to_owned())
+                        .map_or_else(|| paths::OPS.to_owned(), |pq| pq.as_str().to_owned())
                 } else {
-                    "/ops".to_owned()
+                    paths::OPS.to_owned()
                 },
             }),
         }

@@ -15,191 +15,145 @@
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::authz::CurrentUser;
 use crate::authz::mfa::require_mfa;
-use crate::error::AppError;
+use crate::authz::proof::OrgFacts;
+use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
+use crate::db::orgs::MembershipRow;
+use crate::domain::OrgRole;
 
-/// An org role. Stored as text; `Owner` outranks `Member`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OrgRole {
-    Member,
-    Owner,
-}
-
-impl OrgRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Owner => "owner",
-            OrgRole::Member => "member",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            OrgRole::Owner => "Owner",
-            OrgRole::Member => "Member",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(OrgRole::Owner),
-            "member" => Some(OrgRole::Member),
-            _ => None,
-        }
-    }
-}
-
-/// What the org extractor loads: the org and the caller's role in it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MembershipRow {
-    pub org_id: Uuid,
-    pub slug: String,
-    pub name: String,
-    pub require_mfa: bool,
-    pub max_key_lifetime_days: Option<i64>,
-    pub role: String,
-}
-
-/// Proof of membership in one org. Fields are private: only the extractors
-/// below build it.
-#[derive(Debug, Clone)]
-pub struct OrgScope {
-    org_id: Uuid,
-    slug: String,
-    name: String,
-    role: OrgRole,
-    require_mfa: bool,
-    max_key_lifetime_days: Option<i64>,
-}
-
-impl OrgScope {
-    pub fn org_id(&self) -> Uuid {
-        self.org_id
-    }
-    pub fn slug(&self) -> &str {
-        &self.slug
-    }
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    pub fn role(&self) -> OrgRole {
-        self.role
-    }
-    pub fn is_owner(&self) -> bool {
-        self.role == OrgRole::Owner
-    }
-    pub fn require_mfa(&self) -> bool {
-        self.require_mfa
-    }
-    pub fn max_key_lifetime_days(&self) -> Option<i64> {
-        self.max_key_lifetime_days
-    }
-
-    /// Builds the scope from a membership row; crate-internal so that the API
-    /// key extractor (which resolves the org from the key's binding) can use
-    /// the same type.
-    pub(crate) fn from_row(row: MembershipRow) -> Option<Self> {
-        Some(OrgScope {
-            role: OrgRole::parse(&row.role)?,
+/// The scope a membership row proves for `principal`; `None` for a role this
+/// build does not know (fail closed).
+pub(in crate::authz) fn scope_from_row(
+    principal: Principal,
+    row: MembershipRow,
+) -> Option<OrgScope> {
+    let role = OrgRole::parse(&row.role)?;
+    Some(OrgScope::new(
+        principal,
+        role,
+        OrgFacts {
             org_id: row.org_id,
             slug: row.slug,
             name: row.name,
             require_mfa: row.require_mfa,
             max_key_lifetime_days: row.max_key_lifetime_days,
-        })
-    }
+        },
+    ))
 }
 
-/// Proof that the caller owns the org. Only `OrgOwner` builds it.
-#[derive(Debug, Clone)]
-pub struct OwnerScope(OrgScope);
-
-impl std::ops::Deref for OwnerScope {
-    type Target = OrgScope;
-    fn deref(&self) -> &OrgScope {
-        &self.0
+/// `user`'s scope in the org `slug`, with the org's policies applied exactly
+/// as for a page under `/orgs/{slug}`: `NotFound` when they are not a member,
+/// `MfaEnrolmentRequired` when the org requires MFA and they have none.
+async fn member_scope(
+    state: &AppState,
+    user: &CurrentUser,
+    slug: &str,
+) -> Result<OrgScope, Denied> {
+    let scope = state
+        .db
+        .membership_by_slug(user.id(), slug)
+        .await?
+        .and_then(|row| scope_from_row(Principal::User(user.id()), row))
+        .ok_or(Denied::NotFound)?;
+    // The org's "members must use MFA" policy: before anything else.
+    if scope.require_mfa() {
+        require_mfa(state, user).await?;
     }
+    Ok(scope)
 }
 
-/// The owner-level proof for an API key that has earned it (see
-/// `api::ApiOrgKey`); only the authorization layer may call this.
-pub(in crate::authz) fn elevate(scope: OrgScope) -> OwnerScope {
-    OwnerScope(scope)
+/// `user`'s scope in the org `slug` *without* the org's MFA policy: `None`
+/// when they are not a member. Used only where a self-service page offers, or
+/// binds, one of the user's own personal keys to an org (`/account/keys`).
+///
+/// Why skipping the MFA policy is safe there: membership is still checked
+/// (the scope is the user's own, in an org they belong to); the key is
+/// created in sudo mode; and the policy governs the console pages under
+/// `/orgs/{slug}`, which this scope does not open — the JSON API, where such
+/// a key is used, does not apply it either (`api::ApiOrgKey`). Applying it
+/// here would refuse a binding the API then honours, and would change what
+/// the keys page offers today.
+pub async fn unchecked_member_scope(
+    state: &AppState,
+    user: &CurrentUser,
+    slug: &str,
+) -> Result<Option<OrgScope>, Denied> {
+    Ok(state
+        .db
+        .membership_by_slug(user.id(), slug)
+        .await?
+        .and_then(|row| scope_from_row(Principal::User(user.id()), row)))
 }
 
 /// A signed-in member of the org in the URL.
 #[derive(Debug, Clone)]
 pub struct OrgMember {
-    pub user: CurrentUser,
-    pub scope: OrgScope,
+    user: CurrentUser,
+    scope: OrgScope,
+}
+
+impl OrgMember {
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    pub fn scope(&self) -> &OrgScope {
+        &self.scope
+    }
+    pub fn into_parts(self) -> (CurrentUser, OrgScope) {
+        (self.user, self.scope)
+    }
 }
 
 /// A signed-in owner of the org in the URL.
 #[derive(Debug, Clone)]
 pub struct OrgOwner {
-    pub user: CurrentUser,
-    pub scope: OwnerScope,
+    user: CurrentUser,
+    scope: OwnerScope,
 }
 
-impl OrgScope {
-    /// The user's scope in the org `slug`, for a self-service page that
-    /// needs it outside the `/orgs/{slug}` tree (binding a personal key to
-    /// an org): `None` when they are not a member.
-    pub async fn of_member(
-        state: &AppState,
-        user: &CurrentUser,
-        slug: &str,
-    ) -> Result<Option<OrgScope>, AppError> {
-        Ok(state
-            .db
-            .membership_by_slug(user.id, slug)
-            .await?
-            .and_then(OrgScope::from_row))
+impl OrgOwner {
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    pub fn scope(&self) -> &OwnerScope {
+        &self.scope
+    }
+    pub fn into_parts(self) -> (CurrentUser, OwnerScope) {
+        (self.user, self.scope)
     }
 }
 
 impl FromRequestParts<AppState> for OrgMember {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| AppError::NotFound)?;
+            .map_err(|_| Denied::NotFound)?;
         let slug = params
             .iter()
             .find(|(k, _)| *k == "slug")
             .map(|(_, v)| v.to_owned())
-            .ok_or(AppError::NotFound)?;
-        let scope = state
-            .db
-            .membership_by_slug(user.id, &slug)
-            .await?
-            .and_then(OrgScope::from_row)
-            .ok_or(AppError::NotFound)?;
-        // The org's "members must use MFA" policy: before anything else.
-        if scope.require_mfa {
-            require_mfa(state, &user).await?;
-        }
+            .ok_or(Denied::NotFound)?;
+        let scope = member_scope(state, &user, &slug).await?;
         Ok(OrgMember { user, scope })
     }
 }
 
 impl FromRequestParts<AppState> for OrgOwner {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let OrgMember { user, scope } = OrgMember::from_request_parts(parts, state).await?;
         if !scope.is_owner() {
-            return Err(AppError::Forbidden);
+            return Err(Denied::Forbidden);
         }
         Ok(OrgOwner {
             user,
-            scope: OwnerScope(scope),
+            scope: OwnerScope::new(scope),
         })
     }
 }

@@ -16,27 +16,13 @@ use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::auth::AppSession;
-use crate::authz::CurrentUser;
-use crate::error::AppError;
-
-/// Proof that the session is in sudo mode now.
-#[derive(Debug, Clone)]
-pub struct SudoUser {
-    pub user: CurrentUser,
-    pub until: i64,
-}
-
-impl std::ops::Deref for SudoUser {
-    type Target = CurrentUser;
-    fn deref(&self) -> &CurrentUser {
-        &self.user
-    }
-}
+use crate::authz::{CurrentUser, Denied, SudoUser};
+use crate::paths;
 
 /// A signed-in user whose sudo window may or may not be open; for form
 /// submissions that need sudo.
 pub struct SudoGate {
-    pub user: CurrentUser,
+    user: CurrentUser,
     session: AppSession,
     until: Option<i64>,
     now: i64,
@@ -51,25 +37,23 @@ struct Stash {
 }
 
 impl SudoGate {
+    /// The signed-in user, whether or not the window is open.
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+
     /// The proof, if the window is open; otherwise keeps `form` for the page
     /// at `form_page` and answers with a redirect to `/sudo?next=form_page`.
-    pub async fn enter<T: Serialize>(
-        self,
-        form_page: &str,
-        form: &T,
-    ) -> Result<SudoUser, AppError> {
+    pub async fn enter<T: Serialize>(self, form_page: &str, form: &T) -> Result<SudoUser, Denied> {
         match self.until {
-            Some(until) if until > self.now => Ok(SudoUser {
-                user: self.user,
-                until,
-            }),
+            Some(until) if until > self.now => Ok(SudoUser::new(self.user, until)),
             _ => {
                 let stash = Stash {
                     path: form_page.to_owned(),
-                    values: serde_json::to_value(form).map_err(AppError::internal)?,
+                    values: serde_json::to_value(form)?,
                 };
                 self.session.put(KEY_STASH, &stash).await?;
-                Err(AppError::SudoRequired {
+                Err(Denied::SudoRequired {
                     next: form_page.to_owned(),
                 })
             }
@@ -82,13 +66,10 @@ impl SudoGate {
     /// `/sudo?next=page` (nothing is kept). For a page that must check
     /// something else — e.g. that an id exists in the caller's org — before
     /// asking for sudo, so that a foreign id is 404 rather than a sudo prompt.
-    pub fn check(self, page: &str) -> Result<SudoUser, AppError> {
+    pub fn check(self, page: &str) -> Result<SudoUser, Denied> {
         match self.until {
-            Some(until) if until > self.now => Ok(SudoUser {
-                user: self.user,
-                until,
-            }),
-            _ => Err(AppError::SudoRequired {
+            Some(until) if until > self.now => Ok(SudoUser::new(self.user, until)),
+            _ => Err(Denied::SudoRequired {
                 next: page.to_owned(),
             }),
         }
@@ -100,7 +81,7 @@ impl SudoGate {
 pub async fn take_stashed_form<T: DeserializeOwned>(
     session: &AppSession,
     path: &str,
-) -> Result<Option<T>, AppError> {
+) -> Result<Option<T>, Denied> {
     let Some(stash) = session.get::<Stash>(KEY_STASH).await? else {
         return Ok(None);
     };
@@ -114,7 +95,7 @@ pub async fn take_stashed_form<T: DeserializeOwned>(
 async fn window(
     parts: &mut Parts,
     state: &AppState,
-) -> Result<(CurrentUser, AppSession, Option<i64>), AppError> {
+) -> Result<(CurrentUser, AppSession, Option<i64>), Denied> {
     let user = CurrentUser::from_request_parts(parts, state).await?;
     let session = AppSession::from_request_parts(parts, state).await?;
     let until = session.sudo_until().await?;
@@ -122,26 +103,26 @@ async fn window(
 }
 
 impl FromRequestParts<AppState> for SudoUser {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let (user, _, until) = window(parts, state).await?;
         match until {
-            Some(until) if until > state.clock.unix() => Ok(SudoUser { user, until }),
-            _ => Err(AppError::SudoRequired {
+            Some(until) if until > state.clock.unix() => Ok(SudoUser::new(user, until)),
+            _ => Err(Denied::SudoRequired {
                 next: parts
                     .uri
                     .path_and_query()
-                    .map_or_else(|| "/account".to_owned(), |pq| pq.as_str().to_owned()),
+                    .map_or_else(|| paths::ACCOUNT.to_owned(), |pq| pq.as_str().to_owned()),
             }),
         }
     }
 }
 
 impl FromRequestParts<AppState> for SudoGate {
-    type Rejection = AppError;
+    type Rejection = Denied;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let (user, session, until) = window(parts, state).await?;
         Ok(SudoGate {
             user,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::invitations::PendingInvitation;
 use super::{Db, on_pool};
-use crate::authz::{CurrentUser, OrgScope, PlatformScope};
+use crate::authz::proof::{CurrentUser, OrgScope, PlatformScope};
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -335,9 +335,9 @@ impl Db {
             )
             .bind(at)
             .bind(id)
-            .bind(user.id)
-            .bind(user.id.to_string())
-            .bind(&user.email)
+            .bind(user.id())
+            .bind(user.id().to_string())
+            .bind(user.email())
             .bind(limit)
             .fetch_all(pool)
             .await
@@ -382,7 +382,7 @@ impl Db {
     /// A page of an org's audit log, newest first (keyset pagination).
     pub async fn org_events(
         &self,
-        scope: &crate::authz::OwnerScope,
+        scope: &crate::authz::proof::OwnerScope,
         filter: &AuditFilter,
         before: Option<AuditCursor>,
         limit: i64,

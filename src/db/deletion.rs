@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::audit::{Actor, Event, Origin, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// An organization whose only owner is the user: it must get another owner
 /// (or be deleted) before the account can go.
@@ -117,9 +117,9 @@ impl Mention {
     fn of(user: &CurrentUser, pseudonym: Uuid, label: &str) -> Self {
         let quoted = |s: &str| serde_json::Value::from(s).to_string();
         Mention {
-            email: quoted(&user.email),
-            id: quoted(&user.id.to_string()),
-            name: quoted(&user.display_name),
+            email: quoted(user.email()),
+            id: quoted(&user.id().to_string()),
+            name: quoted(user.display_name()),
             label: quoted(label),
             pseudonym: quoted(&pseudonym.to_string()),
         }
@@ -159,7 +159,7 @@ impl Db {
     ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
         let rows: Vec<(String, String)> = on_pool!(self, |pool| {
             sqlx::query_as(SOLE_OWNER_ORGS)
-                .bind(user.id)
+                .bind(user.id())
                 .fetch_all(pool)
                 .await
         })?;
@@ -183,7 +183,7 @@ impl Db {
     ) -> Result<Option<DeletedAccount>, sqlx::Error> {
         let pseudonym = Uuid::new_v4();
         let label = pseudonym_label(pseudonym);
-        let uid = user.id.to_string();
+        let uid = user.id().to_string();
         // A pending MFA sign-in is an anonymous session whose record names the
         // user (the record is MessagePack; the id is stored as text in it).
         let pending_sql: &'static str = match self {
@@ -204,22 +204,22 @@ impl Db {
             // An org must keep an owner: checked again inside the
             // transaction (an owner may have stepped down meanwhile).
             let blocking: Vec<(String, String)> = sqlx::query_as(SOLE_OWNER_ORGS)
-                .bind(user.id)
+                .bind(user.id())
                 .fetch_all(&mut *tx)
                 .await?;
             if !blocking.is_empty() {
                 return Ok(None);
             }
             sqlx::query("DELETE FROM team_members WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM memberships WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             let sessions_revoked = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -247,7 +247,7 @@ impl Db {
                     .await?;
             }
             let keys_deleted = sqlx::query("DELETE FROM api_keys WHERE owner_user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -256,11 +256,11 @@ impl Db {
                 "DELETE FROM user_mfa WHERE user_id = $1",
                 "DELETE FROM notification_prefs WHERE user_id = $1",
             ] {
-                sqlx::query(sql).bind(user.id).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(user.id()).execute(&mut *tx).await?;
             }
             // Counters named after the user's id or email (sign-in failures,
             // code attempts, key issues, exports, deletion attempts).
-            for suffix in [format!(":{uid}"), format!(":{}", user.email)] {
+            for suffix in [format!(":{uid}"), format!(":{}", user.email())] {
                 sqlx::query(
                     "DELETE FROM rate_counters \
                      WHERE substr(bucket, length(bucket) - length($1) + 1) = $1",
@@ -274,11 +274,11 @@ impl Db {
             // Those they sent stay valid for their invitees, but no longer
             // say who sent them.
             sqlx::query("DELETE FROM invitations WHERE email = $1")
-                .bind(&user.email)
+                .bind(user.email())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("UPDATE invitations SET invited_by = NULL WHERE invited_by = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             let mention = Mention::of(user, pseudonym, &label);
@@ -287,12 +287,12 @@ impl Db {
             // email, id or display name appears in the detail (events others
             // recorded about them). See `Mention` for why that is the scope.
             sqlx::query(pseudonymise_sql)
-                .bind(user.id)
+                .bind(user.id())
                 .bind(pseudonym)
                 .bind(&label)
                 .bind(&uid)
                 .bind(pseudonym.to_string())
-                .bind(&user.email)
+                .bind(user.email())
                 .bind(&mention.email)
                 .bind(&mention.label)
                 .bind(&mention.id)
@@ -322,7 +322,7 @@ impl Db {
                 }
             }
             let gone = sqlx::query("DELETE FROM users WHERE id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -17,7 +17,8 @@ use uuid::Uuid;
 use super::audit::{Event, insert_event};
 use super::users::{NewUser, User, is_unique_violation};
 use super::{Db, in_tx, on_pool};
-use crate::authz::{CurrentUser, OrgRole, OwnerScope};
+use crate::authz::proof::{CurrentUser, OwnerScope};
+use crate::domain::OrgRole;
 
 /// How long an invitation link works.
 pub const INVITATION_TTL_SECS: i64 = 7 * 86_400;
@@ -270,7 +271,7 @@ impl Db {
             .bind(role.as_str())
             .bind(join_team_ids(team_ids))
             .bind(token_digest)
-            .bind(invited_by.id)
+            .bind(invited_by.id())
             .bind(now)
             .bind(now + INVITATION_TTL_SECS)
             .execute(&mut *tx)
@@ -381,11 +382,12 @@ impl Db {
         event: impl FnOnce(&Accepted) -> Event,
         now: i64,
     ) -> Result<Accepted, InvitationError> {
-        if user.email != inv.email {
+        if user.email() != inv.email {
             return Err(InvitationError::WrongEmail);
         }
         in_tx!(self, |tx| {
-            let accepted = accept_in_tx!(tx, inv, user.id, user.display_name, &user.email, now);
+            let accepted =
+                accept_in_tx!(tx, inv, user.id(), user.display_name(), user.email(), now);
             insert_event!(&mut *tx, &event(&accepted), now)?;
             Ok(accepted)
         })

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::{CurrentUser, OrgScope, SudoUser};
+use crate::authz::proof::{CurrentUser, OrgScope, SudoUser};
 use crate::domain::Scopes;
 
 /// The columns of `ApiKey`, in one place: queries splice it in with
@@ -188,7 +188,7 @@ impl Db {
             )
             .bind(id)
             .bind(key.public_id)
-            .bind(owner.id)
+            .bind(owner.id())
             .bind(org_id)
             .bind(key.name)
             .bind(key.description)
@@ -208,7 +208,7 @@ impl Db {
                 .bind(id)
                 .bind(*team)
                 .bind(org_id)
-                .bind(owner.id)
+                .bind(owner.id())
                 .execute(&mut *tx)
                 .await?;
             }
@@ -226,7 +226,7 @@ impl Db {
             sqlx::query_as::<_, ApiKey>(
                 concat!("SELECT ", key_columns!(), " FROM api_keys WHERE owner_user_id = $1 AND hidden_at IS NULL  ORDER BY created_at DESC, id DESC"),
             )
-            .bind(owner.id)
+            .bind(owner.id())
             .fetch_all(pool)
             .await
         })
@@ -241,7 +241,7 @@ impl Db {
                 key_columns!(),
                 " FROM api_keys WHERE owner_user_id = $1 ORDER BY created_at, id"
             ))
-            .bind(owner.id)
+            .bind(owner.id())
             .fetch_all(pool)
             .await
         })
@@ -258,7 +258,7 @@ impl Db {
                 key_columns!(),
                 " FROM api_keys WHERE owner_user_id = $1 AND public_id = $2 AND hidden_at IS NULL"
             ))
-            .bind(owner.id)
+            .bind(owner.id())
             .bind(public_id)
             .fetch_optional(pool)
             .await
@@ -278,7 +278,7 @@ impl Db {
                  WHERE k.id = $1 AND k.owner_user_id = $2",
             )
             .bind(key_id)
-            .bind(owner.id)
+            .bind(owner.id())
             .fetch_optional(pool)
             .await
         })?;
@@ -291,7 +291,7 @@ impl Db {
                  ORDER BY t.name",
             )
             .bind(key_id)
-            .bind(owner.id)
+            .bind(owner.id())
             .fetch_all(pool)
             .await
         })?;
@@ -322,7 +322,7 @@ impl Db {
             .bind(new_digest)
             .bind(now)
             .bind(key_id)
-            .bind(owner.id)
+            .bind(owner.id())
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(org) = org {
@@ -349,7 +349,7 @@ impl Db {
             )
             .bind(now)
             .bind(key_id)
-            .bind(owner.id)
+            .bind(owner.id())
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(org) = org {
@@ -375,7 +375,7 @@ impl Db {
             )
             .bind(now)
             .bind(key_id)
-            .bind(owner.id)
+            .bind(owner.id())
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

@@ -6,12 +6,17 @@
 //! happen only from the command line (`gatehouse operator master-key …`);
 //! the console lists them and revokes them (with a reason). Rotation replaces
 //! the digest at once: after it only the new secret works.
+//!
+//! Master keys are platform-wide authority, so every function here takes a
+//! `PlatformScope` (an operator, the `MasterKey` extractor while it checks a
+//! key, or the command line).
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, execute_audited, insert_event};
 use super::{Db, in_tx, on_pool};
+use crate::authz::proof::PlatformScope;
 
 /// A master key's metadata (never its digest).
 #[derive(Debug, Clone, FromRow)]
@@ -60,8 +65,12 @@ pub struct MasterKeyCredentials {
 }
 
 impl Db {
+    // The scope proof and the event builder are the two arguments the audit
+    // and proofs work added; the key's own columns stay separate arguments.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_master_key(
         &self,
+        _scope: &PlatformScope,
         public_id: &str,
         name: &str,
         digest: &[u8],
@@ -89,7 +98,10 @@ impl Db {
     }
 
     /// Every master key, newest first.
-    pub async fn list_master_keys(&self) -> Result<Vec<MasterKey>, sqlx::Error> {
+    pub async fn list_master_keys(
+        &self,
+        _scope: &PlatformScope,
+    ) -> Result<Vec<MasterKey>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MasterKey>(
                 "SELECT id, public_id, name, created_at, expires_at, rotated_at, revoked_at, \
@@ -101,7 +113,11 @@ impl Db {
         })
     }
 
-    pub async fn find_master_key(&self, public_id: &str) -> Result<Option<MasterKey>, sqlx::Error> {
+    pub async fn find_master_key(
+        &self,
+        _scope: &PlatformScope,
+        public_id: &str,
+    ) -> Result<Option<MasterKey>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MasterKey>(
                 "SELECT id, public_id, name, created_at, expires_at, rotated_at, revoked_at, \
@@ -115,6 +131,7 @@ impl Db {
 
     pub async fn master_key_credentials(
         &self,
+        _scope: &PlatformScope,
         public_id: &str,
     ) -> Result<Option<MasterKeyCredentials>, sqlx::Error> {
         on_pool!(self, |pool| {
@@ -132,6 +149,7 @@ impl Db {
     /// stops working at once. False when there is no such usable key.
     pub async fn rotate_master_key(
         &self,
+        _scope: &PlatformScope,
         id: Uuid,
         new_digest: &[u8],
         event: Event,
@@ -156,6 +174,7 @@ impl Db {
 
     pub async fn revoke_master_key(
         &self,
+        _scope: &PlatformScope,
         id: Uuid,
         reason: &str,
         events: &[Event],
@@ -184,6 +203,7 @@ impl Db {
 
     pub async fn mark_master_key_used(
         &self,
+        _scope: &PlatformScope,
         id: Uuid,
         ip: &str,
         now: i64,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 use crate::cipher::Sealed;
 
 /// `secret_format` of a secret stored before encryption at rest.
@@ -110,7 +110,7 @@ impl Db {
                  (user_id, totp_secret, secret_format, last_used_step, enabled_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO NOTHING",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(secret.as_bytes())
             .bind(SEALED_V1)
             .bind(confirmed_step)
@@ -120,7 +120,7 @@ impl Db {
             .rows_affected();
             if inserted == 1 {
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .execute(&mut *tx)
                     .await?;
                 for digest in code_digests {
@@ -128,7 +128,7 @@ impl Db {
                         "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(user.id)
+                    .bind(user.id())
                     .bind(digest)
                     .bind(now)
                     .execute(&mut *tx)
@@ -193,12 +193,12 @@ impl Db {
         let replaced = in_tx!(self, |tx| {
             let exists =
                 sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM user_mfa WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .fetch_one(&mut *tx)
                     .await?;
             if exists > 0 {
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id)
+                    .bind(user.id())
                     .execute(&mut *tx)
                     .await?;
                 for digest in code_digests {
@@ -206,7 +206,7 @@ impl Db {
                         "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(user.id)
+                    .bind(user.id())
                     .bind(digest)
                     .bind(now)
                     .execute(&mut *tx)
@@ -229,11 +229,11 @@ impl Db {
     ) -> Result<bool, sqlx::Error> {
         let removed = in_tx!(self, |tx| {
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             let removed = sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -18,8 +18,20 @@ use super::audit::{Event, execute_audited, insert_event};
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
-use crate::authz::org::MembershipRow;
-use crate::authz::{CurrentUser, OrgRole, OrgScope, OwnerScope};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal};
+use crate::domain::OrgRole;
+
+/// An org and one member's role in it, as stored. `authz` turns it into the
+/// `OrgScope` proof; nothing else should read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRow {
+    pub org_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub require_mfa: bool,
+    pub max_key_lifetime_days: Option<i64>,
+    pub role: String,
+}
 use crate::domain::TeamRole;
 
 /// Soft-deleted teams can be restored for this long.
@@ -256,9 +268,9 @@ impl Db {
                      created_at) VALUES ($1, $2, 'owner', $3, $4, $5)",
                 )
                 .bind(id)
-                .bind(owner.id)
-                .bind(owner.display_name.to_lowercase())
-                .bind(&owner.email)
+                .bind(owner.id())
+                .bind(owner.display_name().to_lowercase())
+                .bind(owner.email())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -282,7 +294,7 @@ impl Db {
                  FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 \
                  ORDER BY o.name",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })
@@ -298,7 +310,7 @@ impl Db {
                 "SELECT o.id, o.slug, o.name, m.role, m.created_at FROM memberships m \
                  JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY o.slug",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })?
@@ -318,7 +330,7 @@ impl Db {
                  JOIN teams t ON t.id = tm.team_id \
                  WHERE tm.user_id = $1 AND t.deleted_at IS NULL ORDER BY t.name",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })?;
@@ -444,8 +456,25 @@ impl Db {
         })
     }
 
-    /// The teams of one member (any member may see their own).
+    /// The teams the scope's own member is on (any member may see their
+    /// own; a service account's scope has none here).
+    pub async fn my_teams(&self, scope: &OrgScope) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        match scope.principal() {
+            Principal::User(user_id) => self.teams_of(scope, user_id).await,
+            Principal::ServiceAccount(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The teams of any member of the org (owners only).
     pub async fn member_teams(
+        &self,
+        scope: &OwnerScope,
+        user_id: Uuid,
+    ) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        self.teams_of(scope, user_id).await
+    }
+
+    async fn teams_of(
         &self,
         scope: &OrgScope,
         user_id: Uuid,
@@ -568,12 +597,38 @@ impl Db {
         })
     }
 
+    /// The scope's own member leaves the org (see `remove_user`). A service
+    /// account's scope is not a membership: nothing happens (`false`) and
+    /// nothing is recorded.
+    pub async fn leave_org(
+        &self,
+        scope: &OrgScope,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, OrgError> {
+        match scope.principal() {
+            Principal::User(user_id) => self.remove_user(scope, user_id, event, now).await,
+            Principal::ServiceAccount(_) => Ok(false),
+        }
+    }
+
+    /// An owner removes `member_id` from the org (see `remove_user`).
+    pub async fn remove_member(
+        &self,
+        scope: &OwnerScope,
+        member_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, OrgError> {
+        self.remove_user(scope, member_id, event, now).await
+    }
+
     /// Removes a user from the org in one transaction: the membership, their
-    /// team memberships, and the org binding (and team grants) of their keys.
-    /// Refused when they are its last owner. Used both by an owner removing a
-    /// member (`OwnerScope`) and by a member leaving (`OrgScope`); `event` is
-    /// written in the same transaction.
-    pub async fn remove_from_org(
+    /// team memberships, and the org binding (and team grants) of their keys,
+    /// and writes `event` there too. Refused when they are its last owner.
+    /// Private: the callers above decide whose membership it is from the
+    /// proof they take.
+    async fn remove_user(
         &self,
         scope: &OrgScope,
         user_id: Uuid,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::keys::key_columns;
 use super::{Db, in_tx, on_pool};
-use crate::authz::{Operator, PlatformScope};
+use crate::authz::proof::{Operator, PlatformScope};
 use crate::db::audit::{Event, Origin, insert_event};
 use crate::db::keys::ApiKey;
 use crate::db::users::User;
@@ -45,7 +45,7 @@ impl OperatorAction<'_> {
         let mut detail = json!({
             "reason": self.reason.as_str(),
             "action_id": action_id,
-            "operator": operator.email,
+            "operator": operator.email(),
         });
         if let (Some(d), Some(extra)) = (detail.as_object_mut(), self.detail.as_object()) {
             for (k, v) in extra {
@@ -481,6 +481,7 @@ impl Db {
     /// when no user has this email.
     pub async fn set_operator(
         &self,
+        _scope: &PlatformScope,
         email: &str,
         operator: bool,
         event: impl FnOnce(Uuid) -> Event,

@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// The categories a user can be notified about, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ impl Db {
             sqlx::query_as::<_, PrefRow>(
                 "SELECT category, email, in_app FROM notification_prefs WHERE user_id = $1",
             )
-            .bind(user.id)
+            .bind(user.id())
             .fetch_all(pool)
             .await
         })?;
@@ -121,7 +121,7 @@ impl Db {
                      VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, category) \
                      DO UPDATE SET email = $3, in_app = $4",
                 )
-                .bind(user.id)
+                .bind(user.id())
                 .bind(category.key())
                 .bind(pref.email || category.email_locked())
                 .bind(pref.in_app)

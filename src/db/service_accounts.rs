@@ -19,7 +19,7 @@ use super::audit::{Event, execute_audited, insert_event};
 use super::keys::key_columns;
 use super::keys::{ApiKey, NewKey};
 use super::{Db, in_tx, on_pool};
-use crate::authz::{OrgScope, OwnerScope, SudoUser};
+use crate::authz::proof::{OrgScope, OwnerScope, SudoUser};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ServiceAccount {
@@ -324,16 +324,16 @@ impl Db {
         })
     }
 
-    /// The teams a key may reach *now*: granted, live, in this org, and — for
-    /// a personal key — teams its owner is currently on. This is evaluated on
-    /// every request, so leaving a team (or the org) takes effect at once.
+    /// The teams a key of the scope's principal may reach *now*: granted,
+    /// live, in this org, and — for a person's key — teams they are currently
+    /// on. This is evaluated on every request, so leaving a team (or the org)
+    /// takes effect at once.
     pub async fn key_team_access(
         &self,
         scope: &OrgScope,
         key_id: Uuid,
-        owner_user_id: Option<Uuid>,
     ) -> Result<Vec<Uuid>, sqlx::Error> {
-        match owner_user_id {
+        match scope.principal().user_id() {
             Some(user_id) => on_pool!(self, |pool| {
                 sqlx::query_scalar::<_, Uuid>(
                     "SELECT t.id FROM api_key_teams g JOIN teams t ON t.id = g.team_id \

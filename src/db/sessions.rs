@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::audit::{Event, execute_audited, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// Bytes of the id hash that make up a session's handle.
 pub const HANDLE_BYTES: usize = 8;
@@ -238,7 +238,7 @@ impl Db {
         // At most a hundred rows (the cap): comparing here keeps the SQL the
         // same on both engines.
         Ok(self
-            .list_sessions(user.id, now)
+            .list_sessions(user.id(), now)
             .await?
             .into_iter()
             .find(|s| s.handle() == handle))
@@ -257,7 +257,7 @@ impl Db {
                 tx,
                 sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
                     .bind(id_hash)
-                    .bind(user.id),
+                    .bind(user.id()),
                 &event,
                 now
             )
@@ -280,7 +280,7 @@ impl Db {
                 "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
                  OR pending_user_id = $1 RETURNING pending_user_id IS NOT NULL",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(keep)
             .fetch_all(&mut *tx)
             .await?;
@@ -308,7 +308,7 @@ impl Db {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM sessions WHERE pending_user_id = $1 AND expires_at > $2",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(now)
             .fetch_one(pool)
             .await

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::{CurrentUser, PlatformScope};
 
 /// A user as the console shows it (no credential material).
 #[derive(Debug, Clone, FromRow)]
@@ -136,7 +136,7 @@ impl Db {
     pub async fn password_hash(&self, user: &CurrentUser) -> Result<String, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE id = $1")
-                .bind(user.id)
+                .bind(user.id())
                 .fetch_one(pool)
                 .await
         })
@@ -181,12 +181,12 @@ impl Db {
             .bind(update.job_title)
             .bind(update.time_zone)
             .bind(now)
-            .bind(user.id)
+            .bind(user.id())
             .execute(&mut *tx)
             .await?;
             sqlx::query("UPDATE memberships SET member_name = $1 WHERE user_id = $2")
                 .bind(update.display_name.to_lowercase())
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             insert_event!(&mut *tx, &event, now)?;
@@ -209,7 +209,7 @@ impl Db {
             sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
                 .bind(new_hash)
                 .bind(now)
-                .bind(user.id)
+                .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
             // A pending MFA sign-in for the user had the old password: it ends
@@ -218,7 +218,7 @@ impl Db {
                 "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
                  OR pending_user_id = $1",
             )
-            .bind(user.id)
+            .bind(user.id())
             .bind(keep_session)
             .execute(&mut *tx)
             .await?
@@ -229,7 +229,7 @@ impl Db {
         Ok(revoked)
     }
 
-    pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
+    pub async fn count_users(&self, _scope: &PlatformScope) -> Result<i64, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
                 .fetch_one(pool)

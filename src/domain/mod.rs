@@ -12,7 +12,7 @@ pub mod reason;
 pub mod scope;
 
 pub use email::Email;
-pub use org::{OrgName, Slug, TeamName, TeamRole};
+pub use org::{OrgName, OrgRole, Slug, TeamName, TeamRole};
 pub use password::{NewPassword, Password};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
 pub use reason::Reason;

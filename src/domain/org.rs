@@ -1,6 +1,37 @@
-//! Organization value types: names, URL slugs, team names and team roles.
+//! Organization value types: names, URL slugs, org roles, team names and team roles.
 
 use super::has_control_chars;
+
+/// An org role. Stored as text; `Owner` outranks `Member`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OrgRole {
+    Member,
+    Owner,
+}
+
+impl OrgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "owner",
+            OrgRole::Member => "member",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OrgRole::Owner => "Owner",
+            OrgRole::Member => "Member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(OrgRole::Owner),
+            "member" => Some(OrgRole::Member),
+            _ => None,
+        }
+    }
+}
 
 /// An organization's display name: 1 to 100 characters, one line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,10 +21,10 @@ use crate::db::invitations::{Accepted, InvitationError, PendingInvitation};
 use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
+use crate::paths::safe_next;
 use crate::web::extract::{Form, Query};
 use crate::web::invitations;
 use crate::web::mfa_challenge::CHALLENGE_PAGE;
-use crate::web::urls::safe_next;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
 const SIGNIN_FAILED: &str = "Incorrect email or password.";
@@ -115,7 +115,7 @@ pub async fn login(
         .await;
     }
     match throttle::check_signin(&state.db, &state.config, email.as_str(), &client.ip, now).await {
-        Err(AppError::TooManyRequests { retry_after }) => {
+        Err(throttle::Throttled::TooManyRequests { retry_after }) => {
             let mut res = retry(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -124,13 +124,8 @@ pub async fn login(
                 ),
             )
             .await?;
-            res.headers_mut().insert(
-                "retry-after",
-                retry_after
-                    .to_string()
-                    .parse()
-                    .map_err(AppError::internal)?,
-            );
+            res.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(retry_after));
             return Ok(res);
         }
         other => other?,
@@ -222,7 +217,7 @@ pub async fn logout(
     if let Some(user) = &user {
         let signed_out = Event::by(user.actor())
             .did("signout")
-            .on("user", user.id)
+            .on("user", user.id())
             .from(&client.origin());
         state
             .db
@@ -480,7 +475,7 @@ async fn signup_with_invitation(
         Err(InvitationError::NoLongerValid) => {
             return Ok(invitations::invalid_invitation(StatusCode::GONE));
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     session.sign_in(user.id, &client.origin(), now).await?;
     session

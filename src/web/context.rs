@@ -135,9 +135,9 @@ impl PageContext {
         };
         Ok(Self {
             user: user.map(|u| NavUser {
-                display_name: u.display_name.clone(),
-                email: u.email.clone(),
-                is_operator: u.is_operator,
+                display_name: u.display_name().to_owned(),
+                email: u.email().to_owned(),
+                is_operator: u.is_operator(),
             }),
             csrf_token: session.csrf_token().await?,
             flashes: session.take_flashes().await?,

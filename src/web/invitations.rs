@@ -103,8 +103,8 @@ async fn invitation_page(
 ) -> Result<Response, AppError> {
     let viewer = match user {
         None => Viewer::Anonymous,
-        Some(u) if u.email == inv.email() => Viewer::Invitee,
-        Some(u) => Viewer::SomeoneElse(u.email.clone()),
+        Some(u) if u.email() == inv.email() => Viewer::Invitee,
+        Some(u) => Viewer::SomeoneElse(u.email().to_owned()),
     };
     let here = format!("/invitations/{token}");
     let page = InvitationPage {
@@ -114,7 +114,7 @@ async fn invitation_page(
         email: inv.email().to_owned(),
         expires: Timestamp::new(inv.expires_at(), state.clock.unix()),
         viewer,
-        login_href: crate::web::urls::with_next("/login", Some(&here)),
+        login_href: crate::paths::with_next("/login", Some(&here)),
         signup_href: serde_urlencoded::to_string([("invitation", token.as_str())])
             .map(|q| format!("/signup?{q}"))
             .unwrap_or_else(|_| "/signup".to_owned()),
@@ -152,7 +152,7 @@ pub async fn accept_invitation(
         .accept_invitation(
             &inv,
             &user,
-            |accepted| acceptance(user.actor(), user.id, &inv, accepted, &client),
+            |accepted| acceptance(user.actor(), user.id(), &inv, accepted, &client),
             state.clock.unix(),
         )
         .await
@@ -172,7 +172,7 @@ pub async fn accept_invitation(
             .await;
         }
         Err(InvitationError::NoLongerValid) => return Ok(invalid_invitation(StatusCode::GONE)),
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     // Joining an org is a privilege change: a new session id.
     session.rotate_id().await?;

@@ -350,9 +350,9 @@ pub async fn reveal_once(
     public_id: &str,
     token: api_key::Token,
 ) -> Result<(), AppError> {
-    session
+    Ok(session
         .put(KEY_REVEAL, &(public_id.to_owned(), token.into_string()))
-        .await
+        .await?)
 }
 
 /// The token kept by `reveal_once` for this key, taken out of the session:

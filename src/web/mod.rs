@@ -1,10 +1,10 @@
 //! HTML handlers grouped by surface, with the pieces every page shares: the
 //! page context (user, CSRF token, flashes, sudo state, navigation), form
-//! errors, the client's address, time formatting and safe redirects.
+//! errors and time formatting (redirect targets are `crate::paths`; the client's address is
+//! `crate::request::ClientInfo`, re-exported here for the handlers).
 
 pub mod account;
 pub mod auth;
-pub mod client;
 pub mod context;
 pub mod device;
 pub mod extract;
@@ -17,9 +17,8 @@ pub mod ops;
 pub mod orgs;
 pub mod sudo;
 pub mod timefmt;
-pub mod urls;
 
-pub use client::ClientInfo;
+pub use crate::request::ClientInfo;
 pub use context::{OpsSection, PageContext, Section};
 pub use forms::FieldErrors;
 

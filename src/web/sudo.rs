@@ -16,9 +16,9 @@ use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::paths::safe_next;
 use crate::web::auth::NextQuery;
 use crate::web::extract::{Form, Query};
-use crate::web::urls::safe_next;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
 #[derive(Template)]
@@ -54,7 +54,7 @@ pub async fn show_sudo(
             .unwrap_or("/account")
             .to_owned(),
         minutes: state.config.sudo_minutes,
-        needs_code: state.db.user_has_mfa(user.id).await?,
+        needs_code: state.db.user_has_mfa(user.id()).await?,
         errors: FieldErrors::new(),
     };
     ok(&page)
@@ -71,7 +71,7 @@ pub async fn confirm_sudo(
     let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
     // The same counters as sign-in: a stolen session cookie must not become
     // an unthrottled way to guess the password.
-    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
     let stored = state.db.password_hash(&user).await?;
     let verified = state
         .passwords
@@ -82,16 +82,16 @@ pub async fn confirm_sudo(
     let event = |action| {
         Event::by(user.actor())
             .did(action)
-            .on("user", user.id)
+            .on("user", user.id())
             .from(&client.origin())
     };
-    let needs_code = state.db.user_has_mfa(user.id).await?;
+    let needs_code = state.db.user_has_mfa(user.id()).await?;
     let mut errors = FieldErrors::new();
     if !verified.is_ok() {
         // The code is not looked at (nor consumed) when the password is wrong.
         errors.add("password", "That is not your password.");
     } else if needs_code
-        && verify_code(&state.db, &state.secrets, user.id, &form.code, now)
+        && verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
             .await?
             .is_none()
     {
@@ -102,7 +102,7 @@ pub async fn confirm_sudo(
         );
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         state.db.record_event(&event("sudo.failed"), now).await?;
         let page = SudoPage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
@@ -113,7 +113,7 @@ pub async fn confirm_sudo(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    throttle::clear_signin_failures(&state.db, &user.email).await?;
+    throttle::clear_signin_failures(&state.db, user.email()).await?;
     // Entering sudo mode is a privilege change: the session id is rotated.
     session.rotate_id().await?;
     session

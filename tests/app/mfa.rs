@@ -4,11 +4,7 @@
 //! app would.
 
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use gatehouse::authz::CurrentUser;
-use gatehouse::authz::mfa::require_mfa;
 use gatehouse::clock::Clock;
-use gatehouse::error::AppError;
 use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::helpers::*;
@@ -700,32 +696,37 @@ async fn the_security_page_warns_when_three_or_fewer_backup_codes_remain() {
 
 #[tokio::test]
 async fn the_policy_hook_sends_a_user_without_mfa_to_enrolment() {
+    // Through the real extractor: an org whose policy requires MFA lets its
+    // member with MFA in and sends the one without it to enrolment.
     each_engine(|app| async move {
-        let (_c, _e) = mfa_user(&app, "ada@example.com").await;
-        registered(&app, "bob@example.com", "Bob").await;
-        let user = |email: &str| {
-            let db = app.db().clone();
-            let email = email.to_owned();
-            async move {
-                let creds = db.find_credentials_by_email(&email).await.unwrap().unwrap();
-                CurrentUser {
-                    id: creds.id,
-                    email,
-                    display_name: String::new(),
-                    is_operator: false,
-                }
-            }
-        };
-        let ada = user("ada@example.com").await;
-        let bob = user("bob@example.com").await;
-        assert!(app.db().user_has_mfa(ada.id).await.unwrap());
-        assert!(!app.db().user_has_mfa(bob.id).await.unwrap());
-        assert!(require_mfa(&app.state, &ada).await.is_ok());
-        let err = require_mfa(&app.state, &bob).await.unwrap_err();
-        assert!(matches!(err, AppError::MfaEnrolmentRequired));
-        let res = err.into_response();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        assert_eq!(res.headers().get("location").unwrap(), SETUP);
+        let (mut ada, _e) = mfa_user(&app, "ada@example.com").await;
+        let mut bob = signed_in(&app, "bob@example.com", "Bob").await;
+        ada.create_org("Acme", "acme")
+            .await
+            .assert_redirect("/orgs/acme");
+        crate::orgs::add_member(&app, "acme", "bob@example.com", "member").await;
+        crate::orgs::exec(
+            &app,
+            "UPDATE orgs SET require_mfa = TRUE WHERE slug = $1",
+            &["acme"],
+        )
+        .await;
+        assert!(
+            app.db()
+                .user_has_mfa(crate::orgs::user_id(&app, "ada@example.com").await)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !app.db()
+                .user_has_mfa(crate::orgs::user_id(&app, "bob@example.com").await)
+                .await
+                .unwrap()
+        );
+        assert_eq!(ada.get("/orgs/acme").await.status, StatusCode::OK);
+        let res = bob.get("/orgs/acme").await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        res.assert_redirect(SETUP);
         app
     })
     .await;

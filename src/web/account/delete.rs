@@ -69,7 +69,7 @@ async fn delete_page(
     let current = session.id_hash();
     let sessions = state
         .db
-        .list_sessions(user.id, now)
+        .list_sessions(user.id(), now)
         .await?
         .into_iter()
         .map(|s| Item {
@@ -93,12 +93,12 @@ async fn delete_page(
         .collect();
     let page = DeletePage {
         ctx: PageContext::new(state, session, Some(user), Section::DeleteAccount).await?,
-        email: user.email.clone(),
+        email: user.email().to_owned(),
         sessions,
         keys,
         memberships: Vec::new(),
         blocking: state.db.organizations_blocking_deletion(user).await?,
-        needs_code: state.db.user_has_mfa(user.id).await?,
+        needs_code: state.db.user_has_mfa(user.id()).await?,
         errors,
     };
     render(status, &page)
@@ -122,7 +122,7 @@ pub async fn delete_account(
     let now = state.clock.unix();
     throttle::consume(
         &state.db,
-        &format!("account:delete:{}", user.id),
+        &format!("account:delete:{}", user.id()),
         ATTEMPTS_PER_HOUR,
         3600,
         now,
@@ -145,7 +145,7 @@ pub async fn delete_account(
     }
     // The same counters as sign-in: the form must not become an unthrottled
     // way to guess the password with a stolen session.
-    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
     let stored = state.db.password_hash(&user).await?;
     let verified = state
         .passwords
@@ -155,8 +155,8 @@ pub async fn delete_account(
     if !verified.is_ok() {
         // The code is not looked at (nor consumed) when the password is wrong.
         errors.add("password", "That is not your current password.");
-    } else if state.db.user_has_mfa(user.id).await?
-        && verify_code(&state.db, &state.secrets, user.id, &form.code, now)
+    } else if state.db.user_has_mfa(user.id()).await?
+        && verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
             .await?
             .is_none()
     {
@@ -167,10 +167,10 @@ pub async fn delete_account(
         );
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         let failed = Event::by(user.actor())
             .did("account.delete_failed")
-            .on("user", user.id)
+            .on("user", user.id())
             .from(&client.origin());
         state.db.record_event(&failed, now).await?;
         return delete_page(
@@ -196,7 +196,7 @@ pub async fn delete_account(
         deleted
     })
     .await
-    .map_err(AppError::internal)??
+    .map_err(|e| AppError::Internal(e.into()))??
     // Nothing was deleted: an organization lost its other owner between the
     // check above and the transaction (which checks again).
     .ok_or_else(|| {

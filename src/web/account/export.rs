@@ -213,9 +213,9 @@ fn field(out: &mut Vec<u8>, name: &str, value: &impl Serialize) -> Result<(), Ap
     if out.last() != Some(&b'{') {
         out.push(b',');
     }
-    serde_json::to_writer(&mut *out, name).map_err(AppError::internal)?;
+    serde_json::to_writer(&mut *out, name)?;
     out.push(b':');
-    serde_json::to_writer(&mut *out, value).map_err(AppError::internal)
+    Ok(serde_json::to_writer(&mut *out, value)?)
 }
 
 /// Everything before the audit events, ending with `"audit_events":[`.
@@ -226,7 +226,7 @@ async fn head(
     now: i64,
 ) -> Result<Vec<u8>, AppError> {
     let db = &state.db;
-    let record = db.find_user(user.id).await?.ok_or(AppError::NotFound)?;
+    let record = db.find_user(user.id()).await?.ok_or(AppError::NotFound)?;
     let current = session.id_hash();
     let mut out = Vec::with_capacity(8 * 1024);
     out.push(b'{');
@@ -257,7 +257,7 @@ async fn head(
         })
         .collect();
     field(&mut out, "notification_preferences", &prefs)?;
-    let mfa = db.mfa_status(user.id).await?;
+    let mfa = db.mfa_status(user.id()).await?;
     field(
         &mut out,
         "mfa",
@@ -305,7 +305,7 @@ async fn head(
         .collect();
     field(&mut out, "api_keys", &keys)?;
     let sessions: Vec<SessionMeta> = db
-        .list_sessions(user.id, now)
+        .list_sessions(user.id(), now)
         .await?
         .into_iter()
         .map(|s| SessionMeta {
@@ -360,7 +360,7 @@ async fn next_chunk(mut c: Cursor) -> Result<Option<(Bytes, Cursor)>, std::io::E
             out.push(b',');
         }
         c.first = false;
-        serde_json::to_writer(&mut out, &Event::new(e, c.user.id))
+        serde_json::to_writer(&mut out, &Event::new(e, c.user.id()))
             .map_err(std::io::Error::other)?;
     }
     if c.done {
@@ -378,7 +378,7 @@ pub async fn download_export(
     let now = state.clock.unix();
     throttle::consume(
         &state.db,
-        &format!("export:user:{}", user.id),
+        &format!("export:user:{}", user.id()),
         EXPORTS_PER_HOUR,
         3600,
         now,
@@ -387,7 +387,7 @@ pub async fn download_export(
     // An export reads and changes nothing, so its record stands alone.
     let exported = audit::Event::by(user.actor())
         .did("account.exported")
-        .on("user", user.id)
+        .on("user", user.id())
         .detail(json!({ "schema": SCHEMA }))
         .from(&client.origin());
     state.db.record_event(&exported, now).await?;
@@ -418,7 +418,7 @@ pub async fn download_export(
     );
     headers.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&disposition).map_err(AppError::internal)?,
+        HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
     );
     Ok(res)
 }

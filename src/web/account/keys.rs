@@ -15,6 +15,7 @@ use crate::auth::AppSession;
 use crate::auth::api_key;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
+use crate::authz::org::unchecked_member_scope;
 use crate::authz::sudo::take_stashed_form;
 use crate::authz::{CurrentUser, OrgScope, SudoGate, SudoUser};
 use crate::db::audit::Event;
@@ -56,10 +57,10 @@ async fn bindings(
 ) -> Result<Vec<(OrgScope, Vec<(Uuid, String)>)>, AppError> {
     let mut out = Vec::new();
     for org in state.db.user_orgs(user).await? {
-        if let Some(scope) = OrgScope::of_member(state, user, &org.slug).await? {
+        if let Some(scope) = unchecked_member_scope(state, user, &org.slug).await? {
             let teams = state
                 .db
-                .member_teams(&scope, user.id)
+                .my_teams(&scope)
                 .await?
                 .into_iter()
                 .map(|t| (t.team_id, t.name))
@@ -179,7 +180,7 @@ pub async fn create_key(
     };
     throttle::consume(
         &state.db,
-        &format!("keys:issue:{}", user.id),
+        &format!("keys:issue:{}", user.id()),
         state.config.key_issues_per_hour,
         3600,
         now,
@@ -323,7 +324,7 @@ pub async fn rotate_key(
     Path(public_id): Path<String>,
     Form(form): Form<RotateForm>,
 ) -> Result<Response, AppError> {
-    let key = own_key(&state, &gate.user, &public_id).await?;
+    let key = own_key(&state, gate.user(), &public_id).await?;
     let user = gate
         .enter(&format!("/account/keys/{public_id}/rotate"), &form)
         .await?;
@@ -352,7 +353,7 @@ pub async fn rotate_key(
     }
     throttle::consume(
         &state.db,
-        &format!("keys:issue:{}", user.id),
+        &format!("keys:issue:{}", user.id()),
         state.config.key_issues_per_hour,
         3600,
         now,

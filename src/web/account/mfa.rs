@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::mfa::{totp_err, verify_code};
+use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};
 use crate::auth::{AppSession, backup_codes, throttle};
@@ -28,7 +28,7 @@ use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 const SECURITY_PAGE: &str = "/account/security";
-const SETUP_PAGE: &str = crate::authz::mfa::ENROLMENT_PAGE;
+const SETUP_PAGE: &str = crate::paths::MFA_ENROLMENT;
 const CODES_PAGE: &str = "/account/security/mfa/backup-codes";
 
 #[derive(Debug, Deserialize)]
@@ -41,7 +41,7 @@ pub struct CodeForm {
 fn mfa_event(user: &CurrentUser, client: &ClientInfo, action: &'static str) -> Event {
     Event::by(user.actor())
         .did(action)
-        .on("user", user.id)
+        .on("user", user.id())
         .from(&client.origin())
 }
 
@@ -70,7 +70,7 @@ async fn setup_page(
     let page = SetupPage {
         ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
         secret: secret.grouped(),
-        qr: qr_data_url(&secret.otpauth_uri(&user.email)).map_err(totp_err)?,
+        qr: qr_data_url(&secret.otpauth_uri(user.email()))?,
         errors,
     };
     render(status, &page)
@@ -89,7 +89,7 @@ pub async fn show_setup(
     session: AppSession,
     user: SudoUser,
 ) -> Result<Response, AppError> {
-    if state.db.user_has_mfa(user.id).await? {
+    if state.db.user_has_mfa(user.id()).await? {
         return already_on(&session).await;
     }
     setup_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
@@ -103,7 +103,7 @@ pub async fn confirm_setup(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    if state.db.user_has_mfa(user.id).await? {
+    if state.db.user_has_mfa(user.id()).await? {
         return already_on(&session).await;
     }
     let Some(secret) = session.existing_enrolment_secret().await? else {
@@ -119,7 +119,7 @@ pub async fn confirm_setup(
     };
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     let step = if code.len() == usize::from(totp::DIGITS) {
-        secret.matching_step(&code, now).map_err(totp_err)?
+        secret.matching_step(&code, now)?
     } else {
         None
     };
@@ -145,9 +145,9 @@ pub async fn confirm_setup(
     };
 
     let codes = backup_codes::generate();
-    let digests = backup_codes::digests(user.id, &codes);
+    let digests = backup_codes::digests(user.id(), &codes);
     let sealed = secret
-        .seal(&state.secrets, user.id)
+        .seal(&state.secrets, user.id())
         .map_err(AppError::internal)?;
     if !state
         .db
@@ -193,7 +193,7 @@ pub async fn show_backup_codes(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let Some(status) = state.db.mfa_status(user.id).await? else {
+    let Some(status) = state.db.mfa_status(user.id()).await? else {
         session.forget_fresh_codes().await?;
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     };
@@ -215,7 +215,7 @@ pub async fn regenerate_backup_codes(
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let codes = backup_codes::generate();
-    let digests = backup_codes::digests(user.id, &codes);
+    let digests = backup_codes::digests(user.id(), &codes);
     let regenerated = mfa_event(&user, &client, "mfa.backup_codes_regenerated");
     if !state
         .db
@@ -258,7 +258,7 @@ pub async fn download_backup_codes(
         "Gatehouse backup codes for {}\nGenerated {}\n\n\
          Each code can be used once, instead of a code from your authenticator app.\n\
          Keep them somewhere safe, apart from your phone.\n\n",
-        user.email,
+        user.email(),
         Timestamp::new(now, now).utc
     );
     for code in &codes {
@@ -294,7 +294,7 @@ pub async fn show_disable(
     session: AppSession,
     user: SudoUser,
 ) -> Result<Response, AppError> {
-    if !state.db.user_has_mfa(user.id).await? {
+    if !state.db.user_has_mfa(user.id()).await? {
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     let page = DisablePage {
@@ -312,16 +312,16 @@ pub async fn disable_mfa(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    if !state.db.user_has_mfa(user.id).await? {
+    if !state.db.user_has_mfa(user.id()).await? {
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     // A code check like any other: throttled by the sign-in counters.
-    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
-    if verify_code(&state.db, &state.secrets, user.id, &form.code, now)
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
+    if verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
         .await?
         .is_none()
     {
-        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         let failed = mfa_event(&user, &client, "mfa.disable_failed");
         state.db.record_event(&failed, now).await?;
         let mut errors = FieldErrors::new();

@@ -93,7 +93,7 @@ pub async fn update_notifications(
         .collect();
     let saved = Event::by(user.actor())
         .did("notifications.updated")
-        .on("user", user.id)
+        .on("user", user.id())
         .detail(serde_json::Value::Object(detail))
         .from(&client.origin());
     state

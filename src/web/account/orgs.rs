@@ -141,18 +141,14 @@ pub async fn leave_org(
     member: OrgMember,
     client: ClientInfo,
 ) -> Result<Response, AppError> {
-    let OrgMember { user, scope } = member;
+    let (user, scope) = member.into_parts();
     let left = Event::by(user.actor())
         .did("member.left")
-        .on("user", user.id)
+        .on("user", user.id())
         .in_org(&scope)
         .detail(json!({ "role": scope.role().as_str() }))
         .from(&client.origin());
-    match state
-        .db
-        .remove_from_org(&scope, user.id, left, state.clock.unix())
-        .await
-    {
+    match state.db.leave_org(&scope, left, state.clock.unix()).await {
         Ok(_) => {
             session
                 .flash(FlashKind::Success, format!("You left {}.", scope.name()))
@@ -169,7 +165,7 @@ pub async fn leave_org(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to("/account/orgs").into_response())
 }

@@ -64,13 +64,13 @@ pub async fn show_overview(
     let now = state.clock.unix();
     let record = state
         .db
-        .find_user(user.id)
+        .find_user(user.id())
         .await?
         .ok_or(AppError::NotFound)?;
-    let sessions = state.db.list_sessions(user.id, now).await?;
+    let sessions = state.db.list_sessions(user.id(), now).await?;
     let activity = state
         .db
-        .recent_events_for_user(user.id, 5)
+        .recent_events_for_user(user.id(), 5)
         .await?
         .into_iter()
         .map(|e| ActivityItem {

@@ -46,7 +46,7 @@ pub async fn show_profile(
 ) -> Result<Response, AppError> {
     let record = state
         .db
-        .find_user(user.id)
+        .find_user(user.id())
         .await?
         .ok_or(AppError::NotFound)?;
     let page = ProfilePage {
@@ -79,7 +79,7 @@ pub async fn update_profile(
     let (Some(name), Some(phone), Some(title), Some(zone)) = (name, phone, title, zone) else {
         let page = ProfilePage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Profile).await?,
-            email: user.email.clone(),
+            email: user.email().to_owned(),
             form,
             errors,
             zones: TimeZone::ALL,
@@ -101,7 +101,7 @@ pub async fn update_profile(
             },
             Event::by(user.actor())
                 .did("profile.updated")
-                .on("user", user.id)
+                .on("user", user.id())
                 .from(&client.origin()),
             now,
         )

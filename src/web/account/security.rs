@@ -55,10 +55,10 @@ async fn security_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let sessions = state.db.list_sessions(user.id, now).await?;
+    let sessions = state.db.list_sessions(user.id(), now).await?;
     // Back on this page, the person is done with any codes just shown.
     session.forget_fresh_codes().await?;
-    let mfa = state.db.mfa_status(user.id).await?.map(|s| MfaView {
+    let mfa = state.db.mfa_status(user.id()).await?.map(|s| MfaView {
         enabled: Timestamp::new(s.enabled_at, now),
         backup_codes_left: s.backup_codes_left,
         low: s.backup_codes_left <= backup_codes::LOW_WATERMARK,
@@ -90,7 +90,7 @@ pub async fn change_password(
     let now = state.clock.unix();
     // Re-entering the current password is a password check like sign-in: it
     // is throttled by the same counters.
-    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
 
     let mut errors = FieldErrors::new();
     let stored = state.db.password_hash(&user).await?;
@@ -99,11 +99,11 @@ pub async fn change_password(
         .verify(&form.current_password, Some(&stored))
         .await?;
     if !verified.is_ok() {
-        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         errors.add("current_password", "That is not your current password.");
     }
-    let local = Email::from_trusted(user.email.clone());
-    let hints = [local.local_part(), user.display_name.as_str()];
+    let local = Email::from_trusted(user.email().to_owned());
+    let hints = [local.local_part(), user.display_name()];
     let new = errors.check(
         "new_password",
         NewPassword::parse(&form.new_password, &hints),
@@ -132,7 +132,7 @@ pub async fn change_password(
     let keep = session.id_hash().unwrap_or_default();
     let changed = Event::by(user.actor())
         .did("password.changed")
-        .on("user", user.id)
+        .on("user", user.id())
         .from(&client.origin());
     let revoked = state
         .db

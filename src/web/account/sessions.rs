@@ -65,7 +65,7 @@ pub async fn list_sessions(
     let current = session.id_hash();
     let mut sessions: Vec<SessionView> = state
         .db
-        .list_sessions(user.id, now)
+        .list_sessions(user.id(), now)
         .await?
         .iter()
         .map(|s| SessionView::new(s, current.as_deref(), now))
@@ -98,7 +98,7 @@ pub async fn revoke_session(
     let is_current = session.id_hash().as_deref() == Some(target.id_hash.as_slice());
     let signed_out = Event::by(user.actor())
         .did("session.revoked")
-        .on("user", user.id)
+        .on("user", user.id())
         .detail(json!({
             "session": target.handle(),
             "device": device::describe(target.user_agent.as_deref()),
@@ -143,7 +143,7 @@ pub async fn revoke_other_sessions(
         .ok_or_else(|| AppError::internal("a signed-in session without an id"))?;
     let signed_out = Event::by(user.actor())
         .did("sessions.revoked_others")
-        .on("user", user.id)
+        .on("user", user.id())
         .from(&client.origin());
     let revoked = state
         .db

@@ -89,7 +89,7 @@ async fn keys_page(
     error: Option<(String, String, String)>,
 ) -> Result<MasterKeysPage, AppError> {
     let now = state.clock.unix();
-    let keys = state.db.list_master_keys().await?;
+    let keys = state.db.list_master_keys(op.scope()).await?;
     Ok(MasterKeysPage {
         ctx: ops_context(state, session, op, OpsSection::MasterKeys).await?,
         keys: keys.iter().map(|k| MasterKeyView::new(k, now)).collect(),
@@ -115,7 +115,7 @@ pub async fn revoke_master_key(
 ) -> Result<Response, AppError> {
     let key = state
         .db
-        .find_master_key(&public_id)
+        .find_master_key(op.scope(), &public_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let reason = match Reason::parse(&form.reason) {
@@ -143,7 +143,7 @@ pub async fn revoke_master_key(
     .events(&op, &client.origin());
     if state
         .db
-        .revoke_master_key(key.id, reason.as_str(), &revoked, now)
+        .revoke_master_key(op.scope(), key.id, reason.as_str(), &revoked, now)
         .await?
     {
         session

@@ -39,8 +39,8 @@ pub async fn ops_context(
     op: &Operator,
     section: OpsSection,
 ) -> Result<PageContext, AppError> {
-    let mut ctx = PageContext::new(state, session, Some(&op.user), Section::Ops(section)).await?;
-    ctx.ops_mfa_missing = !op.has_mfa;
+    let mut ctx = PageContext::new(state, session, Some(op.user()), Section::Ops(section)).await?;
+    ctx.ops_mfa_missing = !op.has_mfa();
     Ok(ctx)
 }
 
@@ -79,7 +79,7 @@ pub async fn add_view_grant(
     if grants.len() > 20 {
         grants.drain(..grants.len() - 20);
     }
-    session.put(VIEW_GRANTS, &grants).await
+    Ok(session.put(VIEW_GRANTS, &grants).await?)
 }
 
 #[derive(Template)]
@@ -97,10 +97,10 @@ pub async fn show_overview(
     op: Operator,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let keys = state.db.list_master_keys().await?;
+    let keys = state.db.list_master_keys(op.scope()).await?;
     let page = OverviewPage {
         ctx: ops_context(&state, &session, &op, OpsSection::Overview).await?,
-        users: state.db.count_users().await?,
+        users: state.db.count_users(op.scope()).await?,
         registration_open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
         active_master_keys: keys.iter().filter(|k| k.status(now).is_usable()).count(),
     };

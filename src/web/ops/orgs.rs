@@ -171,6 +171,6 @@ pub async fn view_org(
             now,
         )
         .await?;
-    add_view_grant(&session, org.id, op.sudo_until, now).await?;
+    add_view_grant(&session, org.id, op.sudo_until(), now).await?;
     Ok(Redirect::to(&format!("/ops/orgs/{}", org.id)).into_response())
 }

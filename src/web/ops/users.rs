@@ -196,7 +196,7 @@ async fn detail_page(
             .await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
         memberships,
-        is_self: user.id == op.id,
+        is_self: user.id == op.id(),
         reason,
         errors,
     })
@@ -271,7 +271,7 @@ pub async fn view_user(
             now,
         )
         .await?;
-    add_view_grant(&session, user.id, op.sudo_until, now).await?;
+    add_view_grant(&session, user.id, op.sudo_until(), now).await?;
     Ok(Redirect::to(&format!("/ops/users/{}", user.id)).into_response())
 }
 
@@ -303,7 +303,7 @@ async fn change_status(
     let now = state.clock.unix();
     let mut errors = FieldErrors::new();
     let reason = errors.check("reason", Reason::parse(&form.reason));
-    if disable && user.id == op.id {
+    if disable && user.id == op.id() {
         errors.add(
             "reason",
             "You cannot disable your own account from the console.",

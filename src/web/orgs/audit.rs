@@ -120,7 +120,7 @@ pub async fn show_audit(
     owner: OrgOwner,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let now = state.clock.unix();
     let mut errors = FieldErrors::new();
     let filter = query.filter(&mut errors);
@@ -195,14 +195,14 @@ async fn export_events(
     }
     Ok(state
         .db
-        .org_events(&owner.scope, &filter, None, EXPORT_LIMIT)
+        .org_events(owner.scope(), &filter, None, EXPORT_LIMIT)
         .await?)
 }
 
 fn attachment(owner: &OrgOwner, ext: &str) -> String {
     format!(
         "attachment; filename=\"{}-audit.{ext}\"",
-        owner.scope.slug()
+        owner.scope().slug()
     )
 }
 
@@ -226,7 +226,7 @@ pub async fn export_json(
             detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
         })
         .collect();
-    let body = serde_json::to_string_pretty(&out).map_err(AppError::internal)?;
+    let body = serde_json::to_string_pretty(&out)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/json".to_owned()),

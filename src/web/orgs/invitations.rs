@@ -20,10 +20,11 @@ use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};
 use crate::auth::session::FlashKind;
-use crate::authz::{OrgOwner, OrgRole};
+use crate::authz::OrgOwner;
 use crate::db::audit::Event;
 use crate::db::invitations::{CreatedInvitation, INVITED_TEAM_ROLE, InvitationError};
 use crate::domain::Email;
+use crate::domain::OrgRole;
 use crate::error::AppError;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
@@ -91,7 +92,7 @@ async fn invitations_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let scope = &owner.scope;
+    let scope = &owner.scope();
     let live: Vec<_> = state
         .db
         .list_teams(scope, now)
@@ -132,7 +133,7 @@ async fn invitations_page(
         None => None,
     };
     let page = InvitationsPage {
-        ctx: PageContext::for_org(state, session, &owner.user, scope, Section::OrgInvitations)
+        ctx: PageContext::for_org(state, session, owner.user(), scope, Section::OrgInvitations)
             .await?,
         slug: scope.slug().to_owned(),
         new_link,
@@ -191,7 +192,7 @@ pub async fn create_invitation(
     // rather than silently dropped.
     let live: HashMap<Uuid, String> = state
         .db
-        .list_teams(&owner.scope, now)
+        .list_teams(owner.scope(), now)
         .await?
         .into_iter()
         .filter(|t| t.deleted_at.is_none())
@@ -223,10 +224,10 @@ pub async fn create_invitation(
         .collect();
     // The audit event names who was invited to what; never the link.
     let invited = |created: &CreatedInvitation| {
-        Event::by(owner.user.actor())
+        Event::by(owner.user().actor())
             .did("invitation.created")
             .on("invitation", created.id)
-            .in_org(&owner.scope)
+            .in_org(owner.scope())
             .detail(json!({
                 "email": email.as_str(),
                 "role": role.as_str(),
@@ -240,8 +241,8 @@ pub async fn create_invitation(
     let created = match state
         .db
         .create_invitation(
-            &owner.scope,
-            &owner.user,
+            owner.scope(),
+            owner.user(),
             email.as_str(),
             role,
             &team_ids,
@@ -267,13 +268,13 @@ pub async fn create_invitation(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     session
         .put(
             KEY_NEW_LINK,
             &NewLink {
-                slug: owner.scope.slug().to_owned(),
+                slug: owner.scope().slug().to_owned(),
                 email: email.to_string(),
                 link: format!("{}/invitations/{token}", state.config.public_url()),
             },
@@ -287,7 +288,7 @@ pub async fn create_invitation(
         )
     };
     session.flash(FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope().slug())).into_response())
 }
 
 pub async fn revoke_invitation(
@@ -303,13 +304,13 @@ pub async fn revoke_invitation(
     let email = state
         .db
         .revoke_invitation(
-            &owner.scope,
+            owner.scope(),
             id,
             |email| {
-                Event::by(owner.user.actor())
+                Event::by(owner.user().actor())
                     .did("invitation.revoked")
                     .on("invitation", id)
-                    .in_org(&owner.scope)
+                    .in_org(owner.scope())
                     .detail(json!({ "email": email }))
                     .from(&client.origin())
             },
@@ -323,5 +324,5 @@ pub async fn revoke_invitation(
             format!("The invitation for {email} was revoked. Its link no longer works."),
         )
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", owner.scope().slug())).into_response())
 }

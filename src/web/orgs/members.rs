@@ -11,9 +11,10 @@ use super::id_from;
 use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::{OrgOwner, OrgRole};
+use crate::authz::OrgOwner;
 use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
+use crate::domain::OrgRole;
 use crate::error::AppError;
 use crate::web::account::keys::KeyView;
 use crate::web::extract::{Form, Path, Query};
@@ -72,7 +73,7 @@ pub async fn list_members(
     owner: OrgOwner,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let now = state.clock.unix();
     let q = query.q.unwrap_or_default();
     let sort = MemberSort::parse(query.sort.as_deref());
@@ -130,7 +131,7 @@ pub async fn show_member(
     owner: OrgOwner,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let member = state
         .db
@@ -148,7 +149,7 @@ pub async fn show_member(
         joined: Timestamp::new(member.joined_at, now),
         teams: state.db.member_teams(&scope, member_id).await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
-        is_self: member_id == user.id,
+        is_self: member_id == user.id(),
         member,
     };
     ok(&page)
@@ -168,7 +169,7 @@ pub async fn change_role(
     Path((_, id)): Path<(String, String)>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     // The member is looked up first: an id from another org is not found,
     // whatever the form says.
@@ -211,7 +212,7 @@ pub async fn change_role(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&back).into_response())
 }
@@ -223,7 +224,7 @@ pub async fn remove_member(
     client: ClientInfo,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     let member = state
         .db
@@ -238,7 +239,7 @@ pub async fn remove_member(
         .from(&client.origin());
     match state
         .db
-        .remove_from_org(&scope, member_id, event, state.clock.unix())
+        .remove_member(&scope, member_id, event, state.clock.unix())
         .await
     {
         Ok(true) => {
@@ -263,7 +264,7 @@ pub async fn remove_member(
                     .into_response(),
             )
         }
-        Err(e) => Err(AppError::internal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -276,7 +277,7 @@ pub async fn revoke_member_key(
     client: ClientInfo,
     Path((_, id, key)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let OrgOwner { user, scope } = owner;
+    let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
     state
         .db

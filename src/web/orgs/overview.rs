@@ -29,7 +29,7 @@ pub async fn show_overview(
     session: AppSession,
     member: OrgMember,
 ) -> Result<Response, AppError> {
-    let OrgMember { user, scope } = member;
+    let (user, scope) = member.into_parts();
     let counts = if scope.is_owner() {
         state.db.org_counts(&scope).await?
     } else {
@@ -42,7 +42,7 @@ pub async fn show_overview(
         role_label: scope.role().label(),
         is_owner: scope.is_owner(),
         counts,
-        my_teams: state.db.member_teams(&scope, user.id).await?,
+        my_teams: state.db.my_teams(&scope).await?,
     };
     ok(&page)
 }

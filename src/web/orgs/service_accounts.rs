@@ -81,17 +81,17 @@ async fn list_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let accounts = state.db.list_service_accounts(&owner.scope, now).await?;
+    let accounts = state.db.list_service_accounts(owner.scope(), now).await?;
     let page = ServiceAccountsPage {
         ctx: PageContext::for_org(
             state,
             session,
-            &owner.user,
-            &owner.scope,
+            owner.user(),
+            owner.scope(),
             Section::OrgServiceAccounts,
         )
         .await?,
-        slug: owner.scope.slug().to_owned(),
+        slug: owner.scope().slug().to_owned(),
         accounts: accounts.iter().map(|a| item(a, now)).collect(),
         name: form.name,
         description: form.description,
@@ -154,14 +154,14 @@ pub async fn create_service_account(
     let id = state
         .db
         .create_service_account(
-            &owner.scope,
+            owner.scope(),
             &name,
             (!description.is_empty()).then_some(description.as_str()),
             |id| {
-                Event::by(owner.user.actor())
+                Event::by(owner.user().actor())
                     .did("service_account.created")
                     .on("service_account", id)
-                    .in_org(&owner.scope)
+                    .in_org(owner.scope())
                     .detail(json!({ "name": name }))
                     .from(&client.origin())
             },
@@ -176,7 +176,7 @@ pub async fn create_service_account(
         .await?;
     Ok(Redirect::to(&format!(
         "/orgs/{}/service-accounts/{id}",
-        owner.scope.slug()
+        owner.scope().slug()
     ))
     .into_response())
 }
@@ -188,7 +188,7 @@ async fn load_account(
 ) -> Result<ServiceAccount, AppError> {
     state
         .db
-        .find_service_account(&owner.scope, id_from(id)?, state.clock.unix())
+        .find_service_account(owner.scope(), id_from(id)?, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -201,13 +201,13 @@ async fn load_key(
 ) -> Result<ApiKey, AppError> {
     state
         .db
-        .find_service_account_key(&owner.scope, sa.id, public_id)
+        .find_service_account_key(owner.scope(), sa.id, public_id)
         .await?
         .ok_or(AppError::NotFound)
 }
 
 fn base(owner: &OrgOwner, sa: &ServiceAccount) -> String {
-    format!("/orgs/{}/service-accounts/{}", owner.scope.slug(), sa.id)
+    format!("/orgs/{}/service-accounts/{}", owner.scope().slug(), sa.id)
 }
 
 #[derive(Template)]
@@ -228,17 +228,17 @@ pub async fn show_service_account(
     let sa = load_account(&state, &owner, &id).await?;
     let now = state.clock.unix();
     let mut keys = Vec::new();
-    for k in state.db.service_account_keys(&owner.scope, sa.id).await? {
+    for k in state.db.service_account_keys(owner.scope(), sa.id).await? {
         let mut view = KeyView::new(&k, now);
-        view.teams = state.db.key_team_names(&owner.scope, k.id).await?;
+        view.teams = state.db.key_team_names(owner.scope(), k.id).await?;
         keys.push(view);
     }
     let page = ServiceAccountPage {
         ctx: PageContext::for_org(
             &state,
             &session,
-            &owner.user,
-            &owner.scope,
+            owner.user(),
+            owner.scope(),
             Section::OrgServiceAccounts,
         )
         .await?,
@@ -263,12 +263,12 @@ pub async fn delete_service_account(
     if state
         .db
         .delete_service_account(
-            &owner.scope,
+            owner.scope(),
             sa.id,
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("service_account.deleted")
                 .on("service_account", sa.id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "name": sa.name }))
                 .from(&client.origin()),
             state.clock.unix(),
@@ -286,14 +286,14 @@ pub async fn delete_service_account(
             )
             .await?;
     }
-    Ok(Redirect::to(&format!("/orgs/{}/service-accounts", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/service-accounts", owner.scope().slug())).into_response())
 }
 
 /// The live teams of the org: what a service account's key may be granted.
 async fn org_teams(state: &AppState, owner: &OrgOwner) -> Result<Vec<(Uuid, String)>, AppError> {
     Ok(state
         .db
-        .list_teams(&owner.scope, state.clock.unix())
+        .list_teams(owner.scope(), state.clock.unix())
         .await?
         .into_iter()
         .filter(|t| t.deleted_at.is_none())
@@ -312,8 +312,8 @@ async fn new_key_page(
     let ctx = PageContext::for_org(
         state,
         session,
-        &owner.user,
-        &owner.scope,
+        owner.user(),
+        owner.scope(),
         Section::OrgServiceAccounts,
     )
     .await?;
@@ -330,11 +330,11 @@ async fn new_key_page(
         errors,
     );
     page.team_groups = vec![TeamGroup::new(
-        format!("Teams of {}", owner.scope.name()),
+        format!("Teams of {}", owner.scope().name()),
         &teams,
         &page.form,
     )];
-    page.policy_days = owner.scope.max_key_lifetime_days();
+    page.policy_days = owner.scope().max_key_lifetime_days();
     Ok(page)
 }
 
@@ -376,7 +376,7 @@ pub async fn create_key(
         &mut errors,
     );
     let teams = chosen_teams(&form, &org_teams(&state, &owner).await?, &mut errors);
-    let valid = within_org_lifetime(valid, &owner.scope, now, &mut errors);
+    let valid = within_org_lifetime(valid, owner.scope(), now, &mut errors);
     let (
         Some(ValidKey {
             name,
@@ -392,7 +392,7 @@ pub async fn create_key(
     };
     throttle::consume(
         &state.db,
-        &format!("keys:issue:{}", sudo.id),
+        &format!("keys:issue:{}", sudo.id()),
         state.config.key_issues_per_hour,
         3600,
         now,
@@ -402,7 +402,7 @@ pub async fn create_key(
     state
         .db
         .create_service_account_key(
-            &owner.scope,
+            owner.scope(),
             &sudo,
             sa.id,
             &teams,
@@ -415,10 +415,10 @@ pub async fn create_key(
                 expires_at,
             },
             |key_id| {
-                Event::by(owner.user.actor())
+                Event::by(owner.user().actor())
                     .did("api_key.created")
                     .on("api_key", key_id)
-                    .in_org(&owner.scope)
+                    .in_org(owner.scope())
                     .detail(json!({
                         "service_account": sa.name,
                         "name": name,
@@ -450,8 +450,8 @@ pub async fn reveal_key(
         ctx: PageContext::for_org(
             &state,
             &session,
-            &owner.user,
-            &owner.scope,
+            owner.user(),
+            owner.scope(),
             Section::OrgServiceAccounts,
         )
         .await?,
@@ -477,8 +477,8 @@ async fn rotate_page(
         ctx: PageContext::for_org(
             state,
             session,
-            &owner.user,
-            &owner.scope,
+            owner.user(),
+            owner.scope(),
             Section::OrgServiceAccounts,
         )
         .await?,
@@ -553,7 +553,7 @@ pub async fn rotate_key(
     }
     throttle::consume(
         &state.db,
-        &format!("keys:issue:{}", sudo.id),
+        &format!("keys:issue:{}", sudo.id()),
         state.config.key_issues_per_hour,
         3600,
         now,
@@ -563,15 +563,15 @@ pub async fn rotate_key(
     if !state
         .db
         .rotate_service_account_key(
-            &owner.scope,
+            owner.scope(),
             &sudo,
             key.id,
             &issued.digest,
             grace_secs.map(|g| now + g),
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("api_key.rotated")
                 .on("api_key", key.id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "service_account": sa.name, "prefix": key.prefix(),
                                 "grace_seconds": grace_secs.unwrap_or(0) }))
                 .from(&client.origin()),
@@ -602,12 +602,12 @@ pub async fn revoke_key(
     if state
         .db
         .revoke_service_account_key(
-            &owner.scope,
+            owner.scope(),
             key.id,
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("api_key.revoked")
                 .on("api_key", key.id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "service_account": sa.name, "prefix": key.prefix(),
                                 "name": key.name }))
                 .from(&client.origin()),

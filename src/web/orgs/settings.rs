@@ -70,15 +70,15 @@ async fn settings_page(
         ctx: PageContext::for_org(
             state,
             session,
-            &owner.user,
-            &owner.scope,
+            owner.user(),
+            owner.scope(),
             Section::OrgSettings,
         )
         .await?,
-        slug: owner.scope.slug().to_owned(),
+        slug: owner.scope().slug().to_owned(),
         require_mfa,
         max_key_lifetime_days,
-        without_mfa: state.db.members_without_mfa(&owner.scope).await?,
+        without_mfa: state.db.members_without_mfa(owner.scope()).await?,
         errors,
     };
     render(status, &page)
@@ -89,9 +89,9 @@ pub async fn show_settings(
     session: AppSession,
     owner: OrgOwner,
 ) -> Result<Response, AppError> {
-    let require_mfa = owner.scope.require_mfa();
+    let require_mfa = owner.scope().require_mfa();
     let days = owner
-        .scope
+        .scope()
         .max_key_lifetime_days()
         .map(|d| d.to_string())
         .unwrap_or_default();
@@ -123,7 +123,7 @@ pub async fn update_settings(
     // Like GitHub: an owner turns the requirement on only with MFA of their
     // own, or the next page would send them to enrolment and lock them out
     // of the settings they just saved.
-    if require_mfa && !state.db.user_has_mfa(owner.user.id).await? {
+    if require_mfa && !state.db.user_has_mfa(owner.user().id()).await? {
         errors.add(
             "require_mfa",
             "Turn on two-factor authentication for your own account first (Account → Security).",
@@ -146,10 +146,10 @@ pub async fn update_settings(
         max_key_lifetime_days: max_days,
     };
     let updated = |before: &Policies| {
-        Event::by(owner.user.actor())
+        Event::by(owner.user().actor())
             .did("policy.updated")
-            .on("org", owner.scope.org_id())
-            .in_org(&owner.scope)
+            .on("org", owner.scope().org_id())
+            .in_org(owner.scope())
             .detail(json!({
                 "before": {
                     "require_mfa": before.require_mfa,
@@ -164,9 +164,9 @@ pub async fn update_settings(
     };
     let before = state
         .db
-        .update_policies(&owner.scope, after, updated, state.clock.unix())
+        .update_policies(owner.scope(), after, updated, state.clock.unix())
         .await?;
-    let without = state.db.members_without_mfa(&owner.scope).await?;
+    let without = state.db.members_without_mfa(owner.scope()).await?;
     let message = if require_mfa && !before.require_mfa && without > 0 {
         format!(
             "Policies saved. {without} {} without two-factor authentication will be asked to set it up when they next open the organization.",
@@ -176,7 +176,7 @@ pub async fn update_settings(
         "Policies saved.".to_owned()
     };
     session.flash(FlashKind::Success, message).await?;
-    Ok(Redirect::to(&format!("/orgs/{}/settings", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/settings", owner.scope().slug())).into_response())
 }
 
 #[cfg(test)]

@@ -62,11 +62,17 @@ async fn teams_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let teams = state.db.list_teams(&owner.scope, now).await?;
+    let teams = state.db.list_teams(owner.scope(), now).await?;
     let page = TeamsPage {
-        ctx: PageContext::for_org(state, session, &owner.user, &owner.scope, Section::OrgTeams)
-            .await?,
-        slug: owner.scope.slug().to_owned(),
+        ctx: PageContext::for_org(
+            state,
+            session,
+            owner.user(),
+            owner.scope(),
+            Section::OrgTeams,
+        )
+        .await?,
+        slug: owner.scope().slug().to_owned(),
         teams: teams.iter().map(|t| team_item(t, now)).collect(),
         name,
         errors,
@@ -112,13 +118,13 @@ pub async fn create_team(
     let id = match state
         .db
         .create_team(
-            &owner.scope,
+            owner.scope(),
             name.as_str(),
             |team| {
-                Event::by(owner.user.actor())
+                Event::by(owner.user().actor())
                     .did("team.created")
                     .on("team", team)
-                    .in_org(&owner.scope)
+                    .in_org(owner.scope())
                     .detail(json!({ "name": name.as_str() }))
                     .from(&client.origin())
             },
@@ -139,7 +145,7 @@ pub async fn create_team(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     };
     session
         .flash(
@@ -147,7 +153,7 @@ pub async fn create_team(
             format!("Team “{}” created.", name.as_str()),
         )
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{id}", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{id}", owner.scope().slug())).into_response())
 }
 
 pub struct TeamMemberItem {
@@ -189,11 +195,17 @@ async fn team_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let members = state.db.team_members(&owner.scope, team.id).await?;
+    let members = state.db.team_members(owner.scope(), team.id).await?;
     let page = TeamPage {
-        ctx: PageContext::for_org(state, session, &owner.user, &owner.scope, Section::OrgTeams)
-            .await?,
-        slug: owner.scope.slug().to_owned(),
+        ctx: PageContext::for_org(
+            state,
+            session,
+            owner.user(),
+            owner.scope(),
+            Section::OrgTeams,
+        )
+        .await?,
+        slug: owner.scope().slug().to_owned(),
         name: team.name.clone(),
         team: team_item(team, now),
         members: members.into_iter().map(member_item).collect(),
@@ -207,7 +219,7 @@ async fn team_page(
 async fn load_team(state: &AppState, owner: &OrgOwner, id: &str) -> Result<TeamRow, AppError> {
     state
         .db
-        .find_team(&owner.scope, id_from(id)?, state.clock.unix())
+        .find_team(owner.scope(), id_from(id)?, state.clock.unix())
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -256,13 +268,13 @@ pub async fn rename_team(
     match state
         .db
         .rename_team(
-            &owner.scope,
+            owner.scope(),
             team.id,
             name.as_str(),
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("team.renamed")
                 .on("team", team.id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "before": team.name, "after": name.as_str() }))
                 .from(&client.origin()),
             state.clock.unix(),
@@ -284,10 +296,10 @@ pub async fn rename_team(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
     session.flash(FlashKind::Success, "Team renamed.").await?;
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
 
 pub async fn delete_team(
@@ -301,12 +313,12 @@ pub async fn delete_team(
     if state
         .db
         .delete_team(
-            &owner.scope,
+            owner.scope(),
             team.id,
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("team.deleted")
                 .on("team", team.id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "name": team.name }))
                 .from(&client.origin()),
             state.clock.unix(),
@@ -323,7 +335,7 @@ pub async fn delete_team(
             )
             .await?;
     }
-    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope().slug())).into_response())
 }
 
 pub async fn restore_team(
@@ -337,12 +349,12 @@ pub async fn restore_team(
     match state
         .db
         .restore_team(
-            &owner.scope,
+            owner.scope(),
             team.id,
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("team.restored")
                 .on("team", team.id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "name": team.name }))
                 .from(&client.origin()),
             state.clock.unix(),
@@ -366,9 +378,9 @@ pub async fn restore_team(
                 )
                 .await?;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope.slug())).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope().slug())).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -409,15 +421,15 @@ pub async fn set_team_member(
     match state
         .db
         .set_team_member(
-            &owner.scope,
+            owner.scope(),
             team.id,
             MemberRef::Email(email.as_str()),
             role,
             |user_id, before| {
-                Event::by(owner.user.actor())
+                Event::by(owner.user().actor())
                     .did("team.member_set")
                     .on("user", user_id)
-                    .in_org(&owner.scope)
+                    .in_org(owner.scope())
                     .detail(json!({ "team": team.name, "before": before, "after": role.as_str() }))
                     .from(&client.origin())
             },
@@ -453,9 +465,9 @@ pub async fn set_team_member(
             )
             .await;
         }
-        Err(e) => return Err(AppError::internal(e)),
+        Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
 
 pub async fn remove_team_member(
@@ -470,13 +482,13 @@ pub async fn remove_team_member(
     if !state
         .db
         .remove_team_member(
-            &owner.scope,
+            owner.scope(),
             team.id,
             user_id,
-            Event::by(owner.user.actor())
+            Event::by(owner.user().actor())
                 .did("team.member_removed")
                 .on("user", user_id)
-                .in_org(&owner.scope)
+                .in_org(owner.scope())
                 .detail(json!({ "team": team.name }))
                 .from(&client.origin()),
             state.clock.unix(),
@@ -488,5 +500,5 @@ pub async fn remove_team_member(
     session
         .flash(FlashKind::Success, "Removed from the team.")
         .await?;
-    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope.slug(), team.id)).into_response())
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }

@@ -2,8 +2,14 @@
 //! the last `X-Forwarded-For` hop) and the user agent, for rate limits, the
 //! audit log and the sessions list, and the request id the router assigned
 //! (`x-request-id`), which every audit event carries.
+//!
+//! Invariant: reading it cannot fail (`Rejection = Infallible`); an address
+//! that cannot be known is `"unknown"`. It sits below every handler layer, so
+//! the HTML console, the JSON API and `authz` all take it directly.
 
 use std::net::SocketAddr;
+
+use std::convert::Infallible;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
@@ -11,7 +17,6 @@ use axum::http::request::Parts;
 
 use crate::app::AppState;
 use crate::db::audit::Origin;
-use crate::error::AppError;
 
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
@@ -32,9 +37,9 @@ impl ClientInfo {
 }
 
 impl FromRequestParts<AppState> for ClientInfo {
-    type Rejection = AppError;
+    type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         let forwarded = state
             .config
             .trust_forwarded_for

@@ -1,5 +1,21 @@
-//! Redirect targets. `next=` is honoured only for a same-site relative path,
-//! so a crafted link cannot send someone to another site after sign-in.
+//! Redirect targets: the pages a refusal sends someone to, and the `next=`
+//! that brings them back. `next=` is honoured only for a same-site relative
+//! path, so a crafted link cannot send someone to another site after sign-in.
+//!
+//! It depends on nothing in the crate, so every layer (the errors included)
+//! can name these pages without importing the handlers that serve them.
+
+/// Sign-in.
+pub const LOGIN: &str = "/login";
+/// Sudo confirmation (`?next=` comes back after it).
+pub const SUDO: &str = "/sudo";
+/// MFA enrolment: where an organization's "members must use MFA" policy
+/// sends a user without MFA.
+pub const MFA_ENROLMENT: &str = "/account/security/mfa/setup";
+/// The signed-in start page.
+pub const ACCOUNT: &str = "/account";
+/// The operator console's start page.
+pub const OPS: &str = "/ops";
 
 /// `next` if it is a local path, else `None`.
 pub fn safe_next(next: Option<&str>) -> Option<&str> {

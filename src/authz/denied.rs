@@ -1,0 +1,32 @@
+//! Why an authorization extractor refused a request, independent of how the
+//! answer is shown: the HTML console (`crate::error::AppError`) and the JSON
+//! API (`crate::api::error::ApiError`) both convert from it, so `authz`
+//! knows nothing of pages or JSON bodies.
+
+use crate::auth::session::SessionError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Denied {
+    /// Not there, or not to be revealed (another org, the operator console).
+    #[error("not found")]
+    NotFound,
+    /// Known, but the caller's role does not allow it.
+    #[error("forbidden")]
+    Forbidden,
+    /// Needs a signed-in user; `next` is the page to come back to.
+    #[error("sign-in required")]
+    Unauthenticated { next: Option<String> },
+    /// Needs a fresh sudo window; `next` is where to come back after it.
+    #[error("sudo mode required")]
+    SudoRequired { next: String },
+    /// An organization policy needs the user to have MFA on.
+    #[error("MFA enrolment required")]
+    MfaEnrolmentRequired,
+    #[error("database: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("session: {0}")]
+    Session(#[from] SessionError),
+    /// The form kept for after sudo mode could not be encoded.
+    #[error("keeping the form: {0}")]
+    Stash(#[from] serde_json::Error),
+}

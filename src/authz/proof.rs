@@ -1,0 +1,270 @@
+//! The proofs: values that say an authorization check has passed, and who
+//! passed it. Data functions take them instead of raw ids, so a query cannot
+//! run for someone the check did not admit.
+//!
+//! Invariant: every field is private and every constructor is
+//! `pub(in crate::authz)`, so only the extractors of `authz` (which run the
+//! checks) can make one; nothing else in the crate, and no test, can write
+//! one by struct literal. The getters hand out the checked facts.
+//!
+//! This file holds only the types the storage layer takes as parameters; it
+//! imports nothing but `domain`, so `db` can depend on it without depending
+//! on the extractors.
+
+use uuid::Uuid;
+
+use crate::domain::OrgRole;
+
+/// Proof that the request comes from a signed-in, enabled user.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    is_operator: bool,
+}
+
+impl CurrentUser {
+    pub(in crate::authz) fn new(
+        id: Uuid,
+        email: String,
+        display_name: String,
+        is_operator: bool,
+    ) -> Self {
+        Self {
+            id,
+            email,
+            display_name,
+            is_operator,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+    pub fn display_name(&self) -> &str {
+        &self.display_name
+    }
+    pub fn is_operator(&self) -> bool {
+        self.is_operator
+    }
+}
+
+/// Proof that the session is in sudo mode now.
+#[derive(Debug, Clone)]
+pub struct SudoUser {
+    user: CurrentUser,
+    until: i64,
+}
+
+impl SudoUser {
+    pub(in crate::authz) fn new(user: CurrentUser, until: i64) -> Self {
+        Self { user, until }
+    }
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    /// When the sudo window closes (unix seconds).
+    pub fn until(&self) -> i64 {
+        self.until
+    }
+}
+
+impl std::ops::Deref for SudoUser {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}
+
+/// Proof that the user has MFA on.
+#[derive(Debug, Clone)]
+pub struct MfaEnrolled<'a>(&'a CurrentUser);
+
+impl<'a> MfaEnrolled<'a> {
+    pub(in crate::authz) fn new(user: &'a CurrentUser) -> Self {
+        Self(user)
+    }
+    pub fn user(&self) -> &'a CurrentUser {
+        self.0
+    }
+}
+
+/// Who holds an org scope: a member (a person) or one of the org's service
+/// accounts (through its API key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    User(Uuid),
+    ServiceAccount(Uuid),
+}
+
+impl Principal {
+    /// The user id, for a person.
+    pub fn user_id(self) -> Option<Uuid> {
+        match self {
+            Principal::User(id) => Some(id),
+            Principal::ServiceAccount(_) => None,
+        }
+    }
+}
+
+/// The org a scope is for, with the policies that bind its members.
+#[derive(Debug, Clone)]
+pub(in crate::authz) struct OrgFacts {
+    pub(in crate::authz) org_id: Uuid,
+    pub(in crate::authz) slug: String,
+    pub(in crate::authz) name: String,
+    pub(in crate::authz) require_mfa: bool,
+    pub(in crate::authz) max_key_lifetime_days: Option<i64>,
+}
+
+/// Proof that `principal` belongs to one org, with its role there and the
+/// org's policies. Every org-scoped query filters by `org_id()`.
+#[derive(Debug, Clone)]
+pub struct OrgScope {
+    principal: Principal,
+    role: OrgRole,
+    org: OrgFacts,
+}
+
+impl OrgScope {
+    pub(in crate::authz) fn new(principal: Principal, role: OrgRole, org: OrgFacts) -> Self {
+        Self {
+            principal,
+            role,
+            org,
+        }
+    }
+
+    /// Who was admitted: "act on myself" operations act on this, never on an
+    /// id from the request.
+    pub fn principal(&self) -> Principal {
+        self.principal
+    }
+    pub fn org_id(&self) -> Uuid {
+        self.org.org_id
+    }
+    pub fn slug(&self) -> &str {
+        &self.org.slug
+    }
+    pub fn name(&self) -> &str {
+        &self.org.name
+    }
+    pub fn role(&self) -> OrgRole {
+        self.role
+    }
+    pub fn is_owner(&self) -> bool {
+        self.role == OrgRole::Owner
+    }
+    /// The org's policy: members must have MFA on.
+    pub fn require_mfa(&self) -> bool {
+        self.org.require_mfa
+    }
+    /// The org's policy: the longest lifetime a key bound to it may have.
+    pub fn max_key_lifetime_days(&self) -> Option<i64> {
+        self.org.max_key_lifetime_days
+    }
+}
+
+/// Proof of owner-level authority in one org: acting on *other* members.
+#[derive(Debug, Clone)]
+pub struct OwnerScope(OrgScope);
+
+impl OwnerScope {
+    /// Only for a scope whose holder has earned owner authority (an owner, or
+    /// an org's service account); the extractors decide.
+    pub(in crate::authz) fn new(scope: OrgScope) -> Self {
+        Self(scope)
+    }
+}
+
+impl std::ops::Deref for OwnerScope {
+    type Target = OrgScope;
+    fn deref(&self) -> &OrgScope {
+        &self.0
+    }
+}
+
+/// Proof of platform-wide (cross-tenant) authority: held by an `Operator`, a
+/// `MasterKey`, or the command line. Data functions that look across
+/// organizations take it.
+#[derive(Debug, Clone)]
+pub struct PlatformScope {
+    _private: (),
+}
+
+impl PlatformScope {
+    pub(in crate::authz) fn new() -> Self {
+        Self { _private: () }
+    }
+
+    /// The command line (`gatehouse operator …`, `gatehouse master-key …`):
+    /// whoever runs it holds the database URL, which is already total
+    /// authority over every tenant, so there is nothing further to check.
+    /// Never call this from a request path.
+    pub fn for_command_line() -> Self {
+        Self::new()
+    }
+
+    /// A leaked-key report (`api::secret_scanning`) looks a reported token up
+    /// among the master keys and revokes it when it matches. The reporter is
+    /// anonymous, but presenting a key's full secret is authority enough to
+    /// end that one key — anyone holding it could do worse with it — and the
+    /// report learns nothing either way. Never use it for anything else.
+    pub fn unchecked_for_leak_report() -> Self {
+        Self::new()
+    }
+}
+
+/// A platform operator in sudo mode.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    user: CurrentUser,
+    sudo_until: i64,
+    has_mfa: bool,
+    scope: PlatformScope,
+}
+
+impl Operator {
+    pub(in crate::authz) fn new(
+        has_mfa: bool,
+        user: CurrentUser,
+        sudo_until: i64,
+        scope: PlatformScope,
+    ) -> Self {
+        Self {
+            user,
+            sudo_until,
+            has_mfa,
+            scope,
+        }
+    }
+
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+
+    /// When the sudo window closes (unix seconds).
+    pub fn sudo_until(&self) -> i64 {
+        self.sudo_until
+    }
+
+    /// Whether the operator has MFA on; the console asks them to enrol when not.
+    pub fn has_mfa(&self) -> bool {
+        self.has_mfa
+    }
+
+    pub fn scope(&self) -> &PlatformScope {
+        &self.scope
+    }
+}
+
+impl std::ops::Deref for Operator {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}
