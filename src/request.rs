@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::db::audit::Origin;
 
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::throttle;
 use crate::authz::MasterKey;
 use crate::db::audit::{Actor, NewEvent};

@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use super::ApiJson;
 use super::accounts::Caller;
 use super::error::{ErrorBody, FieldError};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::api_key::{PREFIX, Presented};
 use crate::auth::throttle;
 use crate::authz::PlatformScope;

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::authz::org::scope_from_row;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::PlatformScope;
 use crate::api::error::ApiError;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::db::audit::{Actor, NewEvent};
 use crate::request::ClientInfo;

@@ -8,7 +8,7 @@
 //! the enrolment page (`paths::MFA_ENROLMENT`), which itself asks for sudo
 //! mode first; once MFA is on the person can come back.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::authz::{CurrentUser, Denied, MfaEnrolled};
 
 /// `Ok` when `user` has MFA on; otherwise `Denied::MfaEnrolmentRequired`.

@@ -39,7 +39,7 @@ pub use proof::{
 };
 pub use sudo::SudoGate;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
 use axum::extract::FromRequestParts;

@@ -14,7 +14,7 @@ use axum::http::Method;
 use axum::http::request::Parts;
 
 use super::{Denied, Operator, PlatformScope, resolve};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
 use crate::paths;

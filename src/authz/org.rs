@@ -16,7 +16,7 @@
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::authz::mfa::require_mfa;
 use crate::authz::proof::OrgFacts;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::authz::{CurrentUser, Denied, SudoUser};
 use crate::paths;

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::mfa::{CodeKind, MAX_CHALLENGE_FAILURES, PendingSignIn, verify_code};
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, backup_codes, throttle};

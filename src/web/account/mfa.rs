@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;

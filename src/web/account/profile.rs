@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::auth::{AppSession, backup_codes};

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ops_context;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::random_base62;
 use crate::authz::Operator;

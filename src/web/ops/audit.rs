@@ -13,7 +13,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use super::ops_context;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;
 use crate::db::platform::{AuditFilter, PlatformEvent};

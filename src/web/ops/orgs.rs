@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ReasonForm, add_view_grant, has_view_grant, ops_context};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;
 use crate::db::platform::{OperatorAction, OrgSummary};

@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{id_from, record};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};
 use crate::auth::session::FlashKind;

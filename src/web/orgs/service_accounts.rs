@@ -18,7 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{id_from, record};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, api_key, throttle};
 use crate::authz::sudo::take_stashed_form;
