@@ -92,6 +92,8 @@ pub struct World {
     pub sa_key: String,
     pub globex_sa: String,
     pub globex_sa_key: String,
+    /// Oscar's personal key, bound to globex.
+    pub globex_member_key: String,
     pub grace_id: String,
     pub oscar_id: String,
     pub invitation: String,
@@ -192,6 +194,9 @@ async fn world(app: &TestApp) -> World {
         .login("oscar@example.com", PASSWORD)
         .await
         .assert_redirect("/account");
+    let globex_member_key = other_member
+        .create_bound_key(&["teams:read"], "globex", &[])
+        .await;
     let mut anonymous = app.client();
     anonymous.get("/login").await.assert_status(StatusCode::OK);
     World {
@@ -208,6 +213,7 @@ async fn world(app: &TestApp) -> World {
         sa_key: public_id(&sa_key).to_owned(),
         globex_sa,
         globex_sa_key: public_id(&globex_sa_key).to_owned(),
+        globex_member_key: public_id(&globex_member_key).to_owned(),
         grace_id: user_id(app, "grace@example.com").await.to_string(),
         oscar_id: user_id(app, "oscar@example.com").await.to_string(),
         invitation: invitation_id(app, "invitee@example.com").await,

@@ -233,13 +233,13 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             member_key: &w.globex_sa_key,
             invitation: &w.globex_invitation,
         },
-        // acme's service account with globex's key.
+        // acme's member and service account with globex's keys.
         Ids {
             team: &w.globex_team,
-            member: &w.oscar_id,
+            member: &w.grace_id,
             sa: &w.sa,
             sa_key: &w.globex_sa_key,
-            member_key: &w.sa_key,
+            member_key: &w.globex_member_key,
             invitation: &w.globex_invitation,
         },
     ];
