@@ -39,7 +39,9 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         ("POST", "/v1/admin/account/register")
         | ("GET", "/v1/admin/accounts")
         | ("GET", "/v1/admin/orgs") => Admin,
-        ("POST", "/v1/account/register") | ("GET", "/v1/openapi.json") => Open,
+        ("POST", "/v1/account/register")
+        | ("POST", "/v1/secret-scanning/reports")
+        | ("GET", "/v1/openapi.json") => Open,
         _ => return None,
     })
 }
@@ -57,6 +59,7 @@ fn body(method: &str, path: &str) -> Option<&'static str> {
     match (method, path) {
         ("PATCH", _) => Some(r#"{"display_name":"Renamed"}"#),
         ("PUT", _) => Some(r#"{"role":"viewer"}"#),
+        ("POST", "/v1/secret-scanning/reports") => Some("[]"),
         ("POST", "/v1/admin/account/register") => Some(
             r#"{"email":"admitted@example.com","display_name":"Admitted","password":"Correct-Horse-Battery-42!"}"#,
         ),
