@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
-use crate::app::AppState;
 use crate::authz::api::UserKeyAuth;
 use crate::authz::api::scopes::{ProfileRead, ProfileWrite};
 use crate::db::audit::{NewEvent, Origin};
 use crate::db::users::{ProfileUpdate, User};
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
+use crate::state::AppState;
 
 /// A user's profile.
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,12 +16,12 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
-use crate::app::AppState;
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
 use crate::db::audit::{NewEvent, Origin};
 use crate::db::orgs::{MemberCursor, MemberRef, MemberRow, MemberSort, OrgError};
 use crate::domain::TeamRole;
+use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, throttle};
@@ -25,6 +24,7 @@ use crate::db::audit::NewEvent;
 use crate::db::deletion::BlockingOrganization;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, render};
 

@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;
@@ -15,6 +14,7 @@ use crate::db::audit::NewEvent;
 use crate::db::users::ProfileUpdate;
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::auth::{AppSession, backup_codes};
@@ -17,6 +16,7 @@ use crate::authz::CurrentUser;
 use crate::db::audit::NewEvent;
 use crate::domain::{Email, NewPassword, Password};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};

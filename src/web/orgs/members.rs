@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{id_from, record};
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::domain::OrgRole;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::account::keys::KeyView;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::timefmt::Timestamp;

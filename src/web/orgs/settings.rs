@@ -14,12 +14,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::record;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
 use crate::db::invitations::Policies;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::ListForm as Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
