@@ -1,10 +1,9 @@
 //! Gatehouse: the account and access console of an AI platform.
 //!
-//! `app::build_router` is the whole application; `main.rs` only parses the
+//! `router::build_router` is the whole application; `main.rs` only parses the
 //! command line, and the integration tests drive the same router.
 
 pub mod api;
-pub mod app;
 pub mod auth;
 pub mod authz;
 pub mod cipher;
@@ -17,7 +16,12 @@ pub mod middleware;
 pub mod operators;
 pub mod paths;
 pub mod request;
+pub mod router;
 pub mod seed;
+pub mod server;
+pub mod state;
 pub mod web;
 
-pub use app::{AppState, build_router, serve};
+pub use router::build_router;
+pub use server::serve;
+pub use state::AppState;

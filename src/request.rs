@@ -15,8 +15,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::db::audit::Origin;
+use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct ClientInfo {

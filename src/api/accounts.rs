@@ -23,7 +23,6 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
-use crate::app::AppState;
 use crate::auth::throttle;
 use crate::authz::MasterKey;
 use crate::db::audit::{Actor, Event};
@@ -32,6 +31,7 @@ use crate::db::platform::UserSummary;
 use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 /// A new account's details. The patterns and lengths state what the server
 /// accepts; a password must also not be easy to guess (checked with zxcvbn,

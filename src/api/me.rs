@@ -9,13 +9,13 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
-use crate::app::AppState;
 use crate::authz::api::UserKeyAuth;
 use crate::authz::api::scopes::{ProfileRead, ProfileWrite};
 use crate::db::audit::Event;
 use crate::db::users::{ProfileUpdate, User};
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 /// A user's profile.
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,10 +14,9 @@ pub mod secret_scanning;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use error::ApiError;
 pub use json::ApiJson;
 
@@ -29,32 +28,10 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// The API's routes, nested under `/v1` by `build_router`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(me::get_me).patch(me::update_me))
-        .route("/keys/current", get(keys::current_key))
-        .route("/orgs/{slug}/members", get(orgs::list_members))
-        .route("/orgs/{slug}/teams", get(orgs::list_teams))
-        .route(
-            "/orgs/{slug}/teams/{team_id}/members/{user_id}",
-            put(orgs::put_team_member).delete(orgs::delete_team_member),
-        )
-        .route("/account/register", post(accounts::register_self))
-        // Public: a secret scanner reports keys it found; see the module.
-        .route(
-            "/secret-scanning/reports",
-            post(secret_scanning::report_tokens),
-        )
-        // Platform administration: the `MasterKey` extractor of each handler
-        // refuses every other credential.
-        .route(
-            "/admin/account/register",
-            post(accounts::register_by_master_key),
-        )
-        .route("/admin/accounts", get(accounts::list_accounts))
-        .route("/admin/orgs", get(accounts::list_orgs))
-        .route("/openapi.json", get(openapi::document))
+/// The API's conventions around its routes (see `router::tables::v1`):
+/// JSON errors for unknown paths and methods, and no caching of any answer.
+pub fn conventions(routes: Router<AppState>) -> Router<AppState> {
+    routes
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::overriding(

@@ -16,13 +16,13 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
-use crate::app::AppState;
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
 use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberRef, MemberRow, MemberSort, OrgError};
 use crate::domain::TeamRole;
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 100;

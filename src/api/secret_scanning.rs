@@ -24,12 +24,12 @@ use utoipa::ToSchema;
 use super::ApiJson;
 use super::accounts::Caller;
 use super::error::{ErrorBody, FieldError};
-use crate::app::AppState;
 use crate::auth::api_key::{PREFIX, Presented};
 use crate::auth::throttle;
 use crate::authz::PlatformScope;
 use crate::db::audit::{Actor, Event};
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 use super::error::ApiError;
 

@@ -12,7 +12,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::authz::org::scope_from_row;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
@@ -20,6 +19,7 @@ use crate::db::audit::{Actor, Event};
 use crate::db::users::User;
 use crate::domain::{Scope, Scopes};
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 /// The page-level refusals have no JSON counterpart of their own; an API
 /// extractor that meets one answers with the nearest API code. (Kept here,

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 use super::PlatformScope;
 use crate::api::error::ApiError;
-use crate::app::AppState;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::db::audit::{Actor, Event};
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 const LAST_USED_INTERVAL_SECS: i64 = 60;
 

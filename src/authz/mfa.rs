@@ -8,8 +8,8 @@
 //! the enrolment page (`paths::MFA_ENROLMENT`), which itself asks for sudo
 //! mode first; once MFA is on the person can come back.
 
-use crate::app::AppState;
 use crate::authz::{CurrentUser, Denied, MfaEnrolled};
+use crate::state::AppState;
 
 /// `Ok` when `user` has MFA on; otherwise `Denied::MfaEnrolmentRequired`.
 pub async fn require_mfa<'a>(

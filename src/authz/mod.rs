@@ -39,9 +39,9 @@ pub use proof::{
 };
 pub use sudo::SudoGate;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 

@@ -14,10 +14,10 @@ use axum::http::Method;
 use axum::http::request::Parts;
 
 use super::{Denied, Operator, PlatformScope, resolve};
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
 use crate::paths;
+use crate::state::AppState;
 
 impl Operator {
     /// The audit actor: the operator as a user.

@@ -16,12 +16,12 @@
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::authz::mfa::require_mfa;
 use crate::authz::proof::OrgFacts;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
 use crate::db::orgs::MembershipRow;
 use crate::domain::OrgRole;
+use crate::state::AppState;
 
 /// The scope a membership row proves for `principal`; `None` for a role this
 /// build does not know (fail closed).

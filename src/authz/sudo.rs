@@ -14,10 +14,10 @@ use axum::http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::{CurrentUser, Denied, SudoUser};
 use crate::paths;
+use crate::state::AppState;
 
 /// A signed-in user whose sudo window may or may not be open; for form
 /// submissions that need sudo.

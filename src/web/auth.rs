@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::mfa::PendingSignIn;
 use crate::auth::password::Verified;
@@ -22,6 +21,7 @@ use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
 use crate::paths::safe_next;
+use crate::state::AppState;
 use crate::web::extract::{Form, Query};
 use crate::web::invitations;
 use crate::web::mfa_challenge::CHALLENGE_PAGE;

@@ -1,11 +1,11 @@
 //! The context every page embeds: who is signed in, the CSRF token for its
 //! forms, the flash messages to show once, the sudo window and the navigation.
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::Flash;
 use crate::authz::CurrentUser;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::timefmt::clock_time;
 
 /// Which side-navigation entry a page belongs to.

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::digest;
 use crate::auth::session::FlashKind;
@@ -22,6 +21,7 @@ use crate::authz::{CurrentUser, MaybeUser};
 use crate::db::audit::{Actor, Event};
 use crate::db::invitations::{Accepted, InvitationError, PendingInvitation, TokenLookup};
 use crate::error::{AppError, error_page};
+use crate::state::AppState;
 use crate::web::extract::Path;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, PageContext, Section, render};

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key;
 use crate::db::keys::{ApiKey, KeyStatus};
 use crate::domain::{Scope, Scopes};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::timefmt::Timestamp;
 use crate::web::{FieldErrors, PageContext};
 

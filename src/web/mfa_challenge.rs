@@ -14,13 +14,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::mfa::{CodeKind, MAX_CHALLENGE_FAILURES, PendingSignIn, verify_code};
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::MaybeUser;
 use crate::db::audit::{Actor, Event};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 

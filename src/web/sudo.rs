@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
@@ -17,6 +16,7 @@ use crate::db::audit::Event;
 use crate::domain::Password;
 use crate::error::AppError;
 use crate::paths::safe_next;
+use crate::state::AppState;
 use crate::web::auth::NextQuery;
 use crate::web::extract::{Form, Query};
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};

@@ -15,7 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, throttle};
@@ -24,6 +23,7 @@ use crate::db::audit::Event;
 use crate::db::deletion::BlockingOrganization;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, render};
 

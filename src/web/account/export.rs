@@ -23,12 +23,12 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::{AppSession, throttle};
 use crate::authz::CurrentUser;
 use crate::db::Db;
 use crate::db::audit::{self, AuditEvent};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::timefmt::{date, rfc3339};
 use crate::web::{ClientInfo, PageContext, Section, device, ok};
 

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key;
 use crate::auth::session::FlashKind;
@@ -21,6 +20,7 @@ use crate::authz::{CurrentUser, OrgScope, SudoGate, SudoUser};
 use crate::db::audit::Event;
 use crate::db::keys::{ApiKey, NewKey};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 pub use crate::web::keys::KeyView;
 use crate::web::keys::{

@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};
@@ -23,6 +22,7 @@ use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::{CurrentUser, SudoUser};
 use crate::db::audit::Event;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};

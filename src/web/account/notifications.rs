@@ -8,13 +8,13 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::db::prefs::{Category, Pref};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, PageContext, Section, ok};
 

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::{CurrentUser, OrgMember};
@@ -16,6 +15,7 @@ use crate::db::audit::Event;
 use crate::db::orgs::{OrgError, UserOrg};
 use crate::domain::{OrgName, Slug};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 

@@ -4,11 +4,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::CurrentUser;
 use crate::db::users::User;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::timefmt::Timestamp;
 use crate::web::{PageContext, Section, ok};
 

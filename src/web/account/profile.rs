@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;
@@ -14,6 +13,7 @@ use crate::db::audit::Event;
 use crate::db::users::ProfileUpdate;
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::auth::{AppSession, backup_codes};
@@ -16,6 +15,7 @@ use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::domain::{Email, NewPassword, Password};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};

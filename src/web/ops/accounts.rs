@@ -12,7 +12,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ops_context;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::random_base62;
 use crate::authz::Operator;
@@ -20,6 +19,7 @@ use crate::db::platform::OperatorAction;
 use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password, Reason};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
 

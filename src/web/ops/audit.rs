@@ -13,11 +13,11 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use super::ops_context;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;
 use crate::db::platform::{AuditFilter, PlatformEvent};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::Query;
 use crate::web::timefmt::Timestamp;
 use crate::web::{FieldErrors, OpsSection, PageContext, render};

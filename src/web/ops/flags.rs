@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ops_context;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::Operator;
@@ -17,6 +16,7 @@ use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::platform::OperatorAction;
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, OpsSection, PageContext, ok, render};

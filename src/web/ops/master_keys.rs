@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::{ReasonForm, ops_context};
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::Operator;
@@ -19,6 +18,7 @@ use crate::db::master_keys::MasterKey;
 use crate::db::platform::OperatorAction;
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, OpsSection, PageContext, ok, render};

@@ -24,11 +24,11 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::{OpsSection, PageContext, Section, ok};
 
 /// The page context of a console page (with the MFA banner when the

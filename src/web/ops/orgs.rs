@@ -12,12 +12,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ReasonForm, add_view_grant, has_view_grant, ops_context};
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::Operator;
 use crate::db::platform::{OperatorAction, OrgSummary};
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
 

@@ -10,7 +10,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ReasonForm, add_view_grant, has_view_grant, ops_context};
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::Operator;
@@ -18,6 +17,7 @@ use crate::db::platform::{OperatorAction, UserSummary};
 use crate::db::users::User;
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::account::keys::KeyView;
 use crate::web::extract::{ListForm as Form, Path, Query};
 use crate::web::timefmt::Timestamp;

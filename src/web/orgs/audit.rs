@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 use time::{Date, Time};
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::OrgOwner;
 use crate::db::audit::{AuditCursor, AuditEvent, AuditFilter};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::account::overview::describe_action;
 use crate::web::extract::Query;
 use crate::web::timefmt::Timestamp;

@@ -16,7 +16,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::id_from;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};
 use crate::auth::session::FlashKind;
@@ -26,6 +25,7 @@ use crate::db::invitations::{CreatedInvitation, INVITED_TEAM_ROLE, InvitationErr
 use crate::domain::Email;
 use crate::domain::OrgRole;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::id_from;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
@@ -16,6 +15,7 @@ use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::domain::OrgRole;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::account::keys::KeyView;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::timefmt::Timestamp;

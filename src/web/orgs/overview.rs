@@ -5,11 +5,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::authz::OrgMember;
 use crate::db::orgs::{MemberTeam, OrgCounts};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::{PageContext, Section, ok};
 
 #[derive(Template)]

@@ -18,7 +18,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::id_from;
-use crate::app::AppState;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, api_key, throttle};
 use crate::authz::sudo::take_stashed_form;
@@ -27,6 +26,7 @@ use crate::db::audit::Event;
 use crate::db::keys::{ApiKey, NewKey};
 use crate::db::service_accounts::ServiceAccount;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::keys::{
     KeyForm, KeyView, NewKeyPage, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,

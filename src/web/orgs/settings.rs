@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
 use crate::db::audit::Event;
 use crate::db::invitations::Policies;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::ListForm as Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::id_from;
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
@@ -17,6 +16,7 @@ use crate::db::audit::Event;
 use crate::db::orgs::{MemberRef, OrgError, TeamMemberRow, TeamRow};
 use crate::domain::{Email, TeamName, TeamRole};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::extract::{Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};

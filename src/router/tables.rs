@@ -1,0 +1,242 @@
+//! Every route the application serves, one table per surface. `build_router`
+//! is assembled from these tables and nothing else, so this file is the whole
+//! list; the authorization matrix test (`tests/app/matrix*.rs`) walks it.
+//!
+//! Who may call a route is not decided here: each handler's extractors say it
+//! (`CurrentUser`, `SudoUser`, `OrgMember`, `OrgOwner`, `Operator`,
+//! `ApiPrincipal`, `MasterKey`), so a route cannot be mounted "outside" its
+//! check.
+
+use axum::response::Redirect;
+
+use super::RouteTable;
+use crate::api::{accounts, keys, me, openapi, orgs as api_orgs, secret_scanning};
+use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
+use crate::web::orgs::{
+    audit, invitations as org_invitations, members, overview, service_accounts, settings, teams,
+};
+use crate::web::{account, auth, health, invitations, ops, sudo};
+
+/// The tables in the order `build_router` mounts them.
+pub fn all() -> Vec<RouteTable> {
+    vec![public(), account(), orgs(), ops(), v1(), operations()]
+}
+
+/// Pages for people who are not signed in yet, or are changing that:
+/// sign-in, sign-up, the MFA challenge, invitation links, sudo and sign-out.
+pub fn public() -> RouteTable {
+    RouteTable::new("public")
+        .get("/", || async { Redirect::to("/account") })
+        .get("/login", auth::show_login)
+        .post("/login", auth::login)
+        .get("/signup", auth::show_signup)
+        .post("/signup", auth::signup)
+        .get(CHALLENGE_PAGE, mfa_challenge::show_challenge)
+        .post(CHALLENGE_PAGE, mfa_challenge::answer_challenge)
+        .post("/logout", auth::logout)
+        .get("/invitations/{token}", invitations::show_invitation)
+        .post("/invitations/{token}", invitations::accept_invitation)
+        .get("/sudo", sudo::show_sudo)
+        .post("/sudo", sudo::confirm_sudo)
+        .post("/sudo/leave", sudo::leave_sudo)
+        // Shown after deletion, when there is no account left to be signed
+        // in to.
+        .get("/account/deleted", account::delete::show_deleted)
+}
+
+/// The signed-in person's own account under `/account`.
+pub fn account() -> RouteTable {
+    use account::{delete, export, keys, mfa, notifications, orgs, overview, profile};
+    use account::{security, sessions};
+    RouteTable::new("account")
+        .get("/account", overview::show_overview)
+        .get("/account/profile", profile::show_profile)
+        .post("/account/profile", profile::update_profile)
+        .get("/account/notifications", notifications::show_notifications)
+        .post(
+            "/account/notifications",
+            notifications::update_notifications,
+        )
+        .get("/account/security", security::show_security)
+        .post("/account/security/password", security::change_password)
+        .get("/account/sessions", sessions::list_sessions)
+        .post(
+            "/account/sessions/revoke-others",
+            sessions::revoke_other_sessions,
+        )
+        .post(
+            "/account/sessions/{handle}/revoke",
+            sessions::revoke_session,
+        )
+        .get("/account/delete", delete::show_delete)
+        .post("/account/delete", delete::delete_account)
+        .get("/account/export", export::show_export)
+        .post("/account/export", export::download_export)
+        .get("/account/orgs", orgs::list_orgs)
+        .post("/account/orgs", orgs::create_org)
+        .get("/account/keys", keys::list_keys)
+        .post("/account/keys", keys::create_key)
+        .get("/account/keys/new", keys::new_key_form)
+        .get("/account/keys/{id}", keys::show_key)
+        .get("/account/keys/{id}/reveal", keys::reveal_key)
+        .get("/account/keys/{id}/rotate", keys::rotate_key_form)
+        .post("/account/keys/{id}/rotate", keys::rotate_key)
+        .post("/account/keys/{id}/revoke", keys::revoke_key)
+        .post("/account/keys/{id}/remove", keys::remove_key)
+        .get("/account/security/mfa/setup", mfa::show_setup)
+        .post("/account/security/mfa/setup", mfa::confirm_setup)
+        .get("/account/security/mfa/backup-codes", mfa::show_backup_codes)
+        .post(
+            "/account/security/mfa/backup-codes",
+            mfa::regenerate_backup_codes,
+        )
+        .get(
+            "/account/security/mfa/backup-codes.txt",
+            mfa::download_backup_codes,
+        )
+        .get("/account/security/mfa/disable", mfa::show_disable)
+        .post("/account/security/mfa/disable", mfa::disable_mfa)
+}
+
+/// The org console under `/orgs/{slug}`: every handler takes `OrgMember` or
+/// `OrgOwner`, which resolve the org once from the slug and the caller's
+/// membership.
+pub fn orgs() -> RouteTable {
+    use service_accounts as sa;
+    RouteTable::new("orgs")
+        .get("/orgs/{slug}", overview::show_overview)
+        .post("/orgs/{slug}/leave", account::orgs::leave_org)
+        .get("/orgs/{slug}/members", members::list_members)
+        .get("/orgs/{slug}/members/{id}", members::show_member)
+        .post("/orgs/{slug}/members/{id}/role", members::change_role)
+        .post("/orgs/{slug}/members/{id}/remove", members::remove_member)
+        .post(
+            "/orgs/{slug}/members/{id}/keys/{key}/revoke",
+            members::revoke_member_key,
+        )
+        .get("/orgs/{slug}/teams", teams::list_teams)
+        .post("/orgs/{slug}/teams", teams::create_team)
+        .get("/orgs/{slug}/teams/{id}", teams::show_team)
+        .post("/orgs/{slug}/teams/{id}/rename", teams::rename_team)
+        .post("/orgs/{slug}/teams/{id}/delete", teams::delete_team)
+        .post("/orgs/{slug}/teams/{id}/restore", teams::restore_team)
+        .post("/orgs/{slug}/teams/{id}/members", teams::set_team_member)
+        .post(
+            "/orgs/{slug}/teams/{id}/members/{user}/remove",
+            teams::remove_team_member,
+        )
+        .get(
+            "/orgs/{slug}/invitations",
+            org_invitations::list_invitations,
+        )
+        .post(
+            "/orgs/{slug}/invitations",
+            org_invitations::create_invitation,
+        )
+        .post(
+            "/orgs/{slug}/invitations/{id}/revoke",
+            org_invitations::revoke_invitation,
+        )
+        .get("/orgs/{slug}/settings", settings::show_settings)
+        .post("/orgs/{slug}/settings", settings::update_settings)
+        .get("/orgs/{slug}/service-accounts", sa::list_service_accounts)
+        .post("/orgs/{slug}/service-accounts", sa::create_service_account)
+        .get(
+            "/orgs/{slug}/service-accounts/{id}",
+            sa::show_service_account,
+        )
+        .post(
+            "/orgs/{slug}/service-accounts/{id}/delete",
+            sa::delete_service_account,
+        )
+        .get(
+            "/orgs/{slug}/service-accounts/{id}/keys/new",
+            sa::new_key_form,
+        )
+        .post("/orgs/{slug}/service-accounts/{id}/keys", sa::create_key)
+        .get(
+            "/orgs/{slug}/service-accounts/{id}/keys/{key}/reveal",
+            sa::reveal_key,
+        )
+        .get(
+            "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate",
+            sa::rotate_key_form,
+        )
+        .post(
+            "/orgs/{slug}/service-accounts/{id}/keys/{key}/rotate",
+            sa::rotate_key,
+        )
+        .post(
+            "/orgs/{slug}/service-accounts/{id}/keys/{key}/revoke",
+            sa::revoke_key,
+        )
+        .get("/orgs/{slug}/audit", audit::show_audit)
+        .get("/orgs/{slug}/audit.csv", audit::export_csv)
+        .get("/orgs/{slug}/audit.json", audit::export_json)
+}
+
+/// The operator console: every handler takes the `Operator` proof, so anyone
+/// else gets 404 here as on an unknown path.
+pub fn ops() -> RouteTable {
+    use ops::{accounts, audit, flags, master_keys, orgs, users};
+    RouteTable::new("ops")
+        .get("/ops", ops::show_overview)
+        .get("/ops/users", users::list_users)
+        .get("/ops/users/{id}", users::show_user)
+        .post("/ops/users/{id}/view", users::view_user)
+        .post("/ops/users/{id}/disable", users::disable_user)
+        .post("/ops/users/{id}/enable", users::enable_user)
+        .get("/ops/orgs", orgs::list_orgs)
+        .get("/ops/orgs/{id}", orgs::show_org)
+        .post("/ops/orgs/{id}/view", orgs::view_org)
+        .get("/ops/accounts/new", accounts::new_account_form)
+        .post("/ops/accounts", accounts::create_account)
+        .get("/ops/accounts/{id}/created", accounts::show_created)
+        .get("/ops/flags", flags::list_flags)
+        .post("/ops/flags/{name}", flags::set_flag)
+        .get("/ops/master-keys", master_keys::list_master_keys)
+        .post(
+            "/ops/master-keys/{public_id}/revoke",
+            master_keys::revoke_master_key,
+        )
+        .get("/ops/audit", audit::show_audit)
+}
+
+/// The JSON API under `/v1`, authenticated by bearer keys: personal and
+/// service-account keys, the master key on `/v1/admin`, none on
+/// `/v1/account/register`, `/v1/secret-scanning/reports` and the OpenAPI
+/// document.
+pub fn v1() -> RouteTable {
+    RouteTable::nested("v1", "/v1")
+        .get("/me", me::get_me)
+        .patch("/me", me::update_me)
+        .get("/keys/current", keys::current_key)
+        .get("/orgs/{slug}/members", api_orgs::list_members)
+        .get("/orgs/{slug}/teams", api_orgs::list_teams)
+        .put(
+            "/orgs/{slug}/teams/{team_id}/members/{user_id}",
+            api_orgs::put_team_member,
+        )
+        .delete(
+            "/orgs/{slug}/teams/{team_id}/members/{user_id}",
+            api_orgs::delete_team_member,
+        )
+        .post("/account/register", accounts::register_self)
+        // A secret scanner reports keys it found; see the module.
+        .post("/secret-scanning/reports", secret_scanning::report_tokens)
+        .post("/admin/account/register", accounts::register_by_master_key)
+        .get("/admin/accounts", accounts::list_accounts)
+        .get("/admin/orgs", accounts::list_orgs)
+        .get("/openapi.json", openapi::document)
+}
+
+/// Probes and static assets: no session, no CSRF (a health probe must not
+/// write a session row).
+pub fn operations() -> RouteTable {
+    RouteTable::new("operations")
+        .get("/healthz", health::healthz)
+        .get("/readyz", health::readyz)
+        .get("/static/app.css", health::stylesheet)
+        .get("/favicon.ico", health::favicon)
+        .get("/static/favicon.svg", health::favicon)
+}

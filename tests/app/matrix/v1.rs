@@ -1,0 +1,229 @@
+//! The `/v1` rows: every API route × {no key, a key without the scope, a key
+//! with the scope bound to another org, a member's key, an owner's key, the
+//! master key}, and another org's ids under acme's slug (404, nothing
+//! changed).
+
+use axum::http::{Method, StatusCode};
+use gatehouse::router::tables;
+
+use super::{World, snapshot};
+use crate::helpers::*;
+
+/// Who a route is for, and the scope it needs.
+#[derive(Clone, Copy, Debug)]
+pub enum Row {
+    /// The key owner's own data.
+    Mine(&'static str),
+    /// acme's data; members get the status given, owners are served.
+    Org(&'static str, StatusCode),
+    /// Platform administration: the master key only.
+    Admin,
+    /// No key needed.
+    Open,
+}
+
+pub fn row(method: &str, path: &str) -> Option<Row> {
+    use Row::*;
+    const MEMBERS_ARE_REFUSED: StatusCode = StatusCode::FORBIDDEN;
+    Some(match (method, path) {
+        ("GET", "/v1/me") => Mine("profile:read"),
+        ("PATCH", "/v1/me") => Mine("profile:write"),
+        ("GET", "/v1/keys/current") => Mine("keys:read"),
+        ("GET", "/v1/orgs/{slug}/members") => Org("members:read", MEMBERS_ARE_REFUSED),
+        // A member sees the teams their key reaches (none here).
+        ("GET", "/v1/orgs/{slug}/teams") => Org("teams:read", StatusCode::OK),
+        ("PUT", "/v1/orgs/{slug}/teams/{team_id}/members/{user_id}")
+        | ("DELETE", "/v1/orgs/{slug}/teams/{team_id}/members/{user_id}") => {
+            Org("teams:write", MEMBERS_ARE_REFUSED)
+        }
+        ("POST", "/v1/admin/account/register")
+        | ("GET", "/v1/admin/accounts")
+        | ("GET", "/v1/admin/orgs") => Admin,
+        ("POST", "/v1/account/register")
+        | ("POST", "/v1/secret-scanning/reports")
+        | ("GET", "/v1/openapi.json") => Open,
+        _ => return None,
+    })
+}
+
+const ALL: &[&str] = &[
+    "profile:read",
+    "profile:write",
+    "keys:read",
+    "members:read",
+    "teams:read",
+    "teams:write",
+];
+
+fn body(method: &str, path: &str) -> Option<&'static str> {
+    match (method, path) {
+        ("PATCH", _) => Some(r#"{"display_name":"Renamed"}"#),
+        ("PUT", _) => Some(r#"{"role":"viewer"}"#),
+        ("POST", "/v1/secret-scanning/reports") => Some("[]"),
+        ("POST", "/v1/admin/account/register") => Some(
+            r#"{"email":"admitted@example.com","display_name":"Admitted","password":"Correct-Horse-Battery-42!"}"#,
+        ),
+        ("POST", _) => Some(
+            r#"{"email":"self@example.com","display_name":"Self","password":"Correct-Horse-Battery-42!"}"#,
+        ),
+        _ => None,
+    }
+}
+
+fn method_of(m: &str) -> Method {
+    Method::from_bytes(m.as_bytes()).unwrap()
+}
+
+pub async fn walk(app: &TestApp, w: &mut World) {
+    let table = tables::v1();
+    // Team routes reach only the teams a key is granted and its owner is on.
+    w.owner
+        .put_on_team("acme", &w.team, "ada@example.com", "creator")
+        .await;
+    let owner = w.owner.create_bound_key(ALL, "acme", &[&w.team]).await;
+    let member = w.member.create_bound_key(ALL, "acme", &[]).await;
+    let elsewhere = w.other_owner.create_bound_key(ALL, "globex", &[]).await;
+    let only_profile = w
+        .owner
+        .create_key("only profile", &["profile:read"], "30")
+        .await;
+    let only_keys = w.owner.create_key("only keys", &["keys:read"], "30").await;
+    let master = gatehouse::operators::create_master_key(app.db(), "matrix v1", 30, START)
+        .await
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+    let url = |path: &str, team: &str, user: &str| {
+        path.replace("{slug}", "acme")
+            .replace("{team_id}", team)
+            .replace("{user_id}", user)
+    };
+
+    // The state-changing rows (PUT, then DELETE) run last.
+    let mut rows = table.routes().to_vec();
+    rows.sort_by_key(|(m, _)| match *m {
+        "PUT" => 1,
+        "DELETE" => 2,
+        _ => 0,
+    });
+    for (method, path) in &rows {
+        let row = row(method, path).unwrap();
+        let m = method_of(method);
+        let path_url = url(path, &w.team, &w.grace_id);
+        let body = body(method, path);
+        let send = |key: Option<String>| {
+            let m = m.clone();
+            let path_url = path_url.clone();
+            let router = app.router.clone();
+            async move { api(&router, m, &path_url, key.as_deref(), body).await }
+        };
+        let what = format!("{method} {path}");
+        let expect = |res: &TestResponse, status: StatusCode, who: &str| {
+            assert_eq!(res.status, status, "{who} {what}: {}", res.body);
+        };
+        if let Row::Open = row {
+            let res = send(None).await;
+            assert!(res.status.is_success(), "no key {what}: {}", res.body);
+            continue;
+        }
+        expect(&send(None).await, StatusCode::UNAUTHORIZED, "no key");
+        match row {
+            Row::Mine(scope) => {
+                let without = if scope.starts_with("profile") {
+                    &only_keys
+                } else {
+                    &only_profile
+                };
+                expect(
+                    &send(Some(without.clone())).await,
+                    StatusCode::FORBIDDEN,
+                    "a key without the scope",
+                );
+                for (who, key) in [
+                    ("another org's key", &elsewhere),
+                    ("member's key", &member),
+                    ("owner's key", &owner),
+                ] {
+                    expect(&send(Some(key.clone())).await, StatusCode::OK, who);
+                }
+                let res = send(Some(master.clone())).await;
+                assert!(
+                    res.status.is_client_error(),
+                    "master key {what}: {}",
+                    res.status
+                );
+            }
+            Row::Org(scope, member_status) => {
+                let without = if scope.starts_with("profile") {
+                    &only_keys
+                } else {
+                    &only_profile
+                };
+                expect(
+                    &send(Some(without.clone())).await,
+                    StatusCode::FORBIDDEN,
+                    "a key without the scope",
+                );
+                let res = send(Some(elsewhere.clone())).await;
+                expect(&res, StatusCode::NOT_FOUND, "another org's key");
+                assert!(!res.contains("grace@example.com") && !res.contains("Research"));
+                let res = send(Some(member.clone())).await;
+                expect(&res, member_status, "member's key");
+                if member_status != StatusCode::OK {
+                    assert!(
+                        !res.contains("ada@example.com"),
+                        "member's key {what} leaked data"
+                    );
+                }
+                let res = send(Some(master.clone())).await;
+                assert!(
+                    res.status.is_client_error(),
+                    "master key {what}: {}",
+                    res.status
+                );
+                // Another org's team and member under acme's slug.
+                if path.contains("{team_id}") {
+                    let before = snapshot(app).await;
+                    let foreign = url(path, &w.globex_team, &w.oscar_id);
+                    let res = api(&app.router, m.clone(), &foreign, Some(&owner), body).await;
+                    expect(
+                        &res,
+                        StatusCode::NOT_FOUND,
+                        "owner's key with another org's ids",
+                    );
+                    assert!(!res.contains("Secret project") && !res.contains("oscar"));
+                    assert_eq!(
+                        snapshot(app).await,
+                        before,
+                        "a foreign id changed something"
+                    );
+                }
+                let res = send(Some(owner.clone())).await;
+                assert!(
+                    res.status.is_success(),
+                    "owner's key {what}: {} {}",
+                    res.status,
+                    res.body
+                );
+            }
+            Row::Admin => {
+                for (who, key) in [
+                    ("another org's key", &elsewhere),
+                    ("member's key", &member),
+                    ("owner's key", &owner),
+                ] {
+                    expect(&send(Some(key.clone())).await, StatusCode::FORBIDDEN, who);
+                }
+                let res = send(Some(master.clone())).await;
+                assert!(
+                    res.status.is_success(),
+                    "master key {what}: {} {}",
+                    res.status,
+                    res.body
+                );
+            }
+            Row::Open => unreachable!(),
+        }
+    }
+}
