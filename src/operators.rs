@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::auth::api_key::{self, Token};
 use crate::authz::PlatformScope;
 use crate::db::Db;
-use crate::db::audit::{Actor, NewEvent, Origin};
+use crate::db::audit::{Actor, Event, Origin};
 use crate::db::master_keys::MasterKey;
 use crate::domain::Email;
 
@@ -16,63 +16,45 @@ use crate::domain::Email;
 pub const MAX_MASTER_KEY_DAYS: i64 = 365;
 const DAY: i64 = 86_400;
 
-async fn audit(
-    db: &Db,
-    action: &str,
-    target_kind: &str,
-    target_id: String,
-    detail: serde_json::Value,
-    now: i64,
-) -> anyhow::Result<()> {
-    db.record_event(
-        NewEvent {
-            actor: &Actor::System,
-            action,
-            target_kind: Some(target_kind),
-            target_id: Some(target_id),
-            org_id: None,
-            origin: &Origin {
-                ip: None,
-                user_agent: Some("gatehouse command line".into()),
-            },
-            detail,
-        },
-        now,
-    )
-    .await?;
-    Ok(())
+/// Who acts on the command line: `system`, from the command line (whoever
+/// runs it already controls the server and its database).
+fn by_command_line(action: &'static str) -> Event {
+    Event::by(Actor::System).did(action).from(&Origin {
+        ip: None,
+        user_agent: Some("gatehouse command line".into()),
+        request_id: None,
+    })
 }
 
 /// Sets or clears the operator flag of the user with this email.
 pub async fn set_operator(db: &Db, email: &str, operator: bool, now: i64) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|m| anyhow::anyhow!("{m}"))?;
-    let Some(id) = db
-        .set_operator(
-            &PlatformScope::for_command_line(),
-            email.as_str(),
-            operator,
-            now,
-        )
-        .await?
-    else {
-        anyhow::bail!(
-            "no user has the email address {email}; they must sign up (or be created) first"
-        );
-    };
     let action = if operator {
         "operator.granted"
     } else {
         "operator.revoked"
     };
-    audit(
-        db,
-        action,
-        "user",
-        id.to_string(),
-        json!({ "email": email.as_str() }),
-        now,
-    )
-    .await
+    let changed = |id| {
+        by_command_line(action)
+            .on("user", id)
+            .detail(json!({ "email": email.as_str() }))
+    };
+    if db
+        .set_operator(
+            &PlatformScope::for_command_line(),
+            email.as_str(),
+            operator,
+            changed,
+            now,
+        )
+        .await?
+        .is_none()
+    {
+        anyhow::bail!(
+            "no user has the email address {email}; they must sign up (or be created) first"
+        );
+    }
+    Ok(())
 }
 
 /// A newly created or rotated master key: the token is shown once.
@@ -103,26 +85,22 @@ pub async fn create_master_key(
     }
     let issued = api_key::issue();
     let expires_at = now + expires_days * DAY;
-    let id = db
-        .create_master_key(
-            &PlatformScope::for_command_line(),
-            &issued.public_id,
-            &name,
-            &issued.digest,
-            expires_at,
-            now,
-        )
-        .await?;
-    audit(
-        db,
-        "master_key.created",
-        "master_key",
-        id.to_string(),
-        json!({
-            "name": name,
-            "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
-            "expires_at": expires_at,
-        }),
+    let created = |id| {
+        by_command_line("master_key.created")
+            .on("master_key", id)
+            .detail(json!({
+                "name": name,
+                "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
+                "expires_at": expires_at,
+            }))
+    };
+    db.create_master_key(
+        &PlatformScope::for_command_line(),
+        &issued.public_id,
+        &name,
+        &issued.digest,
+        expires_at,
+        created,
         now,
     )
     .await?;
@@ -150,26 +128,21 @@ pub async fn rotate_master_key(
         anyhow::bail!("no master key has the public id {public_id}");
     };
     let issued = api_key::issue_for(&key.public_id);
+    let rotated = by_command_line("master_key.rotated")
+        .on("master_key", key.id)
+        .detail(json!({ "name": key.name, "prefix": key.prefix() }));
     if !db
         .rotate_master_key(
             &PlatformScope::for_command_line(),
             key.id,
             &issued.digest,
+            rotated,
             now,
         )
         .await?
     {
         anyhow::bail!("only an active master key can be rotated (this one is revoked or expired)");
     }
-    audit(
-        db,
-        "master_key.rotated",
-        "master_key",
-        key.id.to_string(),
-        json!({ "name": key.name, "prefix": key.prefix() }),
-        now,
-    )
-    .await?;
     Ok(IssuedMasterKey {
         public_id: issued.public_id,
         token: issued.token,

@@ -1,6 +1,7 @@
 //! Where a request comes from: the peer address (or, behind a trusted proxy,
 //! the last `X-Forwarded-For` hop) and the user agent, for rate limits, the
-//! audit log and the sessions list.
+//! audit log and the sessions list, and the request id the router assigned
+//! (`x-request-id`), which every audit event carries.
 //!
 //! Invariant: reading it cannot fail (`Rejection = Infallible`); an address
 //! that cannot be known is `"unknown"`. It sits below every handler layer, so
@@ -21,6 +22,8 @@ use crate::state::AppState;
 pub struct ClientInfo {
     pub ip: String,
     pub user_agent: Option<String>,
+    /// Set by the router's `SetRequestIdLayer` before any handler runs.
+    pub request_id: Option<String>,
 }
 
 impl ClientInfo {
@@ -28,6 +31,7 @@ impl ClientInfo {
         Origin {
             ip: Some(self.ip.clone()),
             user_agent: self.user_agent.clone(),
+            request_id: self.request_id.clone(),
         }
     }
 }
@@ -58,9 +62,15 @@ impl FromRequestParts<AppState> for ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect());
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(128).collect());
         Ok(ClientInfo {
             ip: forwarded.or(peer).unwrap_or_else(|| "unknown".to_owned()),
             user_agent,
+            request_id,
         })
     }
 }

@@ -41,6 +41,8 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<Vec<DemoAccount>> {
                     password_hash: &hash,
                     display_name: name,
                 },
+                // Demo data: no one acted, so there is nothing to audit.
+                |_| Vec::new(),
                 now,
             )
             .await
@@ -142,6 +144,7 @@ pub async fn seed_bench(db: &Db, members: usize, now: i64) -> anyhow::Result<(St
                 password_hash: &hash,
                 display_name: "Bench Owner",
             },
+            |_| Vec::new(),
             now,
         )
         .await

@@ -25,7 +25,7 @@ use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
 use crate::auth::throttle;
 use crate::authz::MasterKey;
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::platform::UserSummary;
 use crate::db::users::{CreateUserError, NewUser, User};
@@ -104,7 +104,13 @@ fn field(name: &str, message: impl Into<String>) -> FieldError {
 }
 
 /// Checks a registration and creates the account.
-async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Result<User, ApiError> {
+/// Creates the account and writes `event(new user)` in the same transaction.
+async fn register(
+    state: &AppState,
+    req: RegisterRequest,
+    event: impl FnOnce(&User) -> Event,
+    now: i64,
+) -> Result<User, ApiError> {
     let mut errors = Vec::new();
     let email = Email::parse(&req.email)
         .map_err(|m| errors.push(field("email", m)))
@@ -138,6 +144,7 @@ async fn register(state: &AppState, req: RegisterRequest, now: i64) -> Result<Us
                 password_hash: &hash,
                 display_name: name.as_str(),
             },
+            |user| vec![event(user)],
             now,
         )
         .await
@@ -199,25 +206,17 @@ pub async fn register_self(
         now,
     )
     .await?;
-    let user = register(&state, req, now).await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &Actor::User {
-                    id: user.id,
-                    email: user.email.clone(),
-                },
-                action: "user.signed_up",
-                target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({ "via": "api" }),
-            },
-            now,
-        )
-        .await?;
+    let signed_up = |user: &User| {
+        Event::by(Actor::User {
+            id: user.id,
+            email: user.email.clone(),
+        })
+        .did("user.signed_up")
+        .on("user", user.id)
+        .detail(json!({ "via": "api" }))
+        .from(&client.origin())
+    };
+    let user = register(&state, req, signed_up, now).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -242,26 +241,18 @@ pub async fn register_by_master_key(
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let now = state.clock.unix();
-    let user = register(&state, req, now).await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &key.actor(),
-                action: "master_key.account.registered",
-                target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({
-                    "email": user.email,
-                    "display_name": user.display_name,
-                    "key": key.prefix(),
-                }),
-            },
-            now,
-        )
-        .await?;
+    let registered = |user: &User| {
+        Event::by(key.actor())
+            .did("master_key.account.registered")
+            .on("user", user.id)
+            .detail(json!({
+                "email": user.email,
+                "display_name": user.display_name,
+                "key": key.prefix(),
+            }))
+            .from(&client.origin())
+    };
+    let user = register(&state, req, registered, now).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 

@@ -11,9 +11,10 @@ use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
 use crate::authz::api::UserKeyAuth;
 use crate::authz::api::scopes::{ProfileRead, ProfileWrite};
-use crate::db::audit::{NewEvent, Origin};
+use crate::db::audit::Event;
 use crate::db::users::{ProfileUpdate, User};
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
+use crate::request::ClientInfo;
 use crate::state::AppState;
 
 /// A user's profile.
@@ -114,6 +115,7 @@ pub async fn get_me(key: UserKeyAuth<ProfileRead>) -> Result<Json<Profile>, ApiE
 pub async fn update_me(
     State(state): State<AppState>,
     key: UserKeyAuth<ProfileWrite>,
+    client: ClientInfo,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, ApiError> {
     let current = key.user().clone();
@@ -178,21 +180,11 @@ pub async fn update_me(
                 job_title: title.as_deref(),
                 time_zone: zone.as_str(),
             },
-            now,
-        )
-        .await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &key.actor(),
-                action: "profile.updated",
-                target_kind: Some("user"),
-                target_id: Some(key.user().id.to_string()),
-                org_id: None,
-                origin: &Origin::default(),
-                detail: json!({ "via_key": key.public_id() }),
-            },
+            Event::by(key.actor())
+                .did("profile.updated")
+                .on("user", key.user().id)
+                .detail(json!({ "via_key": key.public_id() }))
+                .from(&client.origin()),
             now,
         )
         .await?;

@@ -18,9 +18,10 @@ use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
-use crate::db::audit::{NewEvent, Origin};
+use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberRef, MemberRow, MemberSort, OrgError};
 use crate::domain::TeamRole;
+use crate::request::ClientInfo;
 use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -258,31 +259,6 @@ async fn reachable_team(
         .ok_or(ApiError::NotFound)
 }
 
-async fn audit(
-    state: &AppState,
-    key: &ApiOrgKey<TeamsWrite>,
-    action: &str,
-    user_id: Uuid,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &key.principal().actor(),
-                action,
-                target_kind: Some("user"),
-                target_id: Some(user_id.to_string()),
-                org_id: Some(key.scope().org_id()),
-                origin: &Origin::default(),
-                detail,
-            },
-            state.clock.unix(),
-        )
-        .await?;
-    Ok(())
-}
-
 /// Adds an org member to a team the key may reach, or changes their team role.
 #[utoipa::path(put, path = "/v1/orgs/{slug}/teams/{team_id}/members/{user_id}", tag = "orgs",
     security(("api_key" = ["teams:write"])),
@@ -305,6 +281,7 @@ async fn audit(
 pub async fn put_team_member(
     State(state): State<AppState>,
     key: ApiOrgKey<TeamsWrite>,
+    client: ClientInfo,
     params: RawPathParams,
     ApiJson(body): ApiJson<TeamMembershipBody>,
 ) -> Result<Json<TeamMembership>, ApiError> {
@@ -312,30 +289,33 @@ pub async fn put_team_member(
     let scope = key.owner_scope()?;
     let team = reachable_team(&state, &key, team_id).await?;
     let role = TeamRole::from(body.role);
-    let before = match state
+    let set = |user_id: Uuid, before: Option<&str>| {
+        Event::by(key.principal().actor())
+            .did("team.member_set")
+            .on("user", user_id)
+            .in_org(scope)
+            .detail(
+                json!({ "team": team, "before": before, "after": role.as_str(),
+                            "via_key": key.principal().public_id() }),
+            )
+            .from(&client.origin())
+    };
+    match state
         .db
         .set_team_member(
             scope,
             team_id,
             MemberRef::Id(user_id),
             role,
+            set,
             state.clock.unix(),
         )
         .await
     {
-        Ok((_, before)) => before,
+        Ok(_) => {}
         Err(OrgError::NotAMember) => return Err(ApiError::NotFound),
         Err(e) => return Err(ApiError::Internal(e.into())),
-    };
-    audit(
-        &state,
-        &key,
-        "team.member_set",
-        user_id,
-        json!({ "team": team, "before": before, "after": role.as_str(),
-                "via_key": key.principal().public_id() }),
-    )
-    .await?;
+    }
     Ok(Json(TeamMembership {
         team_id,
         user_id,
@@ -361,22 +341,25 @@ pub async fn put_team_member(
 pub async fn delete_team_member(
     State(state): State<AppState>,
     key: ApiOrgKey<TeamsWrite>,
+    client: ClientInfo,
     params: RawPathParams,
 ) -> Result<Response, ApiError> {
     let (team_id, user_id) = team_and_user(&params)?;
     let scope = key.owner_scope()?;
     let team = reachable_team(&state, &key, team_id).await?;
-    if !state.db.remove_team_member(scope, team_id, user_id).await? {
+    let removed = Event::by(key.principal().actor())
+        .did("team.member_removed")
+        .on("user", user_id)
+        .in_org(scope)
+        .detail(json!({ "team": team, "via_key": key.principal().public_id() }))
+        .from(&client.origin());
+    if !state
+        .db
+        .remove_team_member(scope, team_id, user_id, removed, state.clock.unix())
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
-    audit(
-        &state,
-        &key,
-        "team.member_removed",
-        user_id,
-        json!({ "team": team, "via_key": key.principal().public_id() }),
-    )
-    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -27,7 +27,7 @@ use super::error::{ErrorBody, FieldError};
 use crate::auth::api_key::{PREFIX, Presented};
 use crate::auth::throttle;
 use crate::authz::PlatformScope;
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
@@ -142,8 +142,29 @@ async fn revoke_if_live(
         if !live {
             return Ok(());
         }
-        let (revoked, secret) = if presented.matches(&key.secret_digest) {
-            (state.db.revoke_leaked_key(key.id, now).await?, "current")
+        // A personal key's event is about its owner, so it shows in their
+        // history (and export) until notifications exist; a service
+        // account's is about the key. Either way it goes to the log of the
+        // org the key is bound to.
+        let (target_kind, target_id) = match key.owner_user_id {
+            Some(owner) => ("user", owner.to_string()),
+            None => ("api_key", key.id.to_string()),
+        };
+        let reported = |secret: &str| {
+            Event::by(Actor::Anonymous)
+                .did("api_key.leak_reported")
+                .on(target_kind, &target_id)
+                .detail(detail(json!({
+                    "secret": secret,
+                    "service_account": key.sa_name,
+                })))
+                .from(&client.origin())
+        };
+        if presented.matches(&key.secret_digest) {
+            state
+                .db
+                .revoke_leaked_key(key.id, reported("current"), now)
+                .await?;
         } else if key
             .previous_digest
             .as_deref()
@@ -151,34 +172,11 @@ async fn revoke_if_live(
         {
             // The old secret of a rotation in grace: the owner's new secret
             // was not reported, so only the grace ends.
-            (state.db.end_leaked_grace(key.id, now).await?, "previous")
-        } else {
-            return Ok(());
-        };
-        if !revoked {
-            return Ok(());
+            state
+                .db
+                .end_leaked_grace(key.id, reported("previous"), now)
+                .await?;
         }
-        // A personal key's event is about its owner, so it shows in their
-        // history (and export) until notifications exist; a service
-        // account's is about the key, in its org's log.
-        let (target_kind, target_id, org_id) = match (key.owner_user_id, key.sa_org_id) {
-            (Some(owner), _) => ("user", owner.to_string(), key.org_id),
-            (None, org) => ("api_key", key.id.to_string(), org),
-        };
-        let extra = json!({
-            "secret": secret,
-            "service_account": key.sa_name,
-        });
-        record(
-            state,
-            client,
-            target_kind,
-            target_id,
-            org_id,
-            detail(extra),
-            now,
-        )
-        .await?;
         return Ok(());
     }
     let platform = PlatformScope::unchecked_for_leak_report();
@@ -189,54 +187,23 @@ async fn revoke_if_live(
         && master.revoked_at.is_none()
         && master.expires_at > now
         && presented.matches(&master.secret_digest)
-        && state
+    {
+        let reported = Event::by(Actor::Anonymous)
+            .did("api_key.leak_reported")
+            .on("master_key", master.id)
+            .detail(detail(json!({ "secret": "current" })))
+            .from(&client.origin());
+        state
             .db
             .revoke_master_key(
                 &platform,
                 master.id,
                 "reported leaked by a secret scanner",
+                &[reported],
                 now,
             )
-            .await?
-    {
-        record(
-            state,
-            client,
-            "master_key",
-            master.id.to_string(),
-            None,
-            detail(json!({ "secret": "current" })),
-            now,
-        )
-        .await?;
+            .await?;
     }
-    Ok(())
-}
-
-async fn record(
-    state: &AppState,
-    client: &ClientInfo,
-    target_kind: &str,
-    target_id: String,
-    org_id: Option<uuid::Uuid>,
-    detail: serde_json::Value,
-    now: i64,
-) -> Result<(), ApiError> {
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &Actor::Anonymous,
-                action: "api_key.leak_reported",
-                target_kind: Some(target_kind),
-                target_id: Some(target_id),
-                org_id,
-                origin: &client.origin(),
-                detail,
-            },
-            now,
-        )
-        .await?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use crate::api::error::ApiError;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::authz::org::scope_from_row;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::db::users::User;
 use crate::domain::{Scope, Scopes};
 use crate::request::ClientInfo;
@@ -170,16 +170,12 @@ async fn reject(
     now: i64,
 ) -> ApiError {
     // Use of an expired, revoked or rotated-out key is worth knowing about.
-    let event = NewEvent {
-        actor: &Actor::Anonymous,
-        action: "api_key.rejected",
-        target_kind: Some("api_key"),
-        target_id: Some(key_id.to_string()),
-        org_id: None,
-        origin: &client.origin(),
-        detail: json!({ "reason": reason }),
-    };
-    if let Err(e) = state.db.record_event(event, now).await {
+    let event = Event::by(Actor::Anonymous)
+        .did("api_key.rejected")
+        .on("api_key", key_id)
+        .detail(json!({ "reason": reason }))
+        .from(&client.origin());
+    if let Err(e) = state.db.record_event(&event, now).await {
         return ApiError::from(e);
     }
     let message = match reason {

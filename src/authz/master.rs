@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::PlatformScope;
 use crate::api::error::ApiError;
 use crate::auth::api_key::{FormatError, Presented};
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
@@ -133,21 +133,12 @@ impl FromRequestParts<AppState> for MasterKey {
             None
         };
         if let Some((code, message)) = refused {
-            state
-                .db
-                .record_event(
-                    NewEvent {
-                        actor: &Actor::Anonymous,
-                        action: "master_key.rejected",
-                        target_kind: Some("master_key"),
-                        target_id: Some(creds.id.to_string()),
-                        org_id: None,
-                        origin: &client.origin(),
-                        detail: json!({ "reason": code }),
-                    },
-                    now,
-                )
-                .await?;
+            let rejected = Event::by(Actor::Anonymous)
+                .did("master_key.rejected")
+                .on("master_key", creds.id)
+                .detail(json!({ "reason": code }))
+                .from(&client.origin());
+            state.db.record_event(&rejected, now).await?;
             return Err(ApiError::unauthorized(code, message));
         }
         if creds
@@ -171,32 +162,21 @@ impl FromRequestParts<AppState> for MasterKey {
             .extensions
             .get::<OriginalUri>()
             .map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
-        let request_id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        state
-            .db
-            .record_event(
-                NewEvent {
-                    actor: &key.actor(),
-                    action: "master_key.request",
-                    target_kind: Some("endpoint"),
-                    target_id: Some(format!("{} {path}", parts.method)),
-                    org_id: None,
-                    origin: &client.origin(),
-                    detail: json!({
-                        "method": parts.method.as_str(),
-                        "path": path,
-                        "query": query_params(parts),
-                        "request_id": request_id,
-                        "key": key.prefix(),
-                    }),
-                },
-                now,
-            )
-            .await?;
+        // Every request is recorded before its handler runs (it may change
+        // nothing, or fail): this record stands alone, and the handler's own
+        // change writes its own event in its transaction.
+        let request = Event::by(key.actor())
+            .did("master_key.request")
+            .on("endpoint", format!("{} {path}", parts.method))
+            .detail(json!({
+                "method": parts.method.as_str(),
+                "path": path,
+                "query": query_params(parts),
+                "request_id": client.request_id,
+                "key": key.prefix(),
+            }))
+            .from(&client.origin());
+        state.db.record_event(&request, now).await?;
         Ok(key)
     }
 }

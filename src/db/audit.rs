@@ -1,11 +1,19 @@
 //! The audit log: append-only records of who did what to what, when and from
 //! where. Nothing secret is ever written here.
+//!
+//! The invariant: an event is committed if and only if the change it records
+//! is. Storage functions that change something take their `Event` and write
+//! it with `insert_event!` (the one insert into `audit_events`) inside their
+//! own transaction; `Db::record_event` writes alone only the events that
+//! record no change (refusals, reads, sign-ins whose session row the session
+//! layer writes after the handler).
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::invitations::PendingInvitation;
 use super::{Db, on_pool};
-use crate::authz::proof::CurrentUser;
+use crate::authz::proof::{CurrentUser, OrgScope, PlatformScope};
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -28,24 +36,237 @@ pub enum Actor {
     },
 }
 
-/// Where the request came from.
+/// Where the request came from: the client's address and user agent, and the
+/// request id the router gave the request (`x-request-id`), so that an event
+/// can be matched with the log lines of the request that caused it.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub request_id: Option<String>,
 }
 
+/// An audit event about to be written, built so that a call site reads as the
+/// action it records:
+///
+/// ```text
+/// Event::by(user.actor()).did("api_key.rotated").on("api_key", key.id)
+///     .in_org(&scope).detail(json!({ "name": name })).from(&origin)
+/// ```
+///
+/// The org of an event comes from a scope proof (`in_org`), never from a raw
+/// id a handler holds, so an event lands only in the log of an org the actor
+/// was checked against. It is written inside the transaction of the change it
+/// records (see the `Db` methods that take an `Event`), or alone by
+/// `Db::record_event` when nothing changes; both go through `insert_event!`.
 #[derive(Debug, Clone)]
-pub struct NewEvent<'a> {
-    pub actor: &'a Actor,
-    pub action: &'a str,
-    pub target_kind: Option<&'a str>,
-    pub target_id: Option<String>,
-    pub org_id: Option<Uuid>,
-    pub origin: &'a Origin,
-    pub detail: serde_json::Value,
+#[must_use = "an event is recorded only when it is passed to the storage function"]
+pub struct Event {
+    actor: Actor,
+    action: &'static str,
+    target_kind: Option<&'static str>,
+    target_id: Option<String>,
+    org_id: Option<Uuid>,
+    origin: Origin,
+    detail: serde_json::Value,
 }
 
+/// The first half of an event: who acted. `did` names the action.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EventBy(Actor);
+
+impl EventBy {
+    /// The action, `<thing>.<past participle>`, e.g. `member.removed`.
+    pub fn did(self, action: &'static str) -> Event {
+        Event {
+            actor: self.0,
+            action,
+            target_kind: None,
+            target_id: None,
+            org_id: None,
+            origin: Origin::default(),
+            detail: serde_json::Value::Object(Default::default()),
+        }
+    }
+}
+
+impl Event {
+    pub fn by(actor: Actor) -> EventBy {
+        EventBy(actor)
+    }
+
+    /// What the action was done to.
+    pub fn on(mut self, kind: &'static str, id: impl ToString) -> Self {
+        self.target_kind = Some(kind);
+        self.target_id = Some(id.to_string());
+        self
+    }
+
+    /// The org whose log the event belongs to, taken from the proof that the
+    /// actor was checked against it (an `&OwnerScope` derefs to one).
+    pub fn in_org(mut self, scope: &OrgScope) -> Self {
+        self.org_id = Some(scope.org_id());
+        self
+    }
+
+    /// An operator's or master key's action on an organization it names by id
+    /// (the platform console and `/v1/admin` act on any org, so there is no
+    /// membership proof to take the org from): the platform proof stands in
+    /// for it.
+    pub fn in_org_by_platform(mut self, _scope: &PlatformScope, org_id: Uuid) -> Self {
+        self.org_id = Some(org_id);
+        self
+    }
+
+    /// The org of an invitation whose link's secret was just proved (the
+    /// invitee has no membership, so no scope, until they accept).
+    pub fn in_invited_org(mut self, invitation: &PendingInvitation) -> Self {
+        self.org_id = Some(invitation.org_id());
+        self
+    }
+
+    /// The org a storage function established itself, in the transaction
+    /// that writes the event (a new org, an accepted invitation): no proof
+    /// exists yet, and the id never comes from a handler.
+    pub(in crate::db) fn in_org_established(mut self, org_id: Uuid) -> Self {
+        self.org_id = Some(org_id);
+        self
+    }
+
+    /// A key's event also goes to the log of the org the key is bound to, if
+    /// any: the org as read from the key's row in the transaction that
+    /// changes it (the key's owner, a scanner's report or a rotation does
+    /// not hold an org scope).
+    pub(in crate::db) fn in_org_of_key(self, org_id: Option<Uuid>) -> Self {
+        match org_id {
+            Some(org_id) => self.in_org_established(org_id),
+            None => self,
+        }
+    }
+
+    /// More facts for the record (never a secret).
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Adds one fact to the detail (used by storage functions that learn
+    /// something while making the change, e.g. how many sessions it revoked).
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        if !self.detail.is_object() {
+            self.detail = serde_json::Value::Object(Default::default());
+        }
+        if let Some(map) = self.detail.as_object_mut() {
+            map.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+
+    /// Where the request came from.
+    pub fn from(mut self, origin: &Origin) -> Self {
+        self.origin = origin.clone();
+        self
+    }
+
+    /// `(actor_id, actor_label)` as stored.
+    fn actor_columns(&self) -> (Option<Uuid>, String) {
+        match &self.actor {
+            Actor::User { id, email } => (Some(*id), email.clone()),
+            Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
+            Actor::Anonymous => (None, "anonymous".to_owned()),
+            Actor::System => (None, "system".to_owned()),
+            Actor::MasterKey { prefix } => (None, format!("master-key:{prefix}")),
+        }
+    }
+}
+
+/// The one insert of the audit log.
+#[doc(hidden)]
+pub const INSERT_EVENT: &str = "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, \
+     action, target_kind, target_id, org_id, ip, user_agent, request_id, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// Writes `$event` (an `&Event`) with `$exec`: `&mut *tx` inside `in_tx!`,
+/// so that the event commits or rolls back with the change it records, or a
+/// pool for an event that records no change. The only place that inserts
+/// into `audit_events`; a macro rather than a generic function because the
+/// statement is then compiled against each engine's concrete executor.
+/// Evaluates to `Result<(), sqlx::Error>`.
+macro_rules! insert_event {
+    ($exec:expr, $event:expr, $now:expr) => {{
+        let event: &$crate::db::audit::Event = $event;
+        let row = event.row();
+        sqlx::query($crate::db::audit::INSERT_EVENT)
+            .bind(uuid::Uuid::now_v7())
+            .bind($now)
+            .bind(row.actor_id)
+            .bind(row.actor_label)
+            .bind(row.action)
+            .bind(row.target_kind)
+            .bind(row.target_id)
+            .bind(row.org_id)
+            .bind(row.ip)
+            .bind(row.user_agent)
+            .bind(row.request_id)
+            .bind(row.detail)
+            .execute($exec)
+            .await
+            .map(|_| ())
+    }};
+}
+pub(crate) use insert_event;
+
+/// Runs `$query` (a statement that changes at most one row) in the
+/// transaction `$tx` and, when it changed one, writes `$event` there too.
+/// Evaluates to whether it changed one; a statement that changes nothing
+/// records nothing.
+macro_rules! execute_audited {
+    ($tx:ident, $query:expr, $event:expr, $now:expr) => {{
+        let changed = $query.execute(&mut *$tx).await?.rows_affected() == 1;
+        if changed {
+            $crate::db::audit::insert_event!(&mut *$tx, $event, $now)?;
+        }
+        changed
+    }};
+}
+pub(crate) use execute_audited;
+
+/// The columns of one event as `insert_event!` binds them.
+#[doc(hidden)]
+pub struct EventRow<'a> {
+    pub actor_id: Option<Uuid>,
+    pub actor_label: String,
+    pub action: &'static str,
+    pub target_kind: Option<&'static str>,
+    pub target_id: Option<&'a str>,
+    pub org_id: Option<Uuid>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub detail: String,
+}
+
+impl Event {
+    #[doc(hidden)]
+    pub fn row(&self) -> EventRow<'_> {
+        let (actor_id, actor_label) = self.actor_columns();
+        EventRow {
+            actor_id,
+            actor_label,
+            action: self.action,
+            target_kind: self.target_kind,
+            target_id: self.target_id.as_deref(),
+            org_id: self.org_id,
+            ip: self.origin.ip.as_deref(),
+            user_agent: self.origin.user_agent.as_deref(),
+            request_id: self.origin.request_id.as_deref(),
+            detail: self.detail.to_string(),
+        }
+    }
+}
+
+/// An event as read back.
 #[derive(Debug, Clone, FromRow)]
 pub struct AuditEvent {
     pub id: Uuid,
@@ -61,36 +282,11 @@ pub struct AuditEvent {
 }
 
 impl Db {
-    pub async fn record_event(&self, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
-        let (actor_id, actor_label) = match event.actor {
-            Actor::User { id, email } => (Some(*id), email.clone()),
-            Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
-            Actor::Anonymous => (None, "anonymous".to_owned()),
-            Actor::System => (None, "system".to_owned()),
-            Actor::MasterKey { prefix } => (None, format!("master-key:{prefix}")),
-        };
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
-                 target_kind, target_id, org_id, ip, user_agent, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(now)
-            .bind(actor_id)
-            .bind(&actor_label)
-            .bind(event.action)
-            .bind(event.target_kind)
-            .bind(event.target_id.as_deref())
-            .bind(event.org_id)
-            .bind(event.origin.ip.as_deref())
-            .bind(event.origin.user_agent.as_deref())
-            .bind(event.detail.to_string())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(())
+    /// Writes an event that records no change of its own (a rejected
+    /// sign-in, a refused key, a sign-in): a change is recorded by the
+    /// storage function that makes it, in the same transaction.
+    pub async fn record_event(&self, event: &Event, now: i64) -> Result<(), sqlx::Error> {
+        on_pool!(self, |pool| insert_event!(pool, event, now))
     }
 
     /// The most recent events where the user is the actor or the target.

@@ -18,7 +18,7 @@
 
 use uuid::Uuid;
 
-use super::audit::Origin;
+use super::audit::{Actor, Event, Origin, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 
@@ -334,21 +334,15 @@ impl Db {
                 "sessions_revoked": sessions_revoked,
                 "keys_deleted": keys_deleted,
             });
-            sqlx::query(
-                "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
-                 target_kind, target_id, org_id, ip, user_agent, detail) \
-                 VALUES ($1, $2, $3, $4, 'account.deleted', 'user', $5, NULL, $6, $7, $8)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(now)
-            .bind(pseudonym)
-            .bind(&label)
-            .bind(pseudonym.to_string())
-            .bind(origin.ip.as_deref())
-            .bind(origin.user_agent.as_deref())
-            .bind(detail.to_string())
-            .execute(&mut *tx)
-            .await?;
+            let event = Event::by(Actor::User {
+                id: pseudonym,
+                email: label.clone(),
+            })
+            .did("account.deleted")
+            .on("user", pseudonym)
+            .detail(detail)
+            .from(origin);
+            insert_event!(&mut *tx, &event, now)?;
             DeletedAccount {
                 pseudonym,
                 sessions_revoked,

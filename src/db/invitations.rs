@@ -7,10 +7,14 @@
 //! up among invitations that are neither accepted, revoked nor expired.
 //! Acceptance re-checks all of that inside its transaction, so a link works
 //! once even when two tabs race.
+//!
+//! Each change writes its audit event (built by the caller from what the
+//! change did) inside its own transaction.
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, insert_event};
 use super::users::{NewUser, User, is_unique_violation};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, OwnerScope};
@@ -222,7 +226,8 @@ macro_rules! accept_in_tx {
 impl Db {
     /// Creates an invitation; a pending invitation of the same address in
     /// this org is revoked in the same transaction (re-inviting replaces).
-    /// Refused when the address already belongs to a member.
+    /// Refused when the address already belongs to a member. `event(created)`
+    /// is written in the same transaction.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_invitation(
         &self,
@@ -232,6 +237,7 @@ impl Db {
         role: OrgRole,
         team_ids: &[Uuid],
         token_digest: &[u8],
+        event: impl FnOnce(&CreatedInvitation) -> Event,
         now: i64,
     ) -> Result<CreatedInvitation, InvitationError> {
         let id = Uuid::now_v7();
@@ -270,7 +276,9 @@ impl Db {
             .bind(now + INVITATION_TTL_SECS)
             .execute(&mut *tx)
             .await?;
-            Ok(CreatedInvitation { id, replaced })
+            let created = CreatedInvitation { id, replaced };
+            insert_event!(&mut *tx, &event(&created), now)?;
+            Ok(created)
         })
     }
 
@@ -296,23 +304,29 @@ impl Db {
     }
 
     /// Revokes a pending invitation of this org; returns its email, or `None`
-    /// when there is no such pending invitation here.
+    /// when there is no such pending invitation here. `event(email)` is
+    /// written in the same transaction.
     pub async fn revoke_invitation(
         &self,
         scope: &OwnerScope,
         id: Uuid,
+        event: impl FnOnce(&str) -> Event,
         now: i64,
     ) -> Result<Option<String>, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, String>(
+        in_tx!(self, |tx| {
+            let email = sqlx::query_scalar::<_, String>(
                 "UPDATE invitations SET revoked_at = $1 WHERE org_id = $2 AND id = $3 \
                  AND accepted_at IS NULL AND revoked_at IS NULL RETURNING email",
             )
             .bind(now)
             .bind(scope.org_id())
             .bind(id)
-            .fetch_optional(pool)
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(email) = &email {
+                insert_event!(&mut *tx, &event(email), now)?;
+            }
+            Ok(email)
         })
     }
 
@@ -359,11 +373,13 @@ impl Db {
 
     /// A signed-in user accepts: in one transaction the invitation is claimed
     /// and the membership and team memberships are added. The user's email
-    /// must be the invited one.
+    /// must be the invited one. `event(what changed)` is written in the same
+    /// transaction.
     pub async fn accept_invitation(
         &self,
         inv: &PendingInvitation,
         user: &CurrentUser,
+        event: impl FnOnce(&Accepted) -> Event,
         now: i64,
     ) -> Result<Accepted, InvitationError> {
         if user.email() != inv.email {
@@ -371,23 +387,38 @@ impl Db {
         }
         in_tx!(self, |tx| {
             let accepted =
-                accept_in_tx!(tx, inv, user.id(), user.display_name(), &user.email(), now);
+                accept_in_tx!(tx, inv, user.id(), user.display_name(), user.email(), now);
+            insert_event!(&mut *tx, &event(&accepted), now)?;
             Ok(accepted)
         })
     }
 
     /// Sign-up through an invitation: the user is created with the invited
-    /// address and the invitation accepted, in one transaction.
+    /// address and the invitation accepted, in one transaction with the
+    /// events `events(new user, what changed)` that record both.
     pub async fn sign_up_with_invitation(
         &self,
         inv: &PendingInvitation,
         new: NewUser<'_>,
+        events: impl FnOnce(&User, &Accepted) -> Vec<Event>,
         now: i64,
     ) -> Result<(User, Accepted), InvitationError> {
         if new.email != inv.email {
             return Err(InvitationError::WrongEmail);
         }
         let id = Uuid::now_v7();
+        let user = User {
+            id,
+            email: new.email.to_owned(),
+            display_name: new.display_name.to_owned(),
+            phone: None,
+            job_title: None,
+            time_zone: "UTC".to_owned(),
+            is_operator: false,
+            disabled_at: None,
+            created_at: now,
+            updated_at: now,
+        };
         let result: Result<Accepted, InvitationError> = async {
             in_tx!(self, |tx| {
                 sqlx::query(
@@ -402,6 +433,9 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
                 let accepted = accept_in_tx!(tx, inv, id, new.display_name, new.email, now);
+                for event in events(&user, &accepted) {
+                    insert_event!(&mut *tx, &event, now)?;
+                }
                 Ok(accepted)
             })
         }
@@ -413,27 +447,17 @@ impl Db {
             }
             Err(e) => return Err(e),
         };
-        let user = User {
-            id,
-            email: new.email.to_owned(),
-            display_name: new.display_name.to_owned(),
-            phone: None,
-            job_title: None,
-            time_zone: "UTC".to_owned(),
-            is_operator: false,
-            disabled_at: None,
-            created_at: now,
-            updated_at: now,
-        };
         Ok((user, accepted))
     }
 
     /// Saves the org's policies; returns them as they were before, read in
-    /// the same transaction.
+    /// the same transaction, where `event(before)` is written if they changed.
     pub async fn update_policies(
         &self,
         scope: &OwnerScope,
         new: Policies,
+        event: impl FnOnce(&Policies) -> Event,
+        now: i64,
     ) -> Result<Policies, sqlx::Error> {
         in_tx!(self, |tx| {
             let before = sqlx::query_as::<_, Policies>(
@@ -450,6 +474,9 @@ impl Db {
             .bind(scope.org_id())
             .execute(&mut *tx)
             .await?;
+            if before != new {
+                insert_event!(&mut *tx, &event(&before), now)?;
+            }
             Ok(before)
         })
     }

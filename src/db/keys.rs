@@ -2,10 +2,15 @@
 //! `SudoUser` proof where the operation needs sudo), so a key of another user
 //! is simply not found. The bearer lookup is by public id, one indexed query
 //! joined with the owner's status (a user or a service account).
+//!
+//! Creating, rotating and revoking a key write the audit event that records
+//! it in the same transaction; a key bound to an org has its events in that
+//! org's log too, the org read from the key's own row.
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, OrgScope, SudoUser};
 use crate::domain::Scopes;
@@ -162,14 +167,17 @@ impl Db {
     /// Creates a personal key, optionally bound to an org the owner belongs
     /// to (the scope proves it) with team grants. A grant is only written for
     /// a live team of that org the owner is on, whatever the form said.
+    /// `event(key id)` is written in the same transaction.
     pub async fn create_personal_key(
         &self,
         owner: &SudoUser,
         binding: Option<(&OrgScope, &[Uuid])>,
         key: NewKey<'_>,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
+        let event = event(id);
         let org_id = binding.map(|(scope, _)| scope.org_id());
         let teams = binding.map(|(_, t)| t).unwrap_or_default();
         in_tx!(self, |tx| {
@@ -204,6 +212,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
+            insert_event!(&mut *tx, &event, now)?;
         });
         Ok(id)
     }
@@ -292,52 +301,63 @@ impl Db {
     /// Gives a key a new secret. The previous one stays valid until
     /// `previous_valid_until` (or dies now when that is `None`). Only an
     /// unrevoked key of this owner is rotated; returns false otherwise.
+    /// `event` is written with it (in the key's org's log too).
     pub async fn rotate_personal_key(
         &self,
         owner: &SudoUser,
         key_id: Uuid,
         new_digest: &[u8],
         previous_valid_until: Option<i64>,
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
+        let done = in_tx!(self, |tx| {
+            let org: Option<Option<Uuid>> = sqlx::query_scalar(
                 "UPDATE api_keys SET \
                    previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
                    previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
-                 WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL",
+                 WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL RETURNING org_id",
             )
             .bind(previous_valid_until)
             .bind(new_digest)
             .bind(now)
             .bind(key_id)
             .bind(owner.id())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(org) = org {
+                insert_event!(&mut *tx, &event.in_org_of_key(org), now)?;
+            }
+            org.is_some()
+        });
+        Ok(done)
     }
 
+    /// Revokes an unrevoked key of this owner, writing `event` with it (in
+    /// the key's org's log too).
     pub async fn revoke_personal_key(
         &self,
         owner: &CurrentUser,
         key_id: Uuid,
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
+        let done = in_tx!(self, |tx| {
+            let org: Option<Option<Uuid>> = sqlx::query_scalar(
                 "UPDATE api_keys SET revoked_at = $1 \
-                 WHERE id = $2 AND owner_user_id = $3 AND revoked_at IS NULL",
+                 WHERE id = $2 AND owner_user_id = $3 AND revoked_at IS NULL RETURNING org_id",
             )
             .bind(now)
             .bind(key_id)
             .bind(owner.id())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(org) = org {
+                insert_event!(&mut *tx, &event.in_org_of_key(org), now)?;
+            }
+            org.is_some()
+        });
+        Ok(done)
     }
 
     /// Removes an expired or revoked key from the owner's list (it stays in

@@ -14,7 +14,8 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{Db, on_pool};
+use super::audit::{Event, execute_audited, insert_event};
+use super::{Db, in_tx, on_pool};
 use crate::authz::proof::PlatformScope;
 
 /// A master key's metadata (never its digest).
@@ -64,6 +65,9 @@ pub struct MasterKeyCredentials {
 }
 
 impl Db {
+    // The scope proof and the event builder are the two arguments the audit
+    // and proofs work added; the key's own columns stay separate arguments.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_master_key(
         &self,
         _scope: &PlatformScope,
@@ -71,10 +75,11 @@ impl Db {
         name: &str,
         digest: &[u8],
         expires_at: i64,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
-        on_pool!(self, |pool| {
+        in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO master_keys (id, public_id, name, secret_digest, created_at, \
                  expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -85,10 +90,10 @@ impl Db {
             .bind(digest)
             .bind(now)
             .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?;
+            insert_event!(&mut *tx, &event(id), now)?;
+        });
         Ok(id)
     }
 
@@ -147,21 +152,24 @@ impl Db {
         _scope: &PlatformScope,
         id: Uuid,
         new_digest: &[u8],
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE master_keys SET secret_digest = $1, rotated_at = $2 \
+        let done = in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE master_keys SET secret_digest = $1, rotated_at = $2 \
                  WHERE id = $3 AND revoked_at IS NULL AND expires_at > $2",
+                )
+                .bind(new_digest)
+                .bind(now)
+                .bind(id),
+                &event,
+                now
             )
-            .bind(new_digest)
-            .bind(now)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        });
+        Ok(done)
     }
 
     pub async fn revoke_master_key(
@@ -169,21 +177,28 @@ impl Db {
         _scope: &PlatformScope,
         id: Uuid,
         reason: &str,
+        events: &[Event],
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
+        let done = in_tx!(self, |tx| {
+            let n = sqlx::query(
                 "UPDATE master_keys SET revoked_at = $1, revoked_reason = $2 \
                  WHERE id = $3 AND revoked_at IS NULL",
             )
             .bind(now)
             .bind(reason)
             .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                for event in events {
+                    insert_event!(&mut *tx, event, now)?;
+                }
+            }
+            n == 1
+        });
+        Ok(done)
     }
 
     pub async fn mark_master_key_used(

@@ -16,6 +16,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 use crate::cipher::Sealed;
@@ -98,6 +99,7 @@ impl Db {
         secret: &Sealed,
         confirmed_step: i64,
         code_digests: &[Vec<u8>],
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let enabled = in_tx!(self, |tx| {
@@ -132,6 +134,7 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 }
+                insert_event!(&mut *tx, &event, now)?;
             }
             inserted == 1
         });
@@ -184,6 +187,7 @@ impl Db {
         &self,
         user: &CurrentUser,
         code_digests: &[Vec<u8>],
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let replaced = in_tx!(self, |tx| {
@@ -208,6 +212,7 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 }
+                insert_event!(&mut *tx, &event, now)?;
             }
             exists > 0
         });
@@ -216,17 +221,26 @@ impl Db {
 
     /// Turns MFA off: the secret and every backup code go, in one
     /// transaction. Returns false when it was already off.
-    pub async fn disable_mfa(&self, user: &CurrentUser) -> Result<bool, sqlx::Error> {
+    pub async fn disable_mfa(
+        &self,
+        user: &CurrentUser,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
         let removed = in_tx!(self, |tx| {
             sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
                 .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
+            let removed = sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
                 .bind(user.id())
                 .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if removed > 0 {
+                insert_event!(&mut *tx, &event, now)?;
+            }
+            removed
         });
         Ok(removed > 0)
     }

@@ -7,10 +7,14 @@
 //! demotes or removes, after locking the org row (`UPDATE orgs SET id = id`:
 //! a row lock on PostgreSQL; on SQLite the transaction is already
 //! `IMMEDIATE`), so two owners demoting each other at once cannot both win.
+//!
+//! Every change takes the audit event that records it and writes it in its
+//! own transaction: the change and its record commit or roll back together.
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, execute_audited, insert_event};
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
@@ -236,15 +240,18 @@ impl Db {
         })
     }
 
-    /// Creates an org with `owner` as its first owner, in one transaction.
+    /// Creates an org with `owner` as its first owner, and writes `event`
+    /// (in the new org's log, about it), in one transaction.
     pub async fn create_org(
         &self,
         owner: &CurrentUser,
         name: &str,
         slug: &str,
+        event: Event,
         now: i64,
     ) -> Result<Uuid, OrgError> {
         let id = Uuid::now_v7();
+        let event = event.on("org", id).in_org_established(id);
         let result: Result<(), sqlx::Error> = async {
             in_tx!(self, |tx| {
                 sqlx::query(
@@ -267,6 +274,7 @@ impl Db {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                insert_event!(&mut *tx, &event, now)?;
             });
             Ok(())
         }
@@ -504,16 +512,18 @@ impl Db {
         })
     }
 
-    /// An owner revokes a member's key bound to this org (never rotates it).
+    /// An owner revokes a member's key bound to this org (never rotates it),
+    /// and `event(key id)` is written with it.
     pub async fn revoke_member_key(
         &self,
         scope: &OwnerScope,
         user_id: Uuid,
         public_id: &str,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Option<Uuid>, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>(
+        in_tx!(self, |tx| {
+            let id = sqlx::query_scalar::<_, Uuid>(
                 "UPDATE api_keys SET revoked_at = $1 \
                  WHERE org_id = $2 AND owner_user_id = $3 AND public_id = $4 \
                  AND revoked_at IS NULL RETURNING id",
@@ -522,18 +532,25 @@ impl Db {
             .bind(scope.org_id())
             .bind(user_id)
             .bind(public_id)
-            .fetch_optional(pool)
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                insert_event!(&mut *tx, &event(id), now)?;
+            }
+            Ok(id)
         })
     }
 
-    /// Changes a member's org role; returns the previous role, or `None` when
+    /// Changes a member's org role and, when it changed, writes `event` with
+    /// `before` and `after` added; returns the previous role, or `None` when
     /// the user is not a member of this org.
     pub async fn change_member_role(
         &self,
         scope: &OwnerScope,
         user_id: Uuid,
         role: OrgRole,
+        event: Event,
+        now: i64,
     ) -> Result<Option<String>, OrgError> {
         in_tx!(self, |tx| {
             sqlx::query("UPDATE orgs SET id = id WHERE id = $1")
@@ -567,6 +584,12 @@ impl Db {
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;
+                        if old != role.as_str() {
+                            let event = event
+                                .with("before", old.as_str())
+                                .with("after", role.as_str());
+                            insert_event!(&mut *tx, &event, now)?;
+                        }
                         Ok(Some(old))
                     }
                 }
@@ -575,10 +598,16 @@ impl Db {
     }
 
     /// The scope's own member leaves the org (see `remove_user`). A service
-    /// account's scope is not a membership: nothing happens (`false`).
-    pub async fn leave_org(&self, scope: &OrgScope) -> Result<bool, OrgError> {
+    /// account's scope is not a membership: nothing happens (`false`) and
+    /// nothing is recorded.
+    pub async fn leave_org(
+        &self,
+        scope: &OrgScope,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, OrgError> {
         match scope.principal() {
-            Principal::User(user_id) => self.remove_user(scope, user_id).await,
+            Principal::User(user_id) => self.remove_user(scope, user_id, event, now).await,
             Principal::ServiceAccount(_) => Ok(false),
         }
     }
@@ -588,15 +617,24 @@ impl Db {
         &self,
         scope: &OwnerScope,
         member_id: Uuid,
+        event: Event,
+        now: i64,
     ) -> Result<bool, OrgError> {
-        self.remove_user(scope, member_id).await
+        self.remove_user(scope, member_id, event, now).await
     }
 
     /// Removes a user from the org in one transaction: the membership, their
-    /// team memberships, and the org binding (and team grants) of their keys.
-    /// Refused when they are its last owner. Private: the callers above
-    /// decide whose membership it is from the proof they take.
-    async fn remove_user(&self, scope: &OrgScope, user_id: Uuid) -> Result<bool, OrgError> {
+    /// team memberships, and the org binding (and team grants) of their keys,
+    /// and writes `event` there too. Refused when they are its last owner.
+    /// Private: the callers above decide whose membership it is from the
+    /// proof they take.
+    async fn remove_user(
+        &self,
+        scope: &OrgScope,
+        user_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, OrgError> {
         in_tx!(self, |tx| {
             sqlx::query("UPDATE orgs SET id = id WHERE id = $1")
                 .bind(scope.org_id())
@@ -644,6 +682,7 @@ impl Db {
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;
+                    insert_event!(&mut *tx, &event, now)?;
                     Ok(true)
                 }
             }
@@ -699,46 +738,63 @@ impl Db {
         }
     }
 
+    /// Creates a team and writes `event(team id)`, in one transaction.
     pub async fn create_team(
         &self,
         scope: &OwnerScope,
         name: &str,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Uuid, OrgError> {
         let id = Uuid::now_v7();
-        on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        let event = event(id);
+        let created: Result<(), sqlx::Error> = async {
+            in_tx!(self, |tx| {
+                sqlx::query(
+                    "INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
+                )
                 .bind(id)
                 .bind(scope.org_id())
                 .bind(name)
                 .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(Self::team_name_error)?;
+                .execute(&mut *tx)
+                .await?;
+                insert_event!(&mut *tx, &event, now)?;
+            });
+            Ok(())
+        }
+        .await;
+        created.map_err(Self::team_name_error)?;
         Ok(id)
     }
 
+    /// Renames a live team and writes `event`, in one transaction.
     pub async fn rename_team(
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
         name: &str,
+        event: Event,
+        now: i64,
     ) -> Result<bool, OrgError> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3 AND deleted_at IS NULL",
-            )
-            .bind(name)
-            .bind(scope.org_id())
-            .bind(team_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })
-        .map_err(Self::team_name_error)?;
-        Ok(n == 1)
+        let renamed: Result<bool, sqlx::Error> = async {
+            Ok(in_tx!(self, |tx| {
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3 \
+                     AND deleted_at IS NULL",
+                    )
+                    .bind(name)
+                    .bind(scope.org_id())
+                    .bind(team_id),
+                    &event,
+                    now
+                )
+            }))
+        }
+        .await;
+        renamed.map_err(Self::team_name_error)
     }
 
     /// Soft-deletes a team: its members lose team-scoped access at once (the
@@ -748,40 +804,51 @@ impl Db {
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query("UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 AND deleted_at IS NULL")
+        let deleted = in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 \
+                 AND deleted_at IS NULL",
+                )
                 .bind(now)
                 .bind(scope.org_id())
-                .bind(team_id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
+                .bind(team_id),
+                &event,
+                now
+            )
+        });
+        Ok(deleted)
     }
 
     pub async fn restore_team(
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
+        event: Event,
         now: i64,
     ) -> Result<bool, OrgError> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE teams SET deleted_at = NULL WHERE org_id = $1 AND id = $2 \
-                 AND deleted_at IS NOT NULL AND deleted_at > $3",
-            )
-            .bind(scope.org_id())
-            .bind(team_id)
-            .bind(now - TEAM_RESTORE_SECS)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })
-        .map_err(Self::team_name_error)?;
-        Ok(n == 1)
+        let restored: Result<bool, sqlx::Error> = async {
+            Ok(in_tx!(self, |tx| {
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET deleted_at = NULL WHERE org_id = $1 AND id = $2 \
+                     AND deleted_at IS NOT NULL AND deleted_at > $3",
+                    )
+                    .bind(scope.org_id())
+                    .bind(team_id)
+                    .bind(now - TEAM_RESTORE_SECS),
+                    &event,
+                    now
+                )
+            }))
+        }
+        .await;
+        restored.map_err(Self::team_name_error)
     }
 
     pub async fn team_members(
@@ -804,13 +871,15 @@ impl Db {
 
     /// Adds an org member (by email from the console, by id from the API) to
     /// a live team of this org (or changes their team role); returns the user
-    /// id and the previous role. `NotAMember` for anyone not in this org.
+    /// id and the previous role, and writes `event(user id, previous role)`
+    /// with the change. `NotAMember` for anyone not in this org.
     pub async fn set_team_member(
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
         member: MemberRef<'_>,
         role: TeamRole,
+        event: impl FnOnce(Uuid, Option<&str>) -> Event,
         now: i64,
     ) -> Result<(Uuid, Option<String>), OrgError> {
         in_tx!(self, |tx| {
@@ -859,16 +928,20 @@ impl Db {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            insert_event!(&mut *tx, &event(user_id, old.as_deref()), now)?;
             Ok((user_id, old))
         })
     }
 
-    /// Takes a user off a team, and the team from their keys' grants, at once.
+    /// Takes a user off a team, and the team from their keys' grants, at once,
+    /// writing `event` when they were on it.
     pub async fn remove_team_member(
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
         user_id: Uuid,
+        event: Event,
+        now: i64,
     ) -> Result<bool, sqlx::Error> {
         let removed = in_tx!(self, |tx| {
             let n = sqlx::query(
@@ -889,6 +962,9 @@ impl Db {
             .bind(scope.org_id())
             .execute(&mut *tx)
             .await?;
+            if n == 1 {
+                insert_event!(&mut *tx, &event, now)?;
+            }
             n == 1
         });
         Ok(removed)

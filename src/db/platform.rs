@@ -13,58 +13,17 @@ use uuid::Uuid;
 use super::keys::key_columns;
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{Operator, PlatformScope};
-use crate::db::audit::Origin;
+use crate::db::audit::{Event, Origin, insert_event};
 use crate::db::keys::ApiKey;
 use crate::db::users::User;
 use crate::domain::Reason;
-
-/// One audit row ready to insert.
-#[derive(Debug, Clone)]
-struct EventRow {
-    id: Uuid,
-    actor_id: Option<Uuid>,
-    actor_label: String,
-    action: String,
-    target_kind: String,
-    target_id: String,
-    org_id: Option<Uuid>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    detail: String,
-}
-
-/// Inserts `EventRow`s with the given executor (a pool or `&mut *tx`).
-macro_rules! insert_events {
-    ($exec:expr, $rows:expr, $now:expr) => {
-        for row in $rows {
-            sqlx::query(
-                "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
-                 target_kind, target_id, org_id, ip, user_agent, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(row.id)
-            .bind($now)
-            .bind(row.actor_id)
-            .bind(&row.actor_label)
-            .bind(&row.action)
-            .bind(&row.target_kind)
-            .bind(&row.target_id)
-            .bind(row.org_id)
-            .bind(row.ip.as_deref())
-            .bind(row.user_agent.as_deref())
-            .bind(&row.detail)
-            .execute($exec)
-            .await?;
-        }
-    };
-}
 
 /// What an operator did, to what, and why.
 #[derive(Debug, Clone)]
 pub struct OperatorAction<'a> {
     /// `ops.<thing>.<verb>`, e.g. `ops.user.disabled`.
-    pub action: &'a str,
-    pub target_kind: &'a str,
+    pub action: &'static str,
+    pub target_kind: &'static str,
     pub target_id: String,
     pub reason: &'a Reason,
     /// The organizations the action touched: the event is written to each
@@ -79,7 +38,9 @@ impl OperatorAction<'_> {
     /// One row per affected organization (each org's owners see it in their
     /// log), or one platform-only row; all rows of one action share an
     /// `action_id`, and every row is part of the platform log.
-    fn rows(&self, operator: &Operator, origin: &Origin) -> Vec<EventRow> {
+    /// The events that record this action, for a storage function that
+    /// writes them in the transaction of the change.
+    pub fn events(&self, operator: &Operator, origin: &Origin) -> Vec<Event> {
         let action_id = Uuid::now_v7();
         let mut detail = json!({
             "reason": self.reason.as_str(),
@@ -91,25 +52,17 @@ impl OperatorAction<'_> {
                 d.insert(k.clone(), v.clone());
             }
         }
-        let detail = detail.to_string();
-        let orgs: Vec<Option<Uuid>> = if self.orgs.is_empty() {
-            vec![None]
-        } else {
-            self.orgs.iter().copied().map(Some).collect()
-        };
-        orgs.into_iter()
-            .map(|org_id| EventRow {
-                id: Uuid::now_v7(),
-                actor_id: Some(operator.id()),
-                actor_label: operator.email().to_owned(),
-                action: self.action.to_owned(),
-                target_kind: self.target_kind.to_owned(),
-                target_id: self.target_id.clone(),
-                org_id,
-                ip: origin.ip.clone(),
-                user_agent: origin.user_agent.clone(),
-                detail: detail.clone(),
-            })
+        let event = Event::by(operator.actor())
+            .did(self.action)
+            .on(self.target_kind, &self.target_id)
+            .detail(detail)
+            .from(origin);
+        if self.orgs.is_empty() {
+            return vec![event];
+        }
+        self.orgs
+            .iter()
+            .map(|&org_id| event.clone().in_org_by_platform(operator.scope(), org_id))
             .collect()
     }
 }
@@ -200,9 +153,11 @@ impl Db {
         action: OperatorAction<'_>,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        let rows = action.rows(operator, origin);
+        let events = action.events(operator, origin);
         in_tx!(self, |tx| {
-            insert_events!(&mut *tx, &rows, now);
+            for event in &events {
+                insert_event!(&mut *tx, event, now)?;
+            }
         });
         Ok(())
     }
@@ -401,7 +356,7 @@ impl Db {
         action: OperatorAction<'_>,
         now: i64,
     ) -> Result<Option<u64>, sqlx::Error> {
-        let rows = action.rows(operator, origin);
+        let events = action.events(operator, origin);
         let done = in_tx!(self, |tx| {
             let changed = if disabled {
                 sqlx::query(
@@ -436,7 +391,9 @@ impl Db {
                 } else {
                     0
                 };
-                insert_events!(&mut *tx, &rows, now);
+                for event in &events {
+                    insert_event!(&mut *tx, event, now)?;
+                }
                 Some(ended)
             } else {
                 None
@@ -499,7 +456,7 @@ impl Db {
         action: OperatorAction<'_>,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let rows = action.rows(operator, origin);
+        let events = action.events(operator, origin);
         let done = in_tx!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE feature_flags SET enabled = $1, updated_at = $2 WHERE name = $3",
@@ -511,7 +468,9 @@ impl Db {
             .await?
             .rows_affected();
             if changed == 1 {
-                insert_events!(&mut *tx, &rows, now);
+                for event in &events {
+                    insert_event!(&mut *tx, event, now)?;
+                }
             }
             changed == 1
         });
@@ -525,17 +484,22 @@ impl Db {
         _scope: &PlatformScope,
         email: &str,
         operator: bool,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Option<Uuid>, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, Uuid>(
+        in_tx!(self, |tx| {
+            let id = sqlx::query_scalar::<_, Uuid>(
                 "UPDATE users SET is_operator = $1, updated_at = $2 WHERE email = $3 RETURNING id",
             )
             .bind(operator)
             .bind(now)
             .bind(email)
-            .fetch_optional(pool)
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(id) = id {
+                insert_event!(&mut *tx, &event(id), now)?;
+            }
+            Ok(id)
         })
     }
 }

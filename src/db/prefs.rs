@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 
@@ -110,6 +111,8 @@ impl Db {
         &self,
         user: &CurrentUser,
         prefs: &[(Category, Pref)],
+        event: Event,
+        now: i64,
     ) -> Result<(), sqlx::Error> {
         in_tx!(self, |tx| {
             for (category, pref) in prefs {
@@ -125,6 +128,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
+            insert_event!(&mut *tx, &event, now)?;
         });
         Ok(())
     }

@@ -8,10 +8,14 @@
 //! keep naming it, but it disappears from the console and all its keys are
 //! revoked in the same transaction (the bearer check also refuses any key of
 //! a deleted service account).
+//!
+//! Every change writes the audit event that records it in its own
+//! transaction.
 
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, execute_audited, insert_event};
 use super::keys::key_columns;
 use super::keys::{ApiKey, NewKey};
 use super::{Db, in_tx, on_pool};
@@ -72,15 +76,18 @@ impl Db {
         })
     }
 
+    /// Creates a service account and writes `event(its id)`, in one
+    /// transaction.
     pub async fn create_service_account(
         &self,
         scope: &OwnerScope,
         name: &str,
         description: Option<&str>,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
-        on_pool!(self, |pool| {
+        in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO service_accounts (id, org_id, name, description, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -90,20 +97,22 @@ impl Db {
             .bind(name)
             .bind(description)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            .execute(&mut *tx)
+            .await?;
+            insert_event!(&mut *tx, &event(id), now)?;
+        });
         Ok(id)
     }
 
     /// Soft-deletes a service account and revokes all its keys, in one
     /// transaction; returns how many keys were revoked, or `None` when there
-    /// is no such live service account in this org.
+    /// is no such live service account in this org. `event` is written with
+    /// `keys_revoked` added.
     pub async fn delete_service_account(
         &self,
         scope: &OwnerScope,
         id: Uuid,
+        event: Event,
         now: i64,
     ) -> Result<Option<u64>, sqlx::Error> {
         let revoked = in_tx!(self, |tx| {
@@ -128,6 +137,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                insert_event!(&mut *tx, &event.with("keys_revoked", keys), now)?;
                 Some(keys)
             } else {
                 None
@@ -180,7 +190,9 @@ impl Db {
 
     /// Creates a key of a live service account of this org, bound to the org,
     /// with grants on the chosen live teams of the org (others are ignored).
-    /// `None` when there is no such service account.
+    /// `None` when there is no such service account. `event(key id)` is
+    /// written in the same transaction.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_service_account_key(
         &self,
         scope: &OwnerScope,
@@ -188,9 +200,11 @@ impl Db {
         sa_id: Uuid,
         teams: &[Uuid],
         key: NewKey<'_>,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Option<Uuid>, sqlx::Error> {
         let id = Uuid::now_v7();
+        let event = event(id);
         let created = in_tx!(self, |tx| {
             let n = sqlx::query(
                 "INSERT INTO api_keys (id, public_id, service_account_id, org_id, name, \
@@ -224,6 +238,7 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 }
+                insert_event!(&mut *tx, &event, now)?;
             }
             n == 1
         });
@@ -231,7 +246,8 @@ impl Db {
     }
 
     /// Gives a service account's key a new secret (see
-    /// `rotate_personal_key` for the grace period).
+    /// `rotate_personal_key` for the grace period), writing `event` with it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn rotate_service_account_key(
         &self,
         scope: &OwnerScope,
@@ -239,48 +255,55 @@ impl Db {
         key_id: Uuid,
         new_digest: &[u8],
         previous_valid_until: Option<i64>,
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE api_keys SET \
+        let done = in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE api_keys SET \
                    previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
                    previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
                  WHERE id = $4 AND org_id = $5 AND service_account_id IS NOT NULL \
                  AND revoked_at IS NULL",
+                )
+                .bind(previous_valid_until)
+                .bind(new_digest)
+                .bind(now)
+                .bind(key_id)
+                .bind(scope.org_id()),
+                &event,
+                now
             )
-            .bind(previous_valid_until)
-            .bind(new_digest)
-            .bind(now)
-            .bind(key_id)
-            .bind(scope.org_id())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        });
+        Ok(done)
     }
 
+    /// Revokes a service account's key, writing `event` with it.
     pub async fn revoke_service_account_key(
         &self,
         scope: &OwnerScope,
         key_id: Uuid,
+        event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+        let done = in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
                  WHERE id = $2 AND org_id = $3 AND service_account_id IS NOT NULL \
                  AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(key_id)
+                .bind(scope.org_id()),
+                &event,
+                now
             )
-            .bind(now)
-            .bind(key_id)
-            .bind(scope.org_id())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        });
+        Ok(done)
     }
 
     /// The names of the live teams a key is granted in this org.

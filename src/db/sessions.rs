@@ -11,6 +11,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, execute_audited, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 
@@ -248,36 +249,48 @@ impl Db {
         &self,
         user: &CurrentUser,
         id_hash: &[u8],
+        event: Event,
+        now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
-                .bind(id_hash)
-                .bind(user.id())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
+        let done = in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
+                    .bind(id_hash)
+                    .bind(user.id()),
+                &event,
+                now
+            )
+        });
+        Ok(done)
     }
 
     /// Revokes every session of the user except `keep`, and every pending
     /// MFA sign-in for the user (someone who has the password), in one
-    /// statement (so one transaction).
+    /// statement, and writes `event` with what it ended, in one transaction.
     pub async fn revoke_other_sessions(
         &self,
         user: &CurrentUser,
         keep: &[u8],
+        event: Event,
+        now: i64,
     ) -> Result<RevokedSessions, sqlx::Error> {
-        let pending: Vec<bool> = on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, bool>(
+        let pending: Vec<bool> = in_tx!(self, |tx| {
+            let pending: Vec<bool> = sqlx::query_scalar(
                 "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
                  OR pending_user_id = $1 RETURNING pending_user_id IS NOT NULL",
             )
             .bind(user.id())
             .bind(keep)
-            .fetch_all(pool)
-            .await
-        })?;
+            .fetch_all(&mut *tx)
+            .await?;
+            let ended = pending.iter().filter(|p| **p).count();
+            let event = event
+                .with("sessions_revoked", pending.len() - ended)
+                .with("pending_sign_ins_ended", ended);
+            insert_event!(&mut *tx, &event, now)?;
+            pending
+        });
         let pending_sign_ins = pending.iter().filter(|p| **p).count() as u64;
         Ok(RevokedSessions {
             sessions: pending.len() as u64 - pending_sign_ins,

@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, PlatformScope};
 
@@ -58,29 +59,16 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 impl Db {
-    pub async fn create_user(&self, new: NewUser<'_>, now: i64) -> Result<User, CreateUserError> {
-        let id = Uuid::now_v7();
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO users (id, email, password_hash, display_name, time_zone, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, 'UTC', $5, $5)",
-            )
-            .bind(id)
-            .bind(new.email)
-            .bind(new.password_hash)
-            .bind(new.display_name)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        });
-        match result {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
-            Err(e) => return Err(e.into()),
-        }
-        Ok(User {
-            id,
+    /// Creates an account and writes `events(new user)` (who created it and
+    /// how) in the same transaction.
+    pub async fn create_user(
+        &self,
+        new: NewUser<'_>,
+        events: impl FnOnce(&User) -> Vec<Event>,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
+        let user = User {
+            id: Uuid::now_v7(),
             email: new.email.to_owned(),
             display_name: new.display_name.to_owned(),
             phone: None,
@@ -90,7 +78,33 @@ impl Db {
             disabled_at: None,
             created_at: now,
             updated_at: now,
-        })
+        };
+        let events = events(&user);
+        let result: Result<(), sqlx::Error> = async {
+            in_tx!(self, |tx| {
+                sqlx::query(
+                    "INSERT INTO users (id, email, password_hash, display_name, time_zone, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'UTC', $5, $5)",
+                )
+                .bind(user.id)
+                .bind(new.email)
+                .bind(new.password_hash)
+                .bind(new.display_name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for event in &events {
+                    insert_event!(&mut *tx, event, now)?;
+                }
+            });
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(user),
+            Err(e) if is_unique_violation(&e) => Err(CreateUserError::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, sqlx::Error> {
@@ -154,6 +168,7 @@ impl Db {
         &self,
         user: &CurrentUser,
         update: ProfileUpdate<'_>,
+        event: Event,
         now: i64,
     ) -> Result<(), sqlx::Error> {
         in_tx!(self, |tx| {
@@ -174,17 +189,20 @@ impl Db {
                 .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
+            insert_event!(&mut *tx, &event, now)?;
         });
         Ok(())
     }
 
     /// Sets a new password hash and revokes every other session of the user,
-    /// in one transaction; returns how many sessions were signed out.
+    /// in one transaction with `event` (`sessions_revoked` added); returns how
+    /// many sessions were signed out.
     pub async fn change_password(
         &self,
         user: &CurrentUser,
         new_hash: &str,
         keep_session: &[u8],
+        event: Event,
         now: i64,
     ) -> Result<u64, sqlx::Error> {
         let revoked = in_tx!(self, |tx| {
@@ -196,7 +214,7 @@ impl Db {
                 .await?;
             // A pending MFA sign-in for the user had the old password: it ends
             // with the other sessions.
-            sqlx::query(
+            let revoked = sqlx::query(
                 "DELETE FROM sessions WHERE (user_id = $1 AND id_hash <> $2) \
                  OR pending_user_id = $1",
             )
@@ -204,7 +222,9 @@ impl Db {
             .bind(keep_session)
             .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            insert_event!(&mut *tx, &event.with("sessions_revoked", revoked), now)?;
+            revoked
         });
         Ok(revoked)
     }

@@ -14,10 +14,10 @@ use crate::auth::password::Verified;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::authz::MaybeUser;
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::db::flags::ACCOUNT_REGISTRATION;
-use crate::db::invitations::{InvitationError, PendingInvitation};
-use crate::db::users::{CreateUserError, NewUser};
+use crate::db::invitations::{Accepted, InvitationError, PendingInvitation};
+use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::{AppError, wait_phrase};
 use crate::paths::safe_next;
@@ -145,21 +145,11 @@ pub async fn login(
         Some(c) if verified.is_ok() => c,
         _ => {
             throttle::record_signin_failure(&state.db, email.as_str(), &client.ip, now).await?;
-            state
-                .db
-                .record_event(
-                    NewEvent {
-                        actor: &Actor::Anonymous,
-                        action: "signin.failed",
-                        target_kind: Some("email"),
-                        target_id: Some(email.to_string()),
-                        org_id: None,
-                        origin: &client.origin(),
-                        detail: json!({}),
-                    },
-                    now,
-                )
-                .await?;
+            let failed = Event::by(Actor::Anonymous)
+                .did("signin.failed")
+                .on("email", &email)
+                .from(&client.origin());
+            state.db.record_event(&failed, now).await?;
             return retry(StatusCode::UNAUTHORIZED, SIGNIN_FAILED.into()).await;
         }
     };
@@ -188,46 +178,28 @@ pub async fn login(
             next: next.clone(),
         };
         session.begin_mfa_challenge(&pending).await?;
-        state
-            .db
-            .record_event(
-                NewEvent {
-                    actor: &Actor::User {
-                        id: creds.id,
-                        email: email.to_string(),
-                    },
-                    action: "signin.mfa_required",
-                    target_kind: Some("user"),
-                    target_id: Some(creds.id.to_string()),
-                    org_id: None,
-                    origin: &client.origin(),
-                    detail: json!({}),
-                },
-                now,
-            )
-            .await?;
+        let challenged = Event::by(Actor::User {
+            id: creds.id,
+            email: email.to_string(),
+        })
+        .did("signin.mfa_required")
+        .on("user", creds.id)
+        .from(&client.origin());
+        // The session row is written by the session layer after the
+        // handler returns, so a sign-in cannot share its transaction.
+        state.db.record_event(&challenged, now).await?;
         return Ok(Redirect::to(CHALLENGE_PAGE).into_response());
     }
     throttle::clear_signin_failures(&state.db, email.as_str()).await?;
     session.sign_in(creds.id, &client.origin(), now).await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &Actor::User {
-                    id: creds.id,
-                    email: email.to_string(),
-                },
-                action: "signin.succeeded",
-                target_kind: Some("user"),
-                target_id: Some(creds.id.to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({}),
-            },
-            now,
-        )
-        .await?;
+    let signed_in = Event::by(Actor::User {
+        id: creds.id,
+        email: email.to_string(),
+    })
+    .did("signin.succeeded")
+    .on("user", creds.id)
+    .from(&client.origin());
+    state.db.record_event(&signed_in, now).await?;
     let to = if next.is_empty() {
         "/account"
     } else {
@@ -243,20 +215,13 @@ pub async fn logout(
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     if let Some(user) = &user {
+        let signed_out = Event::by(user.actor())
+            .did("signout")
+            .on("user", user.id())
+            .from(&client.origin());
         state
             .db
-            .record_event(
-                NewEvent {
-                    actor: &user.actor(),
-                    action: "signout",
-                    target_kind: Some("user"),
-                    target_id: Some(user.id().to_string()),
-                    org_id: None,
-                    origin: &client.origin(),
-                    detail: json!({}),
-                },
-                state.clock.unix(),
-            )
+            .record_event(&signed_out, state.clock.unix())
             .await?;
     }
     session.sign_out().await?;
@@ -420,6 +385,17 @@ pub async fn signup(
         )
         .await;
     }
+    let signed_up = |user: &User| {
+        vec![
+            Event::by(Actor::User {
+                id: user.id,
+                email: user.email.clone(),
+            })
+            .did("user.signed_up")
+            .on("user", user.id)
+            .from(&client.origin()),
+        ]
+    };
     let user = match state
         .db
         .create_user(
@@ -428,6 +404,7 @@ pub async fn signup(
                 password_hash: &hash,
                 display_name: name.as_str(),
             },
+            signed_up,
             now,
         )
         .await
@@ -442,25 +419,6 @@ pub async fn signup(
         }
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
-    let actor = Actor::User {
-        id: user.id,
-        email: user.email.clone(),
-    };
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &actor,
-                action: "user.signed_up",
-                target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({}),
-            },
-            now,
-        )
-        .await?;
     session.sign_in(user.id, &client.origin(), now).await?;
     session
         .flash(
@@ -486,7 +444,25 @@ async fn signup_with_invitation(
     new: NewUser<'_>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let (user, accepted) = match state.db.sign_up_with_invitation(inv, new, now).await {
+    let events = |user: &User, accepted: &Accepted| {
+        let actor = Actor::User {
+            id: user.id,
+            email: user.email.clone(),
+        };
+        vec![
+            Event::by(actor.clone())
+                .did("user.signed_up")
+                .on("user", user.id)
+                .detail(json!({ "invitation": inv.id() }))
+                .from(&client.origin()),
+            invitations::acceptance(actor, user.id, inv, accepted, client),
+        ]
+    };
+    let (user, _) = match state
+        .db
+        .sign_up_with_invitation(inv, new, events, now)
+        .await
+    {
         Ok(done) => done,
         Err(InvitationError::EmailTaken) => {
             page.errors.add(
@@ -501,26 +477,6 @@ async fn signup_with_invitation(
         }
         Err(e) => return Err(e.into()),
     };
-    let actor = Actor::User {
-        id: user.id,
-        email: user.email.clone(),
-    };
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &actor,
-                action: "user.signed_up",
-                target_kind: Some("user"),
-                target_id: Some(user.id.to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({ "invitation": inv.id() }),
-            },
-            now,
-        )
-        .await?;
-    invitations::record_acceptance(state, &actor, user.id, inv, &accepted, client).await?;
     session.sign_in(user.id, &client.origin(), now).await?;
     session
         .flash(

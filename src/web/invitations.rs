@@ -18,7 +18,7 @@ use crate::auth::AppSession;
 use crate::auth::api_key::digest;
 use crate::auth::session::FlashKind;
 use crate::authz::{CurrentUser, MaybeUser};
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::db::invitations::{Accepted, InvitationError, PendingInvitation, TokenLookup};
 use crate::error::{AppError, error_page};
 use crate::state::AppState;
@@ -50,37 +50,26 @@ pub async fn pending(state: &AppState, token: &str) -> Result<PendingInvitation,
     }
 }
 
-/// Records the acceptance in the org's audit log.
-pub async fn record_acceptance(
-    state: &AppState,
-    actor: &Actor,
+/// The event that records an acceptance, in the invited org's log.
+pub fn acceptance(
+    actor: Actor,
     user_id: uuid::Uuid,
     inv: &PendingInvitation,
     accepted: &Accepted,
     client: &ClientInfo,
-) -> Result<(), AppError> {
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor,
-                action: "invitation.accepted",
-                target_kind: Some("user"),
-                target_id: Some(user_id.to_string()),
-                org_id: Some(inv.org_id()),
-                origin: &client.origin(),
-                detail: json!({
-                    "invitation": inv.id(),
-                    "email": inv.email(),
-                    "role": if accepted.joined { Some(inv.role().as_str()) } else { None },
-                    "already_member": !accepted.joined,
-                    "teams_added": accepted.teams_added,
-                }),
-            },
-            state.clock.unix(),
-        )
-        .await?;
-    Ok(())
+) -> Event {
+    Event::by(actor)
+        .did("invitation.accepted")
+        .on("user", user_id)
+        .in_invited_org(inv)
+        .detail(json!({
+            "invitation": inv.id(),
+            "email": inv.email(),
+            "role": if accepted.joined { Some(inv.role().as_str()) } else { None },
+            "already_member": !accepted.joined,
+            "teams_added": accepted.teams_added,
+        }))
+        .from(&client.origin())
 }
 
 /// Who is looking at the invitation.
@@ -160,7 +149,12 @@ pub async fn accept_invitation(
     };
     let accepted = match state
         .db
-        .accept_invitation(&inv, &user, state.clock.unix())
+        .accept_invitation(
+            &inv,
+            &user,
+            |accepted| acceptance(user.actor(), user.id(), &inv, accepted, &client),
+            state.clock.unix(),
+        )
         .await
     {
         Ok(a) => a,
@@ -180,7 +174,6 @@ pub async fn accept_invitation(
         Err(InvitationError::NoLongerValid) => return Ok(invalid_invitation(StatusCode::GONE)),
         Err(e) => return Err(e.into()),
     };
-    record_acceptance(&state, &user.actor(), user.id(), &inv, &accepted, &client).await?;
     // Joining an org is a privilege change: a new session id.
     session.rotate_id().await?;
     let message = if accepted.joined {

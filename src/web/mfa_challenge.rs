@@ -18,7 +18,7 @@ use crate::auth::mfa::{CodeKind, MAX_CHALLENGE_FAILURES, PendingSignIn, verify_c
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::MaybeUser;
-use crate::db::audit::{Actor, NewEvent};
+use crate::db::audit::{Actor, Event};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
@@ -57,24 +57,15 @@ async fn live_pending(
     }
     session.drop_pending_sign_in().await?;
     if let Some(user) = state.db.find_user(pending.user_id).await? {
-        state
-            .db
-            .record_event(
-                NewEvent {
-                    actor: &Actor::User {
-                        id: user.id,
-                        email: user.email,
-                    },
-                    action: "mfa.challenge_expired",
-                    target_kind: Some("user"),
-                    target_id: Some(user.id.to_string()),
-                    org_id: None,
-                    origin: &client.origin(),
-                    detail: json!({ "failures": pending.failures }),
-                },
-                now,
-            )
-            .await?;
+        let expired = Event::by(Actor::User {
+            id: user.id,
+            email: user.email,
+        })
+        .did("mfa.challenge_expired")
+        .on("user", user.id)
+        .detail(json!({ "failures": pending.failures }))
+        .from(&client.origin());
+        state.db.record_event(&expired, now).await?;
     }
     session.flash(FlashKind::Warning, EXPIRED).await?;
     Ok(None)
@@ -145,19 +136,18 @@ pub async fn answer_challenge(
     // account cannot guess codes either.
     throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
 
-    let actor = Actor::User {
-        id: user.id,
-        email: user.email.clone(),
-    };
     let origin = client.origin();
-    let event = |action, detail| NewEvent {
-        actor: &actor,
-        action,
-        target_kind: Some("user"),
-        target_id: Some(user.id.to_string()),
-        org_id: None,
-        origin: &origin,
-        detail,
+    // A failed code changes nothing, and a sign-in is written by the session
+    // layer after the handler returns: these events stand alone.
+    let event = |action, detail| {
+        Event::by(Actor::User {
+            id: user.id,
+            email: user.email.clone(),
+        })
+        .did(action)
+        .on("user", user.id)
+        .detail(detail)
+        .from(&origin)
     };
 
     let Some(kind) = verify_code(&state.db, &state.secrets, user.id, &form.code, now).await? else {
@@ -167,7 +157,7 @@ pub async fn answer_challenge(
         state
             .db
             .record_event(
-                event(
+                &event(
                     "mfa.challenge_failed",
                     json!({ "attempt": pending.failures, "restarted": restarted }),
                 ),
@@ -202,14 +192,14 @@ pub async fn answer_challenge(
     state
         .db
         .record_event(
-            event("mfa.challenge_passed", json!({ "method": kind.as_str() })),
+            &event("mfa.challenge_passed", json!({ "method": kind.as_str() })),
             now,
         )
         .await?;
     state
         .db
         .record_event(
-            event("signin.succeeded", json!({ "mfa": kind.as_str() })),
+            &event("signin.succeeded", json!({ "mfa": kind.as_str() })),
             now,
         )
         .await?;

@@ -6,14 +6,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::AppSession;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::authz::CurrentUser;
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::domain::Password;
 use crate::error::AppError;
 use crate::paths::safe_next;
@@ -78,16 +77,13 @@ pub async fn confirm_sudo(
         .passwords
         .verify(&form.password, Some(&stored))
         .await?;
-    let actor = user.actor();
-    let origin = client.origin();
-    let event = |action| NewEvent {
-        actor: &actor,
-        action,
-        target_kind: Some("user"),
-        target_id: Some(user.id().to_string()),
-        org_id: None,
-        origin: &origin,
-        detail: json!({}),
+    // Sudo state lives in the session, written by the session layer after
+    // the handler returns: both events stand alone.
+    let event = |action| {
+        Event::by(user.actor())
+            .did(action)
+            .on("user", user.id())
+            .from(&client.origin())
     };
     let needs_code = state.db.user_has_mfa(user.id()).await?;
     let mut errors = FieldErrors::new();
@@ -107,7 +103,7 @@ pub async fn confirm_sudo(
     }
     if !errors.is_empty() {
         throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
-        state.db.record_event(event("sudo.failed"), now).await?;
+        state.db.record_event(&event("sudo.failed"), now).await?;
         let page = SudoPage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
             next,
@@ -123,7 +119,7 @@ pub async fn confirm_sudo(
     session
         .set_sudo_until(now + state.config.sudo_minutes * 60)
         .await?;
-    state.db.record_event(event("sudo.granted"), now).await?;
+    state.db.record_event(&event("sudo.granted"), now).await?;
     Ok(Redirect::to(&next).into_response())
 }
 

@@ -2,7 +2,7 @@
 //! the streaming of audit events across pages, and its rate limit.
 
 use axum::http::{StatusCode, header};
-use gatehouse::db::audit::{Actor, NewEvent, Origin};
+use gatehouse::db::audit::{Actor, Event, Origin};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -246,19 +246,12 @@ async fn audit_events_stream_across_pages_in_order_and_only_the_users() {
         };
         for i in 0..1100 {
             let actor = if i % 3 == 0 { &bob_actor } else { &ada_actor };
+            let seeded = Event::by(actor.clone())
+                .did("test.seeded")
+                .detail(json!({ "i": i }))
+                .from(&origin);
             app.db()
-                .record_event(
-                    NewEvent {
-                        actor,
-                        action: "test.seeded",
-                        target_kind: None,
-                        target_id: None,
-                        org_id: None,
-                        origin: &origin,
-                        detail: json!({ "i": i }),
-                    },
-                    START + i / 400,
-                )
+                .record_event(&seeded, START + i / 400)
                 .await
                 .unwrap();
         }

@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod api;
+mod audit_tx;
 mod auth;
 mod deletion;
 mod erasure;

@@ -14,13 +14,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, throttle};
 use crate::authz::{CurrentUser, MaybeUser};
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::db::deletion::BlockingOrganization;
 use crate::domain::Password;
 use crate::error::AppError;
@@ -169,21 +168,11 @@ pub async fn delete_account(
     }
     if !errors.is_empty() {
         throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
-        state
-            .db
-            .record_event(
-                NewEvent {
-                    actor: &user.actor(),
-                    action: "account.delete_failed",
-                    target_kind: Some("user"),
-                    target_id: Some(user.id().to_string()),
-                    org_id: None,
-                    origin: &client.origin(),
-                    detail: json!({}),
-                },
-                now,
-            )
-            .await?;
+        let failed = Event::by(user.actor())
+            .did("account.delete_failed")
+            .on("user", user.id())
+            .from(&client.origin());
+        state.db.record_event(&failed, now).await?;
         return delete_page(
             &state,
             &session,

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::auth::{AppSession, throttle};
 use crate::authz::CurrentUser;
 use crate::db::Db;
-use crate::db::audit::{AuditEvent, NewEvent};
+use crate::db::audit::{self, AuditEvent};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::timefmt::{date, rfc3339};
@@ -384,21 +384,13 @@ pub async fn download_export(
         now,
     )
     .await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "account.exported",
-                target_kind: Some("user"),
-                target_id: Some(user.id().to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({ "schema": SCHEMA }),
-            },
-            now,
-        )
-        .await?;
+    // An export reads and changes nothing, so its record stands alone.
+    let exported = audit::Event::by(user.actor())
+        .did("account.exported")
+        .on("user", user.id())
+        .detail(json!({ "schema": SCHEMA }))
+        .from(&client.origin());
+    state.db.record_event(&exported, now).await?;
     let head = Bytes::from(head(&state, &session, &user, now).await?);
     let events = futures_util::stream::try_unfold(
         Cursor {

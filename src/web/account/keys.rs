@@ -17,7 +17,7 @@ use crate::auth::throttle;
 use crate::authz::org::unchecked_member_scope;
 use crate::authz::sudo::take_stashed_form;
 use crate::authz::{CurrentUser, OrgScope, SudoGate, SudoUser};
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::db::keys::{ApiKey, NewKey};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -187,7 +187,7 @@ pub async fn create_key(
     )
     .await?;
     let issued = api_key::issue();
-    let key_id = state
+    state
         .db
         .create_personal_key(
             &user,
@@ -202,28 +202,24 @@ pub async fn create_key(
                 digest: &issued.digest,
                 expires_at,
             },
-            now,
-        )
-        .await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "api_key.created",
-                target_kind: Some("api_key"),
-                target_id: Some(key_id.to_string()),
+            |key_id| {
+                let created = Event::by(user.actor())
+                    .did("api_key.created")
+                    .on("api_key", key_id)
+                    .detail(json!({
+                        "name": name,
+                        "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
+                        "scopes": scopes.names(),
+                        "expires_at": expires_at,
+                        "org": binding.as_ref().map(|(scope, _)| scope.slug()),
+                        "teams": binding.as_ref().map(|(_, teams)| teams.len()).unwrap_or(0),
+                    }))
+                    .from(&client.origin());
                 // A bound key's events also go to its org's audit log.
-                org_id: binding.as_ref().map(|(scope, _)| scope.org_id()),
-                origin: &client.origin(),
-                detail: json!({
-                    "name": name,
-                    "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
-                    "scopes": scopes.names(),
-                    "expires_at": expires_at,
-                    "org": binding.as_ref().map(|(scope, _)| scope.slug()),
-                    "teams": binding.as_ref().map(|(_, teams)| teams.len()).unwrap_or(0),
-                }),
+                match &binding {
+                    Some((scope, _)) => created.in_org(scope),
+                    None => created,
+                }
             },
             now,
         )
@@ -371,27 +367,17 @@ pub async fn rotate_key(
             key.id,
             &issued.digest,
             grace_secs.map(|g| now + g),
+            Event::by(user.actor())
+                .did("api_key.rotated")
+                .on("api_key", key.id)
+                .detail(json!({ "prefix": key.prefix(), "grace_seconds": grace_secs.unwrap_or(0) }))
+                .from(&client.origin()),
             now,
         )
         .await?;
     if !rotated {
         return Err(AppError::NotFound);
     }
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "api_key.rotated",
-                target_kind: Some("api_key"),
-                target_id: Some(key.id.to_string()),
-                org_id: key.org_id,
-                origin: &client.origin(),
-                detail: json!({ "prefix": key.prefix(), "grace_seconds": grace_secs.unwrap_or(0) }),
-            },
-            now,
-        )
-        .await?;
     reveal_once(&session, &key.public_id, issued.token).await?;
     Ok(Redirect::to(&format!("/account/keys/{public_id}/reveal")).into_response())
 }
@@ -405,22 +391,16 @@ pub async fn revoke_key(
 ) -> Result<Response, AppError> {
     let key = own_key(&state, &user, &public_id).await?;
     let now = state.clock.unix();
-    if state.db.revoke_personal_key(&user, key.id, now).await? {
-        state
-            .db
-            .record_event(
-                NewEvent {
-                    actor: &user.actor(),
-                    action: "api_key.revoked",
-                    target_kind: Some("api_key"),
-                    target_id: Some(key.id.to_string()),
-                    org_id: key.org_id,
-                    origin: &client.origin(),
-                    detail: json!({ "prefix": key.prefix(), "name": key.name }),
-                },
-                now,
-            )
-            .await?;
+    let revoked = Event::by(user.actor())
+        .did("api_key.revoked")
+        .on("api_key", key.id)
+        .detail(json!({ "prefix": key.prefix(), "name": key.name }))
+        .from(&client.origin());
+    if state
+        .db
+        .revoke_personal_key(&user, key.id, revoked, now)
+        .await?
+    {
         session
             .flash(
                 FlashKind::Success,

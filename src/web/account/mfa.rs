@@ -20,7 +20,7 @@ use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};
 use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::{CurrentUser, SudoUser};
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
@@ -37,30 +37,12 @@ pub struct CodeForm {
     pub code: String,
 }
 
-async fn audit(
-    state: &AppState,
-    user: &CurrentUser,
-    client: &ClientInfo,
-    action: &str,
-    detail: serde_json::Value,
-    now: i64,
-) -> Result<(), AppError> {
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action,
-                target_kind: Some("user"),
-                target_id: Some(user.id().to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail,
-            },
-            now,
-        )
-        .await?;
-    Ok(())
+/// An MFA event about the user themselves.
+fn mfa_event(user: &CurrentUser, client: &ClientInfo, action: &'static str) -> Event {
+    Event::by(user.actor())
+        .did(action)
+        .on("user", user.id())
+        .from(&client.origin())
 }
 
 // ---------------------------------------------------------------------------
@@ -169,22 +151,20 @@ pub async fn confirm_setup(
         .map_err(AppError::internal)?;
     if !state
         .db
-        .enable_mfa(&user, &sealed, step, &digests, now)
+        .enable_mfa(
+            &user,
+            &sealed,
+            step,
+            &digests,
+            mfa_event(&user, &client, "mfa.enabled").detail(json!({ "method": "totp" })),
+            now,
+        )
         .await?
     {
         return already_on(&session).await;
     }
     session.end_enrolment().await?;
     session.keep_fresh_codes(&codes, now).await?;
-    audit(
-        &state,
-        &user,
-        &client,
-        "mfa.enabled",
-        json!({ "method": "totp" }),
-        now,
-    )
-    .await?;
     session
         .flash(
             FlashKind::Success,
@@ -236,22 +216,18 @@ pub async fn regenerate_backup_codes(
     let now = state.clock.unix();
     let codes = backup_codes::generate();
     let digests = backup_codes::digests(user.id(), &codes);
-    if !state.db.replace_backup_codes(&user, &digests, now).await? {
+    let regenerated = mfa_event(&user, &client, "mfa.backup_codes_regenerated");
+    if !state
+        .db
+        .replace_backup_codes(&user, &digests, regenerated, now)
+        .await?
+    {
         session
             .flash(FlashKind::Info, "Two-factor authentication is off.")
             .await?;
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     session.keep_fresh_codes(&codes, now).await?;
-    audit(
-        &state,
-        &user,
-        &client,
-        "mfa.backup_codes_regenerated",
-        json!({}),
-        now,
-    )
-    .await?;
     session
         .flash(
             FlashKind::Success,
@@ -346,7 +322,8 @@ pub async fn disable_mfa(
         .is_none()
     {
         throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
-        audit(&state, &user, &client, "mfa.disable_failed", json!({}), now).await?;
+        let failed = mfa_event(&user, &client, "mfa.disable_failed");
+        state.db.record_event(&failed, now).await?;
         let mut errors = FieldErrors::new();
         errors.add(
             "code",
@@ -359,9 +336,9 @@ pub async fn disable_mfa(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    state.db.disable_mfa(&user).await?;
+    let disabled = mfa_event(&user, &client, "mfa.disabled");
+    state.db.disable_mfa(&user, disabled, now).await?;
     session.forget_fresh_codes().await?;
-    audit(&state, &user, &client, "mfa.disabled", json!({}), now).await?;
     session
         .flash(
             FlashKind::Success,

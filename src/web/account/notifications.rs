@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::db::prefs::{Category, Pref};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -82,7 +82,6 @@ pub async fn update_notifications(
             )
         })
         .collect();
-    state.db.save_notification_prefs(&user, &prefs).await?;
     let detail: serde_json::Map<String, serde_json::Value> = prefs
         .iter()
         .map(|(c, p)| {
@@ -92,20 +91,14 @@ pub async fn update_notifications(
             )
         })
         .collect();
+    let saved = Event::by(user.actor())
+        .did("notifications.updated")
+        .on("user", user.id())
+        .detail(serde_json::Value::Object(detail))
+        .from(&client.origin());
     state
         .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "notifications.updated",
-                target_kind: Some("user"),
-                target_id: Some(user.id().to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: serde_json::Value::Object(detail),
-            },
-            state.clock.unix(),
-        )
+        .save_notification_prefs(&user, &prefs, saved, state.clock.unix())
         .await?;
     session
         .flash(FlashKind::Success, "Notification preferences saved.")

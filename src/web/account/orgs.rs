@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::{CurrentUser, OrgMember};
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::db::orgs::{OrgError, UserOrg};
 use crate::domain::{OrgName, Slug};
 use crate::error::AppError;
@@ -96,12 +96,21 @@ pub async fn create_org(
         .await;
     };
     let now = state.clock.unix();
-    let org_id = match state
+    match state
         .db
-        .create_org(&user, name.as_str(), slug.as_str(), now)
+        .create_org(
+            &user,
+            name.as_str(),
+            slug.as_str(),
+            Event::by(user.actor())
+                .did("org.created")
+                .detail(json!({ "name": name.as_str(), "slug": slug.as_str() }))
+                .from(&client.origin()),
+            now,
+        )
         .await
     {
-        Ok(id) => id,
+        Ok(_) => {}
         Err(OrgError::SlugTaken) => {
             errors.add("slug", "That address is taken; choose another.");
             return orgs_page(
@@ -114,23 +123,8 @@ pub async fn create_org(
             )
             .await;
         }
-        Err(e) => return Err(e.into()),
-    };
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "org.created",
-                target_kind: Some("org"),
-                target_id: Some(org_id.to_string()),
-                org_id: Some(org_id),
-                origin: &client.origin(),
-                detail: json!({ "name": name.as_str(), "slug": slug.as_str() }),
-            },
-            now,
-        )
-        .await?;
+        Err(e) => return Err(AppError::internal(e)),
+    }
     session
         .flash(
             FlashKind::Success,
@@ -148,23 +142,14 @@ pub async fn leave_org(
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     let (user, scope) = member.into_parts();
-    match state.db.leave_org(&scope).await {
+    let left = Event::by(user.actor())
+        .did("member.left")
+        .on("user", user.id())
+        .in_org(&scope)
+        .detail(json!({ "role": scope.role().as_str() }))
+        .from(&client.origin());
+    match state.db.leave_org(&scope, left, state.clock.unix()).await {
         Ok(_) => {
-            state
-                .db
-                .record_event(
-                    NewEvent {
-                        actor: &user.actor(),
-                        action: "member.left",
-                        target_kind: Some("user"),
-                        target_id: Some(user.id().to_string()),
-                        org_id: Some(scope.org_id()),
-                        origin: &client.origin(),
-                        detail: json!({ "role": scope.role().as_str() }),
-                    },
-                    state.clock.unix(),
-                )
-                .await?;
             session
                 .flash(FlashKind::Success, format!("You left {}.", scope.name()))
                 .await?;

@@ -5,12 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::db::users::ProfileUpdate;
 use crate::domain::{DisplayName, JobTitle, Phone, TimeZone};
 use crate::error::AppError;
@@ -100,21 +99,10 @@ pub async fn update_profile(
                 job_title: title.as_deref(),
                 time_zone: zone.as_str(),
             },
-            now,
-        )
-        .await?;
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "profile.updated",
-                target_kind: Some("user"),
-                target_id: Some(user.id().to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({}),
-            },
+            Event::by(user.actor())
+                .did("profile.updated")
+                .on("user", user.id())
+                .from(&client.origin()),
             now,
         )
         .await?;

@@ -7,13 +7,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::auth::{AppSession, backup_codes};
 use crate::authz::CurrentUser;
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::domain::{Email, NewPassword, Password};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -131,21 +130,13 @@ pub async fn change_password(
 
     let hash = state.passwords.hash(&new).await?;
     let keep = session.id_hash().unwrap_or_default();
-    let revoked = state.db.change_password(&user, &hash, &keep, now).await?;
-    state
+    let changed = Event::by(user.actor())
+        .did("password.changed")
+        .on("user", user.id())
+        .from(&client.origin());
+    let revoked = state
         .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "password.changed",
-                target_kind: Some("user"),
-                target_id: Some(user.id().to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({ "sessions_revoked": revoked }),
-            },
-            now,
-        )
+        .change_password(&user, &hash, &keep, changed, now)
         .await?;
     let message = match revoked {
         0 => "Password changed. You had no other sessions.".to_owned(),

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::CurrentUser;
-use crate::db::audit::NewEvent;
+use crate::db::audit::Event;
 use crate::db::sessions::SessionSummary;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -96,29 +96,20 @@ pub async fn revoke_session(
         .await?
         .ok_or(AppError::NotFound)?;
     let is_current = session.id_hash().as_deref() == Some(target.id_hash.as_slice());
-    let revoked = state.db.revoke_session(&user, &target.id_hash).await?;
-    if revoked {
-        state
-            .db
-            .record_event(
-                NewEvent {
-                    actor: &user.actor(),
-                    action: "session.revoked",
-                    target_kind: Some("user"),
-                    target_id: Some(user.id().to_string()),
-                    org_id: None,
-                    origin: &client.origin(),
-                    detail: json!({
-                        "session": target.handle(),
-                        "device": device::describe(target.user_agent.as_deref()),
-                        "ip": target.ip,
-                        "current": is_current,
-                    }),
-                },
-                now,
-            )
-            .await?;
-    }
+    let signed_out = Event::by(user.actor())
+        .did("session.revoked")
+        .on("user", user.id())
+        .detail(json!({
+            "session": target.handle(),
+            "device": device::describe(target.user_agent.as_deref()),
+            "ip": target.ip,
+            "current": is_current,
+        }))
+        .from(&client.origin());
+    state
+        .db
+        .revoke_session(&user, &target.id_hash, signed_out, now)
+        .await?;
     if is_current {
         // Revoking this very session is signing out.
         session.sign_out().await?;
@@ -150,24 +141,13 @@ pub async fn revoke_other_sessions(
     let keep = session
         .id_hash()
         .ok_or_else(|| AppError::internal("a signed-in session without an id"))?;
-    let revoked = state.db.revoke_other_sessions(&user, &keep).await?;
-    state
+    let signed_out = Event::by(user.actor())
+        .did("sessions.revoked_others")
+        .on("user", user.id())
+        .from(&client.origin());
+    let revoked = state
         .db
-        .record_event(
-            NewEvent {
-                actor: &user.actor(),
-                action: "sessions.revoked_others",
-                target_kind: Some("user"),
-                target_id: Some(user.id().to_string()),
-                org_id: None,
-                origin: &client.origin(),
-                detail: json!({
-                    "sessions_revoked": revoked.sessions,
-                    "pending_sign_ins_ended": revoked.pending_sign_ins,
-                }),
-            },
-            now,
-        )
+        .revoke_other_sessions(&user, &keep, signed_out, now)
         .await?;
     let mut message = match revoked.sessions {
         0 => "You had no other sessions.".to_owned(),

@@ -16,7 +16,7 @@ use crate::auth::AppSession;
 use crate::auth::api_key::random_base62;
 use crate::authz::Operator;
 use crate::db::platform::OperatorAction;
-use crate::db::users::{CreateUserError, NewUser};
+use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password, Reason};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -98,6 +98,17 @@ pub async fn create_account(
     };
     let password = initial_password()?;
     let hash = state.passwords.hash(&password).await?;
+    let created = |user: &User| {
+        OperatorAction {
+            action: "ops.account.created",
+            target_kind: "user",
+            target_id: user.id.to_string(),
+            reason: &reason,
+            orgs: &[],
+            detail: json!({ "email": user.email, "display_name": user.display_name }),
+        }
+        .events(&op, &client.origin())
+    };
     let user = match state
         .db
         .create_user(
@@ -106,6 +117,7 @@ pub async fn create_account(
                 password_hash: &hash,
                 display_name: name.as_str(),
             },
+            created,
             now,
         )
         .await
@@ -121,22 +133,6 @@ pub async fn create_account(
         }
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
-    state
-        .db
-        .record_operator_action(
-            &op,
-            &client.origin(),
-            OperatorAction {
-                action: "ops.account.created",
-                target_kind: "user",
-                target_id: user.id.to_string(),
-                reason: &reason,
-                orgs: &[],
-                detail: json!({ "email": user.email, "display_name": user.display_name }),
-            },
-            now,
-        )
-        .await?;
     // Kept for exactly one showing, on the page after the redirect.
     session
         .put(INITIAL_PASSWORD, &(user.id, password.expose().to_owned()))

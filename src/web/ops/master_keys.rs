@@ -132,27 +132,20 @@ pub async fn revoke_master_key(
         }
     };
     let now = state.clock.unix();
+    let revoked = OperatorAction {
+        action: "ops.master_key.revoked",
+        target_kind: "master_key",
+        target_id: key.id.to_string(),
+        reason: &reason,
+        orgs: &[],
+        detail: json!({ "name": key.name, "prefix": key.prefix() }),
+    }
+    .events(&op, &client.origin());
     if state
         .db
-        .revoke_master_key(op.scope(), key.id, reason.as_str(), now)
+        .revoke_master_key(op.scope(), key.id, reason.as_str(), &revoked, now)
         .await?
     {
-        state
-            .db
-            .record_operator_action(
-                &op,
-                &client.origin(),
-                OperatorAction {
-                    action: "ops.master_key.revoked",
-                    target_kind: "master_key",
-                    target_id: key.id.to_string(),
-                    reason: &reason,
-                    orgs: &[],
-                    detail: json!({ "name": key.name, "prefix": key.prefix() }),
-                },
-                now,
-            )
-            .await?;
         session
             .flash(
                 FlashKind::Success,

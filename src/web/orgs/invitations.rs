@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{id_from, record};
+use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
-use crate::db::invitations::{INVITED_TEAM_ROLE, InvitationError};
+use crate::db::audit::Event;
+use crate::db::invitations::{CreatedInvitation, INVITED_TEAM_ROLE, InvitationError};
 use crate::domain::Email;
 use crate::domain::OrgRole;
 use crate::error::AppError;
@@ -217,6 +218,26 @@ pub async fn create_invitation(
         .await;
     };
     let token = random_base62(TOKEN_LEN);
+    let team_names: Vec<&str> = team_ids
+        .iter()
+        .filter_map(|id| live.get(id).map(String::as_str))
+        .collect();
+    // The audit event names who was invited to what; never the link.
+    let invited = |created: &CreatedInvitation| {
+        Event::by(owner.user().actor())
+            .did("invitation.created")
+            .on("invitation", created.id)
+            .in_org(owner.scope())
+            .detail(json!({
+                "email": email.as_str(),
+                "role": role.as_str(),
+                "teams": team_names,
+                "team_role": INVITED_TEAM_ROLE,
+                "expires_at": now + crate::db::invitations::INVITATION_TTL_SECS,
+                "replaced": created.replaced,
+            }))
+            .from(&client.origin())
+    };
     let created = match state
         .db
         .create_invitation(
@@ -226,6 +247,7 @@ pub async fn create_invitation(
             role,
             &team_ids,
             &digest(&token),
+            invited,
             now,
         )
         .await
@@ -248,28 +270,6 @@ pub async fn create_invitation(
         }
         Err(e) => return Err(e.into()),
     };
-    let team_names: Vec<&str> = team_ids
-        .iter()
-        .filter_map(|id| live.get(id).map(String::as_str))
-        .collect();
-    // The audit event names who was invited to what; never the link.
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "invitation.created",
-        ("invitation", created.id.to_string()),
-        json!({
-            "email": email.as_str(),
-            "role": role.as_str(),
-            "teams": team_names,
-            "team_role": INVITED_TEAM_ROLE,
-            "expires_at": now + crate::db::invitations::INVITATION_TTL_SECS,
-            "replaced": created.replaced,
-        }),
-    )
-    .await?;
     session
         .put(
             KEY_NEW_LINK,
@@ -303,19 +303,21 @@ pub async fn revoke_invitation(
     // one already spent, is not found.
     let email = state
         .db
-        .revoke_invitation(owner.scope(), id, state.clock.unix())
+        .revoke_invitation(
+            owner.scope(),
+            id,
+            |email| {
+                Event::by(owner.user().actor())
+                    .did("invitation.revoked")
+                    .on("invitation", id)
+                    .in_org(owner.scope())
+                    .detail(json!({ "email": email }))
+                    .from(&client.origin())
+            },
+            state.clock.unix(),
+        )
         .await?
         .ok_or(AppError::NotFound)?;
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "invitation.revoked",
-        ("invitation", id.to_string()),
-        json!({ "email": email }),
-    )
-    .await?;
     session
         .flash(
             FlashKind::Success,

@@ -7,10 +7,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{id_from, record};
+use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
+use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::domain::OrgRole;
 use crate::error::AppError;
@@ -184,21 +185,18 @@ pub async fn change_role(
             .await?;
         return Ok(Redirect::to(&back).into_response());
     };
-    match state.db.change_member_role(&scope, member_id, role).await {
+    let event = Event::by(user.actor())
+        .did("member.role_changed")
+        .on("user", member_id)
+        .in_org(&scope)
+        .from(&client.origin());
+    match state
+        .db
+        .change_member_role(&scope, member_id, role, event, state.clock.unix())
+        .await
+    {
         Ok(None) => return Err(AppError::NotFound),
-        Ok(Some(old)) => {
-            if old != role.as_str() {
-                record(
-                    &state,
-                    &user,
-                    &scope,
-                    &client,
-                    "member.role_changed",
-                    ("user", member_id.to_string()),
-                    json!({ "before": old, "after": role.as_str() }),
-                )
-                .await?;
-            }
+        Ok(Some(_)) => {
             session
                 .flash(
                     FlashKind::Success,
@@ -233,18 +231,18 @@ pub async fn remove_member(
         .find_member(&scope, member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    match state.db.remove_member(&scope, member_id).await {
+    let event = Event::by(user.actor())
+        .did("member.removed")
+        .on("user", member_id)
+        .in_org(&scope)
+        .detail(json!({ "email": member.email, "role": member.role }))
+        .from(&client.origin());
+    match state
+        .db
+        .remove_member(&scope, member_id, event, state.clock.unix())
+        .await
+    {
         Ok(true) => {
-            record(
-                &state,
-                &user,
-                &scope,
-                &client,
-                "member.removed",
-                ("user", member_id.to_string()),
-                json!({ "email": member.email, "role": member.role }),
-            )
-            .await?;
             session
                 .flash(
                     FlashKind::Success,
@@ -281,21 +279,27 @@ pub async fn revoke_member_key(
 ) -> Result<Response, AppError> {
     let (user, scope) = owner.into_parts();
     let member_id = id_from(&id)?;
-    let key_id = state
+    state
         .db
-        .revoke_member_key(&scope, member_id, &key, state.clock.unix())
+        .revoke_member_key(
+            &scope,
+            member_id,
+            &key,
+            |key_id| {
+                Event::by(user.actor())
+                    .did("api_key.revoked")
+                    .on("api_key", key_id)
+                    .in_org(&scope)
+                    .detail(json!({
+                        "prefix": format!("{}{key}", crate::auth::api_key::PREFIX),
+                        "owner": member_id,
+                    }))
+                    .from(&client.origin())
+            },
+            state.clock.unix(),
+        )
         .await?
         .ok_or(AppError::NotFound)?;
-    record(
-        &state,
-        &user,
-        &scope,
-        &client,
-        "api_key.revoked",
-        ("api_key", key_id.to_string()),
-        json!({ "prefix": format!("{}{key}", crate::auth::api_key::PREFIX), "owner": member_id }),
-    )
-    .await?;
     session
         .flash(FlashKind::Success, "The key was revoked.")
         .await?;

@@ -17,11 +17,12 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{id_from, record};
+use super::id_from;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, api_key, throttle};
 use crate::authz::sudo::take_stashed_form;
 use crate::authz::{OrgOwner, SudoGate};
+use crate::db::audit::Event;
 use crate::db::keys::{ApiKey, NewKey};
 use crate::db::service_accounts::ServiceAccount;
 use crate::error::AppError;
@@ -156,19 +157,17 @@ pub async fn create_service_account(
             owner.scope(),
             &name,
             (!description.is_empty()).then_some(description.as_str()),
+            |id| {
+                Event::by(owner.user().actor())
+                    .did("service_account.created")
+                    .on("service_account", id)
+                    .in_org(owner.scope())
+                    .detail(json!({ "name": name }))
+                    .from(&client.origin())
+            },
             state.clock.unix(),
         )
         .await?;
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "service_account.created",
-        ("service_account", id.to_string()),
-        json!({ "name": name }),
-    )
-    .await?;
     session
         .flash(
             FlashKind::Success,
@@ -261,21 +260,22 @@ pub async fn delete_service_account(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let sa = load_account(&state, &owner, &id).await?;
-    if let Some(revoked) = state
+    if state
         .db
-        .delete_service_account(owner.scope(), sa.id, state.clock.unix())
-        .await?
-    {
-        record(
-            &state,
-            owner.user(),
+        .delete_service_account(
             owner.scope(),
-            &client,
-            "service_account.deleted",
-            ("service_account", sa.id.to_string()),
-            json!({ "name": sa.name, "keys_revoked": revoked }),
+            sa.id,
+            Event::by(owner.user().actor())
+                .did("service_account.deleted")
+                .on("service_account", sa.id)
+                .in_org(owner.scope())
+                .detail(json!({ "name": sa.name }))
+                .from(&client.origin()),
+            state.clock.unix(),
         )
-        .await?;
+        .await?
+        .is_some()
+    {
         session
             .flash(
                 FlashKind::Success,
@@ -399,7 +399,7 @@ pub async fn create_key(
     )
     .await?;
     let issued = api_key::issue();
-    let key_id = state
+    state
         .db
         .create_service_account_key(
             owner.scope(),
@@ -414,27 +414,25 @@ pub async fn create_key(
                 digest: &issued.digest,
                 expires_at,
             },
+            |key_id| {
+                Event::by(owner.user().actor())
+                    .did("api_key.created")
+                    .on("api_key", key_id)
+                    .in_org(owner.scope())
+                    .detail(json!({
+                        "service_account": sa.name,
+                        "name": name,
+                        "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
+                        "scopes": scopes.names(),
+                        "expires_at": expires_at,
+                        "teams": teams.len(),
+                    }))
+                    .from(&client.origin())
+            },
             now,
         )
         .await?
         .ok_or(AppError::NotFound)?;
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "api_key.created",
-        ("api_key", key_id.to_string()),
-        json!({
-            "service_account": sa.name,
-            "name": name,
-            "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
-            "scopes": scopes.names(),
-            "expires_at": expires_at,
-            "teams": teams.len(),
-        }),
-    )
-    .await?;
     let public_id = issued.public_id.clone();
     reveal_once(&session, &public_id, issued.token).await?;
     Ok(Redirect::to(&format!("{}/keys/{public_id}/reveal", base(&owner, &sa))).into_response())
@@ -570,23 +568,19 @@ pub async fn rotate_key(
             key.id,
             &issued.digest,
             grace_secs.map(|g| now + g),
+            Event::by(owner.user().actor())
+                .did("api_key.rotated")
+                .on("api_key", key.id)
+                .in_org(owner.scope())
+                .detail(json!({ "service_account": sa.name, "prefix": key.prefix(),
+                                "grace_seconds": grace_secs.unwrap_or(0) }))
+                .from(&client.origin()),
             now,
         )
         .await?
     {
         return Err(AppError::NotFound);
     }
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "api_key.rotated",
-        ("api_key", key.id.to_string()),
-        json!({ "service_account": sa.name, "prefix": key.prefix(),
-                "grace_seconds": grace_secs.unwrap_or(0) }),
-    )
-    .await?;
     reveal_once(&session, &key.public_id, issued.token).await?;
     Ok(Redirect::to(&format!(
         "{}/keys/{}/reveal",
@@ -607,19 +601,20 @@ pub async fn revoke_key(
     let key = load_key(&state, &owner, &sa, &public_id).await?;
     if state
         .db
-        .revoke_service_account_key(owner.scope(), key.id, state.clock.unix())
+        .revoke_service_account_key(
+            owner.scope(),
+            key.id,
+            Event::by(owner.user().actor())
+                .did("api_key.revoked")
+                .on("api_key", key.id)
+                .in_org(owner.scope())
+                .detail(json!({ "service_account": sa.name, "prefix": key.prefix(),
+                                "name": key.name }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
         .await?
     {
-        record(
-            &state,
-            owner.user(),
-            owner.scope(),
-            &client,
-            "api_key.revoked",
-            ("api_key", key.id.to_string()),
-            json!({ "service_account": sa.name, "prefix": key.prefix(), "name": key.name }),
-        )
-        .await?;
         session
             .flash(
                 FlashKind::Success,

@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::record;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
+use crate::db::audit::Event;
 use crate::db::invitations::Policies;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -145,16 +145,12 @@ pub async fn update_settings(
         require_mfa,
         max_key_lifetime_days: max_days,
     };
-    let before = state.db.update_policies(owner.scope(), after).await?;
-    if before != after {
-        record(
-            &state,
-            owner.user(),
-            owner.scope(),
-            &client,
-            "policy.updated",
-            ("org", owner.scope().org_id().to_string()),
-            json!({
+    let updated = |before: &Policies| {
+        Event::by(owner.user().actor())
+            .did("policy.updated")
+            .on("org", owner.scope().org_id())
+            .in_org(owner.scope())
+            .detail(json!({
                 "before": {
                     "require_mfa": before.require_mfa,
                     "max_key_lifetime_days": before.max_key_lifetime_days,
@@ -163,10 +159,13 @@ pub async fn update_settings(
                     "require_mfa": after.require_mfa,
                     "max_key_lifetime_days": after.max_key_lifetime_days,
                 },
-            }),
-        )
+            }))
+            .from(&client.origin())
+    };
+    let before = state
+        .db
+        .update_policies(owner.scope(), after, updated, state.clock.unix())
         .await?;
-    }
     let without = state.db.members_without_mfa(owner.scope()).await?;
     let message = if require_mfa && !before.require_mfa && without > 0 {
         format!(

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{id_from, record};
+use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
+use crate::db::audit::Event;
 use crate::db::orgs::{MemberRef, OrgError, TeamMemberRow, TeamRow};
 use crate::domain::{Email, TeamName, TeamRole};
 use crate::error::AppError;
@@ -116,7 +117,19 @@ pub async fn create_team(
     };
     let id = match state
         .db
-        .create_team(owner.scope(), name.as_str(), state.clock.unix())
+        .create_team(
+            owner.scope(),
+            name.as_str(),
+            |team| {
+                Event::by(owner.user().actor())
+                    .did("team.created")
+                    .on("team", team)
+                    .in_org(owner.scope())
+                    .detail(json!({ "name": name.as_str() }))
+                    .from(&client.origin())
+            },
+            state.clock.unix(),
+        )
         .await
     {
         Ok(id) => id,
@@ -134,16 +147,6 @@ pub async fn create_team(
         }
         Err(e) => return Err(e.into()),
     };
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "team.created",
-        ("team", id.to_string()),
-        json!({ "name": name.as_str() }),
-    )
-    .await?;
     session
         .flash(
             FlashKind::Success,
@@ -264,7 +267,18 @@ pub async fn rename_team(
     };
     match state
         .db
-        .rename_team(owner.scope(), team.id, name.as_str())
+        .rename_team(
+            owner.scope(),
+            team.id,
+            name.as_str(),
+            Event::by(owner.user().actor())
+                .did("team.renamed")
+                .on("team", team.id)
+                .in_org(owner.scope())
+                .detail(json!({ "before": team.name, "after": name.as_str() }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
         .await
     {
         Ok(true) => {}
@@ -284,16 +298,6 @@ pub async fn rename_team(
         }
         Err(e) => return Err(e.into()),
     }
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "team.renamed",
-        ("team", team.id.to_string()),
-        json!({ "before": team.name, "after": name.as_str() }),
-    )
-    .await?;
     session.flash(FlashKind::Success, "Team renamed.").await?;
     Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
@@ -308,19 +312,19 @@ pub async fn delete_team(
     let team = load_team(&state, &owner, &id).await?;
     if state
         .db
-        .delete_team(owner.scope(), team.id, state.clock.unix())
+        .delete_team(
+            owner.scope(),
+            team.id,
+            Event::by(owner.user().actor())
+                .did("team.deleted")
+                .on("team", team.id)
+                .in_org(owner.scope())
+                .detail(json!({ "name": team.name }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
         .await?
     {
-        record(
-            &state,
-            owner.user(),
-            owner.scope(),
-            &client,
-            "team.deleted",
-            ("team", team.id.to_string()),
-            json!({ "name": team.name }),
-        )
-        .await?;
         session
             .flash(
                 FlashKind::Success,
@@ -344,20 +348,20 @@ pub async fn restore_team(
     let team = load_team(&state, &owner, &id).await?;
     match state
         .db
-        .restore_team(owner.scope(), team.id, state.clock.unix())
+        .restore_team(
+            owner.scope(),
+            team.id,
+            Event::by(owner.user().actor())
+                .did("team.restored")
+                .on("team", team.id)
+                .in_org(owner.scope())
+                .detail(json!({ "name": team.name }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
         .await
     {
         Ok(true) => {
-            record(
-                &state,
-                owner.user(),
-                owner.scope(),
-                &client,
-                "team.restored",
-                ("team", team.id.to_string()),
-                json!({ "name": team.name }),
-            )
-            .await?;
             session
                 .flash(
                     FlashKind::Success,
@@ -421,21 +425,19 @@ pub async fn set_team_member(
             team.id,
             MemberRef::Email(email.as_str()),
             role,
+            |user_id, before| {
+                Event::by(owner.user().actor())
+                    .did("team.member_set")
+                    .on("user", user_id)
+                    .in_org(owner.scope())
+                    .detail(json!({ "team": team.name, "before": before, "after": role.as_str() }))
+                    .from(&client.origin())
+            },
             state.clock.unix(),
         )
         .await
     {
-        Ok((user_id, before)) => {
-            record(
-                &state,
-                owner.user(),
-                owner.scope(),
-                &client,
-                "team.member_set",
-                ("user", user_id.to_string()),
-                json!({ "team": team.name, "before": before, "after": role.as_str() }),
-            )
-            .await?;
+        Ok(_) => {
             session
                 .flash(
                     FlashKind::Success,
@@ -479,21 +481,22 @@ pub async fn remove_team_member(
     let user_id = id_from(&user)?;
     if !state
         .db
-        .remove_team_member(owner.scope(), team.id, user_id)
+        .remove_team_member(
+            owner.scope(),
+            team.id,
+            user_id,
+            Event::by(owner.user().actor())
+                .did("team.member_removed")
+                .on("user", user_id)
+                .in_org(owner.scope())
+                .detail(json!({ "team": team.name }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
         .await?
     {
         return Err(AppError::NotFound);
     }
-    record(
-        &state,
-        owner.user(),
-        owner.scope(),
-        &client,
-        "team.member_removed",
-        ("user", user_id.to_string()),
-        json!({ "team": team.name }),
-    )
-    .await?;
     session
         .flash(FlashKind::Success, "Removed from the team.")
         .await?;
