@@ -7,7 +7,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::{CurrentUser, OrgScope, SudoUser};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, SudoUser};
 use crate::domain::Scopes;
 
 /// The columns of `ApiKey`, in one place: queries splice it in with
@@ -158,6 +158,27 @@ pub struct NewKey<'a> {
     pub expires_at: Option<i64>,
 }
 
+/// Whose keys a rotation or revocation may touch, from a proof: the
+/// signed-in user's own keys, or the service-account keys of the org an
+/// owner proved. The two write functions filter by it in their SQL, so a key
+/// of anyone else is not found.
+#[derive(Clone, Copy)]
+pub enum KeyOwner<'a> {
+    User(&'a CurrentUser),
+    ServiceAccountsOf(&'a OwnerScope),
+}
+
+impl KeyOwner<'_> {
+    /// `(owner_user_id, org_id)` for the SQL filter: exactly one is set, and
+    /// a NULL matches nothing.
+    fn filter(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            KeyOwner::User(user) => (Some(user.id()), None),
+            KeyOwner::ServiceAccountsOf(scope) => (None, Some(scope.org_id())),
+        }
+    }
+}
+
 impl Db {
     /// Creates a personal key, optionally bound to an org the owner belongs
     /// to (the scope proves it) with team grants. A grant is only written for
@@ -291,27 +312,32 @@ impl Db {
 
     /// Gives a key a new secret. The previous one stays valid until
     /// `previous_valid_until` (or dies now when that is `None`). Only an
-    /// unrevoked key of this owner is rotated; returns false otherwise.
-    pub async fn rotate_personal_key(
+    /// unrevoked key of `owner` is rotated (the sudo proof is the caller's);
+    /// returns false otherwise.
+    pub async fn rotate_key(
         &self,
-        owner: &SudoUser,
+        owner: KeyOwner<'_>,
+        _sudo: &SudoUser,
         key_id: Uuid,
         new_digest: &[u8],
         previous_valid_until: Option<i64>,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let (user_id, org_id) = owner.filter();
         let done = on_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE api_keys SET \
                    previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
                    previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
-                 WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL",
+                 WHERE id = $4 AND revoked_at IS NULL AND (owner_user_id = $5 \
+                   OR (org_id = $6 AND service_account_id IS NOT NULL))",
             )
             .bind(previous_valid_until)
             .bind(new_digest)
             .bind(now)
             .bind(key_id)
-            .bind(owner.id())
+            .bind(user_id)
+            .bind(org_id)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -319,20 +345,25 @@ impl Db {
         Ok(done == 1)
     }
 
-    pub async fn revoke_personal_key(
+    /// Revokes an unrevoked key of `owner` at once: neither its secret nor a
+    /// previous one still in its grace period works from now on.
+    pub async fn revoke_key(
         &self,
-        owner: &CurrentUser,
+        owner: KeyOwner<'_>,
         key_id: Uuid,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let (user_id, org_id) = owner.filter();
         let done = on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1 \
-                 WHERE id = $2 AND owner_user_id = $3 AND revoked_at IS NULL",
+                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                 WHERE id = $2 AND revoked_at IS NULL AND (owner_user_id = $3 \
+                   OR (org_id = $4 AND service_account_id IS NOT NULL))",
             )
             .bind(now)
             .bind(key_id)
-            .bind(owner.id())
+            .bind(user_id)
+            .bind(org_id)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

@@ -1,8 +1,9 @@
 //! Service accounts: non-human principals of one org, managed by its owners,
 //! with their own API keys (always bound to that org). Every function takes
 //! the `OwnerScope` proof and filters by its org id, so a service account or
-//! key of another org is simply not found; creating and rotating a key also
-//! take the `SudoUser` proof.
+//! key of another org is simply not found; creating a key also takes the
+//! `SudoUser` proof. Rotation and revocation are shared with personal keys
+//! (`Db::rotate_key`, `Db::revoke_key` with `KeyOwner::ServiceAccountsOf`).
 //!
 //! Deletion is soft: the row stays so that the audit log and the key history
 //! keep naming it, but it disappears from the console and all its keys are
@@ -228,59 +229,6 @@ impl Db {
             n == 1
         });
         Ok(created.then_some(id))
-    }
-
-    /// Gives a service account's key a new secret (see
-    /// `rotate_personal_key` for the grace period).
-    pub async fn rotate_service_account_key(
-        &self,
-        scope: &OwnerScope,
-        _sudo: &SudoUser,
-        key_id: Uuid,
-        new_digest: &[u8],
-        previous_valid_until: Option<i64>,
-        now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE api_keys SET \
-                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
-                 WHERE id = $4 AND org_id = $5 AND service_account_id IS NOT NULL \
-                 AND revoked_at IS NULL",
-            )
-            .bind(previous_valid_until)
-            .bind(new_digest)
-            .bind(now)
-            .bind(key_id)
-            .bind(scope.org_id())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
-    }
-
-    pub async fn revoke_service_account_key(
-        &self,
-        scope: &OwnerScope,
-        key_id: Uuid,
-        now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
-                 WHERE id = $2 AND org_id = $3 AND service_account_id IS NOT NULL \
-                 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(key_id)
-            .bind(scope.org_id())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
     }
 
     /// The names of the live teams a key is granted in this org.

@@ -3,7 +3,12 @@
 //! validation (name, scopes, expiry, org policy, team grants), the key as the
 //! pages show it, the show-once mechanism and the rotation grace choices.
 //! Both surfaces render the same templates (`templates/keys/`), so a key
-//! looks and behaves the same wherever it is managed.
+//! looks and behaves the same wherever it is managed; the flow itself
+//! (create, show once, rotate, revoke) is written once in `lifecycle`.
+
+pub mod lifecycle;
+
+pub use lifecycle::KeyHome;
 
 use askama::Template;
 use serde::{Deserialize, Serialize};
