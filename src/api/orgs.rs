@@ -19,7 +19,8 @@ use super::error::{ApiError, ErrorBody, FieldError};
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
 use crate::db::audit::{NewEvent, Origin};
-use crate::db::orgs::{MemberCursor, MemberRef, MemberRow, MemberSort, OrgError};
+use crate::db::members::{MemberCursor, MemberRef, MemberRow, MemberSort};
+use crate::db::orgs::OrgError;
 use crate::domain::TeamRole;
 use crate::state::AppState;
 

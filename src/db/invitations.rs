@@ -1,4 +1,4 @@
-//! Invitations to an organization and the org's policies.
+//! Invitations to an organization.
 //!
 //! Owner-side functions take `OwnerScope` and filter by its org id, so an
 //! invitation id of another org matches nothing. The invitee has no scope
@@ -136,13 +136,6 @@ pub struct Accepted {
     pub teams_added: Vec<Uuid>,
 }
 
-/// The org's policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
-pub struct Policies {
-    pub require_mfa: bool,
-    pub max_key_lifetime_days: Option<i64>,
-}
-
 fn parse_team_ids(s: &str) -> Vec<Uuid> {
     s.split(',')
         .filter_map(|t| Uuid::parse_str(t.trim()).ok())
@@ -217,6 +210,20 @@ macro_rules! accept_in_tx {
             teams_added,
         }
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_ids_round_trip_and_skip_garbage() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        assert_eq!(parse_team_ids(&join_team_ids(&[a, b])), vec![a, b]);
+        assert!(parse_team_ids("").is_empty());
+        assert_eq!(parse_team_ids(&format!("nope,{a}")), vec![a]);
+    }
 }
 
 impl Db {
@@ -426,58 +433,5 @@ impl Db {
             updated_at: now,
         };
         Ok((user, accepted))
-    }
-
-    /// Saves the org's policies; returns them as they were before, read in
-    /// the same transaction.
-    pub async fn update_policies(
-        &self,
-        scope: &OwnerScope,
-        new: Policies,
-    ) -> Result<Policies, sqlx::Error> {
-        in_tx!(self, |tx| {
-            let before = sqlx::query_as::<_, Policies>(
-                "SELECT require_mfa, max_key_lifetime_days FROM orgs WHERE id = $1",
-            )
-            .bind(scope.org_id())
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE orgs SET require_mfa = $1, max_key_lifetime_days = $2 WHERE id = $3",
-            )
-            .bind(new.require_mfa)
-            .bind(new.max_key_lifetime_days)
-            .bind(scope.org_id())
-            .execute(&mut *tx)
-            .await?;
-            Ok(before)
-        })
-    }
-
-    /// How many members have no MFA (one query, for the policy page).
-    pub async fn members_without_mfa(&self, scope: &OwnerScope) -> Result<i64, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM memberships m LEFT JOIN user_mfa f ON f.user_id = m.user_id \
-                 WHERE m.org_id = $1 AND f.user_id IS NULL",
-            )
-            .bind(scope.org_id())
-            .fetch_one(pool)
-            .await
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn team_ids_round_trip_and_skip_garbage() {
-        let a = Uuid::now_v7();
-        let b = Uuid::now_v7();
-        assert_eq!(parse_team_ids(&join_team_ids(&[a, b])), vec![a, b]);
-        assert!(parse_team_ids("").is_empty());
-        assert_eq!(parse_team_ids(&format!("nope,{a}")), vec![a]);
     }
 }

@@ -17,7 +17,7 @@ use super::record;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::OrgOwner;
-use crate::db::invitations::Policies;
+use crate::db::policies::Policies;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::ListForm as Form;
