@@ -212,20 +212,6 @@ macro_rules! accept_in_tx {
     }};
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn team_ids_round_trip_and_skip_garbage() {
-        let a = Uuid::now_v7();
-        let b = Uuid::now_v7();
-        assert_eq!(parse_team_ids(&join_team_ids(&[a, b])), vec![a, b]);
-        assert!(parse_team_ids("").is_empty());
-        assert_eq!(parse_team_ids(&format!("nope,{a}")), vec![a]);
-    }
-}
-
 impl Db {
     /// Creates an invitation; a pending invitation of the same address in
     /// this org is revoked in the same transaction (re-inviting replaces).
@@ -433,5 +419,19 @@ impl Db {
             updated_at: now,
         };
         Ok((user, accepted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_ids_round_trip_and_skip_garbage() {
+        let a = Uuid::now_v7();
+        let b = Uuid::now_v7();
+        assert_eq!(parse_team_ids(&join_team_ids(&[a, b])), vec![a, b]);
+        assert!(parse_team_ids("").is_empty());
+        assert_eq!(parse_team_ids(&format!("nope,{a}")), vec![a]);
     }
 }

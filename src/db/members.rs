@@ -116,29 +116,6 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("Ada"), "%ada%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        let c = MemberCursor {
-            key: "ada lovelace~x".into(),
-            user_id: Uuid::now_v7(),
-        };
-        let d = MemberCursor::decode(&c.encode()).unwrap();
-        assert_eq!(d.key, c.key);
-        assert_eq!(d.user_id, c.user_id);
-        assert!(MemberCursor::decode("garbage").is_none());
-    }
-}
-
 impl Db {
     /// A page of members in index order (keyset pagination: the cost does not
     /// grow with the page number). `query` filters by name or email.
@@ -399,5 +376,28 @@ impl Db {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("Ada"), "%ada%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = MemberCursor {
+            key: "ada lovelace~x".into(),
+            user_id: Uuid::now_v7(),
+        };
+        let d = MemberCursor::decode(&c.encode()).unwrap();
+        assert_eq!(d.key, c.key);
+        assert_eq!(d.user_id, c.user_id);
+        assert!(MemberCursor::decode("garbage").is_none());
     }
 }
