@@ -11,7 +11,7 @@ use axum::response::Redirect;
 
 use super::RouteTable;
 use crate::api::{accounts, keys, me, openapi, orgs as api_orgs, secret_scanning};
-use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
+use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
     audit, invitations as org_invitations, members, overview, service_accounts, settings, teams,
 };
