@@ -292,6 +292,11 @@ impl Db {
     /// Gives a key a new secret. The previous one stays valid until
     /// `previous_valid_until` (or dies now when that is `None`). Only an
     /// unrevoked key of this owner is rotated; returns false otherwise.
+    ///
+    /// The old digest is kept even without a grace, with a validity that has
+    /// already ended: a rotation at once is what follows a leak, and a later
+    /// use of the leaked secret must answer `token_rotated` and be audited,
+    /// not look like a random string (`invalid_token`, unaudited).
     pub async fn rotate_personal_key(
         &self,
         owner: &SudoUser,
@@ -303,8 +308,8 @@ impl Db {
         let done = on_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE api_keys SET \
-                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                   previous_digest = secret_digest, \
+                   previous_valid_until = COALESCE($1, $3), secret_digest = $2, rotated_at = $3 \
                  WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL",
             )
             .bind(previous_valid_until)

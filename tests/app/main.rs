@@ -26,6 +26,7 @@ mod pending_sign_in;
 mod policies;
 mod protection;
 mod register;
+mod rotation_trace;
 mod rejections;
 mod secret_scanning;
 mod secrets;
