@@ -28,6 +28,7 @@ impl Client {
             fields.push(("teams", t));
         }
         let invitations = format!("/orgs/{slug}/invitations");
+        self.ensure_sudo(&invitations).await;
         self.submit(&invitations, &invitations, &fields)
             .await
             .assert_redirect(&format!("/orgs/{slug}/invitations"));

@@ -11,6 +11,8 @@ use crate::orgs::two_orgs;
 impl Client {
     /// Creates a service account and returns its id.
     pub async fn create_service_account(&mut self, slug: &str, name: &str) -> String {
+        self.ensure_sudo(&format!("/orgs/{slug}/service-accounts"))
+            .await;
         let res = self
             .submit(
                 &format!("/orgs/{slug}/service-accounts"),
