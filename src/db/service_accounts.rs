@@ -75,6 +75,7 @@ impl Db {
     pub async fn create_service_account(
         &self,
         scope: &OwnerScope,
+        _sudo: &SudoUser,
         name: &str,
         description: Option<&str>,
         now: i64,
@@ -103,6 +104,7 @@ impl Db {
     pub async fn delete_service_account(
         &self,
         scope: &OwnerScope,
+        _sudo: &SudoUser,
         id: Uuid,
         now: i64,
     ) -> Result<Option<u64>, sqlx::Error> {

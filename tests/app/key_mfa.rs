@@ -36,7 +36,14 @@ async fn a_members_key_stops_while_the_org_requires_mfa_they_do_not_have() {
         let teams = |token: String| {
             let router = app.router.clone();
             async move {
-                api(&router, Method::GET, "/v1/orgs/acme/teams", Some(&token), None).await
+                api(
+                    &router,
+                    Method::GET,
+                    "/v1/orgs/acme/teams",
+                    Some(&token),
+                    None,
+                )
+                .await
             }
         };
         assert_eq!(teams(key.clone()).await.status, StatusCode::OK);
@@ -47,7 +54,10 @@ async fn a_members_key_stops_while_the_org_requires_mfa_they_do_not_have() {
         let res = teams(key.clone()).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
         assert_eq!(code(&res), "mfa_required");
-        let message = json_of(&res)["error"]["message"].as_str().unwrap().to_owned();
+        let message = json_of(&res)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(
             message.contains("requires two-factor authentication"),
             "{message}"
@@ -73,7 +83,9 @@ async fn binding_a_key_to_an_org_that_requires_mfa_without_mfa_is_refused_on_the
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         require_mfa(&app, &mut ada).await;
         let before = app.count("SELECT COUNT(*) FROM api_keys").await;
-        let res = grace.post_bound_key(&["teams:read"], "acme", &[], "30").await;
+        let res = grace
+            .post_bound_key(&["teams:read"], "acme", &[], "30")
+            .await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
         assert!(res.contains("id=\"org-error\""), "{}", res.body);
         assert!(res.contains("requires two-factor authentication"));
@@ -105,7 +117,8 @@ async fn a_member_without_mfa_can_still_leave_an_org_that_requires_it() {
             0
         );
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'member.left'").await,
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'member.left'")
+                .await,
             1
         );
         // Leaving opens nothing else: the org is now simply not found.

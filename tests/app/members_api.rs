@@ -45,7 +45,9 @@ async fn changing_a_role_needs_members_write_an_owner_and_a_member_of_this_org()
         let ada_id = user_id(&app, "ada@example.com").await.to_string();
         let read_only = ada.create_bound_key(&["members:read"], "acme", &[]).await;
         let owner_key = ada.create_bound_key(&["members:write"], "acme", &[]).await;
-        let member_key = grace.create_bound_key(&["members:write"], "acme", &[]).await;
+        let member_key = grace
+            .create_bound_key(&["members:write"], "acme", &[])
+            .await;
 
         let res = patch_role(&app, &read_only, &grace_id, "owner").await;
         assert_eq!(res.status, StatusCode::FORBIDDEN);
@@ -70,12 +72,14 @@ async fn changing_a_role_needs_members_write_an_owner_and_a_member_of_this_org()
         let res = patch_role(&app, &owner_key, &grace_id, "admin").await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'").await,
+            app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'")
+                .await,
             1
         );
         assert_eq!(app.count("SELECT COUNT(*) FROM memberships").await, 4);
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'member.%'").await,
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'member.%'")
+                .await,
             0
         );
         app
@@ -152,11 +156,13 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed_through_the_api() {
             assert_eq!(code(&res), "last_owner");
         }
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'").await,
+            app.count("SELECT COUNT(*) FROM memberships WHERE role = 'owner'")
+                .await,
             1
         );
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'member.%'").await,
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action LIKE 'member.%'")
+                .await,
             0
         );
         app

@@ -72,11 +72,25 @@ async fn an_old_service_account_secret_after_a_rotation_without_grace_is_rotated
         .assert_redirect(&format!("{base}/reveal"));
         let new = token_in(&ada.get(&format!("{base}/reveal")).await.body).unwrap();
 
-        let res = api(&app.router, Method::GET, "/v1/keys/current", Some(&old), None).await;
+        let res = api(
+            &app.router,
+            Method::GET,
+            "/v1/keys/current",
+            Some(&old),
+            None,
+        )
+        .await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(code_of(&res), "token_rotated");
         assert_eq!(rejections(&app).await, 1);
-        let res = api(&app.router, Method::GET, "/v1/keys/current", Some(&new), None).await;
+        let res = api(
+            &app.router,
+            Method::GET,
+            "/v1/keys/current",
+            Some(&new),
+            None,
+        )
+        .await;
         assert_eq!(res.status, StatusCode::OK);
         app
     })
