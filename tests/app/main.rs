@@ -17,6 +17,7 @@ mod invitations;
 mod key_mfa;
 mod keys;
 mod master_key;
+mod member_atomic;
 mod matrix;
 mod members_api;
 mod mfa;
