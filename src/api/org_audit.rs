@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody, FieldError};
 use super::orgs::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::app::AppState;
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::AuditRead;
 use crate::db::audit::{AuditCursor, AuditEvent, AuditFilter};
 use crate::domain::day::day_start;
+use crate::state::AppState;
 
 /// One audit event.
 #[derive(Debug, Serialize, ToSchema)]

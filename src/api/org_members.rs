@@ -18,13 +18,13 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody};
-use crate::app::AppState;
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::MembersWrite;
 use crate::db::audit::NewEvent;
 use crate::db::orgs::OrgError;
 use crate::domain::OrgRole;
 use crate::request::ClientInfo;
+use crate::state::AppState;
 
 /// An org role.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]

@@ -15,9 +15,9 @@
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use crate::app::AppState;
 use crate::authz::org::unchecked_member_scope;
 use crate::authz::{CurrentUser, Denied, OrgScope};
+use crate::state::AppState;
 
 /// A signed-in member of the org in the URL, admitted *to leave it* whether
 /// or not they meet its MFA policy.

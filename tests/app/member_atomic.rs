@@ -53,7 +53,10 @@ async fn a_removal_whose_event_cannot_be_written_is_not_made() {
         break_the_audit_log(&app).await;
         let res = ada.post(&format!("{page}/remove"), &[]).await;
         assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!res.contains("audit log unavailable"), "the cause is not shown");
+        assert!(
+            !res.contains("audit log unavailable"),
+            "the cause is not shown"
+        );
         assert_eq!(app.count(GRACE_IS_MEMBER).await, 1);
         app
     })
