@@ -5,7 +5,8 @@
 //! up through the owner-level proof, so a user of another org is not found;
 //! "an org keeps at least one owner" is checked in the same transaction as the
 //! change (`db::orgs`), and breaking it answers 409 `last_owner`; every change
-//! is audited in the org's log as the page's change is, with the key named.
+//! is audited in the org's log as the page's change is, with the key named,
+//! in the same transaction (no change without its event).
 
 use axum::Json;
 use axum::extract::{RawPathParams, State};
@@ -20,7 +21,7 @@ use super::ApiJson;
 use super::error::{ApiError, ErrorBody};
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::MembersWrite;
-use crate::db::audit::NewEvent;
+use crate::db::audit::{Actor, NewEvent, Origin};
 use crate::db::orgs::OrgError;
 use crate::domain::OrgRole;
 use crate::request::ClientInfo;
@@ -74,30 +75,25 @@ fn member_id(params: &RawPathParams) -> Result<Uuid, ApiError> {
         .ok_or(ApiError::NotFound)
 }
 
-async fn audit(
-    state: &AppState,
+/// The org-log event of a change to `member_id` by this key; the db function
+/// writes it in the change's transaction.
+fn event<'a>(
     key: &ApiOrgKey<MembersWrite>,
-    client: &ClientInfo,
-    action: &str,
+    actor: &'a Actor,
+    origin: &'a Origin,
+    action: &'a str,
     member_id: Uuid,
     detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    state
-        .db
-        .record_event(
-            NewEvent {
-                actor: &key.principal().actor(),
-                action,
-                target_kind: Some("user"),
-                target_id: Some(member_id.to_string()),
-                org_id: Some(key.scope().org_id()),
-                origin: &client.origin(),
-                detail,
-            },
-            state.clock.unix(),
-        )
-        .await?;
-    Ok(())
+) -> NewEvent<'a> {
+    NewEvent {
+        actor,
+        action,
+        target_kind: Some("user"),
+        target_id: Some(member_id.to_string()),
+        org_id: Some(key.scope().org_id()),
+        origin,
+        detail,
+    }
 }
 
 /// Changes a member's org role. The same role again changes and records
@@ -130,23 +126,26 @@ pub async fn patch_member(
     let member_id = member_id(&params)?;
     let scope = key.owner_scope()?;
     let role = OrgRole::from(body.role);
-    let before = match state.db.change_member_role(scope, member_id, role).await {
-        Ok(Some(before)) => before,
+    // Written in the change's transaction, with `before`/`after` added
+    // there, and only if the role changes.
+    let (actor, origin) = (key.principal().actor(), client.origin());
+    let event = event(
+        &key,
+        &actor,
+        &origin,
+        "member.role_changed",
+        member_id,
+        json!({ "via_key": key.principal().public_id() }),
+    );
+    match state
+        .db
+        .change_member_role(scope, member_id, role, event, state.clock.unix())
+        .await
+    {
+        Ok(Some(_)) => {}
         Ok(None) => return Err(ApiError::NotFound),
         Err(OrgError::LastOwner) => return Err(LAST_OWNER),
         Err(e) => return Err(ApiError::Internal(e.into())),
-    };
-    if before != role.as_str() {
-        audit(
-            &state,
-            &key,
-            &client,
-            "member.role_changed",
-            member_id,
-            json!({ "before": before, "after": role.as_str(),
-                    "via_key": key.principal().public_id() }),
-        )
-        .await?;
     }
     Ok(Json(MemberRole {
         user_id: member_id,
@@ -182,21 +181,25 @@ pub async fn delete_member(
         .find_member(scope, member_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    match state.db.remove_member(scope, member_id).await {
+    let (actor, origin) = (key.principal().actor(), client.origin());
+    let event = event(
+        &key,
+        &actor,
+        &origin,
+        "member.removed",
+        member_id,
+        json!({ "email": member.email, "role": member.role,
+                "via_key": key.principal().public_id() }),
+    );
+    match state
+        .db
+        .remove_member(scope, member_id, event, state.clock.unix())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return Err(ApiError::NotFound),
         Err(OrgError::LastOwner) => return Err(LAST_OWNER),
         Err(e) => return Err(ApiError::Internal(e.into())),
     }
-    audit(
-        &state,
-        &key,
-        &client,
-        "member.removed",
-        member_id,
-        json!({ "email": member.email, "role": member.role,
-                "via_key": key.principal().public_id() }),
-    )
-    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

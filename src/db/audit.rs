@@ -60,15 +60,49 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// The `actor_id` and `actor_label` columns of an event by `actor`.
+pub(crate) fn actor_columns(actor: &Actor) -> (Option<Uuid>, String) {
+    match actor {
+        Actor::User { id, email } => (Some(*id), email.clone()),
+        Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
+        Actor::Anonymous => (None, "anonymous".to_owned()),
+        Actor::System => (None, "system".to_owned()),
+        Actor::MasterKey { prefix } => (None, format!("master-key:{prefix}")),
+    }
+}
+
+/// Inserts one `NewEvent` with the given executor — `&mut *tx` inside an
+/// `in_tx!` body, so the event commits exactly when the change it records
+/// does (a failed insert returns early and rolls the change back).
+macro_rules! insert_event {
+    ($exec:expr, $event:expr, $now:expr) => {{
+        let event = $event;
+        let (actor_id, actor_label) = $crate::db::audit::actor_columns(event.actor);
+        sqlx::query(
+            "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
+             target_kind, target_id, org_id, ip, user_agent, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind($now)
+        .bind(actor_id)
+        .bind(&actor_label)
+        .bind(event.action)
+        .bind(event.target_kind)
+        .bind(event.target_id.as_deref())
+        .bind(event.org_id)
+        .bind(event.origin.ip.as_deref())
+        .bind(event.origin.user_agent.as_deref())
+        .bind(event.detail.to_string())
+        .execute($exec)
+        .await?;
+    }};
+}
+pub(crate) use insert_event;
+
 impl Db {
     pub async fn record_event(&self, event: NewEvent<'_>, now: i64) -> Result<(), sqlx::Error> {
-        let (actor_id, actor_label) = match event.actor {
-            Actor::User { id, email } => (Some(*id), email.clone()),
-            Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
-            Actor::Anonymous => (None, "anonymous".to_owned()),
-            Actor::System => (None, "system".to_owned()),
-            Actor::MasterKey { prefix } => (None, format!("master-key:{prefix}")),
-        };
+        let (actor_id, actor_label) = actor_columns(event.actor);
         on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \

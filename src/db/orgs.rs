@@ -11,6 +11,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{NewEvent, insert_event};
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
@@ -561,12 +562,16 @@ impl Db {
     }
 
     /// Changes a member's org role; returns the previous role, or `None` when
-    /// the user is not a member of this org.
+    /// the user is not a member of this org. When the role changes, `event`
+    /// (its detail completed with `before` and `after`) is written in the same
+    /// transaction: no change without its record.
     pub async fn change_member_role(
         &self,
         scope: &OwnerScope,
         user_id: Uuid,
         role: OrgRole,
+        mut event: NewEvent<'_>,
+        now: i64,
     ) -> Result<Option<String>, OrgError> {
         in_tx!(self, |tx| {
             sqlx::query("UPDATE orgs SET id = id WHERE id = $1")
@@ -600,6 +605,13 @@ impl Db {
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;
+                        if old != role.as_str() {
+                            if let Some(detail) = event.detail.as_object_mut() {
+                                detail.insert("before".into(), old.clone().into());
+                                detail.insert("after".into(), role.as_str().into());
+                            }
+                            insert_event!(&mut *tx, event, now);
+                        }
                         Ok(Some(old))
                     }
                 }
@@ -609,9 +621,14 @@ impl Db {
 
     /// The scope's own member leaves the org (see `remove_user`). A service
     /// account's scope is not a membership: nothing happens (`false`).
-    pub async fn leave_org(&self, scope: &OrgScope) -> Result<bool, OrgError> {
+    pub async fn leave_org(
+        &self,
+        scope: &OrgScope,
+        event: NewEvent<'_>,
+        now: i64,
+    ) -> Result<bool, OrgError> {
         match scope.principal() {
-            Principal::User(user_id) => self.remove_user(scope, user_id).await,
+            Principal::User(user_id) => self.remove_user(scope, user_id, event, now).await,
             Principal::ServiceAccount(_) => Ok(false),
         }
     }
@@ -621,15 +638,24 @@ impl Db {
         &self,
         scope: &OwnerScope,
         member_id: Uuid,
+        event: NewEvent<'_>,
+        now: i64,
     ) -> Result<bool, OrgError> {
-        self.remove_user(scope, member_id).await
+        self.remove_user(scope, member_id, event, now).await
     }
 
     /// Removes a user from the org in one transaction: the membership, their
     /// team memberships, and the org binding (and team grants) of their keys.
-    /// Refused when they are its last owner. Private: the callers above
+    /// Refused when they are its last owner. `event` is written in the same
+    /// transaction: no removal without its record. Private: the callers above
     /// decide whose membership it is from the proof they take.
-    async fn remove_user(&self, scope: &OrgScope, user_id: Uuid) -> Result<bool, OrgError> {
+    async fn remove_user(
+        &self,
+        scope: &OrgScope,
+        user_id: Uuid,
+        event: NewEvent<'_>,
+        now: i64,
+    ) -> Result<bool, OrgError> {
         in_tx!(self, |tx| {
             sqlx::query("UPDATE orgs SET id = id WHERE id = $1")
                 .bind(scope.org_id())
@@ -677,6 +703,7 @@ impl Db {
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;
+                    insert_event!(&mut *tx, event, now);
                     Ok(true)
                 }
             }

@@ -148,23 +148,17 @@ pub async fn leave_org(
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     let (user, scope) = member.into_parts();
-    match state.db.leave_org(&scope).await {
+    let event = NewEvent {
+        actor: &user.actor(),
+        action: "member.left",
+        target_kind: Some("user"),
+        target_id: Some(user.id().to_string()),
+        org_id: Some(scope.org_id()),
+        origin: &client.origin(),
+        detail: json!({ "role": scope.role().as_str() }),
+    };
+    match state.db.leave_org(&scope, event, state.clock.unix()).await {
         Ok(_) => {
-            state
-                .db
-                .record_event(
-                    NewEvent {
-                        actor: &user.actor(),
-                        action: "member.left",
-                        target_kind: Some("user"),
-                        target_id: Some(user.id().to_string()),
-                        org_id: Some(scope.org_id()),
-                        origin: &client.origin(),
-                        detail: json!({ "role": scope.role().as_str() }),
-                    },
-                    state.clock.unix(),
-                )
-                .await?;
             session
                 .flash(FlashKind::Success, format!("You left {}.", scope.name()))
                 .await?;

@@ -13,6 +13,7 @@ use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::sudo::take_stashed_form;
 use crate::authz::{OrgOwner, OrgScope, SudoGate};
+use crate::db::audit::NewEvent;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::domain::OrgRole;
 use crate::error::AppError;
@@ -203,21 +204,24 @@ pub async fn change_role(
     if role == OrgRole::Owner && member.role != OrgRole::Owner.as_str() {
         gate.enter(&back, &form).await?;
     }
-    match state.db.change_member_role(&scope, member_id, role).await {
+    // Written with the change, in its transaction (`before`/`after` added
+    // there), and only if the role changes.
+    let event = NewEvent {
+        actor: &user.actor(),
+        action: "member.role_changed",
+        target_kind: Some("user"),
+        target_id: Some(member_id.to_string()),
+        org_id: Some(scope.org_id()),
+        origin: &client.origin(),
+        detail: json!({}),
+    };
+    match state
+        .db
+        .change_member_role(&scope, member_id, role, event, state.clock.unix())
+        .await
+    {
         Ok(None) => return Err(AppError::NotFound),
-        Ok(Some(old)) => {
-            if old != role.as_str() {
-                record(
-                    &state,
-                    &user,
-                    &scope,
-                    &client,
-                    "member.role_changed",
-                    ("user", member_id.to_string()),
-                    json!({ "before": old, "after": role.as_str() }),
-                )
-                .await?;
-            }
+        Ok(Some(_)) => {
             session
                 .flash(
                     FlashKind::Success,
@@ -252,18 +256,21 @@ pub async fn remove_member(
         .find_member(&scope, member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    match state.db.remove_member(&scope, member_id).await {
+    let event = NewEvent {
+        actor: &user.actor(),
+        action: "member.removed",
+        target_kind: Some("user"),
+        target_id: Some(member_id.to_string()),
+        org_id: Some(scope.org_id()),
+        origin: &client.origin(),
+        detail: json!({ "email": member.email, "role": member.role }),
+    };
+    match state
+        .db
+        .remove_member(&scope, member_id, event, state.clock.unix())
+        .await
+    {
         Ok(true) => {
-            record(
-                &state,
-                &user,
-                &scope,
-                &client,
-                "member.removed",
-                ("user", member_id.to_string()),
-                json!({ "email": member.email, "role": member.role }),
-            )
-            .await?;
             session
                 .flash(
                     FlashKind::Success,
