@@ -3,6 +3,7 @@
 //! at rest. Configuration and time come only from here (never a global), so a
 //! test can pin both.
 
+use crate::auth::quota::QuotaLeases;
 use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, secrets};
@@ -21,6 +22,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     /// Seals and opens TOTP secrets at rest (see `auth::secrets`).
     pub secrets: Arc<Cipher>,
+    /// This instance's leases of the `/v1` request quotas (see `auth::quota`).
+    pub quotas: Arc<QuotaLeases>,
 }
 
 impl AppState {
@@ -36,7 +39,9 @@ impl AppState {
         }
         let secrets = Arc::new(secrets::unlock(&config, &db, now).await?);
         let passwords = PasswordHasher::new(config.hash_concurrency())?;
+        let quotas = Arc::new(QuotaLeases::new(config.api_quota_lease));
         Ok(Self {
+            quotas,
             db,
             config: Arc::new(config),
             clock,
