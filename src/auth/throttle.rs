@@ -9,6 +9,15 @@
 //! password re-entry for sudo mode, so a stolen session cannot become an
 //! unthrottled password oracle.
 //!
+//! Trusted devices (malicious lock-out): a browser that signed in to the
+//! account before presents a device cookie (`auth::devices`). Its attempts
+//! are counted in a counter of its own (`signin:device:<id>:<email>`), with
+//! the same limit and delays, and neither read nor charge the account's
+//! shared counter or the IP counter: failures from elsewhere cannot lock the
+//! owner's browser out, and the owner's own failures still lock that
+//! browser. A success through a trusted device clears only its own counter,
+//! so the owner signing in does not lift the lock-out an attacker tripped.
+//!
 //! Second-factor codes: wrong codes charge the same sign-in counters, and on
 //! top of that every code check reserves an attempt in a per-user bucket
 //! *before* the code is looked at (`reserve_code_attempt`). Checking a
@@ -48,6 +57,30 @@ fn ip_bucket(ip: &str) -> String {
     format!("signin:ip:{ip}")
 }
 
+fn device_bucket(device: Uuid, email: &str) -> String {
+    // Ends with the email, so that deleting the account (and an operator
+    // clearing its lock-outs) finds it by suffix.
+    format!("signin:device:{device}:{email}")
+}
+
+/// Whose failures a sign-in attempt counts against: the account's shared
+/// counter, or — from a device trusted for this account — the device's own.
+#[derive(Debug, Clone, Copy)]
+pub struct SigninSubject<'a> {
+    pub email: &'a str,
+    pub device: Option<Uuid>,
+}
+
+impl<'a> SigninSubject<'a> {
+    /// An attempt from a browser not trusted for the account.
+    pub fn untrusted(email: &'a str) -> Self {
+        Self {
+            email,
+            device: None,
+        }
+    }
+}
+
 /// The wait imposed after `excess` failures beyond the free ones.
 fn lock_secs(excess: i64) -> i64 {
     let shift = excess.clamp(0, 10) as u32;
@@ -62,9 +95,23 @@ pub async fn check_signin(
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
-    if let Some(c) = db
-        .read_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
-        .await?
+    check_signin_from(db, config, SigninSubject::untrusted(email), ip, now).await
+}
+
+/// `check_signin` for a subject: a trusted device is checked against its
+/// own counter only.
+pub async fn check_signin_from(
+    db: &Db,
+    config: &Config,
+    subject: SigninSubject<'_>,
+    ip: &str,
+    now: i64,
+) -> Result<(), Throttled> {
+    let bucket = match subject.device {
+        Some(device) => device_bucket(device, subject.email),
+        None => account_bucket(subject.email),
+    };
+    if let Some(c) = db.read_counter(&bucket, ACCOUNT_WINDOW_SECS, now).await?
         && c.hits >= config.signin_max_failures
     {
         let until = c.last_hit_at + lock_secs(c.hits - config.signin_max_failures);
@@ -73,6 +120,9 @@ pub async fn check_signin(
                 retry_after: (until - now) as u64,
             });
         }
+    }
+    if subject.device.is_some() {
+        return Ok(());
     }
     if let Some(c) = db.read_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?
         && c.hits >= config.signin_max_failures_per_ip
@@ -91,15 +141,57 @@ pub async fn record_signin_failure(
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
-    db.hit_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+    record_signin_failure_from(db, SigninSubject::untrusted(email), ip, now).await
+}
+
+/// Counts a failure against the subject's counter (a trusted device's own,
+/// or the account's and the address's).
+pub async fn record_signin_failure_from(
+    db: &Db,
+    subject: SigninSubject<'_>,
+    ip: &str,
+    now: i64,
+) -> Result<(), Throttled> {
+    if let Some(device) = subject.device {
+        db.hit_counter(
+            &device_bucket(device, subject.email),
+            ACCOUNT_WINDOW_SECS,
+            now,
+        )
+        .await?;
+        return Ok(());
+    }
+    db.hit_counter(&account_bucket(subject.email), ACCOUNT_WINDOW_SECS, now)
         .await?;
     db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;
     Ok(())
 }
 
 pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), Throttled> {
-    db.reset_counter(&account_bucket(email)).await?;
+    clear_signin_failures_of(db, SigninSubject::untrusted(email)).await
+}
+
+/// Clears the subject's counter after a success.
+pub async fn clear_signin_failures_of(db: &Db, subject: SigninSubject<'_>) -> Result<(), Throttled> {
+    let bucket = match subject.device {
+        Some(device) => device_bucket(device, subject.email),
+        None => account_bucket(subject.email),
+    };
+    db.reset_counter(&bucket).await?;
     Ok(())
+}
+
+/// Clears every sign-in lock-out of an account: its shared counter, each of
+/// its trusted devices' counters, and its code attempts (an operator's
+/// "clear lock-outs"). Returns how many counters were cleared.
+pub async fn clear_account_lockouts(db: &Db, email: &str, user_id: Uuid) -> Result<u64, Throttled> {
+    let mut cleared = db
+        .reset_counters_with_suffix("signin:", &format!(":{email}"))
+        .await?;
+    cleared += db
+        .reset_counters_with_suffix("mfa:user:", &user_id.to_string())
+        .await?;
+    Ok(cleared)
 }
 
 fn code_bucket(user_id: Uuid) -> String {

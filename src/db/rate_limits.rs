@@ -69,6 +69,27 @@ impl Db {
         Ok(())
     }
 
+    /// Removes every counter whose bucket starts with `prefix` and ends with
+    /// `suffix` (an account's counters are named after its email or id).
+    pub async fn reset_counters_with_suffix(
+        &self,
+        prefix: &str,
+        suffix: &str,
+    ) -> Result<u64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "DELETE FROM rate_counters WHERE substr(bucket, 1, length($1)) = $1 \
+                 AND substr(bucket, length(bucket) - length($2) + 1) = $2 \
+                 AND length(bucket) >= length($1) + length($2)",
+            )
+            .bind(prefix)
+            .bind(suffix)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })
+    }
+
     /// Removes counters whose window started before `before`.
     pub async fn delete_stale_counters(&self, before: i64) -> Result<u64, sqlx::Error> {
         let done = on_pool!(self, |pool| {

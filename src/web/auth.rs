@@ -3,16 +3,17 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AppSession;
+use crate::auth::devices;
 use crate::auth::mfa::PendingSignIn;
 use crate::auth::password::Verified;
 use crate::auth::session::FlashKind;
-use crate::auth::throttle;
+use crate::auth::throttle::{self, SigninSubject};
 use crate::authz::MaybeUser;
 use crate::db::audit::{Actor, NewEvent};
 use crate::db::flags::ACCOUNT_REGISTRATION;
@@ -79,6 +80,7 @@ pub async fn login(
     State(state): State<AppState>,
     session: AppSession,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -114,7 +116,23 @@ pub async fn login(
         )
         .await;
     }
-    match throttle::check_signin(&state.db, &state.config, email.as_str(), &client.ip, now).await {
+    // A browser that signed in to this account before has its own failure
+    // counter: failures from elsewhere do not lock it out (auth::devices).
+    let device_token = devices::presented(&state.config, &headers);
+    let device = match &device_token {
+        Some(token) => {
+            state
+                .db
+                .trusted_device(&devices::token_hash(token), email.as_str())
+                .await?
+        }
+        None => None,
+    };
+    let subject = SigninSubject {
+        email: email.as_str(),
+        device,
+    };
+    match throttle::check_signin_from(&state.db, &state.config, subject, &client.ip, now).await {
         Err(throttle::Throttled::TooManyRequests { retry_after }) => {
             let mut res = retry(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -144,7 +162,7 @@ pub async fn login(
     let creds = match creds {
         Some(c) if verified.is_ok() => c,
         _ => {
-            throttle::record_signin_failure(&state.db, email.as_str(), &client.ip, now).await?;
+            throttle::record_signin_failure_from(&state.db, subject, &client.ip, now).await?;
             state
                 .db
                 .record_event(
@@ -186,6 +204,7 @@ pub async fn login(
             started_at: now,
             failures: 0,
             next: next.clone(),
+            device,
         };
         session.begin_mfa_challenge(&pending).await?;
         state
@@ -208,7 +227,7 @@ pub async fn login(
             .await?;
         return Ok(Redirect::to(CHALLENGE_PAGE).into_response());
     }
-    throttle::clear_signin_failures(&state.db, email.as_str()).await?;
+    throttle::clear_signin_failures_of(&state.db, subject).await?;
     session.sign_in(creds.id, &client.origin(), now).await?;
     state
         .db
@@ -233,7 +252,30 @@ pub async fn login(
     } else {
         next.as_str()
     };
-    Ok(Redirect::to(to).into_response())
+    let mut res = Redirect::to(to).into_response();
+    trust_this_device(&state, &mut res, creds.id, device_token.as_deref(), now).await?;
+    Ok(res)
+}
+
+/// Remembers the browser as trusted for `user_id` after a completed sign-in,
+/// with a fresh token (the one it presented, if any, stops working).
+pub async fn trust_this_device(
+    state: &AppState,
+    res: &mut Response,
+    user_id: uuid::Uuid,
+    presented: Option<&str>,
+    now: i64,
+) -> Result<(), AppError> {
+    let (token, cookie) = devices::issue(&state.config);
+    let old = presented.map(devices::token_hash);
+    state
+        .db
+        .trust_device(user_id, &devices::token_hash(&token), old.as_deref(), now)
+        .await?;
+    if let Some(cookie) = cookie {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(())
 }
 
 pub async fn logout(
