@@ -172,7 +172,10 @@ pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), Throttled
 }
 
 /// Clears the subject's counter after a success.
-pub async fn clear_signin_failures_of(db: &Db, subject: SigninSubject<'_>) -> Result<(), Throttled> {
+pub async fn clear_signin_failures_of(
+    db: &Db,
+    subject: SigninSubject<'_>,
+) -> Result<(), Throttled> {
     let bucket = match subject.device {
         Some(device) => device_bucket(device, subject.email),
         None => account_bucket(subject.email),

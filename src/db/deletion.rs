@@ -19,8 +19,10 @@
 use uuid::Uuid;
 
 use super::audit::Origin;
+use super::platform::{EventRow, OperatorAction, insert_events};
+use super::users::User;
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::CurrentUser;
+use crate::authz::proof::{CurrentUser, Operator, PlatformScope};
 
 /// An organization whose only owner is the user: it must get another owner
 /// (or be deleted) before the account can go.
@@ -113,8 +115,48 @@ struct Mention {
     pseudonym: String,
 }
 
+/// The person whose account is erased: the session's own user
+/// (self-service), or a user an operator deletes on their verified request.
+pub(in crate::db) struct Erasee<'a> {
+    id: Uuid,
+    email: &'a str,
+    display_name: &'a str,
+}
+
+impl<'a> Erasee<'a> {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn email(&self) -> &'a str {
+        self.email
+    }
+    fn display_name(&self) -> &'a str {
+        self.display_name
+    }
+}
+
+impl<'a> From<&'a CurrentUser> for Erasee<'a> {
+    fn from(u: &'a CurrentUser) -> Self {
+        Erasee {
+            id: u.id(),
+            email: u.email(),
+            display_name: u.display_name(),
+        }
+    }
+}
+
+impl<'a> From<&'a User> for Erasee<'a> {
+    fn from(u: &'a User) -> Self {
+        Erasee {
+            id: u.id,
+            email: &u.email,
+            display_name: &u.display_name,
+        }
+    }
+}
+
 impl Mention {
-    fn of(user: &CurrentUser, pseudonym: Uuid, label: &str) -> Self {
+    fn of(user: &Erasee<'_>, pseudonym: Uuid, label: &str) -> Self {
         let quoted = |s: &str| serde_json::Value::from(s).to_string();
         Mention {
             email: quoted(user.email()),
@@ -157,9 +199,25 @@ impl Db {
         &self,
         user: &CurrentUser,
     ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
+        self.sole_owner_orgs(user.id()).await
+    }
+
+    /// `organizations_blocking_deletion` of any user, for an operator.
+    pub async fn organizations_blocking_deletion_of(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
+        self.sole_owner_orgs(user_id).await
+    }
+
+    async fn sole_owner_orgs(
+        &self,
+        user_id: Uuid,
+    ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
         let rows: Vec<(String, String)> = on_pool!(self, |pool| {
             sqlx::query_as(SOLE_OWNER_ORGS)
-                .bind(user.id())
+                .bind(user_id)
                 .fetch_all(pool)
                 .await
         })?;
@@ -179,6 +237,34 @@ impl Db {
         &self,
         user: &CurrentUser,
         origin: &Origin,
+        now: i64,
+    ) -> Result<Option<DeletedAccount>, sqlx::Error> {
+        self.erase_account(&Erasee::from(user), origin, &[], now)
+            .await
+    }
+
+    /// The same erasure, by an operator on the user's verified request: the
+    /// operator's record (platform log and each of the user's orgs' logs) is
+    /// written in the same transaction, *before* the trail is pseudonymised,
+    /// so it too names only the pseudonym afterwards.
+    pub async fn delete_account_by_operator(
+        &self,
+        operator: &Operator,
+        origin: &Origin,
+        user: &User,
+        action: OperatorAction<'_>,
+        now: i64,
+    ) -> Result<Option<DeletedAccount>, sqlx::Error> {
+        let rows = action.rows(operator, origin);
+        self.erase_account(&Erasee::from(user), origin, &rows, now)
+            .await
+    }
+
+    async fn erase_account(
+        &self,
+        user: &Erasee<'_>,
+        origin: &Origin,
+        records: &[EventRow],
         now: i64,
     ) -> Result<Option<DeletedAccount>, sqlx::Error> {
         let pseudonym = Uuid::new_v4();
@@ -281,6 +367,7 @@ impl Db {
                 .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
+            insert_events!(&mut *tx, records, now);
             let mention = Mention::of(user, pseudonym, &label);
             // One statement rewrites each event about the person once, in one
             // pass over the table: as actor, as target, and wherever their

@@ -424,6 +424,8 @@ impl Db {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            must_change_password: false,
+            must_enrol_mfa: false,
         };
         Ok((user, accepted))
     }

@@ -20,17 +20,17 @@ use crate::domain::Reason;
 
 /// One audit row ready to insert.
 #[derive(Debug, Clone)]
-struct EventRow {
-    id: Uuid,
-    actor_id: Option<Uuid>,
-    actor_label: String,
-    action: String,
-    target_kind: String,
-    target_id: String,
-    org_id: Option<Uuid>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    detail: String,
+pub(crate) struct EventRow {
+    pub(crate) id: Uuid,
+    pub(crate) actor_id: Option<Uuid>,
+    pub(crate) actor_label: String,
+    pub(crate) action: String,
+    pub(crate) target_kind: String,
+    pub(crate) target_id: String,
+    pub(crate) org_id: Option<Uuid>,
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) detail: String,
 }
 
 /// Inserts `EventRow`s with the given executor (a pool or `&mut *tx`).
@@ -58,6 +58,7 @@ macro_rules! insert_events {
         }
     };
 }
+pub(crate) use insert_events;
 
 /// What an operator did, to what, and why.
 #[derive(Debug, Clone)]
@@ -79,7 +80,7 @@ impl OperatorAction<'_> {
     /// One row per affected organization (each org's owners see it in their
     /// log), or one platform-only row; all rows of one action share an
     /// `action_id`, and every row is part of the platform log.
-    fn rows(&self, operator: &Operator, origin: &Origin) -> Vec<EventRow> {
+    pub(crate) fn rows(&self, operator: &Operator, origin: &Origin) -> Vec<EventRow> {
         let action_id = Uuid::now_v7();
         let mut detail = json!({
             "reason": self.reason.as_str(),

@@ -20,6 +20,14 @@ pub struct User {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Every page sends the user to change their password first (an
+    /// operator's support action, or an account an operator created).
+    #[sqlx(default)]
+    pub must_change_password: bool,
+    /// Every page sends the user to enrol in MFA first (an operator reset
+    /// their MFA).
+    #[sqlx(default)]
+    pub must_enrol_mfa: bool,
 }
 
 /// What sign-in needs: the id, the stored hash and whether the account may
@@ -59,17 +67,31 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 impl Db {
     pub async fn create_user(&self, new: NewUser<'_>, now: i64) -> Result<User, CreateUserError> {
+        self.create_user_as(new, false, now).await
+    }
+
+    /// `create_user`, optionally with the password to be changed at first
+    /// sign-in (an account an operator created: its initial password has
+    /// been seen by someone else).
+    pub async fn create_user_as(
+        &self,
+        new: NewUser<'_>,
+        must_change_password: bool,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
         let id = Uuid::now_v7();
         let result = on_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO users (id, email, password_hash, display_name, time_zone, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, 'UTC', $5, $5)",
+                 created_at, updated_at, must_change_password) \
+                 VALUES ($1, $2, $3, $4, 'UTC', $5, $5, $6)",
             )
             .bind(id)
             .bind(new.email)
             .bind(new.password_hash)
             .bind(new.display_name)
             .bind(now)
+            .bind(must_change_password)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -90,6 +112,8 @@ impl Db {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            must_change_password,
+            must_enrol_mfa: false,
         })
     }
 
@@ -97,7 +121,8 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, User>(
                 "SELECT id, email, display_name, phone, job_title, time_zone, is_operator, \
-                 disabled_at, created_at, updated_at FROM users WHERE id = $1",
+                 disabled_at, created_at, updated_at, must_change_password, must_enrol_mfa \
+                 FROM users WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -188,12 +213,15 @@ impl Db {
         now: i64,
     ) -> Result<u64, sqlx::Error> {
         let revoked = in_tx!(self, |tx| {
-            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(new_hash)
-                .bind(now)
-                .bind(user.id())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, updated_at = $2, \
+                 must_change_password = FALSE WHERE id = $3",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(user.id())
+            .execute(&mut *tx)
+            .await?;
             // A pending MFA sign-in for the user had the old password: it ends
             // with the other sessions.
             sqlx::query(

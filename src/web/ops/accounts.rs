@@ -100,12 +100,15 @@ pub async fn create_account(
     let hash = state.passwords.hash(&password).await?;
     let user = match state
         .db
-        .create_user(
+        // The initial password has been seen by the operator (and whoever
+        // passed it on): the person must choose their own at first sign-in.
+        .create_user_as(
             NewUser {
                 email: email.as_str(),
                 password_hash: &hash,
                 display_name: name.as_str(),
             },
+            true,
             now,
         )
         .await

@@ -97,11 +97,11 @@ pub async fn list_users(
     ok(&page)
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, AppError> {
+pub(super) fn parse_id(raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
 }
 
-async fn load_user(state: &AppState, op: &Operator, id: Uuid) -> Result<User, AppError> {
+pub(super) async fn load_user(state: &AppState, op: &Operator, id: Uuid) -> Result<User, AppError> {
     state
         .db
         .platform_user(op.scope(), id)
@@ -148,7 +148,7 @@ fn summary(u: &User, now: i64) -> UserRow {
     }
 }
 
-async fn gate_page(
+pub(super) async fn gate_page(
     state: &AppState,
     session: &AppSession,
     op: &Operator,
@@ -164,7 +164,7 @@ async fn gate_page(
     })
 }
 
-async fn detail_page(
+pub(super) async fn detail_page(
     state: &AppState,
     session: &AppSession,
     op: &Operator,
@@ -276,7 +276,7 @@ pub async fn view_user(
 }
 
 /// The orgs whose audit logs must show an operator action on this user.
-async fn user_org_ids(
+pub(super) async fn user_org_ids(
     state: &AppState,
     op: &Operator,
     user_id: Uuid,
