@@ -35,3 +35,4 @@ mod service_accounts;
 mod sessions;
 mod storage;
 mod sudo;
+mod support;
