@@ -190,7 +190,10 @@ pub fn ops() -> RouteTable {
         // Support tools (see `web::ops::support`).
         .post("/ops/users/{id}/reset-mfa", support::reset_mfa)
         .post("/ops/users/{id}/clear-lockouts", support::clear_lockouts)
-        .post("/ops/users/{id}/keys/{key}/revoke", support::revoke_user_key)
+        .post(
+            "/ops/users/{id}/keys/{key}/revoke",
+            support::revoke_user_key,
+        )
         .post("/ops/users/{id}/sign-out", support::sign_out_everywhere)
         .post(
             "/ops/users/{id}/require-password-change",

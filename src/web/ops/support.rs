@@ -20,7 +20,6 @@ use uuid::Uuid;
 
 use super::users::{detail_page, gate_page, load_user, parse_id, user_org_ids};
 use super::{has_view_grant, ops_context};
-use crate::app::AppState;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::Operator;
@@ -30,6 +29,7 @@ use crate::db::users::User;
 use crate::domain::Reason;
 use crate::error::AppError;
 use crate::request::ClientInfo;
+use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::{FieldErrors, OpsSection, PageContext, ok, render};
 
