@@ -19,7 +19,7 @@ fn header<'a>(res: &'a TestResponse, name: &str) -> &'a str {
 }
 
 async fn leased(app: &TestApp) -> i64 {
-    app.count("SELECT COALESCE(SUM(granted), 0) FROM api_quota_leases")
+    app.count("SELECT CAST(COALESCE(SUM(granted), 0) AS BIGINT) FROM api_quota_leases")
         .await
 }
 
