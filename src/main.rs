@@ -45,6 +45,10 @@ enum Command {
         /// How many events to add.
         #[arg(long, default_value_t = 1_000_000)]
         events: i64,
+        /// Put the events in this org's audit log (its slug), for the org
+        /// audit benchmark.
+        #[arg(long)]
+        org: Option<String>,
     },
     /// Platform operators and master keys (only from here, never the web).
     #[command(subcommand)]
@@ -202,14 +206,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             database,
             email,
             events,
-        } => bench_seed_audit(&database, &email, events).await,
+            org,
+        } => bench_seed_audit(&database, &email, org.as_deref(), events).await,
     }
 }
 
-async fn bench_seed_audit(database: &DatabaseArgs, email: &str, events: i64) -> anyhow::Result<()> {
+async fn bench_seed_audit(
+    database: &DatabaseArgs,
+    email: &str,
+    org: Option<&str>,
+    events: i64,
+) -> anyhow::Result<()> {
     let db = open(database).await?;
     let started = std::time::Instant::now();
-    let n = gatehouse::seed::seed_audit_events(&db, email, events, SystemClock.unix()).await?;
+    let n =
+        gatehouse::seed::seed_audit_events_in(&db, email, org, events, SystemClock.unix()).await?;
     println!(
         "Inserted {n} audit events for {email} in {:.1} s.",
         started.elapsed().as_secs_f64()
