@@ -230,7 +230,31 @@ pub async fn seed_bench(db: &Db, members: usize, now: i64) -> anyhow::Result<(St
 /// transaction (the export benchmark: `gatehouse bench-seed-audit`). Returns
 /// how many were inserted.
 pub async fn seed_audit_events(db: &Db, email: &str, count: i64, now: i64) -> anyhow::Result<i64> {
+    seed_audit_events_in(db, email, None, count, now).await
+}
+
+/// As [`seed_audit_events`], with the events in the audit log of the org
+/// `org_slug` when given (the org audit benchmark, `bench/run.sh`).
+pub async fn seed_audit_events_in(
+    db: &Db,
+    email: &str,
+    org_slug: Option<&str>,
+    count: i64,
+    now: i64,
+) -> anyhow::Result<i64> {
     const BATCH: i64 = 10_000;
+    let org: Option<uuid::Uuid> = match org_slug {
+        None => None,
+        Some(slug) => Some(
+            crate::db::on_pool!(db, |pool| {
+                sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1")
+                    .bind(slug)
+                    .fetch_optional(pool)
+                    .await
+            })?
+            .ok_or_else(|| anyhow::anyhow!("no org with the slug {slug}"))?,
+        ),
+    };
     let creds = db
         .find_credentials_by_email(email)
         .await?
@@ -243,17 +267,18 @@ pub async fn seed_audit_events(db: &Db, email: &str, count: i64, now: i64) -> an
         Db::Sqlite(_) => {
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \
              INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
-             target_kind, target_id, ip, user_agent, detail) \
+             target_kind, target_id, ip, user_agent, detail, org_id) \
              SELECT randomblob(16), $2 + i, $3, $4, 'bench.event', 'user', $5, '192.0.2.10', \
              'Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0', \
-             '{\"seq\":' || ($6 + i) || '}' FROM n"
+             '{\"seq\":' || ($6 + i) || '}', $7 FROM n"
         }
         Db::Postgres(_) => {
             "INSERT INTO audit_events (id, occurred_at, actor_id, actor_label, action, \
-             target_kind, target_id, ip, user_agent, detail) \
+             target_kind, target_id, ip, user_agent, detail, org_id) \
              SELECT gen_random_uuid(), $2 + i, $3, $4, 'bench.event', 'user', $5, '192.0.2.10', \
              'Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0', \
-             '{\"seq\":' || ($6 + i) || '}' FROM generate_series(0, $1 - 1) AS i"
+             '{\"seq\":' || ($6 + i) || '}', $7 \
+             FROM generate_series(0, $1 - 1) AS i"
         }
     };
     let mut done = 0;
@@ -267,6 +292,7 @@ pub async fn seed_audit_events(db: &Db, email: &str, count: i64, now: i64) -> an
                 .bind(email)
                 .bind(&uid)
                 .bind(done)
+                .bind(org)
                 .execute(&mut *tx)
                 .await?;
             done += n;

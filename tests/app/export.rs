@@ -358,6 +358,40 @@ async fn the_benchmark_seeder_adds_events_that_the_export_streams_in_order() {
 }
 
 #[tokio::test]
+async fn the_benchmark_seeder_puts_events_in_the_named_org_audit_log_only() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, mut olga) = crate::orgs::two_orgs(&app).await;
+        let n = gatehouse::seed::seed_audit_events_in(
+            app.db(),
+            "ada@example.com",
+            Some("acme"),
+            120,
+            START,
+        )
+        .await
+        .unwrap();
+        assert_eq!(n, 120);
+        let acme = ada.get("/orgs/acme/audit").await;
+        assert_eq!(acme.status, StatusCode::OK);
+        assert!(acme.body.contains("bench.event"));
+        let globex = olga.get("/orgs/globex/audit").await;
+        assert_eq!(globex.status, StatusCode::OK);
+        assert!(!globex.body.contains("bench.event"));
+        let unknown = gatehouse::seed::seed_audit_events_in(
+            app.db(),
+            "ada@example.com",
+            Some("nope"),
+            1,
+            START,
+        )
+        .await;
+        assert!(unknown.is_err());
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_export_lists_memberships_and_team_roles() {
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = crate::orgs::two_orgs(&app).await;
