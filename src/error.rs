@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::auth::csrf::CsrfRejection;
 use crate::auth::mfa::CodeError;
+use crate::auth::reauth::ReauthError;
 use crate::auth::session::SessionError;
 use crate::auth::throttle::Throttled;
 use crate::auth::totp::TotpSetupError;
@@ -106,6 +107,16 @@ impl From<Throttled> for AppError {
         match e {
             Throttled::TooManyRequests { retry_after } => AppError::TooManyRequests { retry_after },
             e @ Throttled::Storage(_) => AppError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<ReauthError> for AppError {
+    fn from(e: ReauthError) -> Self {
+        match e {
+            ReauthError::Throttled(t) => t.into(),
+            ReauthError::Code(c) => c.into(),
+            e => AppError::Internal(e.into()),
         }
     }
 }

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
+use crate::auth::limits::Bucket;
 use crate::auth::throttle;
 use crate::authz::MasterKey;
 use crate::db::audit::{Actor, Event};
@@ -200,9 +201,7 @@ pub async fn register_self(
     let now = state.clock.unix();
     throttle::consume(
         &state.db,
-        &format!("signup:ip:{}", client.ip),
-        state.config.signups_per_ip_per_hour,
-        3600,
+        &Bucket::signup_ip(&state.config, &client.ip),
         now,
     )
     .await?;

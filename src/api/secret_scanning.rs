@@ -25,6 +25,7 @@ use super::ApiJson;
 use super::accounts::Caller;
 use super::error::{ErrorBody, FieldError};
 use crate::auth::api_key::{PREFIX, Presented};
+use crate::auth::limits::Bucket;
 use crate::auth::throttle;
 use crate::authz::PlatformScope;
 use crate::db::audit::{Actor, Event};
@@ -35,8 +36,6 @@ use super::error::ApiError;
 
 /// Tokens accepted in one report.
 pub const MAX_TOKENS: usize = 100;
-/// Reports accepted per IP address per hour.
-pub const REPORTS_PER_IP_PER_HOUR: i64 = 60;
 /// Longest `url`, `type` or `source` kept in the audit record (characters).
 const MAX_FIELD_CHARS: usize = 2048;
 
@@ -80,14 +79,7 @@ pub async fn report_tokens(
     req: Request,
 ) -> Result<(StatusCode, Json<ReportReceived>), ApiError> {
     let now = state.clock.unix();
-    throttle::consume(
-        &state.db,
-        &format!("leak-report:ip:{}", client.ip),
-        REPORTS_PER_IP_PER_HOUR,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::leak_reports(&client.ip), now).await?;
     let ApiJson(reports) = ApiJson::<Vec<ReportedToken>>::from_request(req, &state).await?;
     if reports.len() > MAX_TOKENS {
         return Err(ApiError::Validation(vec![FieldError {

@@ -7,7 +7,7 @@
 //!   session as anonymous, and the session row has no user id — only a
 //!   `pending_user_id`, so that a password change, "sign out everywhere
 //!   else", disabling or deleting the account ends it (`auth::store`). It expires
-//!   after `PENDING_TTL_SECS` and after `MAX_CHALLENGE_FAILURES` wrong codes.
+//!   after `PENDING_TTL_SECS` and after `limits::MAX_CHALLENGE_FAILURES` wrong codes.
 //! - An **enrolment** (`Enrolment`) keeps the new secret in the session until
 //!   a code confirms it; nothing reaches the database before that.
 //! - **Fresh backup codes** (`FreshCodes`) keep a just-generated set in the
@@ -29,8 +29,6 @@ use crate::db::mfa::PLAINTEXT;
 
 /// How long a person has to type the code after the password.
 pub const PENDING_TTL_SECS: i64 = 5 * 60;
-/// Wrong codes per pending sign-in before it starts over.
-pub const MAX_CHALLENGE_FAILURES: u32 = 5;
 /// How long just-generated backup codes stay readable in the session.
 pub const FRESH_CODES_TTL_SECS: i64 = 10 * 60;
 

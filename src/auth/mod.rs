@@ -1,13 +1,16 @@
 //! Authentication: password hashing, the session store and the typed session
-//! on top of it, CSRF tokens, the sign-in throttle, and the second factor
-//! (TOTP, backup codes and the flows' session state), and the key that
-//! seals TOTP secrets at rest.
+//! on top of it, CSRF tokens, the rate-limit catalogue and its counters,
+//! re-authentication of a signed-in user, the second factor (TOTP, backup
+//! codes and the flows' session state), and the key that seals TOTP secrets
+//! at rest.
 
 pub mod api_key;
 pub mod backup_codes;
 pub mod csrf;
+pub mod limits;
 pub mod mfa;
 pub mod password;
+pub mod reauth;
 pub mod secrets;
 pub mod session;
 pub mod store;

@@ -1,5 +1,6 @@
-//! Rate limits that protect credentials, counted in the database so they hold
-//! across instances.
+//! How rate limits are counted, in the database so they hold across
+//! instances. Which buckets exist, their windows and their limits are all in
+//! `auth::limits`; this module only counts them.
 //!
 //! Sign-in: failures are counted per account (by the email typed, whether or
 //! not such an account exists, so the limit reveals nothing) and per IP
@@ -19,6 +20,7 @@
 
 use uuid::Uuid;
 
+use crate::auth::limits::{Bucket, LONGEST_WINDOW_SECS};
 use crate::config::Config;
 use crate::db::Db;
 
@@ -32,21 +34,7 @@ pub enum Throttled {
     Storage(#[from] sqlx::Error),
 }
 
-const ACCOUNT_WINDOW_SECS: i64 = 60 * 60;
-const IP_WINDOW_SECS: i64 = 15 * 60;
 const MAX_LOCK_SECS: i64 = 15 * 60;
-const CODE_WINDOW_SECS: i64 = 15 * 60;
-/// Second-factor code checks allowed per user per 15 minutes (a right code
-/// starts the count over).
-pub const MAX_CODE_ATTEMPTS: i64 = 10;
-
-fn account_bucket(email: &str) -> String {
-    format!("signin:account:{email}")
-}
-
-fn ip_bucket(ip: &str) -> String {
-    format!("signin:ip:{ip}")
-}
 
 /// The wait imposed after `excess` failures beyond the free ones.
 fn lock_secs(excess: i64) -> i64 {
@@ -62,22 +50,26 @@ pub async fn check_signin(
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
+    let account = Bucket::signin_account(config, email);
     if let Some(c) = db
-        .read_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+        .read_counter(account.name(), account.window_secs(), now)
         .await?
-        && c.hits >= config.signin_max_failures
+        && c.hits >= account.limit()
     {
-        let until = c.last_hit_at + lock_secs(c.hits - config.signin_max_failures);
+        let until = c.last_hit_at + lock_secs(c.hits - account.limit());
         if now < until {
             return Err(Throttled::TooManyRequests {
                 retry_after: (until - now) as u64,
             });
         }
     }
-    if let Some(c) = db.read_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?
-        && c.hits >= config.signin_max_failures_per_ip
+    let address = Bucket::signin_ip(config, ip);
+    if let Some(c) = db
+        .read_counter(address.name(), address.window_secs(), now)
+        .await?
+        && c.hits >= address.limit()
     {
-        let until = c.window_start + IP_WINDOW_SECS;
+        let until = c.window_start + address.window_secs();
         return Err(Throttled::TooManyRequests {
             retry_after: (until - now).max(1) as u64,
         });
@@ -87,56 +79,47 @@ pub async fn check_signin(
 
 pub async fn record_signin_failure(
     db: &Db,
+    config: &Config,
     email: &str,
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
-    db.hit_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+    for bucket in [
+        Bucket::signin_account(config, email),
+        Bucket::signin_ip(config, ip),
+    ] {
+        db.hit_counter(bucket.name(), bucket.window_secs(), now)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn clear_signin_failures(db: &Db, config: &Config, email: &str) -> Result<(), Throttled> {
+    db.reset_counter(Bucket::signin_account(config, email).name())
         .await?;
-    db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;
     Ok(())
-}
-
-pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), Throttled> {
-    db.reset_counter(&account_bucket(email)).await?;
-    Ok(())
-}
-
-fn code_bucket(user_id: Uuid) -> String {
-    format!("mfa:user:{user_id}")
 }
 
 /// Counts one second-factor code check of `user_id` before it happens, and
 /// refuses with 429 beyond `MAX_CODE_ATTEMPTS` in the window.
 pub async fn reserve_code_attempt(db: &Db, user_id: Uuid, now: i64) -> Result<(), Throttled> {
-    consume(
-        db,
-        &code_bucket(user_id),
-        MAX_CODE_ATTEMPTS,
-        CODE_WINDOW_SECS,
-        now,
-    )
-    .await
+    consume(db, &Bucket::mfa_codes(user_id), now).await
 }
 
 pub async fn clear_code_attempts(db: &Db, user_id: Uuid) -> Result<(), Throttled> {
-    db.reset_counter(&code_bucket(user_id)).await?;
+    db.reset_counter(Bucket::mfa_codes(user_id).name()).await?;
     Ok(())
 }
 
 /// Counts one use of a limited action and refuses with 429 once more than
-/// `limit` uses fall in the current window.
-pub async fn consume(
-    db: &Db,
-    bucket: &str,
-    limit: i64,
-    window_secs: i64,
-    now: i64,
-) -> Result<(), Throttled> {
-    let c = db.hit_counter(bucket, window_secs, now).await?;
-    if c.hits > limit {
+/// the bucket's limit of uses fall in its current window.
+pub async fn consume(db: &Db, bucket: &Bucket, now: i64) -> Result<(), Throttled> {
+    let c = db
+        .hit_counter(bucket.name(), bucket.window_secs(), now)
+        .await?;
+    if c.hits > bucket.limit() {
         return Err(Throttled::TooManyRequests {
-            retry_after: (c.window_start + window_secs - now).max(1) as u64,
+            retry_after: (c.window_start + bucket.window_secs() - now).max(1) as u64,
         });
     }
     Ok(())
@@ -144,7 +127,7 @@ pub async fn consume(
 
 /// Counters whose last hit is older than a day are of no further use.
 pub async fn clean_up(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    db.delete_stale_counters(now - 24 * 60 * 60).await
+    db.delete_stale_counters(now - LONGEST_WINDOW_SECS).await
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AppSession;
+use crate::auth::limits::Bucket;
 use crate::auth::mfa::PendingSignIn;
 use crate::auth::password::Verified;
 use crate::auth::session::FlashKind;
@@ -144,7 +145,14 @@ pub async fn login(
     let creds = match creds {
         Some(c) if verified.is_ok() => c,
         _ => {
-            throttle::record_signin_failure(&state.db, email.as_str(), &client.ip, now).await?;
+            throttle::record_signin_failure(
+                &state.db,
+                &state.config,
+                email.as_str(),
+                &client.ip,
+                now,
+            )
+            .await?;
             let failed = Event::by(Actor::Anonymous)
                 .did("signin.failed")
                 .on("email", &email)
@@ -190,7 +198,7 @@ pub async fn login(
         state.db.record_event(&challenged, now).await?;
         return Ok(Redirect::to(CHALLENGE_PAGE).into_response());
     }
-    throttle::clear_signin_failures(&state.db, email.as_str()).await?;
+    throttle::clear_signin_failures(&state.db, &state.config, email.as_str()).await?;
     session.sign_in(creds.id, &client.origin(), now).await?;
     let signed_in = Event::by(Actor::User {
         id: creds.id,
@@ -335,9 +343,7 @@ pub async fn signup(
     }
     throttle::consume(
         &state.db,
-        &format!("signup:ip:{}", client.ip),
-        state.config.signups_per_ip_per_hour,
-        3600,
+        &Bucket::signup_ip(&state.config, &client.ip),
         now,
     )
     .await?;

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::mfa::{CodeKind, MAX_CHALLENGE_FAILURES, PendingSignIn, verify_code};
+use crate::auth::limits::MAX_CHALLENGE_FAILURES;
+use crate::auth::mfa::{CodeKind, PendingSignIn, verify_code};
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, backup_codes, throttle};
 use crate::authz::MaybeUser;
@@ -152,7 +153,8 @@ pub async fn answer_challenge(
 
     let Some(kind) = verify_code(&state.db, &state.secrets, user.id, &form.code, now).await? else {
         pending.failures += 1;
-        throttle::record_signin_failure(&state.db, &user.email, &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, &state.config, &user.email, &client.ip, now)
+            .await?;
         let restarted = pending.failures >= MAX_CHALLENGE_FAILURES;
         state
             .db
@@ -188,7 +190,7 @@ pub async fn answer_challenge(
 
     // Signed in: `sign_in` drops the pending state and rotates the session id.
     session.sign_in(user.id, &origin, now).await?;
-    throttle::clear_signin_failures(&state.db, &user.email).await?;
+    throttle::clear_signin_failures(&state.db, &state.config, &user.email).await?;
     state
         .db
         .record_event(

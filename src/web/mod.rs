@@ -37,3 +37,14 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, AppE
 pub fn ok(page: &impl Template) -> Result<Response, AppError> {
     render(StatusCode::OK, page)
 }
+
+/// The re-authentication check (`auth::reauth`) over this state's storage,
+/// limits, hasher and cipher.
+pub fn reauth(state: &crate::state::AppState) -> crate::auth::reauth::Reauth<'_> {
+    crate::auth::reauth::Reauth {
+        db: &state.db,
+        config: &state.config,
+        passwords: &state.passwords,
+        cipher: &state.secrets,
+    }
+}

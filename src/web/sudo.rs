@@ -8,9 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::auth::AppSession;
-use crate::auth::mfa::verify_code;
+use crate::auth::reauth::{Factors, Outcome};
 use crate::auth::session::FlashKind;
-use crate::auth::throttle;
 use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::domain::Password;
@@ -19,7 +18,7 @@ use crate::paths::safe_next;
 use crate::state::AppState;
 use crate::web::auth::NextQuery;
 use crate::web::extract::{Form, Query};
-use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, reauth, render};
 
 #[derive(Template)]
 #[template(path = "sudo.html")]
@@ -69,13 +68,16 @@ pub async fn confirm_sudo(
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
-    // The same counters as sign-in: a stolen session cookie must not become
-    // an unthrottled way to guess the password.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
-    let stored = state.db.password_hash(&user).await?;
-    let verified = state
-        .passwords
-        .verify(&form.password, Some(&stored))
+    let outcome = reauth(&state)
+        .confirm(
+            &user,
+            &client.ip,
+            Factors::PasswordAndCode {
+                password: &form.password,
+                code: &form.code,
+            },
+            now,
+        )
         .await?;
     // Sudo state lives in the session, written by the session layer after
     // the handler returns: both events stand alone.
@@ -85,35 +87,27 @@ pub async fn confirm_sudo(
             .on("user", user.id())
             .from(&client.origin())
     };
-    let needs_code = state.db.user_has_mfa(user.id()).await?;
     let mut errors = FieldErrors::new();
-    if !verified.is_ok() {
-        // The code is not looked at (nor consumed) when the password is wrong.
-        errors.add("password", "That is not your password.");
-    } else if needs_code
-        && verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
-            .await?
-            .is_none()
-    {
-        errors.add(
+    match outcome {
+        Outcome::Confirmed { .. } => {}
+        Outcome::WrongPassword => errors.add("password", "That is not your password."),
+        Outcome::WrongCode => errors.add(
             "code",
             "That code is not right, or it was already used. Enter the current code from \
              your authenticator app, or a backup code.",
-        );
+        ),
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         state.db.record_event(&event("sudo.failed"), now).await?;
         let page = SudoPage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
             next,
             minutes: state.config.sudo_minutes,
-            needs_code,
+            needs_code: state.db.user_has_mfa(user.id()).await?,
             errors,
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    throttle::clear_signin_failures(&state.db, user.email()).await?;
     // Entering sudo mode is a privilege change: the session id is rotated.
     session.rotate_id().await?;
     session

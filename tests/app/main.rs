@@ -26,6 +26,7 @@ mod passwords;
 mod pending_sign_in;
 mod policies;
 mod protection;
+mod reauth;
 mod register;
 mod rejections;
 mod secret_scanning;

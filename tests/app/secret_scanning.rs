@@ -168,7 +168,7 @@ async fn real_fake_malformed_and_revoked_tokens_get_identical_answers() {
 async fn reports_are_limited_per_address_with_429_and_retry_after() {
     each_engine(|app| async move {
         let body = reports(&[issue().token.expose()]);
-        for _ in 0..gatehouse::api::secret_scanning::REPORTS_PER_IP_PER_HOUR {
+        for _ in 0..gatehouse::auth::limits::LEAK_REPORTS_PER_IP_PER_HOUR {
             let res = report_from(&app, "192.0.2.52", &body).await;
             assert_eq!(res.status, StatusCode::ACCEPTED);
         }

@@ -15,7 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::auth::mfa::verify_code;
+use crate::auth::limits::Bucket;
+use crate::auth::reauth::{Factors, Outcome};
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, throttle};
 use crate::authz::{CurrentUser, MaybeUser};
@@ -25,10 +26,7 @@ use crate::domain::Password;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
-use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, render};
-
-/// Deletion attempts a user may make per hour.
-pub const ATTEMPTS_PER_HOUR: i64 = 3;
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, device, ok, reauth, render};
 
 /// One of the things the deletion removes, as the page lists it.
 pub struct Item {
@@ -120,14 +118,7 @@ pub async fn delete_account(
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    throttle::consume(
-        &state.db,
-        &format!("account:delete:{}", user.id()),
-        ATTEMPTS_PER_HOUR,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::account_deletion(user.id()), now).await?;
     if !state
         .db
         .organizations_blocking_deletion(&user)
@@ -143,31 +134,30 @@ pub async fn delete_account(
         )
         .await;
     }
-    // The same counters as sign-in: the form must not become an unthrottled
-    // way to guess the password with a stolen session.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
-    let stored = state.db.password_hash(&user).await?;
-    let verified = state
-        .passwords
-        .verify(&form.password, Some(&stored))
+    // The same counters as sign-in (`reauth`): the form must not become an
+    // unthrottled way to guess the password with a stolen session.
+    let outcome = reauth(&state)
+        .confirm(
+            &user,
+            &client.ip,
+            Factors::PasswordAndCode {
+                password: &form.password,
+                code: &form.code,
+            },
+            now,
+        )
         .await?;
     let mut errors = FieldErrors::new();
-    if !verified.is_ok() {
-        // The code is not looked at (nor consumed) when the password is wrong.
-        errors.add("password", "That is not your current password.");
-    } else if state.db.user_has_mfa(user.id()).await?
-        && verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
-            .await?
-            .is_none()
-    {
-        errors.add(
+    match outcome {
+        Outcome::Confirmed { .. } => {}
+        Outcome::WrongPassword => errors.add("password", "That is not your current password."),
+        Outcome::WrongCode => errors.add(
             "code",
             "That code is not right, or it was already used. Enter the current code from your \
              authenticator app, or a backup code.",
-        );
+        ),
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
         let failed = Event::by(user.actor())
             .did("account.delete_failed")
             .on("user", user.id())

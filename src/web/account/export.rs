@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::auth::limits::{Bucket, EXPORTS_PER_HOUR};
 use crate::auth::{AppSession, throttle};
 use crate::authz::CurrentUser;
 use crate::db::Db;
@@ -36,8 +37,6 @@ use crate::web::{ClientInfo, PageContext, Section, device, ok};
 pub const SCHEMA: &str = "gatehouse.export/v1";
 /// Audit events read per query while streaming.
 const PAGE: i64 = 500;
-/// Exports a user may download per hour.
-pub const EXPORTS_PER_HOUR: i64 = 5;
 
 #[derive(Template)]
 #[template(path = "account/export.html")]
@@ -376,14 +375,7 @@ pub async fn download_export(
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    throttle::consume(
-        &state.db,
-        &format!("export:user:{}", user.id()),
-        EXPORTS_PER_HOUR,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::export(user.id()), now).await?;
     // An export reads and changes nothing, so its record stands alone.
     let exported = audit::Event::by(user.actor())
         .did("account.exported")

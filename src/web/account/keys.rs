@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::AppSession;
 use crate::auth::api_key;
+use crate::auth::limits::Bucket;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
 use crate::authz::org::unchecked_member_scope;
@@ -178,14 +179,7 @@ pub async fn create_key(
             &new_key_page(ctx, &state, form, errors, &bindings),
         );
     };
-    throttle::consume(
-        &state.db,
-        &format!("keys:issue:{}", user.id()),
-        state.config.key_issues_per_hour,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::key_issue(&state.config, user.id()), now).await?;
     let issued = api_key::issue();
     state
         .db
@@ -351,14 +345,7 @@ pub async fn rotate_key(
             .await?;
         return Ok(Redirect::to(&format!("/account/keys/{public_id}")).into_response());
     }
-    throttle::consume(
-        &state.db,
-        &format!("keys:issue:{}", user.id()),
-        state.config.key_issues_per_hour,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::key_issue(&state.config, user.id()), now).await?;
     let issued = api_key::issue_for(&key.public_id);
     let rotated = state
         .db

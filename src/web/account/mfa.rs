@@ -15,17 +15,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::mfa::verify_code;
+use crate::auth::reauth::Factors;
 use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};
-use crate::auth::{AppSession, backup_codes, throttle};
+use crate::auth::{AppSession, backup_codes};
 use crate::authz::{CurrentUser, SudoUser};
 use crate::db::audit::Event;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
-use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, reauth, render};
 
 const SECURITY_PAGE: &str = "/account/security";
 const SETUP_PAGE: &str = crate::paths::MFA_ENROLMENT;
@@ -315,13 +315,12 @@ pub async fn disable_mfa(
     if !state.db.user_has_mfa(user.id()).await? {
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
-    // A code check like any other: throttled by the sign-in counters.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
-    if verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
-        .await?
-        .is_none()
-    {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
+    // A code check like any other: `reauth` throttles it by the sign-in
+    // counters.
+    let outcome = reauth(&state)
+        .confirm(&user, &client.ip, Factors::Code(&form.code), now)
+        .await?;
+    if !outcome.is_confirmed() {
         let failed = mfa_event(&user, &client, "mfa.disable_failed");
         state.db.record_event(&failed, now).await?;
         let mut errors = FieldErrors::new();

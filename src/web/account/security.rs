@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::auth::reauth::Factors;
 use crate::auth::session::FlashKind;
-use crate::auth::throttle;
 use crate::auth::{AppSession, backup_codes};
 use crate::authz::CurrentUser;
 use crate::db::audit::Event;
@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::timefmt::Timestamp;
-use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
+use crate::web::{ClientInfo, FieldErrors, PageContext, Section, reauth, render};
 
 #[derive(Template)]
 #[template(path = "account/security.html")]
@@ -88,18 +88,18 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    // Re-entering the current password is a password check like sign-in: it
-    // is throttled by the same counters.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
-
+    // Re-entering the current password is a password check like sign-in:
+    // `reauth` throttles it with the same counters.
     let mut errors = FieldErrors::new();
-    let stored = state.db.password_hash(&user).await?;
-    let verified = state
-        .passwords
-        .verify(&form.current_password, Some(&stored))
+    let outcome = reauth(&state)
+        .confirm(
+            &user,
+            &client.ip,
+            Factors::Password(&form.current_password),
+            now,
+        )
         .await?;
-    if !verified.is_ok() {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
+    if !outcome.is_confirmed() {
         errors.add("current_password", "That is not your current password.");
     }
     let local = Email::from_trusted(user.email().to_owned());

@@ -18,6 +18,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::id_from;
+use crate::auth::limits::Bucket;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, api_key, throttle};
 use crate::authz::sudo::take_stashed_form;
@@ -390,14 +391,7 @@ pub async fn create_key(
         let page = new_key_page(&state, &session, &owner, &sa, form, errors).await?;
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    throttle::consume(
-        &state.db,
-        &format!("keys:issue:{}", sudo.id()),
-        state.config.key_issues_per_hour,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
     let issued = api_key::issue();
     state
         .db
@@ -551,14 +545,7 @@ pub async fn rotate_key(
             .await?;
         return Ok(Redirect::to(&base(&owner, &sa)).into_response());
     }
-    throttle::consume(
-        &state.db,
-        &format!("keys:issue:{}", sudo.id()),
-        state.config.key_issues_per_hour,
-        3600,
-        now,
-    )
-    .await?;
+    throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
     let issued = api_key::issue_for(&key.public_id);
     if !state
         .db
