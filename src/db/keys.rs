@@ -1,6 +1,8 @@
 //! API keys. Personal-key functions take the `CurrentUser` proof (or the
 //! `SudoUser` proof where the operation needs sudo), so a key of another user
-//! is simply not found. The bearer lookup is by public id, one indexed query
+//! is simply not found; rotation, revocation and removal are written once
+//! for personal and service-account keys, filtered by a `KeyOwner` taken
+//! from a proof. The bearer lookup is by public id, one indexed query
 //! joined with the owner's status (a user or a service account).
 //!
 //! Creating, rotating and revoking a key write the audit event that records
@@ -12,7 +14,7 @@ use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::{CurrentUser, OrgScope, SudoUser};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, SudoUser};
 use crate::domain::Scopes;
 
 /// The columns of `ApiKey`, in one place: queries splice it in with
@@ -163,6 +165,56 @@ pub struct NewKey<'a> {
     pub expires_at: Option<i64>,
 }
 
+/// Whose keys a rotation, revocation or removal may touch, from a proof:
+/// the signed-in user's own keys, or the service-account keys of the org an
+/// owner proved. The write functions filter by it in their SQL
+/// (`key_owner_filter!`), so a key of anyone else is not found.
+#[derive(Clone, Copy)]
+pub enum KeyOwner<'a> {
+    User(&'a CurrentUser),
+    ServiceAccountsOf(&'a OwnerScope),
+}
+
+impl KeyOwner<'_> {
+    /// `(owner_user_id, org_id)` for the SQL filter: exactly one is set, and
+    /// a NULL matches nothing.
+    fn filter(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            KeyOwner::User(user) => (Some(user.id()), None),
+            KeyOwner::ServiceAccountsOf(scope) => (None, Some(scope.org_id())),
+        }
+    }
+}
+
+/// The SQL condition of a `KeyOwner::filter()` bound at parameters `$u`
+/// (the owning user) and `$o` (the org of a service account's key).
+macro_rules! key_owner_filter {
+    ($u:literal, $o:literal) => {
+        concat!(
+            "(owner_user_id = $",
+            $u,
+            " OR (org_id = $",
+            $o,
+            " AND service_account_id IS NOT NULL))"
+        )
+    };
+}
+
+/// Runs `$query` (an UPDATE of at most one key, `RETURNING org_id`) in the
+/// transaction `$tx` and, when it changed the key, writes `$event` there
+/// too, in the log of the org the key is bound to as read from its row.
+/// Evaluates to whether it changed the key.
+macro_rules! update_key_audited {
+    ($tx:ident, $query:expr, $event:expr, $now:expr) => {{
+        let org: Option<Option<Uuid>> = $query.fetch_optional(&mut *$tx).await?;
+        if let Some(org) = org {
+            insert_event!(&mut *$tx, &$event.in_org_of_key(org), $now)?;
+        }
+        org.is_some()
+    }};
+}
+pub(in crate::db) use update_key_audited;
+
 impl Db {
     /// Creates a personal key, optionally bound to an org the owner belongs
     /// to (the scope proves it) with team grants. A grant is only written for
@@ -298,84 +350,114 @@ impl Db {
         Ok(Some((org, teams)))
     }
 
-    /// Gives a key a new secret. The previous one stays valid until
-    /// `previous_valid_until` (or dies now when that is `None`). Only an
-    /// unrevoked key of this owner is rotated; returns false otherwise.
-    /// `event` is written with it (in the key's org's log too).
-    pub async fn rotate_personal_key(
+    /// Gives an unrevoked key of `owner` a new secret (the sudo proof is the
+    /// caller's). The previous one stays valid until `previous_valid_until`
+    /// (or dies now when that is `None`). Returns false, writing nothing,
+    /// for any other key; otherwise `event` is written with the change.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rotate_key(
         &self,
-        owner: &SudoUser,
+        owner: KeyOwner<'_>,
+        _sudo: &SudoUser,
         key_id: Uuid,
         new_digest: &[u8],
         previous_valid_until: Option<i64>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let (user_id, org_id) = owner.filter();
         let done = in_tx!(self, |tx| {
-            let org: Option<Option<Uuid>> = sqlx::query_scalar(
-                "UPDATE api_keys SET \
-                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
-                 WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL RETURNING org_id",
+            update_key_audited!(
+                tx,
+                sqlx::query_scalar(concat!(
+                    "UPDATE api_keys SET \
+                       previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
+                       previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                     WHERE id = $4 AND revoked_at IS NULL AND ",
+                    key_owner_filter!(5, 6),
+                    " RETURNING org_id"
+                ))
+                .bind(previous_valid_until)
+                .bind(new_digest)
+                .bind(now)
+                .bind(key_id)
+                .bind(user_id)
+                .bind(org_id),
+                event,
+                now
             )
-            .bind(previous_valid_until)
-            .bind(new_digest)
-            .bind(now)
-            .bind(key_id)
-            .bind(owner.id())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(org) = org {
-                insert_event!(&mut *tx, &event.in_org_of_key(org), now)?;
-            }
-            org.is_some()
         });
         Ok(done)
     }
 
-    /// Revokes an unrevoked key of this owner, writing `event` with it (in
-    /// the key's org's log too).
-    pub async fn revoke_personal_key(
+    /// Revokes an unrevoked key of `owner` at once: neither its secret nor a
+    /// previous one still in its grace period works from now on. `event` is
+    /// written with the change; false (and nothing written) for any other key.
+    pub async fn revoke_key(
         &self,
-        owner: &CurrentUser,
+        owner: KeyOwner<'_>,
         key_id: Uuid,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let (user_id, org_id) = owner.filter();
+        self.revoke_key_where(key_id, (user_id, org_id, false), event, now)
+            .await
+    }
+
+    /// The one revocation statement: the key `key_id`, if unrevoked and
+    /// matched by `(owner_user_id, org of a service account, any)`; `any`
+    /// only for a leaked-key report (`db::leaks`), whose caller proved it
+    /// holds the key's secret instead of an owner's proof.
+    pub(in crate::db) async fn revoke_key_where(
+        &self,
+        key_id: Uuid,
+        (user_id, org_id, any): (Option<Uuid>, Option<Uuid>, bool),
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
         let done = in_tx!(self, |tx| {
-            let org: Option<Option<Uuid>> = sqlx::query_scalar(
-                "UPDATE api_keys SET revoked_at = $1 \
-                 WHERE id = $2 AND owner_user_id = $3 AND revoked_at IS NULL RETURNING org_id",
+            update_key_audited!(
+                tx,
+                sqlx::query_scalar(concat!(
+                    "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
+                     WHERE id = $2 AND revoked_at IS NULL AND ($5 OR ",
+                    key_owner_filter!(3, 4),
+                    ") RETURNING org_id"
+                ))
+                .bind(now)
+                .bind(key_id)
+                .bind(user_id)
+                .bind(org_id)
+                .bind(any),
+                event,
+                now
             )
-            .bind(now)
-            .bind(key_id)
-            .bind(owner.id())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(org) = org {
-                insert_event!(&mut *tx, &event.in_org_of_key(org), now)?;
-            }
-            org.is_some()
         });
         Ok(done)
     }
 
-    /// Removes an expired or revoked key from the owner's list (it stays in
-    /// the table for the audit trail).
-    pub async fn hide_personal_key(
+    /// Removes an expired or revoked key of `owner` from its list (it stays
+    /// in the table for the audit trail). The list is a view, not a change of
+    /// what the key can do, so no event records it.
+    pub async fn hide_key(
         &self,
-        owner: &CurrentUser,
+        owner: KeyOwner<'_>,
         key_id: Uuid,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let (user_id, org_id) = owner.filter();
         let done = on_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE api_keys SET hidden_at = $1 WHERE id = $2 AND owner_user_id = $3 \
-                 AND (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= $1))",
-            )
+            sqlx::query(concat!(
+                "UPDATE api_keys SET hidden_at = $1 WHERE id = $2 \
+                 AND (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= $1)) \
+                 AND ",
+                key_owner_filter!(3, 4)
+            ))
             .bind(now)
             .bind(key_id)
-            .bind(owner.id())
+            .bind(user_id)
+            .bind(org_id)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

@@ -8,32 +8,22 @@
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::keys::update_key_audited;
 use super::{Db, in_tx};
 
 impl Db {
     /// Revokes an unrevoked personal or service-account key and writes
     /// `event`; false (and nothing written) when it was already revoked.
+    /// There is no owner's proof: the reporter showed the key's secret,
+    /// which the caller has matched against its digest.
     pub async fn revoke_leaked_key(
         &self,
         key_id: Uuid,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let done = in_tx!(self, |tx| {
-            let org: Option<Option<Uuid>> = sqlx::query_scalar(
-                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-                 RETURNING org_id",
-            )
-            .bind(now)
-            .bind(key_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(org) = org {
-                insert_event!(&mut *tx, &event.in_org_of_key(org), now)?;
-            }
-            org.is_some()
-        });
-        Ok(done)
+        self.revoke_key_where(key_id, (None, None, true), event, now)
+            .await
     }
 
     /// Ends the grace period of a rotated key whose *old* secret leaked: the
@@ -46,18 +36,17 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = in_tx!(self, |tx| {
-            let org: Option<Option<Uuid>> = sqlx::query_scalar(
-                "UPDATE api_keys SET previous_valid_until = $1 \
-                 WHERE id = $2 AND previous_valid_until > $1 RETURNING org_id",
+            update_key_audited!(
+                tx,
+                sqlx::query_scalar(
+                    "UPDATE api_keys SET previous_valid_until = $1 \
+                     WHERE id = $2 AND previous_valid_until > $1 RETURNING org_id",
+                )
+                .bind(now)
+                .bind(key_id),
+                event,
+                now
             )
-            .bind(now)
-            .bind(key_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(org) = org {
-                insert_event!(&mut *tx, &event.in_org_of_key(org), now)?;
-            }
-            org.is_some()
         });
         Ok(done)
     }

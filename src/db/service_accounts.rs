@@ -1,8 +1,10 @@
 //! Service accounts: non-human principals of one org, managed by its owners,
 //! with their own API keys (always bound to that org). Every function takes
 //! the `OwnerScope` proof and filters by its org id, so a service account or
-//! key of another org is simply not found; creating and rotating a key also
-//! take the `SudoUser` proof.
+//! key of another org is simply not found; creating a key also takes the
+//! `SudoUser` proof. Rotation, revocation and removal are shared with
+//! personal keys (`Db::rotate_key`, `revoke_key`, `hide_key` with
+//! `KeyOwner::ServiceAccountsOf`).
 //!
 //! Deletion is soft: the row stays so that the audit log and the key history
 //! keep naming it, but it disappears from the console and all its keys are
@@ -15,7 +17,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::audit::{Event, execute_audited, insert_event};
+use super::audit::{Event, insert_event};
 use super::keys::key_columns;
 use super::keys::{ApiKey, NewKey};
 use super::{Db, in_tx, on_pool};
@@ -157,7 +159,7 @@ impl Db {
                 "SELECT ",
                 key_columns!(),
                 " FROM api_keys \
-                 WHERE org_id = $1 AND service_account_id = $2 \
+                 WHERE org_id = $1 AND service_account_id = $2 AND hidden_at IS NULL \
                  ORDER BY created_at DESC, id DESC"
             ))
             .bind(scope.org_id())
@@ -178,7 +180,8 @@ impl Db {
                 "SELECT ",
                 key_columns!(),
                 " FROM api_keys \
-                 WHERE org_id = $1 AND service_account_id = $2 AND public_id = $3"
+                 WHERE org_id = $1 AND service_account_id = $2 AND public_id = $3 \
+                 AND hidden_at IS NULL"
             ))
             .bind(scope.org_id())
             .bind(sa_id)
@@ -243,67 +246,6 @@ impl Db {
             n == 1
         });
         Ok(created.then_some(id))
-    }
-
-    /// Gives a service account's key a new secret (see
-    /// `rotate_personal_key` for the grace period), writing `event` with it.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn rotate_service_account_key(
-        &self,
-        scope: &OwnerScope,
-        _sudo: &SudoUser,
-        key_id: Uuid,
-        new_digest: &[u8],
-        previous_valid_until: Option<i64>,
-        event: Event,
-        now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = in_tx!(self, |tx| {
-            execute_audited!(
-                tx,
-                sqlx::query(
-                    "UPDATE api_keys SET \
-                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
-                 WHERE id = $4 AND org_id = $5 AND service_account_id IS NOT NULL \
-                 AND revoked_at IS NULL",
-                )
-                .bind(previous_valid_until)
-                .bind(new_digest)
-                .bind(now)
-                .bind(key_id)
-                .bind(scope.org_id()),
-                &event,
-                now
-            )
-        });
-        Ok(done)
-    }
-
-    /// Revokes a service account's key, writing `event` with it.
-    pub async fn revoke_service_account_key(
-        &self,
-        scope: &OwnerScope,
-        key_id: Uuid,
-        event: Event,
-        now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = in_tx!(self, |tx| {
-            execute_audited!(
-                tx,
-                sqlx::query(
-                    "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
-                 WHERE id = $2 AND org_id = $3 AND service_account_id IS NOT NULL \
-                 AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(key_id)
-                .bind(scope.org_id()),
-                &event,
-                now
-            )
-        });
-        Ok(done)
     }
 
     /// The names of the live teams a key is granted in this org.

@@ -3,7 +3,7 @@
 //! keys (`web::keys`): creation and rotation need sudo, the secret is shown
 //! once, revocation is immediate; they are always bound to this org, with
 //! team grants chosen at creation, and every event goes to the org's audit
-//! log.
+//! log. The flow is `web::keys::lifecycle` with `KeyHome::ServiceAccount`.
 //!
 //! Handlers take `OrgOwner` first and look the service account (and key) up
 //! through its scope *before* asking for sudo, so an id from another org is
@@ -15,24 +15,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::id_from;
-use crate::auth::limits::Bucket;
+use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::auth::{AppSession, api_key, throttle};
-use crate::authz::sudo::take_stashed_form;
 use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
-use crate::db::keys::{ApiKey, NewKey};
 use crate::db::service_accounts::ServiceAccount;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
-use crate::web::keys::{
-    KeyForm, KeyView, NewKeyPage, RevealPage, RotateForm, RotatePage, TeamGroup, ValidKey,
-    chosen_teams, reveal_once, take_revealed, validate, within_org_lifetime,
-};
+use crate::web::keys::{KeyForm, KeyHome, KeyView, RotateForm, lifecycle};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
 
@@ -194,19 +187,6 @@ async fn load_account(
         .ok_or(AppError::NotFound)
 }
 
-async fn load_key(
-    state: &AppState,
-    owner: &OrgOwner,
-    sa: &ServiceAccount,
-    public_id: &str,
-) -> Result<ApiKey, AppError> {
-    state
-        .db
-        .find_service_account_key(owner.scope(), sa.id, public_id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 fn base(owner: &OrgOwner, sa: &ServiceAccount) -> String {
     format!("/orgs/{}/service-accounts/{}", owner.scope().slug(), sa.id)
 }
@@ -290,53 +270,9 @@ pub async fn delete_service_account(
     Ok(Redirect::to(&format!("/orgs/{}/service-accounts", owner.scope().slug())).into_response())
 }
 
-/// The live teams of the org: what a service account's key may be granted.
-async fn org_teams(state: &AppState, owner: &OrgOwner) -> Result<Vec<(Uuid, String)>, AppError> {
-    Ok(state
-        .db
-        .list_teams(owner.scope(), state.clock.unix())
-        .await?
-        .into_iter()
-        .filter(|t| t.deleted_at.is_none())
-        .map(|t| (t.id, t.name))
-        .collect())
-}
-
-async fn new_key_page(
-    state: &AppState,
-    session: &AppSession,
-    owner: &OrgOwner,
-    sa: &ServiceAccount,
-    form: KeyForm,
-    errors: FieldErrors,
-) -> Result<NewKeyPage, AppError> {
-    let ctx = PageContext::for_org(
-        state,
-        session,
-        owner.user(),
-        owner.scope(),
-        Section::OrgServiceAccounts,
-    )
-    .await?;
-    let base = base(owner, sa);
-    let teams = org_teams(state, owner).await?;
-    let mut page = NewKeyPage::new(
-        ctx,
-        state,
-        format!("Create a key for {}", sa.name),
-        "The key acts as this service account in this organization, limited to the scopes \
-         and teams below. You will see it once.",
-        (format!("{base}/keys"), base),
-        form,
-        errors,
-    );
-    page.team_groups = vec![TeamGroup::new(
-        format!("Teams of {}", owner.scope().name()),
-        &teams,
-        &page.form,
-    )];
-    page.policy_days = owner.scope().max_key_lifetime_days();
-    Ok(page)
+/// Where `account`'s keys live, for the shared key lifecycle.
+fn keys_of<'a>(owner: &'a OrgOwner, account: &'a ServiceAccount) -> KeyHome<'a> {
+    KeyHome::ServiceAccount { owner, account }
 }
 
 pub async fn new_key_form(
@@ -346,13 +282,10 @@ pub async fn new_key_form(
     gate: SudoGate,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let sa = load_account(&state, &owner, &id).await?;
-    let page_path = format!("{}/keys/new", base(&owner, &sa));
-    gate.check(&page_path)?;
-    let form = take_stashed_form::<KeyForm>(&session, &page_path)
-        .await?
-        .unwrap_or_else(KeyForm::initial);
-    ok(&new_key_page(&state, &session, &owner, &sa, form, FieldErrors::new()).await?)
+    let account = load_account(&state, &owner, &id).await?;
+    let home = keys_of(&owner, &account);
+    gate.check(&format!("{}/new", home.keys_path()))?;
+    lifecycle::new_key_form(&state, &session, home).await
 }
 
 pub async fn create_key(
@@ -364,72 +297,9 @@ pub async fn create_key(
     Path((_, id)): Path<(String, String)>,
     Form(form): Form<KeyForm>,
 ) -> Result<Response, AppError> {
-    let sa = load_account(&state, &owner, &id).await?;
-    let sudo = gate
-        .enter(&format!("{}/keys/new", base(&owner, &sa)), &form)
-        .await?;
-    let now = state.clock.unix();
-    let mut errors = FieldErrors::new();
-    let valid = validate(
-        &form,
-        now,
-        state.config.allow_keys_without_expiry,
-        &mut errors,
-    );
-    let teams = chosen_teams(&form, &org_teams(&state, &owner).await?, &mut errors);
-    let valid = within_org_lifetime(valid, owner.scope(), now, &mut errors);
-    let (
-        Some(ValidKey {
-            name,
-            description,
-            scopes,
-            expires_at,
-        }),
-        true,
-    ) = (valid, errors.is_empty())
-    else {
-        let page = new_key_page(&state, &session, &owner, &sa, form, errors).await?;
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    };
-    throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
-    let issued = api_key::issue();
-    state
-        .db
-        .create_service_account_key(
-            owner.scope(),
-            &sudo,
-            sa.id,
-            &teams,
-            NewKey {
-                public_id: &issued.public_id,
-                name: &name,
-                description: description.as_deref(),
-                scopes: &scopes,
-                digest: &issued.digest,
-                expires_at,
-            },
-            |key_id| {
-                Event::by(owner.user().actor())
-                    .did("api_key.created")
-                    .on("api_key", key_id)
-                    .in_org(owner.scope())
-                    .detail(json!({
-                        "service_account": sa.name,
-                        "name": name,
-                        "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
-                        "scopes": scopes.names(),
-                        "expires_at": expires_at,
-                        "teams": teams.len(),
-                    }))
-                    .from(&client.origin())
-            },
-            now,
-        )
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let public_id = issued.public_id.clone();
-    reveal_once(&session, &public_id, issued.token).await?;
-    Ok(Redirect::to(&format!("{}/keys/{public_id}/reveal", base(&owner, &sa))).into_response())
+    let account = load_account(&state, &owner, &id).await?;
+    let home = keys_of(&owner, &account);
+    lifecycle::create_key(&state, &session, home, gate, &client, form).await
 }
 
 pub async fn reveal_key(
@@ -438,50 +308,9 @@ pub async fn reveal_key(
     owner: OrgOwner,
     Path((_, id, public_id)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let sa = load_account(&state, &owner, &id).await?;
-    let key = load_key(&state, &owner, &sa, &public_id).await?;
-    let page = RevealPage {
-        ctx: PageContext::for_org(
-            &state,
-            &session,
-            owner.user(),
-            owner.scope(),
-            Section::OrgServiceAccounts,
-        )
-        .await?,
-        key: KeyView::new(&key, state.clock.unix()),
-        token: take_revealed(&session, &key.public_id).await?,
-        api_base: state.config.public_url(),
-        back: base(&owner, &sa),
-        back_label: "the service account",
-    };
-    ok(&page)
-}
-
-async fn rotate_page(
-    state: &AppState,
-    session: &AppSession,
-    owner: &OrgOwner,
-    sa: &ServiceAccount,
-    key: &ApiKey,
-    grace: String,
-    errors: FieldErrors,
-) -> Result<RotatePage, AppError> {
-    Ok(RotatePage {
-        ctx: PageContext::for_org(
-            state,
-            session,
-            owner.user(),
-            owner.scope(),
-            Section::OrgServiceAccounts,
-        )
-        .await?,
-        key: KeyView::new(key, state.clock.unix()),
-        key_base: format!("{}/keys/{}", base(owner, sa), key.public_id),
-        cancel: base(owner, sa),
-        grace,
-        errors,
-    })
+    let account = load_account(&state, &owner, &id).await?;
+    let home = keys_of(&owner, &account);
+    lifecycle::reveal_key(&state, &session, home, &public_id).await
 }
 
 pub async fn rotate_key_form(
@@ -491,28 +320,12 @@ pub async fn rotate_key_form(
     gate: SudoGate,
     Path((_, id, public_id)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let sa = load_account(&state, &owner, &id).await?;
-    let key = load_key(&state, &owner, &sa, &public_id).await?;
-    let path = format!("{}/keys/{}/rotate", base(&owner, &sa), key.public_id);
-    gate.check(&path)?;
-    let form = take_stashed_form::<RotateForm>(&session, &path)
-        .await?
-        .unwrap_or_default();
-    let grace = if form.grace.is_empty() {
-        "0".into()
-    } else {
-        form.grace
-    };
-    ok(&rotate_page(
-        &state,
-        &session,
-        &owner,
-        &sa,
-        &key,
-        grace,
-        FieldErrors::new(),
-    )
-    .await?)
+    let account = load_account(&state, &owner, &id).await?;
+    let home = keys_of(&owner, &account);
+    // Looked up before sudo is asked for: another org's key is 404.
+    let key = home.find_key(&state, &public_id).await?;
+    gate.check(&format!("{}/rotate", home.key_path(&key.public_id)))?;
+    lifecycle::rotate_key_form(&state, &session, home, &key).await
 }
 
 pub async fn rotate_key(
@@ -524,57 +337,9 @@ pub async fn rotate_key(
     Path((_, id, public_id)): Path<(String, String, String)>,
     Form(form): Form<RotateForm>,
 ) -> Result<Response, AppError> {
-    let sa = load_account(&state, &owner, &id).await?;
-    let key = load_key(&state, &owner, &sa, &public_id).await?;
-    let sudo = gate
-        .enter(
-            &format!("{}/keys/{}/rotate", base(&owner, &sa), key.public_id),
-            &form,
-        )
-        .await?;
-    let now = state.clock.unix();
-    let Some(grace_secs) = form.grace_seconds() else {
-        let mut errors = FieldErrors::new();
-        errors.add("grace", "Choose when the old secret stops working.");
-        let page = rotate_page(&state, &session, &owner, &sa, &key, "0".into(), errors).await?;
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    };
-    if !key.status(now).is_usable() {
-        session
-            .flash(FlashKind::Error, "Only an active key can be rotated.")
-            .await?;
-        return Ok(Redirect::to(&base(&owner, &sa)).into_response());
-    }
-    throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
-    let issued = api_key::issue_for(&key.public_id);
-    if !state
-        .db
-        .rotate_service_account_key(
-            owner.scope(),
-            &sudo,
-            key.id,
-            &issued.digest,
-            grace_secs.map(|g| now + g),
-            Event::by(owner.user().actor())
-                .did("api_key.rotated")
-                .on("api_key", key.id)
-                .in_org(owner.scope())
-                .detail(json!({ "service_account": sa.name, "prefix": key.prefix(),
-                                "grace_seconds": grace_secs.unwrap_or(0) }))
-                .from(&client.origin()),
-            now,
-        )
-        .await?
-    {
-        return Err(AppError::NotFound);
-    }
-    reveal_once(&session, &key.public_id, issued.token).await?;
-    Ok(Redirect::to(&format!(
-        "{}/keys/{}/reveal",
-        base(&owner, &sa),
-        key.public_id
-    ))
-    .into_response())
+    let account = load_account(&state, &owner, &id).await?;
+    let home = keys_of(&owner, &account);
+    lifecycle::rotate_key(&state, &session, home, gate, &client, &public_id, form).await
 }
 
 pub async fn revoke_key(
@@ -584,33 +349,7 @@ pub async fn revoke_key(
     client: ClientInfo,
     Path((_, id, public_id)): Path<(String, String, String)>,
 ) -> Result<Response, AppError> {
-    let sa = load_account(&state, &owner, &id).await?;
-    let key = load_key(&state, &owner, &sa, &public_id).await?;
-    if state
-        .db
-        .revoke_service_account_key(
-            owner.scope(),
-            key.id,
-            Event::by(owner.user().actor())
-                .did("api_key.revoked")
-                .on("api_key", key.id)
-                .in_org(owner.scope())
-                .detail(json!({ "service_account": sa.name, "prefix": key.prefix(),
-                                "name": key.name }))
-                .from(&client.origin()),
-            state.clock.unix(),
-        )
-        .await?
-    {
-        session
-            .flash(
-                FlashKind::Success,
-                format!(
-                    "The key “{}” was revoked. Programs using it are now refused.",
-                    key.name
-                ),
-            )
-            .await?;
-    }
-    Ok(Redirect::to(&base(&owner, &sa)).into_response())
+    let account = load_account(&state, &owner, &id).await?;
+    let home = keys_of(&owner, &account);
+    lifecycle::revoke_key(&state, &session, home, &client, &public_id).await
 }

@@ -3,7 +3,14 @@
 //! validation (name, scopes, expiry, org policy, team grants), the key as the
 //! pages show it, the show-once mechanism and the rotation grace choices.
 //! Both surfaces render the same templates (`templates/keys/`), so a key
-//! looks and behaves the same wherever it is managed.
+//! looks and behaves the same wherever it is managed; the flow itself
+//! (create, show once, rotate, revoke, remove) is written once in
+//! `lifecycle`, for every `KeyHome` (`home`).
+
+pub mod home;
+pub mod lifecycle;
+
+pub use home::KeyHome;
 
 use askama::Template;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,313 @@
+//! The API key lifecycle, written once for every place a key can live:
+//! create (sudo; throttled per person), show once, rotate with a grace
+//! period (sudo; throttled), revoke, remove from the list. The `KeyHome`
+//! (`super::home`) says where the key lives: the signed-in user's own keys,
+//! or a service account of an org the caller owns.
+//!
+//! Invariant: every key is looked up through its home (a proof-bound query)
+//! before sudo is asked for or anything is written, so a key of anyone else
+//! is 404, never a sudo prompt; every write goes through `Db` functions that
+//! filter by the same proof (`KeyOwner`); and each creation, rotation and
+//! revocation hands its `Event` to that function, which writes it in the
+//! transaction of the change (a key bound to an org has it in that org's
+//! log too).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::{
+    KeyForm, KeyHome, KeyView, RevealPage, RotateForm, RotatePage, ValidKey, reveal_once,
+    take_revealed, validate, within_org_lifetime,
+};
+use crate::auth::limits::Bucket;
+use crate::auth::session::FlashKind;
+use crate::auth::{AppSession, api_key, throttle};
+use crate::authz::SudoGate;
+use crate::authz::sudo::take_stashed_form;
+use crate::db::keys::{ApiKey, NewKey};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::{ClientInfo, FieldErrors, render};
+
+/// The creation form (the handler has checked sudo for it).
+pub async fn new_key_form(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+) -> Result<Response, AppError> {
+    let form = take_stashed_form::<KeyForm>(session, &format!("{}/new", home.keys_path()))
+        .await?
+        .unwrap_or_else(KeyForm::initial);
+    let ctx = home.page_context(state, session).await?;
+    let bindings = home.bindings(state).await?;
+    let page = home.new_key_page(ctx, state, form, FieldErrors::new(), &bindings);
+    render(StatusCode::OK, &page)
+}
+
+/// Creates a key from the form (sudo), then shows it once.
+pub async fn create_key(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    gate: SudoGate,
+    client: &ClientInfo,
+    form: KeyForm,
+) -> Result<Response, AppError> {
+    let sudo = gate
+        .enter(&format!("{}/new", home.keys_path()), &form)
+        .await?;
+    let now = state.clock.unix();
+    let mut errors = FieldErrors::new();
+    let allow_no_expiry = state.config.allow_keys_without_expiry;
+    let valid = validate(&form, now, allow_no_expiry, &mut errors);
+    let bindings = home.bindings(state).await?;
+    let binding = home.chosen_binding(&form, &bindings, &mut errors);
+    // The org's maximum key lifetime applies to keys bound to it.
+    let valid = match binding.as_ref() {
+        Some((scope, _)) => within_org_lifetime(valid, scope, now, &mut errors),
+        None => valid,
+    };
+    let (
+        Some(ValidKey {
+            name,
+            description,
+            scopes,
+            expires_at,
+        }),
+        true,
+    ) = (valid, errors.is_empty())
+    else {
+        let ctx = home.page_context(state, session).await?;
+        let page = home.new_key_page(ctx, state, form, errors, &bindings);
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
+    let issued = api_key::issue();
+    let key = NewKey {
+        public_id: &issued.public_id,
+        name: &name,
+        description: description.as_deref(),
+        scopes: &scopes,
+        digest: &issued.digest,
+        expires_at,
+    };
+    let teams = binding.as_ref().map_or(&[][..], |(_, t)| t.as_slice());
+    let mut detail = json!({
+        "name": name,
+        "prefix": format!("{}{}", api_key::PREFIX, issued.public_id),
+        "scopes": scopes.names(),
+        "expires_at": expires_at,
+    });
+    if let KeyHome::Personal(_) = home {
+        detail["org"] = json!(binding.as_ref().map(|(scope, _)| scope.slug()));
+    }
+    detail["teams"] = json!(teams.len());
+    let created = |key_id| {
+        let event = home.event(client, "api_key.created", key_id, detail);
+        // A bound key's events also go to its org's audit log.
+        match &binding {
+            Some((scope, _)) => event.in_org(scope),
+            None => event,
+        }
+    };
+    match home {
+        KeyHome::Personal(_) => {
+            let bound = binding.as_ref().map(|(scope, _)| (*scope, teams));
+            state
+                .db
+                .create_personal_key(&sudo, bound, key, created, now)
+                .await?;
+        }
+        KeyHome::ServiceAccount { owner, account } => {
+            state
+                .db
+                .create_service_account_key(
+                    owner.scope(),
+                    &sudo,
+                    account.id,
+                    teams,
+                    key,
+                    created,
+                    now,
+                )
+                .await?
+                .ok_or(AppError::NotFound)?;
+        }
+    }
+    let public_id = issued.public_id.clone();
+    reveal_once(session, &public_id, issued.token).await?;
+    Ok(Redirect::to(&format!("{}/reveal", home.key_path(&public_id))).into_response())
+}
+
+/// The key just issued, shown once (a reload shows only its metadata).
+pub async fn reveal_key(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    public_id: &str,
+) -> Result<Response, AppError> {
+    let key = home.find_key(state, public_id).await?;
+    let page = RevealPage {
+        ctx: home.page_context(state, session).await?,
+        key: KeyView::new(&key, state.clock.unix()),
+        token: take_revealed(session, &key.public_id).await?,
+        api_base: state.config.public_url(),
+        back: home.list_path(),
+        back_label: match home {
+            KeyHome::Personal(_) => "API keys",
+            KeyHome::ServiceAccount { .. } => "the service account",
+        },
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn rotate_page(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    key: &ApiKey,
+    grace: String,
+    errors: FieldErrors,
+) -> Result<RotatePage, AppError> {
+    Ok(RotatePage {
+        ctx: home.page_context(state, session).await?,
+        key: KeyView::new(key, state.clock.unix()),
+        key_base: home.key_path(&key.public_id),
+        cancel: home.key_page(&key.public_id),
+        grace,
+        errors,
+    })
+}
+
+/// The rotation form for `key` (the handler has checked sudo for it).
+pub async fn rotate_key_form(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    key: &ApiKey,
+) -> Result<Response, AppError> {
+    let path = format!("{}/rotate", home.key_path(&key.public_id));
+    let form = take_stashed_form::<RotateForm>(session, &path)
+        .await?
+        .unwrap_or_default();
+    let grace = if form.grace.is_empty() {
+        "0".into()
+    } else {
+        form.grace
+    };
+    let page = rotate_page(state, session, home, key, grace, FieldErrors::new()).await?;
+    render(StatusCode::OK, &page)
+}
+
+/// Gives an active key a new secret (sudo); the old one keeps working for
+/// the chosen grace period. The new secret is shown once.
+pub async fn rotate_key(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    gate: SudoGate,
+    client: &ClientInfo,
+    public_id: &str,
+    form: RotateForm,
+) -> Result<Response, AppError> {
+    let key = home.find_key(state, public_id).await?;
+    let path = format!("{}/rotate", home.key_path(&key.public_id));
+    let sudo = gate.enter(&path, &form).await?;
+    let now = state.clock.unix();
+    let Some(grace_secs) = form.grace_seconds() else {
+        let mut errors = FieldErrors::new();
+        errors.add("grace", "Choose when the old secret stops working.");
+        let page = rotate_page(state, session, home, &key, "0".into(), errors).await?;
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    if !key.status(now).is_usable() {
+        session
+            .flash(FlashKind::Error, "Only an active key can be rotated.")
+            .await?;
+        return Ok(Redirect::to(&home.key_page(&key.public_id)).into_response());
+    }
+    throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
+    let issued = api_key::issue_for(&key.public_id);
+    let until = grace_secs.map(|g| now + g);
+    let detail = json!({ "prefix": key.prefix(), "grace_seconds": grace_secs.unwrap_or(0) });
+    let rotated = home.event(client, "api_key.rotated", key.id, detail);
+    if !state
+        .db
+        .rotate_key(
+            home.owner(),
+            &sudo,
+            key.id,
+            &issued.digest,
+            until,
+            rotated,
+            now,
+        )
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    reveal_once(session, &key.public_id, issued.token).await?;
+    Ok(Redirect::to(&format!("{}/reveal", home.key_path(&key.public_id))).into_response())
+}
+
+/// Revokes a key at once: programs using it are refused from now on.
+pub async fn revoke_key(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    client: &ClientInfo,
+    public_id: &str,
+) -> Result<Response, AppError> {
+    let key = home.find_key(state, public_id).await?;
+    let now = state.clock.unix();
+    let detail = json!({ "prefix": key.prefix(), "name": key.name });
+    let revoked = home.event(client, "api_key.revoked", key.id, detail);
+    if state
+        .db
+        .revoke_key(home.owner(), key.id, revoked, now)
+        .await?
+    {
+        session
+            .flash(
+                FlashKind::Success,
+                format!(
+                    "The key “{}” was revoked. Programs using it are now refused.",
+                    key.name
+                ),
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&home.list_path()).into_response())
+}
+
+/// Removes an expired or revoked key from its home's list (it stays in the
+/// table, and in the audit trail).
+pub async fn remove_key(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    public_id: &str,
+) -> Result<Response, AppError> {
+    let key = home.find_key(state, public_id).await?;
+    if state
+        .db
+        .hide_key(home.owner(), key.id, state.clock.unix())
+        .await?
+    {
+        session
+            .flash(
+                FlashKind::Success,
+                format!("The key “{}” was removed from the list.", key.name),
+            )
+            .await?;
+    } else {
+        session
+            .flash(
+                FlashKind::Error,
+                "Only expired or revoked keys can be removed from the list.",
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&home.list_path()).into_response())
+}
