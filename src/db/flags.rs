@@ -1,7 +1,7 @@
 //! Feature flags, stored in the database so that every instance sees a change
 //! at once.
 
-use super::{Db, on_pool};
+use super::{Db, execute, on_pool};
 
 pub const ACCOUNT_REGISTRATION: &str = "account-registration";
 
@@ -17,7 +17,8 @@ impl Db {
     }
 
     pub async fn set_flag(&self, name: &str, enabled: bool, now: i64) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
+        execute!(
+            self,
             sqlx::query(
                 "INSERT INTO feature_flags (name, enabled, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO UPDATE SET enabled = $2, updated_at = $3",
@@ -25,10 +26,7 @@ impl Db {
             .bind(name)
             .bind(enabled)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(())
     }
 
@@ -39,7 +37,8 @@ impl Db {
         enabled: bool,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
+        execute!(
+            self,
             sqlx::query(
                 "INSERT INTO feature_flags (name, enabled, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO NOTHING",
@@ -47,10 +46,7 @@ impl Db {
             .bind(name)
             .bind(enabled)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
-use super::{Db, in_tx, on_pool};
+use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, SudoUser};
 use crate::domain::Scopes;
 
@@ -447,7 +447,8 @@ impl Db {
         now: i64,
     ) -> Result<bool, sqlx::Error> {
         let (user_id, org_id) = owner.filter();
-        let done = on_pool!(self, |pool| {
+        let done = execute!(
+            self,
             sqlx::query(concat!(
                 "UPDATE api_keys SET hidden_at = $1 WHERE id = $2 \
                  AND (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= $1)) \
@@ -458,10 +459,7 @@ impl Db {
             .bind(key_id)
             .bind(user_id)
             .bind(org_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(done == 1)
     }
 
@@ -493,15 +491,13 @@ impl Db {
     }
 
     pub async fn mark_key_used(&self, key_id: Uuid, ip: &str, now: i64) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
+        execute!(
+            self,
             sqlx::query("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
                 .bind(now)
                 .bind(ip)
                 .bind(key_id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, execute_audited, insert_event};
-use super::{Db, in_tx, on_pool};
+use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::PlatformScope;
 
 /// A master key's metadata (never its digest).
@@ -208,15 +208,15 @@ impl Db {
         ip: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE master_keys SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
-                .bind(now)
-                .bind(ip)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            sqlx::query(
+                "UPDATE master_keys SET last_used_at = $1, last_used_ip = $2 WHERE id = $3"
+            )
+            .bind(now)
+            .bind(ip)
+            .bind(id)
+        )?;
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
-use super::{Db, in_tx, on_pool};
+use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 use crate::cipher::Sealed;
 
@@ -50,6 +50,30 @@ pub enum StoredSecret {
     KeyCheck(Sealed),
     /// A user's sealed TOTP secret.
     Totp { user_id: Uuid, sealed: Sealed },
+}
+
+/// Replaces every backup code of `$user_id`, used or not, with the digests
+/// `$digests`, inside the transaction `$tx` (enrolment and regeneration
+/// both write a whole set). A macro because the transaction's type differs
+/// per engine.
+macro_rules! replace_codes {
+    ($tx:ident, $user_id:expr, $digests:expr, $now:expr) => {
+        sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
+            .bind($user_id)
+            .execute(&mut *$tx)
+            .await?;
+        for digest in $digests {
+            sqlx::query(
+                "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind($user_id)
+            .bind(digest)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
 }
 
 impl Db {
@@ -119,21 +143,7 @@ impl Db {
             .await?
             .rows_affected();
             if inserted == 1 {
-                sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id())
-                    .execute(&mut *tx)
-                    .await?;
-                for digest in code_digests {
-                    sqlx::query(
-                        "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
-                         VALUES ($1, $2, $3)",
-                    )
-                    .bind(user.id())
-                    .bind(digest)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                replace_codes!(tx, user.id(), code_digests, now);
                 insert_event!(&mut *tx, &event, now)?;
             }
             inserted == 1
@@ -144,17 +154,15 @@ impl Db {
     /// Records `step` as used if it is later than every step used before;
     /// false means the code is a replay (or older than one already used).
     pub async fn accept_totp_step(&self, user_id: Uuid, step: i64) -> Result<bool, sqlx::Error> {
-        let n = on_pool!(self, |pool| {
+        let n = execute!(
+            self,
             sqlx::query(
                 "UPDATE user_mfa SET last_used_step = $1 \
                  WHERE user_id = $2 AND (last_used_step IS NULL OR last_used_step < $1)",
             )
             .bind(step)
             .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(n == 1)
     }
 
@@ -166,7 +174,8 @@ impl Db {
         digest: &[u8],
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let n = on_pool!(self, |pool| {
+        let n = execute!(
+            self,
             sqlx::query(
                 "UPDATE mfa_backup_codes SET used_at = $1 \
                  WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
@@ -174,10 +183,7 @@ impl Db {
             .bind(now)
             .bind(user_id)
             .bind(digest)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(n == 1)
     }
 
@@ -197,21 +203,7 @@ impl Db {
                     .fetch_one(&mut *tx)
                     .await?;
             if exists > 0 {
-                sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
-                    .bind(user.id())
-                    .execute(&mut *tx)
-                    .await?;
-                for digest in code_digests {
-                    sqlx::query(
-                        "INSERT INTO mfa_backup_codes (user_id, code_hash, created_at) \
-                         VALUES ($1, $2, $3)",
-                    )
-                    .bind(user.id())
-                    .bind(digest)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                replace_codes!(tx, user.id(), code_digests, now);
                 insert_event!(&mut *tx, &event, now)?;
             }
             exists > 0

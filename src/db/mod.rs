@@ -76,6 +76,19 @@ macro_rules! in_tx {
 }
 pub(crate) use in_tx;
 
+/// Runs one statement `$query` on the pool and evaluates to how many rows it
+/// changed, `Result<u64, sqlx::Error>`: the two engines' results differ in
+/// type, and the count is what they share.
+macro_rules! execute {
+    ($db:expr, $query:expr) => {
+        $crate::db::on_pool!($db, |pool| $query
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+    };
+}
+pub(crate) use execute;
+
 /// Why the database could not be opened; the message names the problem and
 /// never the credentials in the URL.
 #[derive(Debug, thiserror::Error)]
@@ -193,10 +206,7 @@ impl Db {
 
     /// `/readyz`: one round trip to the database.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(self, sqlx::query("SELECT 1"))?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, on_pool};
+use super::{Db, execute, on_pool};
 
 #[derive(Debug, Clone, Copy, FromRow)]
 pub struct Counter {
@@ -59,25 +59,19 @@ impl Db {
     }
 
     pub async fn reset_counter(&self, bucket: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM rate_counters WHERE bucket = $1")
-                .bind(bucket)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            sqlx::query("DELETE FROM rate_counters WHERE bucket = $1").bind(bucket)
+        )?;
         Ok(())
     }
 
     /// Removes counters whose window started before `before`.
     pub async fn delete_stale_counters(&self, before: i64) -> Result<u64, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM rate_counters WHERE last_hit_at < $1")
-                .bind(before)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let done = execute!(
+            self,
+            sqlx::query("DELETE FROM rate_counters WHERE last_hit_at < $1").bind(before)
+        )?;
         Ok(done)
     }
 }

@@ -12,7 +12,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, execute_audited, insert_event};
-use super::{Db, in_tx, on_pool};
+use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 
 /// Bytes of the id hash that make up a session's handle.
@@ -147,7 +147,8 @@ impl Db {
     /// Updates an existing session's record. A session revoked while the
     /// request was in flight stays revoked: nothing is inserted.
     pub async fn update_session(&self, row: SessionWrite<'_>) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
+        execute!(
+            self,
             sqlx::query(
                 "UPDATE sessions SET user_id = $1, data = $2, ip = $3, user_agent = $4, \
                  pending_user_id = $6 WHERE id_hash = $5",
@@ -158,10 +159,7 @@ impl Db {
             .bind(row.user_agent)
             .bind(row.id_hash)
             .bind(row.pending_user_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(())
     }
 
@@ -171,38 +169,32 @@ impl Db {
         now: i64,
         expires_at: i64,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_hash = $3")
-                .bind(now)
-                .bind(expires_at)
-                .bind(id_hash)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_hash = $3"
+            )
+            .bind(now)
+            .bind(expires_at)
+            .bind(id_hash)
+        )?;
         Ok(())
     }
 
     pub async fn delete_session(&self, id_hash: &[u8]) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-                .bind(id_hash)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash)
+        )?;
         Ok(())
     }
 
     /// Deletes every expired row (the background clean-up); returns how many.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let done = execute!(
+            self,
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now)
+        )?;
         Ok(done)
     }
 

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
-use super::{Db, in_tx, on_pool};
+use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, PlatformScope};
 
 /// A user as the console shows it (no credential material).
@@ -150,15 +150,13 @@ impl Db {
         old_hash: &str,
         new_hash: &str,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, |pool| {
+        execute!(
+            self,
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
                 .bind(new_hash)
                 .bind(user_id)
                 .bind(old_hash)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        )?;
         Ok(())
     }
 
