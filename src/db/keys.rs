@@ -302,6 +302,11 @@ impl Db {
     /// `previous_valid_until` (or dies now when that is `None`). Only an
     /// unrevoked key of this owner is rotated; returns false otherwise.
     /// `event` is written with it (in the key's org's log too).
+    ///
+    /// The old digest is kept even without a grace, with a validity that has
+    /// already ended: a rotation at once is what follows a leak, and a later
+    /// use of the leaked secret must answer `token_rotated` and be audited,
+    /// not look like a random string (`invalid_token`, unaudited).
     pub async fn rotate_personal_key(
         &self,
         owner: &SudoUser,
@@ -314,8 +319,8 @@ impl Db {
         let done = in_tx!(self, |tx| {
             let org: Option<Option<Uuid>> = sqlx::query_scalar(
                 "UPDATE api_keys SET \
-                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                   previous_digest = secret_digest, \
+                   previous_valid_until = COALESCE($1, $3), secret_digest = $2, rotated_at = $3 \
                  WHERE id = $4 AND owner_user_id = $5 AND revoked_at IS NULL RETURNING org_id",
             )
             .bind(previous_valid_until)

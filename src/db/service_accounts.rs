@@ -263,8 +263,8 @@ impl Db {
                 tx,
                 sqlx::query(
                     "UPDATE api_keys SET \
-                   previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                   previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                   previous_digest = secret_digest, \
+                   previous_valid_until = COALESCE($1, $3), secret_digest = $2, rotated_at = $3 \
                  WHERE id = $4 AND org_id = $5 AND service_account_id IS NOT NULL \
                  AND revoked_at IS NULL",
                 )

@@ -28,6 +28,7 @@ mod policies;
 mod protection;
 mod register;
 mod rejections;
+mod rotation_trace;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;
