@@ -18,7 +18,7 @@ use super::audit::{Event, execute_audited, insert_event};
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal, SudoUser};
 use crate::domain::OrgRole;
 
 /// An org and one member's role in it, as stored. `authz` turns it into the
@@ -799,10 +799,11 @@ impl Db {
 
     /// Soft-deletes a team: its members lose team-scoped access at once (the
     /// team no longer counts anywhere), and an owner can restore it for 30
-    /// days.
+    /// days. Destructive, so the owner is in sudo mode (`SudoUser`).
     pub async fn delete_team(
         &self,
         scope: &OwnerScope,
+        _sudo: &SudoUser,
         team_id: Uuid,
         event: Event,
         now: i64,

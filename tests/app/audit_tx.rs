@@ -109,6 +109,8 @@ async fn a_role_change_whose_event_cannot_be_written_is_not_made() {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
         let grace_id = user_id(&app, "grace@example.com").await;
         let member = format!("/orgs/acme/members/{grace_id}");
+        // Promoting needs sudo: enter it first, so the change itself fails.
+        ada.ensure_sudo(&member).await;
         break_the_audit_log(&app).await;
 
         let res = ada

@@ -22,6 +22,7 @@ mod mfa;
 mod ops;
 mod org_api;
 mod orgs;
+mod owner_sudo;
 mod passwords;
 mod pending_sign_in;
 mod policies;
