@@ -56,6 +56,7 @@ impl Modify for BearerKeys {
                        missing_token, malformed_token, invalid_checksum, invalid_token, \
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, service_account_key, key_not_bound, owner_required, \
+                       mfa_required, \
                        master_key_required, registration_disabled (403); not_found (404); \
                        method_not_allowed (405); payload_too_large (413: over 64 KiB); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \

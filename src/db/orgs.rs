@@ -51,6 +51,14 @@ pub enum OrgError {
     Db(#[from] sqlx::Error),
 }
 
+/// A personal key's membership in its org, with its owner's MFA state.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyMembershipRow {
+    #[sqlx(flatten)]
+    pub membership: MembershipRow,
+    pub has_mfa: bool,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct UserOrg {
     pub slug: String,
@@ -215,6 +223,31 @@ impl Db {
             )
             .bind(slug)
             .bind(user_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// `membership_by_slug` for a personal API key bound to the org
+    /// `bound_to`, with whether the key's owner has MFA on — folded into the
+    /// one indexed lookup, because the API applies the org's MFA policy on
+    /// every request (`authz::api::ApiOrgKey`).
+    pub async fn key_membership_by_slug(
+        &self,
+        user_id: Uuid,
+        bound_to: Uuid,
+        slug: &str,
+    ) -> Result<Option<KeyMembershipRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, KeyMembershipRow>(
+                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
+                 m.role, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
+                 FROM orgs o JOIN memberships m ON m.org_id = o.id \
+                 WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3",
+            )
+            .bind(slug)
+            .bind(user_id)
+            .bind(bound_to)
             .fetch_optional(pool)
             .await
         })

@@ -15,6 +15,7 @@ mod erasure;
 mod export;
 mod forms;
 mod invitations;
+mod key_mfa;
 mod keys;
 mod master_key;
 mod matrix;

@@ -154,7 +154,18 @@ pub async fn create_key(
                 errors.add("org", "Choose one of your organizations.");
                 None
             }
-            Some((scope, teams)) => Some((scope, chosen_teams(&form, teams, &mut errors))),
+            Some((scope, teams)) => {
+                // The org's MFA policy would refuse every request of this key
+                // (`authz::api::ApiOrgKey`): say so now, beside the field.
+                if scope.require_mfa() && !state.db.user_has_mfa(user.id()).await? {
+                    errors.add(
+                        "org",
+                        "This organization requires two-factor authentication: turn it on for \
+                         your account (Account → Security) before binding a key to it.",
+                    );
+                }
+                Some((scope, chosen_teams(&form, teams, &mut errors)))
+            }
         }
     };
     // The org's maximum key lifetime applies to keys bound to it.
