@@ -143,6 +143,8 @@ pub mod scopes {
         ProfileWrite => Scope::ProfileWrite,
         KeysRead => Scope::KeysRead,
         MembersRead => Scope::MembersRead,
+        MembersWrite => Scope::MembersWrite,
+        AuditRead => Scope::AuditRead,
         TeamsRead => Scope::TeamsRead,
         TeamsWrite => Scope::TeamsWrite,
     }

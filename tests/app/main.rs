@@ -19,6 +19,7 @@ mod key_mfa;
 mod keys;
 mod master_key;
 mod matrix;
+mod members_api;
 mod mfa;
 mod ops;
 mod org_api;
