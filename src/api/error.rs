@@ -48,7 +48,8 @@ pub enum ApiError {
         message: &'static str,
     },
     /// 403 with a stable code: `service_account_key`, `key_not_bound`,
-    /// `owner_required`, `master_key_required`, `registration_disabled`.
+    /// `owner_required`, `mfa_required`, `master_key_required`,
+    /// `registration_disabled`.
     #[error("forbidden: {code}")]
     Forbidden {
         code: &'static str,
@@ -56,6 +57,13 @@ pub enum ApiError {
     },
     #[error("insufficient scope: {0}")]
     InsufficientScope(Scope),
+    /// 409 with a stable code: the request breaks an invariant of the
+    /// current state (`last_owner`); nothing changed.
+    #[error("conflict: {code}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("bad request: {0}")]
@@ -101,6 +109,9 @@ impl ApiError {
             }
             ApiError::Forbidden { code, message } => {
                 (StatusCode::FORBIDDEN, code, (*message).to_owned())
+            }
+            ApiError::Conflict { code, message } => {
+                (StatusCode::CONFLICT, code, (*message).to_owned())
             }
             ApiError::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,

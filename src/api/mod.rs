@@ -9,6 +9,8 @@ pub mod json;
 pub mod keys;
 pub mod me;
 pub mod openapi;
+pub mod org_audit;
+pub mod org_members;
 pub mod orgs;
 pub mod secret_scanning;
 

@@ -56,8 +56,8 @@ impl Modify for BearerKeys {
                        missing_token, malformed_token, invalid_checksum, invalid_token, \
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, service_account_key, key_not_bound, owner_required, \
-                       master_key_required, registration_disabled (403); not_found (404); \
-                       method_not_allowed (405); payload_too_large (413: over 64 KiB); \
+                       mfa_required, master_key_required, registration_disabled (403); \
+                       not_found (404); method_not_allowed (405); last_owner (409); payload_too_large (413: over 64 KiB); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \
                        with a message such as `must be a string` or `is required`); \
@@ -71,6 +71,9 @@ impl Modify for BearerKeys {
         super::orgs::list_teams,
         super::orgs::put_team_member,
         super::orgs::delete_team_member,
+        super::org_members::patch_member,
+        super::org_members::delete_member,
+        super::org_audit::list_events,
         super::accounts::register_self,
         super::accounts::register_by_master_key,
         super::accounts::list_accounts,
@@ -88,6 +91,11 @@ impl Modify for BearerKeys {
         TeamRoleName,
         TeamMembershipBody,
         TeamMembership,
+        super::org_members::OrgRoleName,
+        super::org_members::MemberRoleBody,
+        super::org_members::MemberRole,
+        super::org_audit::OrgEvent,
+        super::org_audit::OrgEventPage,
         RegisterRequest,
         Account,
         AccountPage,
@@ -103,7 +111,7 @@ impl Modify for BearerKeys {
     tags(
         (name = "profile", description = "The key owner's profile"),
         (name = "keys", description = "API key introspection"),
-        (name = "orgs", description = "The members and teams of the key's organization, within its team grants"),
+        (name = "orgs", description = "The members, teams and audit log of the key's organization, within its team grants"),
         (name = "accounts", description = "Self-registration (public, behind the `account-registration` flag)"),
         (name = "admin", description = "Platform administration with the master key"),
         (name = "secret-scanning", description = "Public: secret scanners report Gatehouse keys found in public; live ones are revoked"),

@@ -143,6 +143,8 @@ pub mod scopes {
         ProfileWrite => Scope::ProfileWrite,
         KeysRead => Scope::KeysRead,
         MembersRead => Scope::MembersRead,
+        MembersWrite => Scope::MembersWrite,
+        AuditRead => Scope::AuditRead,
         TeamsRead => Scope::TeamsRead,
         TeamsWrite => Scope::TeamsWrite,
     }
@@ -423,14 +425,31 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
             });
         };
         let (principal_id, row) = match &principal.owner {
-            KeyOwner::User(user) => (
-                Principal::User(user.id),
-                state
+            KeyOwner::User(user) => {
+                let Some(row) = state
                     .db
-                    .membership_by_slug(user.id, &slug)
+                    .key_membership_by_slug(user.id, bound_to, &slug)
                     .await?
-                    .filter(|m| m.org_id == bound_to),
-            ),
+                else {
+                    return Err(ApiError::NotFound);
+                };
+                // The org's "require two-factor authentication" policy binds
+                // a member's keys as it binds their pages: otherwise a member
+                // kept out of `/orgs/{slug}` could do the same through `/v1`.
+                // Checked after membership, so only a member learns of it.
+                if row.membership.require_mfa && !row.has_mfa {
+                    return Err(ApiError::Forbidden {
+                        code: "mfa_required",
+                        message: "This organization requires two-factor authentication (its \
+                                  policy \"Require two-factor authentication for members\" \
+                                  applies to API keys): the key's owner must turn it on.",
+                    });
+                }
+                (Principal::User(user.id), Some(row.membership))
+            }
+            // A service account is exempt: no person stands behind it to hold
+            // a second factor, and it is created, bounded and deleted by the
+            // org's owners, who pass the policy themselves.
             KeyOwner::ServiceAccount { id, .. } => (
                 Principal::ServiceAccount(*id),
                 state.db.org_by_binding(bound_to, &slug).await?,

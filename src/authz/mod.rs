@@ -14,6 +14,8 @@
 //!   functions take.
 //! - `OrgMember` / `OrgOwner`: the caller's `OrgScope` / `OwnerScope` in the
 //!   org of the URL (see `org`), with the org's MFA policy applied.
+//! - `OrgMemberLeaving`: membership without the org's MFA policy, for the
+//!   leave route only (see `leaving` for why).
 //! - `mfa::require_mfa`: the MFA check behind that policy; the org extractors
 //!   call it, handlers do not.
 //!
@@ -23,6 +25,7 @@
 
 pub mod api;
 pub mod denied;
+pub mod leaving;
 pub mod master;
 pub mod mfa;
 pub mod operator;
@@ -32,6 +35,7 @@ pub mod sudo;
 
 pub use api::{ApiKeyAuth, ApiPrincipal};
 pub use denied::Denied;
+pub use leaving::OrgMemberLeaving;
 pub use master::MasterKey;
 pub use org::{OrgMember, OrgOwner};
 pub use proof::{

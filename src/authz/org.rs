@@ -65,16 +65,17 @@ async fn member_scope(
 }
 
 /// `user`'s scope in the org `slug` *without* the org's MFA policy: `None`
-/// when they are not a member. Used only where a self-service page offers, or
-/// binds, one of the user's own personal keys to an org (`/account/keys`).
+/// when they are not a member. Used only where the user acts on their own
+/// place in an org without opening its console:
 ///
-/// Why skipping the MFA policy is safe there: membership is still checked
-/// (the scope is the user's own, in an org they belong to); the key is
-/// created in sudo mode; and the policy governs the console pages under
-/// `/orgs/{slug}`, which this scope does not open — the JSON API, where such
-/// a key is used, does not apply it either (`api::ApiOrgKey`). Applying it
-/// here would refuse a binding the API then honours, and would change what
-/// the keys page offers today.
+/// - `/account/keys` offers, or binds, one of the user's own personal keys
+///   to an org. Membership is still checked and the key is created in sudo
+///   mode; the key form refuses a binding to an org whose policy the user
+///   does not meet, with a message beside the field (a redirect to
+///   enrolment would lose the form), and the JSON API applies the policy on
+///   every request of the key (`api::ApiOrgKey`).
+/// - `OrgMemberLeaving` (`POST /orgs/{slug}/leave`): leaving only takes the
+///   caller's own access away, so the policy must not stand in its way.
 pub async fn unchecked_member_scope(
     state: &AppState,
     user: &CurrentUser,

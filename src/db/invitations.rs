@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::audit::{Event, insert_event};
 use super::users::{NewUser, User, is_unique_violation};
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::{CurrentUser, OwnerScope};
+use crate::authz::proof::{CurrentUser, OwnerScope, SudoUser};
 use crate::domain::OrgRole;
 
 /// How long an invitation link works.
@@ -147,6 +147,20 @@ pub struct Policies {
     pub max_key_lifetime_days: Option<i64>,
 }
 
+impl Policies {
+    /// Whether going from `before` to these policies loosens either one:
+    /// MFA no longer required, or keys allowed to live longer (`None` is no
+    /// limit). Loosening needs sudo mode; tightening does not.
+    pub fn relax(&self, before: &Policies) -> bool {
+        let longer = match (before.max_key_lifetime_days, self.max_key_lifetime_days) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(old), Some(new)) => new > old,
+        };
+        (before.require_mfa && !self.require_mfa) || longer
+    }
+}
+
 fn parse_team_ids(s: &str) -> Vec<Uuid> {
     s.split(',')
         .filter_map(|t| Uuid::parse_str(t.trim()).ok())
@@ -226,13 +240,14 @@ macro_rules! accept_in_tx {
 impl Db {
     /// Creates an invitation; a pending invitation of the same address in
     /// this org is revoked in the same transaction (re-inviting replaces).
-    /// Refused when the address already belongs to a member. `event(created)`
-    /// is written in the same transaction.
+    /// Refused when the address already belongs to a member. The inviter is
+    /// in sudo mode: an invitation grants access. `event(created)` is written
+    /// in the same transaction.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_invitation(
         &self,
         scope: &OwnerScope,
-        invited_by: &CurrentUser,
+        invited_by: &SudoUser,
         email: &str,
         role: OrgRole,
         team_ids: &[Uuid],
@@ -498,6 +513,25 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn p(require_mfa: bool, days: Option<i64>) -> Policies {
+        Policies {
+            require_mfa,
+            max_key_lifetime_days: days,
+        }
+    }
+
+    #[test]
+    fn only_loosening_a_policy_relaxes_it() {
+        let now = p(true, Some(30));
+        assert!(!p(true, Some(30)).relax(&now));
+        assert!(!p(true, Some(7)).relax(&now));
+        assert!(p(true, Some(31)).relax(&now));
+        assert!(p(true, None).relax(&now));
+        assert!(p(false, Some(30)).relax(&now));
+        assert!(!p(true, Some(365)).relax(&p(false, None)));
+        assert!(!p(false, None).relax(&p(false, None)));
+    }
 
     #[test]
     fn team_ids_round_trip_and_skip_garbage() {

@@ -354,6 +354,11 @@ impl Db {
     /// caller's). The previous one stays valid until `previous_valid_until`
     /// (or dies now when that is `None`). Returns false, writing nothing,
     /// for any other key; otherwise `event` is written with the change.
+    ///
+    /// The old digest is kept even without a grace, with a validity that has
+    /// already ended: a rotation at once is what follows a leak, and a later
+    /// use of the leaked secret must answer `token_rotated` and be audited,
+    /// not look like a random string (`invalid_token`, unaudited).
     #[allow(clippy::too_many_arguments)]
     pub async fn rotate_key(
         &self,
@@ -371,8 +376,8 @@ impl Db {
                 tx,
                 sqlx::query_scalar(concat!(
                     "UPDATE api_keys SET \
-                       previous_digest = CASE WHEN $1 IS NULL THEN NULL ELSE secret_digest END, \
-                       previous_valid_until = $1, secret_digest = $2, rotated_at = $3 \
+                       previous_digest = secret_digest, \
+                       previous_valid_until = COALESCE($1, $3), secret_digest = $2, rotated_at = $3 \
                      WHERE id = $4 AND revoked_at IS NULL AND ",
                     key_owner_filter!(5, 6),
                     " RETURNING org_id"

@@ -18,7 +18,7 @@ use super::audit::{Event, execute_audited, insert_event};
 use super::keys::{ApiKey, key_columns};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal};
+use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, Principal, SudoUser};
 use crate::domain::OrgRole;
 
 /// An org and one member's role in it, as stored. `authz` turns it into the
@@ -49,6 +49,14 @@ pub enum OrgError {
     NotAMember,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+/// A personal key's membership in its org, with its owner's MFA state.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyMembershipRow {
+    #[sqlx(flatten)]
+    pub membership: MembershipRow,
+    pub has_mfa: bool,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -215,6 +223,31 @@ impl Db {
             )
             .bind(slug)
             .bind(user_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// `membership_by_slug` for a personal API key bound to the org
+    /// `bound_to`, with whether the key's owner has MFA on — folded into the
+    /// one indexed lookup, because the API applies the org's MFA policy on
+    /// every request (`authz::api::ApiOrgKey`).
+    pub async fn key_membership_by_slug(
+        &self,
+        user_id: Uuid,
+        bound_to: Uuid,
+        slug: &str,
+    ) -> Result<Option<KeyMembershipRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, KeyMembershipRow>(
+                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
+                 m.role, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
+                 FROM orgs o JOIN memberships m ON m.org_id = o.id \
+                 WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3",
+            )
+            .bind(slug)
+            .bind(user_id)
+            .bind(bound_to)
             .fetch_optional(pool)
             .await
         })
@@ -799,10 +832,11 @@ impl Db {
 
     /// Soft-deletes a team: its members lose team-scoped access at once (the
     /// team no longer counts anywhere), and an owner can restore it for 30
-    /// days.
+    /// days. Destructive, so the owner is in sudo mode (`SudoUser`).
     pub async fn delete_team(
         &self,
         scope: &OwnerScope,
+        _sudo: &SudoUser,
         team_id: Uuid,
         event: Event,
         now: i64,

@@ -79,10 +79,12 @@ impl Db {
     }
 
     /// Creates a service account and writes `event(its id)`, in one
-    /// transaction.
+    /// transaction. A new principal with owner-level reach through its keys,
+    /// so the owner is in sudo mode (`SudoUser`).
     pub async fn create_service_account(
         &self,
         scope: &OwnerScope,
+        _sudo: &SudoUser,
         name: &str,
         description: Option<&str>,
         event: impl FnOnce(Uuid) -> Event,
@@ -109,10 +111,11 @@ impl Db {
     /// Soft-deletes a service account and revokes all its keys, in one
     /// transaction; returns how many keys were revoked, or `None` when there
     /// is no such live service account in this org. `event` is written with
-    /// `keys_revoked` added.
+    /// `keys_revoked` added. Destructive, so the owner is in sudo mode.
     pub async fn delete_service_account(
         &self,
         scope: &OwnerScope,
+        _sudo: &SudoUser,
         id: Uuid,
         event: Event,
         now: i64,

@@ -10,7 +10,9 @@
 use axum::response::Redirect;
 
 use super::RouteTable;
-use crate::api::{accounts, keys, me, openapi, orgs as api_orgs, secret_scanning};
+use crate::api::{
+    accounts, keys, me, openapi, org_audit, org_members, orgs as api_orgs, secret_scanning,
+};
 use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
 use crate::web::orgs::{
     audit, invitations as org_invitations, members, overview, service_accounts, settings, teams,
@@ -212,6 +214,9 @@ pub fn v1() -> RouteTable {
         .patch("/me", me::update_me)
         .get("/keys/current", keys::current_key)
         .get("/orgs/{slug}/members", api_orgs::list_members)
+        .patch("/orgs/{slug}/members/{user_id}", org_members::patch_member)
+        .delete("/orgs/{slug}/members/{user_id}", org_members::delete_member)
+        .get("/orgs/{slug}/audit", org_audit::list_events)
         .get("/orgs/{slug}/teams", api_orgs::list_teams)
         .put(
             "/orgs/{slug}/teams/{team_id}/members/{user_id}",

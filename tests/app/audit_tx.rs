@@ -109,6 +109,8 @@ async fn a_role_change_whose_event_cannot_be_written_is_not_made() {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
         let grace_id = user_id(&app, "grace@example.com").await;
         let member = format!("/orgs/acme/members/{grace_id}");
+        // Promoting needs sudo: enter it first, so the change itself fails.
+        ada.ensure_sudo(&member).await;
         break_the_audit_log(&app).await;
 
         let res = ada
@@ -183,6 +185,79 @@ async fn a_team_whose_event_cannot_be_written_is_not_created() {
         let res = ada.submit(teams, teams, &[("name", "Research")]).await;
         assert_error_page(&res);
         assert_eq!(app.count("SELECT COUNT(*) FROM teams").await, 0);
+        app
+    })
+    .await;
+}
+
+const GRACE_IS_MEMBER: &str = "SELECT COUNT(*) FROM memberships \
+     WHERE member_email = 'grace@example.com' AND role = 'member'";
+
+#[tokio::test]
+async fn a_removal_whose_event_cannot_be_written_is_not_made() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let grace = user_id(&app, "grace@example.com").await;
+        let page = format!("/orgs/acme/members/{grace}");
+        break_the_audit_log(&app).await;
+
+        let res = ada.submit(&page, &format!("{page}/remove"), &[]).await;
+        assert_error_page(&res);
+        assert!(
+            !res.contains("audit log unavailable"),
+            "the cause is not shown"
+        );
+        assert_eq!(
+            app.count(GRACE_IS_MEMBER).await,
+            1,
+            "grace is still a member"
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn leaving_whose_event_cannot_be_written_is_not_done() {
+    each_engine(|app| async move {
+        let (_ada, mut grace, _olga) = two_orgs(&app).await;
+        break_the_audit_log(&app).await;
+
+        let res = grace.submit("/account/orgs", "/orgs/acme/leave", &[]).await;
+        assert_error_page(&res);
+        assert_eq!(
+            app.count(GRACE_IS_MEMBER).await,
+            1,
+            "grace is still a member"
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_api_role_change_or_removal_whose_event_cannot_be_written_is_not_made() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let grace = user_id(&app, "grace@example.com").await;
+        let key = ada.create_bound_key(&["members:write"], "acme", &[]).await;
+        break_the_audit_log(&app).await;
+
+        let path = format!("/v1/orgs/acme/members/{grace}");
+        let res = api(
+            &app.router,
+            Method::PATCH,
+            &path,
+            Some(&key),
+            Some(r#"{"role":"owner"}"#),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!res.contains("audit log unavailable"));
+        assert_eq!(app.count(GRACE_IS_MEMBER).await, 1, "the role is unchanged");
+        let res = api(&app.router, Method::DELETE, &path, Some(&key), None).await;
+        assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(app.count(GRACE_IS_MEMBER).await, 1, "still a member");
         app
     })
     .await;

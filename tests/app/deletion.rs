@@ -470,6 +470,8 @@ async fn the_only_owner_of_an_organization_cannot_delete_the_account_until_anoth
             "nothing was deleted"
         );
         let grace = crate::orgs::user_id(&app, "grace@example.com").await;
+        ada.ensure_sudo(&format!("/orgs/acme/members/{grace}"))
+            .await;
         ada.submit(
             &format!("/orgs/acme/members/{grace}"),
             &format!("/orgs/acme/members/{grace}/role"),

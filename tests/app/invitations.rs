@@ -28,6 +28,7 @@ impl Client {
             fields.push(("teams", t));
         }
         let invitations = format!("/orgs/{slug}/invitations");
+        self.ensure_sudo(&invitations).await;
         self.submit(&invitations, &invitations, &fields)
             .await
             .assert_redirect(&format!("/orgs/{slug}/invitations"));
@@ -390,6 +391,7 @@ async fn bad_invitations_are_refused_with_a_message_per_field() {
     each_engine(|app| async move {
         let (mut ada, _grace, mut olga) = two_orgs(&app).await;
         let globex_team = olga.create_team("globex", "Secret project").await;
+        ada.ensure_sudo("/orgs/acme/invitations").await;
         let res = ada
             .submit(
                 "/orgs/acme/invitations",

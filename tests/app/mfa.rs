@@ -62,7 +62,7 @@ pub struct Enrolled {
 
 impl Client {
     /// Enters sudo mode as a user with MFA.
-    async fn sudo_with_code(&mut self, password: &str, code: &str, next: &str) -> TestResponse {
+    pub async fn sudo_with_code(&mut self, password: &str, code: &str, next: &str) -> TestResponse {
         self.submit(
             &format!("/sudo?next={}", urlencode(next)),
             "/sudo",

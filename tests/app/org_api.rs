@@ -171,6 +171,8 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
             team_names(&get(&app, &fresh, "/v1/orgs/acme/teams").await).len(),
             2
         );
+        ada.ensure_sudo(&format!("/orgs/acme/teams/{payroll}"))
+            .await;
         ada.submit(
             &format!("/orgs/acme/teams/{payroll}"),
             &format!("/orgs/acme/teams/{payroll}/delete"),

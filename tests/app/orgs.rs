@@ -208,6 +208,7 @@ async fn the_last_owner_cannot_be_demoted_removed_or_leave() {
 
         // With a second owner, the first may step down.
         let grace_id = user_id(&app, "grace@example.com").await;
+        ada.ensure_sudo(&format!("/orgs/acme/members/{grace_id}")).await;
         ada.post(&format!("/orgs/acme/members/{grace_id}/role"), &[("role", "owner")]).await.assert_redirect(&format!("/orgs/acme/members/{grace_id}"));
         ada.post(&format!("/orgs/acme/members/{ada_id}/role"), &[("role", "member")])
             .await
@@ -348,6 +349,7 @@ async fn teams_are_created_renamed_deleted_restored_and_staffed() {
         let page = ada.get(&format!("/orgs/acme/teams/{team}")).await;
         assert!(page.contains("Applied research"));
         assert!(page.contains("grace@example.com"));
+        ada.ensure_sudo(&format!("/orgs/acme/teams/{team}")).await;
         ada.post(&format!("/orgs/acme/teams/{team}/delete"), &[])
             .await
             .assert_redirect("/orgs/acme/teams");

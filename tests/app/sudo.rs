@@ -16,6 +16,16 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Enters sudo mode from `page` unless the window is already open there:
+    /// for set-up steps that need it (inviting, creating a service account).
+    pub async fn ensure_sudo(&mut self, page: &str) {
+        if !self.get(page).await.contains("Sudo mode is on") {
+            self.sudo(PASSWORD, page).await.assert_redirect(page);
+        }
+    }
+}
+
 pub fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_owned()
 }

@@ -1,7 +1,8 @@
 // Organizations, as two people do it in two browsers: Ada signs up, creates
 // an organization and a team, and invites Grace (member, on the team) with a
-// link shown once. Grace opens the link, signs up through it (which accepts it),
-// sees her team read-only (the owner pages are refused to her). Ada makes
+// link shown once (inviting needs sudo: the form keeps its values across
+// "Confirm access"). Grace opens the link, signs up through it (which accepts
+// it), sees her team read-only (the owner pages are refused to her). Ada makes
 // Grace a "Runner" on the team, Grace sees it; Ada removes Grace from the
 // organization, Grace's next visit is a 404, and the audit log lists it all.
 // Every page either person reaches is screenshotted, audited with axe-core
@@ -11,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after } from 'node:test';
 
 import { auditPage, clickAndWait, closeAuditContext, openPage } from './lib/browser.mjs';
-import { signUp } from './lib/flows.mjs';
+import { confirmSudo, expectSudoBanner, signUp } from './lib/flows.mjs';
 import {
   PASSWORD,
   accountNavLink,
@@ -140,6 +141,17 @@ scenario('orgs', (s) => {
     await page.getByRole('radio', { name: 'Member', exact: true }).check();
     await checkbox(page, TEAM).check();
     assert.ok(await checkbox(page, TEAM).isChecked(), `the team "${TEAM}" is ticked`);
+    // An invitation grants access, so it needs sudo: the first press leads
+    // to "Confirm access", which leads back to the form, still filled in.
+    await s.clickAndVisit(button(page, 'Create invitation link'), 'invitation-sudo');
+    expectAt(page, '/sudo');
+    assert.equal(new URL(page.url()).searchParams.get('next'), `${ORG_PATH}/invitations`, 'sudo leads back to the form');
+    await confirmSudo(s, 'org-invitations-sudo');
+    expectAt(page, `${ORG_PATH}/invitations`);
+    await expectSudoBanner(page);
+    assert.equal(await field(page, 'Email').inputValue(), graceEmail, 'the email is kept across the sudo step');
+    assert.ok(await page.getByRole('radio', { name: 'Member', exact: true }).isChecked(), 'the role is kept');
+    assert.ok(await checkbox(page, TEAM).isChecked(), `the team "${TEAM}" is still ticked`);
     const created = await s.clickAndVisit(button(page, 'Create invitation link'), 'invitation-created');
     assert.equal(created.status, 200);
 

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::{CurrentUser, OrgMember};
+use crate::authz::{CurrentUser, OrgMemberLeaving};
 use crate::db::audit::Event;
 use crate::db::orgs::{OrgError, UserOrg};
 use crate::domain::{OrgName, Slug};
@@ -138,7 +138,7 @@ pub async fn create_org(
 pub async fn leave_org(
     State(state): State<AppState>,
     session: AppSession,
-    member: OrgMember,
+    member: OrgMemberLeaving,
     client: ClientInfo,
 ) -> Result<Response, AppError> {
     let (user, scope) = member.into_parts();

@@ -63,6 +63,18 @@ pub async fn create_key(
     let valid = validate(&form, now, allow_no_expiry, &mut errors);
     let bindings = home.bindings(state).await?;
     let binding = home.chosen_binding(&form, &bindings, &mut errors);
+    // The org's MFA policy would refuse every request of a person's key bound
+    // to it (`authz::api::ApiOrgKey`): say so now, beside the field. Service
+    // accounts are exempt (they have no second factor to enrol).
+    if let (KeyHome::Personal(user), Some((scope, _))) = (&home, binding.as_ref()) {
+        if scope.require_mfa() && !state.db.user_has_mfa(user.id()).await? {
+            errors.add(
+                "org",
+                "This organization requires two-factor authentication: turn it on for \
+                 your account (Account → Security) before binding a key to it.",
+            );
+        }
+    }
     // The org's maximum key lifetime applies to keys bound to it.
     let valid = match binding.as_ref() {
         Some((scope, _)) => within_org_lifetime(valid, scope, now, &mut errors),

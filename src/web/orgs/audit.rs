@@ -6,12 +6,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use time::macros::format_description;
-use time::{Date, Time};
 
 use crate::auth::AppSession;
 use crate::authz::OrgOwner;
 use crate::db::audit::{AuditCursor, AuditEvent, AuditFilter};
+use crate::domain::day::day_start;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::account::overview::describe_action;
@@ -37,12 +36,6 @@ pub struct AuditQuery {
     pub before: String,
 }
 
-fn parse_day(s: &str) -> Option<i64> {
-    Date::parse(s.trim(), format_description!("[year]-[month]-[day]"))
-        .ok()
-        .map(|d| d.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp())
-}
-
 impl AuditQuery {
     fn filter(&self, errors: &mut FieldErrors) -> AuditFilter {
         let from = if self.from.trim().is_empty() {
@@ -50,7 +43,7 @@ impl AuditQuery {
         } else {
             errors.check(
                 "from",
-                parse_day(&self.from).ok_or("Enter the date as YYYY-MM-DD."),
+                day_start(&self.from).ok_or("Enter the date as YYYY-MM-DD."),
             )
         };
         // "To" includes the whole day.
@@ -59,7 +52,7 @@ impl AuditQuery {
         } else {
             errors.check(
                 "to",
-                parse_day(&self.to)
+                day_start(&self.to)
                     .map(|d| d + 86_400)
                     .ok_or("Enter the date as YYYY-MM-DD."),
             )

@@ -19,7 +19,8 @@ use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::api_key::{digest, random_base62};
 use crate::auth::session::FlashKind;
-use crate::authz::OrgOwner;
+use crate::authz::sudo::take_stashed_form;
+use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
 use crate::db::invitations::{CreatedInvitation, INVITED_TEAM_ROLE, InvitationError};
 use crate::domain::Email;
@@ -73,7 +74,7 @@ pub struct InvitationsPage {
     pub errors: FieldErrors,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct InviteForm {
     #[serde(default)]
     pub email: String,
@@ -163,24 +164,37 @@ pub async fn list_invitations(
     session: AppSession,
     owner: OrgOwner,
 ) -> Result<Response, AppError> {
+    // Values kept across the sudo step (see `create_invitation`).
+    let form = take_stashed_form::<InviteForm>(&session, &form_page(&owner))
+        .await?
+        .unwrap_or_default();
     invitations_page(
         &state,
         &session,
         &owner,
-        InviteForm::default(),
+        form,
         FieldErrors::new(),
         StatusCode::OK,
     )
     .await
 }
 
+fn form_page(owner: &OrgOwner) -> String {
+    format!("/orgs/{}/invitations", owner.scope().slug())
+}
+
+/// Creating an invitation grants access — whoever holds the session is shown
+/// the link once, for any role — so it needs sudo mode: a stolen owner
+/// session alone cannot hand out a way in.
 pub async fn create_invitation(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
+    let sudo = gate.enter(&form_page(&owner), &form).await?;
     let now = state.clock.unix();
     let mut errors = FieldErrors::new();
     let email = errors.check("email", Email::parse(&form.email));
@@ -242,7 +256,7 @@ pub async fn create_invitation(
         .db
         .create_invitation(
             owner.scope(),
-            owner.user(),
+            &sudo,
             email.as_str(),
             role,
             &team_ids,

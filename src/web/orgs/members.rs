@@ -4,13 +4,15 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::OrgOwner;
+use crate::authz::sudo::take_stashed_form;
+use crate::authz::{OrgOwner, OrgScope, SudoGate};
 use crate::db::audit::Event;
 use crate::db::orgs::{MemberCursor, MemberDetail, MemberRow, MemberSort, MemberTeam, OrgError};
 use crate::domain::OrgRole;
@@ -140,10 +142,16 @@ pub async fn show_member(
         .ok_or(AppError::NotFound)?;
     let now = state.clock.unix();
     let keys = state.db.member_org_keys(&scope, member_id).await?;
+    // A promotion sent without sudo comes back with its choice (see
+    // `change_role`).
+    let stashed = take_stashed_form::<RoleForm>(&session, &member_page(&scope, member_id))
+        .await?
+        .and_then(|f| OrgRole::parse(&f.role));
     let page = MemberPage {
         ctx: PageContext::for_org(&state, &session, &user, &scope, Section::OrgMembers).await?,
         slug: scope.slug().to_owned(),
-        role: OrgRole::parse(&member.role)
+        role: stashed
+            .or_else(|| OrgRole::parse(&member.role))
             .unwrap_or(OrgRole::Member)
             .as_str(),
         joined: Timestamp::new(member.joined_at, now),
@@ -155,16 +163,24 @@ pub async fn show_member(
     ok(&page)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RoleForm {
     #[serde(default)]
     pub role: String,
 }
 
+fn member_page(scope: &OrgScope, member_id: Uuid) -> String {
+    format!("/orgs/{}/members/{member_id}", scope.slug())
+}
+
+/// Changes a member's org role. Making someone an owner grants full
+/// administration, so it needs sudo mode; taking the role away does not (it
+/// is what an owner does when an account is compromised).
 pub async fn change_role(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Path((_, id)): Path<(String, String)>,
     Form(form): Form<RoleForm>,
@@ -173,18 +189,21 @@ pub async fn change_role(
     let member_id = id_from(&id)?;
     // The member is looked up first: an id from another org is not found,
     // whatever the form says.
-    state
+    let member = state
         .db
         .find_member(&scope, member_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let back = format!("/orgs/{}/members/{member_id}", scope.slug());
+    let back = member_page(&scope, member_id);
     let Some(role) = OrgRole::parse(&form.role) else {
         session
             .flash(FlashKind::Error, "Choose owner or member.")
             .await?;
         return Ok(Redirect::to(&back).into_response());
     };
+    if role == OrgRole::Owner && member.role != OrgRole::Owner.as_str() {
+        gate.enter(&back, &form).await?;
+    }
     let event = Event::by(user.actor())
         .did("member.role_changed")
         .on("user", member_id)

@@ -13,12 +13,13 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
+use crate::authz::sudo::take_stashed_form;
 use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
 use crate::db::service_accounts::ServiceAccount;
@@ -47,7 +48,7 @@ fn item(sa: &ServiceAccount, now: i64) -> ServiceAccountItem {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ServiceAccountForm {
     #[serde(default)]
     pub name: String,
@@ -99,11 +100,15 @@ pub async fn list_service_accounts(
     session: AppSession,
     owner: OrgOwner,
 ) -> Result<Response, AppError> {
+    // Values kept across the sudo step (see `create_service_account`).
+    let form = take_stashed_form::<ServiceAccountForm>(&session, &list_path(&owner))
+        .await?
+        .unwrap_or_default();
     list_page(
         &state,
         &session,
         &owner,
-        ServiceAccountForm::default(),
+        form,
         FieldErrors::new(),
         StatusCode::OK,
     )
@@ -121,13 +126,21 @@ fn account_name(name: &str) -> Result<String, &'static str> {
     }
 }
 
+fn list_path(owner: &OrgOwner) -> String {
+    format!("/orgs/{}/service-accounts", owner.scope().slug())
+}
+
+/// Creating a service account makes a new principal with owner-level reach
+/// through its keys, so it needs sudo mode.
 pub async fn create_service_account(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Form(form): Form<ServiceAccountForm>,
 ) -> Result<Response, AppError> {
+    let sudo = gate.enter(&list_path(&owner), &form).await?;
     let mut errors = FieldErrors::new();
     let name = errors.check("name", account_name(&form.name));
     let description = form.description.trim().to_owned();
@@ -149,6 +162,7 @@ pub async fn create_service_account(
         .db
         .create_service_account(
             owner.scope(),
+            &sudo,
             &name,
             (!description.is_empty()).then_some(description.as_str()),
             |id| {
@@ -233,18 +247,23 @@ pub async fn show_service_account(
 /// Deletes a service account: it leaves the console and every key of it is
 /// revoked in the same transaction, so they stop working at once. The row
 /// stays (soft delete) so the audit log and key history still name it.
+/// Destructive, so it needs sudo mode — asked only once the account is found
+/// in this org, so another org's id stays a 404.
 pub async fn delete_service_account(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let sa = load_account(&state, &owner, &id).await?;
+    let sudo = gate.check(&base(&owner, &sa))?;
     if state
         .db
         .delete_service_account(
             owner.scope(),
+            &sudo,
             sa.id,
             Event::by(owner.user().actor())
                 .did("service_account.deleted")

@@ -1,6 +1,8 @@
 //! `/orgs/{slug}/settings` (owners): the org's policies — "members must use
 //! MFA" and the maximum lifetime of API keys bound to the org.
 //!
+//! Loosening a policy needs sudo mode; tightening does not.
+//!
 //! This page only stores and validates them. The MFA policy is enforced by
 //! the `OrgMember` extractor (a member without MFA is sent to enrolment when
 //! they open the org); the key lifetime by key binding, which reads
@@ -10,12 +12,13 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::OrgOwner;
+use crate::authz::sudo::take_stashed_form;
+use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
 use crate::db::invitations::Policies;
 use crate::error::AppError;
@@ -36,7 +39,7 @@ pub struct SettingsPage {
     pub errors: FieldErrors,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PolicyForm {
     /// A checkbox: present ("on") when checked, absent otherwise.
     #[serde(default)]
@@ -89,12 +92,19 @@ pub async fn show_settings(
     session: AppSession,
     owner: OrgOwner,
 ) -> Result<Response, AppError> {
-    let require_mfa = owner.scope().require_mfa();
-    let days = owner
-        .scope()
-        .max_key_lifetime_days()
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    // A loosening sent without sudo comes back with its values.
+    let (require_mfa, days) =
+        match take_stashed_form::<PolicyForm>(&session, &form_page(&owner)).await? {
+            Some(form) => (form.require_mfa.is_some(), form.max_key_lifetime_days),
+            None => (
+                owner.scope().require_mfa(),
+                owner
+                    .scope()
+                    .max_key_lifetime_days()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ),
+        };
     settings_page(
         &state,
         &session,
@@ -107,10 +117,18 @@ pub async fn show_settings(
     .await
 }
 
+fn form_page(owner: &OrgOwner) -> String {
+    format!("/orgs/{}/settings", owner.scope().slug())
+}
+
+/// Saves the policies. Loosening one (MFA no longer required, a longer or no
+/// key lifetime) needs sudo mode, so a stolen owner session cannot open the
+/// org up; tightening stays one step.
 pub async fn update_settings(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Form(form): Form<PolicyForm>,
 ) -> Result<Response, AppError> {
@@ -145,6 +163,13 @@ pub async fn update_settings(
         require_mfa,
         max_key_lifetime_days: max_days,
     };
+    let current = Policies {
+        require_mfa: owner.scope().require_mfa(),
+        max_key_lifetime_days: owner.scope().max_key_lifetime_days(),
+    };
+    if after.relax(&current) {
+        gate.enter(&form_page(&owner), &form).await?;
+    }
     let updated = |before: &Policies| {
         Event::by(owner.user().actor())
             .did("policy.updated")

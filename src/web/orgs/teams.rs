@@ -11,7 +11,7 @@ use serde_json::json;
 use super::id_from;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::OrgOwner;
+use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
 use crate::db::orgs::{MemberRef, OrgError, TeamMemberRow, TeamRow};
 use crate::domain::{Email, TeamName, TeamRole};
@@ -302,18 +302,24 @@ pub async fn rename_team(
     Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }
 
+/// Deletes a team (restorable for 30 days): its members lose what it grants
+/// at once, so it needs sudo mode — asked only once the team is found in this
+/// org, so another org's id stays a 404.
 pub async fn delete_team(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let team = load_team(&state, &owner, &id).await?;
+    let sudo = gate.check(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id))?;
     if state
         .db
         .delete_team(
             owner.scope(),
+            &sudo,
             team.id,
             Event::by(owner.user().actor())
                 .did("team.deleted")

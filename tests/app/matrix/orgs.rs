@@ -119,7 +119,7 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/teams/{id}/delete",
             "/orgs/{slug}/teams/{id}",
             vec![],
-            false,
+            true,
         ),
         (
             "/orgs/{slug}/teams/{id}/restore",
@@ -131,7 +131,7 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/invitations",
             "/orgs/{slug}/invitations",
             vec![("email", "another@example.com"), ("role", "member")],
-            false,
+            true,
         ),
         (
             "/orgs/{slug}/invitations/{id}/revoke",
@@ -149,7 +149,7 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/service-accounts",
             "/orgs/{slug}/service-accounts",
             vec![("name", "Build bot"), ("description", "")],
-            false,
+            true,
         ),
         (
             "/orgs/{slug}/service-accounts/{id}/keys",
@@ -177,13 +177,13 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/service-accounts/{id}/delete",
             sa,
             vec![],
-            false,
+            true,
         ),
         (
             "/orgs/{slug}/members/{id}/role",
             "/orgs/{slug}/members/{id}",
             vec![("role", "owner")],
-            false,
+            true,
         ),
         (
             "/orgs/{slug}/members/{id}/keys/{key}/revoke",
