@@ -8,6 +8,7 @@ pub mod backup_codes;
 pub mod csrf;
 pub mod mfa;
 pub mod password;
+pub mod quota;
 pub mod secrets;
 pub mod session;
 pub mod store;

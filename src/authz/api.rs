@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::api::error::ApiError;
 use crate::auth::api_key::{FormatError, Presented};
+use crate::auth::quota::{QuotaPolicy, QuotaSlot};
 use crate::authz::org::scope_from_row;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
 use crate::db::audit::{Actor, Event};
@@ -186,6 +187,42 @@ async fn reject(
     ApiError::unauthorized(reason, message)
 }
 
+/// Counts the request against the quota of `bucket` (one key), once per
+/// request: 429 `rate_limited` when the window's quota is spent. The state
+/// goes into the request's `QuotaSlot`, from which the `/v1` layer writes the
+/// `RateLimit` headers on every answer. Charged only after the key proved
+/// itself, so a stranger who knows a key's public id cannot spend its quota.
+pub(crate) async fn charge_quota(
+    parts: &Parts,
+    state: &AppState,
+    bucket: &str,
+    policy: QuotaPolicy,
+) -> Result<(), ApiError> {
+    let slot = parts.extensions.get::<QuotaSlot>();
+    if let Some(done) = slot.and_then(|s| s.0.get()) {
+        return if done.limited {
+            Err(ApiError::TooManyRequests {
+                retry_after: done.reset_secs.max(1) as u64,
+            })
+        } else {
+            Ok(())
+        };
+    }
+    let quota = state
+        .quotas
+        .take(&state.db, bucket, policy, state.clock.unix())
+        .await?;
+    if let Some(slot) = slot {
+        let _ = slot.0.set(quota);
+    }
+    if quota.limited {
+        return Err(ApiError::TooManyRequests {
+            retry_after: quota.reset_secs.max(1) as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Authenticates the bearer key of a request.
 pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrincipal, ApiError> {
     let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
@@ -250,6 +287,16 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
     if creds.service_account_id.is_some() && creds.sa_deleted_at.is_some() {
         return Err(reject(state, &client, creds.id, "token_revoked", now).await);
     }
+    charge_quota(
+        parts,
+        state,
+        &format!("api:key:{}", creds.id),
+        QuotaPolicy {
+            limit: state.config.api_requests_per_minute,
+            window_secs: 60,
+        },
+    )
+    .await?;
     if creds
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL_SECS)

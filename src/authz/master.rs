@@ -141,6 +141,16 @@ impl FromRequestParts<AppState> for MasterKey {
             state.db.record_event(&rejected, now).await?;
             return Err(ApiError::unauthorized(code, message));
         }
+        crate::authz::api::charge_quota(
+            parts,
+            state,
+            &format!("api:master:{}", creds.id),
+            crate::auth::quota::QuotaPolicy {
+                limit: state.config.master_key_requests_per_minute,
+                window_secs: 60,
+            },
+        )
+        .await?;
         if creds
             .last_used_at
             .is_none_or(|t| now - t >= LAST_USED_INTERVAL_SECS)

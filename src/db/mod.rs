@@ -20,6 +20,7 @@ pub mod mfa;
 pub mod orgs;
 pub mod platform;
 pub mod prefs;
+pub mod quota_leases;
 pub mod rate_limits;
 pub mod service_accounts;
 pub mod sessions;

@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod api;
+mod api_limits;
 mod audit_tx;
 mod auth;
 mod deletion;
