@@ -6,6 +6,7 @@
 pub mod api_key;
 pub mod backup_codes;
 pub mod csrf;
+pub mod devices;
 pub mod mfa;
 pub mod password;
 pub mod quota;

@@ -9,6 +9,19 @@
 //! password re-entry for sudo mode, so a stolen session cannot become an
 //! unthrottled password oracle.
 //!
+//! Trusted devices (malicious lock-out): a browser that signed in to the
+//! account before presents a device cookie (`auth::devices`). Its attempts
+//! — at sign-in and at every password re-entry inside a session — are
+//! counted in a counter of its own (`signin:device:<device id>`), with the
+//! same limit and delays, and neither read nor charge the account's shared
+//! counter or the IP counter: failures from elsewhere cannot lock the
+//! owner's browser out (of signing in, nor of sudo mode), and the owner's own
+//! failures still lock that browser. A success through a trusted device
+//! clears only its own counter, so the owner signing in does not lift the
+//! lock-out an attacker tripped. Every caller names its `SigninSubject`
+//! (`auth::devices::signin_subject`), so none can charge the shared counter
+//! by forgetting the device.
+//!
 //! Second-factor codes: wrong codes charge the same sign-in counters, and on
 //! top of that every code check reserves an attempt in a per-user bucket
 //! *before* the code is looked at (`reserve_code_attempt`). Checking a
@@ -48,22 +61,46 @@ fn ip_bucket(ip: &str) -> String {
     format!("signin:ip:{ip}")
 }
 
+fn device_bucket(device: Uuid) -> String {
+    // A device is trusted for one account only (`auth::devices`), so its id
+    // names the account's counter on that browser.
+    format!("signin:device:{device}")
+}
+
+/// Whose failures a sign-in attempt counts against: the account's shared
+/// counter, or — from a device trusted for this account — the device's own.
+#[derive(Debug, Clone, Copy)]
+pub struct SigninSubject<'a> {
+    pub email: &'a str,
+    pub device: Option<Uuid>,
+}
+
+impl SigninSubject<'_> {
+    fn bucket(&self) -> String {
+        match self.device {
+            Some(device) => device_bucket(device),
+            None => account_bucket(self.email),
+        }
+    }
+}
+
 /// The wait imposed after `excess` failures beyond the free ones.
 fn lock_secs(excess: i64) -> i64 {
     let shift = excess.clamp(0, 10) as u32;
     (30_i64 << shift).min(MAX_LOCK_SECS)
 }
 
-/// Refuses with 429 when the account or the address is locked out.
+/// Refuses with 429 when the subject's counter (the account's, or a trusted
+/// device's) or, for an untrusted browser, the address is locked out.
 pub async fn check_signin(
     db: &Db,
     config: &Config,
-    email: &str,
+    subject: SigninSubject<'_>,
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
     if let Some(c) = db
-        .read_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+        .read_counter(&subject.bucket(), ACCOUNT_WINDOW_SECS, now)
         .await?
         && c.hits >= config.signin_max_failures
     {
@@ -73,6 +110,9 @@ pub async fn check_signin(
                 retry_after: (until - now) as u64,
             });
         }
+    }
+    if subject.device.is_some() {
+        return Ok(());
     }
     if let Some(c) = db.read_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?
         && c.hits >= config.signin_max_failures_per_ip
@@ -85,20 +125,26 @@ pub async fn check_signin(
     Ok(())
 }
 
+/// Counts a failure against the subject's counter: a trusted device's own,
+/// or the account's and the address's.
 pub async fn record_signin_failure(
     db: &Db,
-    email: &str,
+    subject: SigninSubject<'_>,
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
-    db.hit_counter(&account_bucket(email), ACCOUNT_WINDOW_SECS, now)
+    db.hit_counter(&subject.bucket(), ACCOUNT_WINDOW_SECS, now)
         .await?;
-    db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;
+    if subject.device.is_none() {
+        db.hit_counter(&ip_bucket(ip), IP_WINDOW_SECS, now).await?;
+    }
     Ok(())
 }
 
-pub async fn clear_signin_failures(db: &Db, email: &str) -> Result<(), Throttled> {
-    db.reset_counter(&account_bucket(email)).await?;
+/// Clears the subject's counter after a success (a trusted device's only:
+/// the owner signing in does not lift a lock-out tripped elsewhere).
+pub async fn clear_signin_failures(db: &Db, subject: SigninSubject<'_>) -> Result<(), Throttled> {
+    db.reset_counter(&subject.bucket()).await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod deletion;
+pub mod devices;
 pub mod flags;
 pub mod invitations;
 pub mod keys;

@@ -7,10 +7,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::auth::AppSession;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
-use crate::auth::throttle;
+use crate::auth::{AppSession, devices, throttle};
 use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::domain::Password;
@@ -65,13 +64,15 @@ pub async fn confirm_sudo(
     session: AppSession,
     user: CurrentUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<SudoForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
     // The same counters as sign-in: a stolen session cookie must not become
     // an unthrottled way to guess the password.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
+    let subject = devices::signin_subject(&state.db, &state.config, &headers, user.email()).await?;
+    throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await?;
     let stored = state.db.password_hash(&user).await?;
     let verified = state
         .passwords
@@ -102,7 +103,7 @@ pub async fn confirm_sudo(
         );
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, subject, &client.ip, now).await?;
         state.db.record_event(&event("sudo.failed"), now).await?;
         let page = SudoPage {
             ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
@@ -113,7 +114,7 @@ pub async fn confirm_sudo(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    throttle::clear_signin_failures(&state.db, user.email()).await?;
+    throttle::clear_signin_failures(&state.db, subject).await?;
     // Entering sudo mode is a privilege change: the session id is rotated.
     session.rotate_id().await?;
     session

@@ -17,6 +17,7 @@ mod export;
 mod forms;
 mod invitations;
 mod keys;
+mod lockout;
 mod master_key;
 mod matrix;
 mod mfa;

@@ -11,13 +11,13 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
-use crate::auth::{AppSession, throttle};
+use crate::auth::{AppSession, devices, throttle};
 use crate::authz::{CurrentUser, MaybeUser};
 use crate::db::audit::Event;
 use crate::db::deletion::BlockingOrganization;
@@ -117,6 +117,7 @@ pub async fn delete_account(
     session: AppSession,
     user: CurrentUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -145,7 +146,8 @@ pub async fn delete_account(
     }
     // The same counters as sign-in: the form must not become an unthrottled
     // way to guess the password with a stolen session.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
+    let subject = devices::signin_subject(&state.db, &state.config, &headers, user.email()).await?;
+    throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await?;
     let stored = state.db.password_hash(&user).await?;
     let verified = state
         .passwords
@@ -167,7 +169,7 @@ pub async fn delete_account(
         );
     }
     if !errors.is_empty() {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, subject, &client.ip, now).await?;
         let failed = Event::by(user.actor())
             .did("account.delete_failed")
             .on("user", user.id())

@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::auth::mfa::verify_code;
 use crate::auth::session::FlashKind;
 use crate::auth::totp::{self, qr_data_url};
-use crate::auth::{AppSession, backup_codes, throttle};
+use crate::auth::{AppSession, backup_codes, devices, throttle};
 use crate::authz::{CurrentUser, SudoUser};
 use crate::db::audit::Event;
 use crate::error::AppError;
@@ -309,6 +309,7 @@ pub async fn disable_mfa(
     session: AppSession,
     user: SudoUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -316,12 +317,13 @@ pub async fn disable_mfa(
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     // A code check like any other: throttled by the sign-in counters.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
+    let subject = devices::signin_subject(&state.db, &state.config, &headers, user.email()).await?;
+    throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await?;
     if verify_code(&state.db, &state.secrets, user.id(), &form.code, now)
         .await?
         .is_none()
     {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, subject, &client.ip, now).await?;
         let failed = mfa_event(&user, &client, "mfa.disable_failed");
         state.db.record_event(&failed, now).await?;
         let mut errors = FieldErrors::new();

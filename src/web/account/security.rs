@@ -4,13 +4,12 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::auth::session::FlashKind;
-use crate::auth::throttle;
-use crate::auth::{AppSession, backup_codes};
+use crate::auth::{AppSession, backup_codes, devices, throttle};
 use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::domain::{Email, NewPassword, Password};
@@ -85,12 +84,14 @@ pub async fn change_password(
     session: AppSession,
     user: CurrentUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     // Re-entering the current password is a password check like sign-in: it
     // is throttled by the same counters.
-    throttle::check_signin(&state.db, &state.config, user.email(), &client.ip, now).await?;
+    let subject = devices::signin_subject(&state.db, &state.config, &headers, user.email()).await?;
+    throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await?;
 
     let mut errors = FieldErrors::new();
     let stored = state.db.password_hash(&user).await?;
@@ -99,7 +100,7 @@ pub async fn change_password(
         .verify(&form.current_password, Some(&stored))
         .await?;
     if !verified.is_ok() {
-        throttle::record_signin_failure(&state.db, user.email(), &client.ip, now).await?;
+        throttle::record_signin_failure(&state.db, subject, &client.ip, now).await?;
         errors.add("current_password", "That is not your current password.");
     }
     let local = Email::from_trusted(user.email().to_owned());
