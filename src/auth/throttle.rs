@@ -148,6 +148,16 @@ pub async fn clear_signin_failures(db: &Db, subject: SigninSubject<'_>) -> Resul
     Ok(())
 }
 
+/// Every counter that can lock an account out of signing in: its shared
+/// counter, the counter of each device trusted for it, and its code
+/// attempts (what an operator's "clear lock-outs" deletes). Per-address
+/// counters are not the account's and stay.
+pub fn lockout_buckets(email: &str, user_id: Uuid, devices: &[Uuid]) -> Vec<String> {
+    let mut buckets = vec![account_bucket(email), code_bucket(user_id)];
+    buckets.extend(devices.iter().map(|&d| device_bucket(d)));
+    buckets
+}
+
 fn code_bucket(user_id: Uuid) -> String {
     format!("mfa:user:{user_id}")
 }

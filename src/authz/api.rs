@@ -29,12 +29,13 @@ impl From<Denied> for ApiError {
     fn from(e: Denied) -> Self {
         match e {
             Denied::NotFound => ApiError::NotFound,
-            Denied::Forbidden | Denied::SudoRequired { .. } | Denied::MfaEnrolmentRequired => {
-                ApiError::Forbidden {
-                    code: "forbidden",
-                    message: "This key may not do this.",
-                }
-            }
+            Denied::Forbidden
+            | Denied::SudoRequired { .. }
+            | Denied::MfaEnrolmentRequired
+            | Denied::PasswordChangeRequired => ApiError::Forbidden {
+                code: "forbidden",
+                message: "This key may not do this.",
+            },
             Denied::Unauthenticated { .. } => ApiError::unauthorized(
                 "missing_token",
                 "Send an API key as `Authorization: Bearer <key>`.",

@@ -9,6 +9,7 @@
 use uuid::Uuid;
 
 use super::{Db, in_tx, on_pool};
+use crate::authz::proof::PlatformScope;
 
 /// Devices kept per user; the least recently used go first.
 const MAX_DEVICES_PER_USER: i64 = 20;
@@ -80,6 +81,21 @@ impl Db {
             id
         });
         Ok(id)
+    }
+
+    /// The ids of the devices trusted for `user_id` (an operator clearing
+    /// the account's lock-outs clears each device's counter too).
+    pub async fn trusted_device_ids(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, Uuid>("SELECT id FROM trusted_devices WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(pool)
+                .await
+        })
     }
 
     /// Forgets devices unused for longer than the cookie lives.

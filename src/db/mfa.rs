@@ -119,6 +119,11 @@ impl Db {
             .await?
             .rows_affected();
             if inserted == 1 {
+                // Enrolled again: an operator's "enrol at next sign-in" is done.
+                sqlx::query("UPDATE users SET must_enrol_mfa = FALSE WHERE id = $1")
+                    .bind(user.id())
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query("DELETE FROM mfa_backup_codes WHERE user_id = $1")
                     .bind(user.id())
                     .execute(&mut *tx)

@@ -25,6 +25,7 @@ pub mod quota_leases;
 pub mod rate_limits;
 pub mod service_accounts;
 pub mod sessions;
+pub mod support;
 pub mod users;
 
 use std::str::FromStr;

@@ -36,3 +36,4 @@ mod service_accounts;
 mod sessions;
 mod storage;
 mod sudo;
+mod support;
