@@ -133,6 +133,11 @@ async fn a_reset_mfa_is_confirmed_first_then_the_user_must_enrol_again() {
             .assert_redirect(&format!("/ops/users/{ada}"));
         assert_eq!(app.count("SELECT COUNT(*) FROM user_mfa").await, 0);
         assert_eq!(app.count("SELECT COUNT(*) FROM mfa_backup_codes").await, 0);
+        assert!(
+            olga.get(&format!("/ops/users/{ada}"))
+                .await
+                .contains("Must set up two-factor authentication first")
+        );
         // Recorded in the platform log and in acme's, with the reason.
         assert_eq!(records(&app, "ops.user.mfa_reset").await, ["acme"]);
         let (actor, detail) = last_event(&app, "ops.user.mfa_reset").await.unwrap();

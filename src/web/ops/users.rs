@@ -129,6 +129,9 @@ pub struct DetailPage {
     pub disabled_since: Option<Timestamp>,
     pub mfa_since: Option<Timestamp>,
     pub sessions: i64,
+    /// What the user must do at next sign-in before anything else (a
+    /// support action, or an account an operator created).
+    pub required: Vec<&'static str>,
     pub keys: Vec<KeyView>,
     /// (slug, name, role)
     pub memberships: Vec<(String, String, String)>,
@@ -220,6 +223,13 @@ pub(super) async fn detail_page(
             .db
             .count_live_sessions(op.scope(), user.id, now)
             .await?,
+        required: [
+            (user.must_change_password, "change their password"),
+            (user.must_enrol_mfa, "set up two-factor authentication"),
+        ]
+        .into_iter()
+        .filter_map(|(due, what)| due.then_some(what))
+        .collect(),
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
         memberships,
         is_self: user.id == op.id(),
