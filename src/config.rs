@@ -138,6 +138,20 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_KEY_ISSUES_PER_HOUR", default_value_t = 10)]
     pub key_issues_per_hour: i64,
 
+    /// Requests one API key may make to `/v1` per minute (across every
+    /// instance); beyond it the API answers 429 `rate_limited`.
+    #[arg(long, env = "GATEHOUSE_API_REQUESTS_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub api_requests_per_minute: i64,
+
+    /// Requests one master key may make to `/v1` per minute.
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_REQUESTS_PER_MINUTE", default_value_t = 600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub master_key_requests_per_minute: i64,
+
+    /// Requests an instance leases from a key's shared quota in one database
+    /// write (see the README on request limits).
+    #[arg(long, env = "GATEHOUSE_API_QUOTA_LEASE", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..))]
+    pub api_quota_lease: i64,
+
     /// Offer "no expiry" when creating an API key (off: every key expires
     /// within 365 days).
     #[arg(

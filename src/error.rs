@@ -33,6 +33,10 @@ pub enum AppError {
     /// answered by a redirect to the enrolment page.
     #[error("MFA enrolment required")]
     MfaEnrolmentRequired,
+    /// An operator requires a new password first; answered by a redirect to
+    /// the password page.
+    #[error("password change required")]
+    PasswordChangeRequired,
     #[error("CSRF check failed")]
     CsrfRejected,
     #[error("request body too large")]
@@ -76,6 +80,7 @@ impl From<Denied> for AppError {
             Denied::Unauthenticated { next } => AppError::Unauthenticated { next },
             Denied::SudoRequired { next } => AppError::SudoRequired { next },
             Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,
+            Denied::PasswordChangeRequired => AppError::PasswordChangeRequired,
             e @ (Denied::Storage(_) | Denied::Session(_) | Denied::Stash(_)) => {
                 AppError::Internal(e.into())
             }
@@ -238,6 +243,9 @@ impl IntoResponse for AppError {
                 Redirect::to(&with_next(paths::SUDO, Some(&next))).into_response()
             }
             AppError::MfaEnrolmentRequired => Redirect::to(paths::MFA_ENROLMENT).into_response(),
+            AppError::PasswordChangeRequired => {
+                Redirect::to(paths::PASSWORD_CHANGE).into_response()
+            }
             AppError::CsrfRejected => error_page(
                 StatusCode::FORBIDDEN,
                 "This form could not be accepted",

@@ -12,6 +12,10 @@ pub const SUDO: &str = "/sudo";
 /// MFA enrolment: where an organization's "members must use MFA" policy
 /// sends a user without MFA.
 pub const MFA_ENROLMENT: &str = "/account/security/mfa/setup";
+/// Changing the password: where a user who must change it is sent.
+pub const PASSWORD_CHANGE: &str = "/account/security/password";
+/// Sign-out.
+pub const LOGOUT: &str = "/logout";
 /// The signed-in start page.
 pub const ACCOUNT: &str = "/account";
 /// The operator console's start page.

@@ -28,6 +28,15 @@ fn spawn_cleanup(state: &AppState) {
             if let Err(e) = throttle::clean_up(&db, now).await {
                 tracing::warn!(error = %e, "rate-limit clean-up failed");
             }
+            if let Err(e) = db
+                .delete_stale_devices(now - crate::auth::devices::DEVICE_TTL_SECS)
+                .await
+            {
+                tracing::warn!(error = %e, "trusted device clean-up failed");
+            }
+            if let Err(e) = db.delete_stale_quota_leases(now - 3600).await {
+                tracing::warn!(error = %e, "quota lease clean-up failed");
+            }
         }
     });
 }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::quota::QuotaLeases;
 use crate::auth::{PasswordHasher, secrets};
 use crate::cipher::Cipher;
 use crate::clock::SharedClock;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     /// Seals and opens TOTP secrets at rest (see `auth::secrets`).
     pub secrets: Arc<Cipher>,
+    /// This instance's leases of the `/v1` request quotas (see `auth::quota`).
+    pub quotas: Arc<QuotaLeases>,
 }
 
 impl AppState {
@@ -36,12 +39,14 @@ impl AppState {
         }
         let secrets = Arc::new(secrets::unlock(&config, &db, now).await?);
         let passwords = PasswordHasher::new(config.hash_concurrency())?;
+        let quotas = Arc::new(QuotaLeases::new(config.api_quota_lease));
         Ok(Self {
             db,
             config: Arc::new(config),
             clock,
             passwords,
             secrets,
+            quotas,
         })
     }
 }

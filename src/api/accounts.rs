@@ -25,7 +25,7 @@ use super::ApiJson;
 use super::error::{ApiError, ErrorBody, FieldError};
 use crate::auth::limits::Bucket;
 use crate::auth::throttle;
-use crate::authz::MasterKey;
+use crate::authz::{MasterKey, PlatformScope};
 use crate::db::audit::{Actor, Event};
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::platform::UserSummary;
@@ -104,11 +104,14 @@ fn field(name: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// Checks a registration and creates the account.
-/// Creates the account and writes `event(new user)` in the same transaction.
+/// Checks a registration, creates the account and writes `event(new user)`
+/// in the same transaction. `platform` is the master key's proof when
+/// operators' automation registers someone: whoever called chose the
+/// password, so the person must change it at first sign-in.
 async fn register(
     state: &AppState,
     req: RegisterRequest,
+    platform: Option<&PlatformScope>,
     event: impl FnOnce(&User) -> Event,
     now: i64,
 ) -> Result<User, ApiError> {
@@ -137,19 +140,22 @@ async fn register(
         .hash(&password)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    match state
-        .db
-        .create_user(
-            NewUser {
-                email: email.as_str(),
-                password_hash: &hash,
-                display_name: name.as_str(),
-            },
-            |user| vec![event(user)],
-            now,
-        )
-        .await
-    {
+    let new = NewUser {
+        email: email.as_str(),
+        password_hash: &hash,
+        display_name: name.as_str(),
+    };
+    let events = |user: &User| vec![event(user)];
+    let created = match platform {
+        None => state.db.create_user(new, events, now).await,
+        Some(scope) => {
+            state
+                .db
+                .create_user_by_operator(scope, new, events, now)
+                .await
+        }
+    };
+    match created {
         Ok(u) => Ok(u),
         // The sign-up page says as much; nothing more is revealed.
         Err(CreateUserError::EmailTaken) => Err(ApiError::Validation(vec![field(
@@ -215,7 +221,7 @@ pub async fn register_self(
         .detail(json!({ "via": "api" }))
         .from(&client.origin())
     };
-    let user = register(&state, req, signed_up, now).await?;
+    let user = register(&state, req, None, signed_up, now).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -225,7 +231,7 @@ pub async fn register_self(
     security(("master_key" = [])),
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "The account was created", body = Account),
+        (status = 201, description = "The account was created; its password must be changed at first sign-in (the caller chose it)", body = Account),
         (status = 400, description = "Malformed JSON (`bad_request`)", body = ErrorBody),
         (status = 413, description = "Body over 64 KiB (`payload_too_large`)", body = ErrorBody),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
@@ -251,7 +257,7 @@ pub async fn register_by_master_key(
             }))
             .from(&client.origin())
     };
-    let user = register(&state, req, registered, now).await?;
+    let user = register(&state, req, Some(key.scope()), registered, now).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 

@@ -15,9 +15,13 @@ pub mod orgs;
 pub mod secret_scanning;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::auth::quota::QuotaSlot;
 use crate::state::AppState;
 use error::ApiError;
 pub use json::ApiJson;
@@ -30,12 +34,34 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// Gives the request an empty `QuotaSlot` for the key extractors to fill,
+/// and writes the quota headers on the answer, whatever its status: a
+/// client can pace itself before it is refused (draft-ietf-httpapi-ratelimit-
+/// headers-10; see the README).
+async fn quota_headers(mut req: Request, next: Next) -> Response {
+    let slot = QuotaSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    if let Some(quota) = slot.0.get() {
+        for (name, value) in [
+            ("ratelimit-policy", quota.policy_header()),
+            ("ratelimit", quota.limit_header()),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, v);
+            }
+        }
+    }
+    res
+}
+
 /// The API's conventions around its routes (see `router::tables::v1`):
 /// JSON errors for unknown paths and methods, and no caching of any answer.
 pub fn conventions(routes: Router<AppState>) -> Router<AppState> {
     routes
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(quota_headers))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

@@ -61,7 +61,9 @@ impl Modify for BearerKeys {
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \
                        with a message such as `must be a string` or `is required`); \
-                       rate_limited (429); internal_error (500)."
+                       rate_limited (429: a key's or master key's requests per minute are \
+                       spent, see `Retry-After`; every authenticated answer carries the \
+                       `RateLimit` and `RateLimit-Policy` headers); internal_error (500)."
     ),
     paths(
         super::me::get_me,

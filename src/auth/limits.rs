@@ -13,12 +13,15 @@
 //! | bucket | window | limit | charged by |
 //! |---|---|---|---|
 //! | `signin:account:{email}` | 1 h | `--signin-max-failures` (5), then a growing lockout | wrong passwords and codes at sign-in, MFA challenge and re-authentication (`auth::reauth`: sudo, password change, MFA disable, account deletion) |
+//! | `signin:device:{device}` | 1 h | `--signin-max-failures` (5), then a growing lockout | the same failures from a browser trusted for the account, instead of the account's and the address's counters (malicious lock-out, `throttle`) |
 //! | `signin:ip:{ip}` | 15 min | `--signin-max-failures-per-ip` (50) | the same failures, per address |
 //! | `mfa:user:{id}` | 15 min | 10 | every second-factor code check, reserved before the check |
 //! | `keys:issue:{user}` | 1 h | `--key-issues-per-hour` (10) | creating or rotating a personal or service-account key |
 //! | `export:user:{user}` | 1 h | 5 | data export downloads |
 //! | `account:delete:{user}` | 1 h | 3 | account deletion attempts |
 //! | `signup:ip:{ip}` | 1 h | `--signups-per-ip-per-hour` (10) | the sign-up form and `POST /v1/accounts` |
+//! | `api:key:{key}` | 1 min | `--api-requests-per-minute` (600) | every `/v1` request with an API key (`auth::quota`: leased blocks, 429 + `RateLimit` headers) |
+//! | `api:master:{key}` | 1 min | `--master-key-requests-per-minute` (600) | every `/v1` request with a master key (`auth::quota`) |
 //! | `leak-report:ip:{ip}` | 1 h | 60 | leaked-key reports (`/v1/secret-scanning`) |
 //!
 //! Two limits are not counters, and are listed here so the table is whole:
@@ -30,6 +33,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * 60;
 const QUARTER_HOUR: i64 = 15 * 60;
 
@@ -73,6 +77,18 @@ impl Bucket {
     pub fn signin_account(config: &Config, email: &str) -> Self {
         Self::new(
             format!("signin:account:{email}"),
+            HOUR,
+            config.signin_max_failures,
+        )
+    }
+
+    /// Failed password or code checks for one account from one browser
+    /// that signed in to it before (a trusted device, `auth::devices`): the
+    /// same limit and delays as the account's counter, but its own, so
+    /// failures from elsewhere cannot lock that browser out.
+    pub fn signin_device(config: &Config, device: Uuid) -> Self {
+        Self::new(
+            format!("signin:device:{device}"),
             HOUR,
             config.signin_max_failures,
         )
@@ -130,6 +146,26 @@ impl Bucket {
         )
     }
 
+    /// Requests of one API key to `/v1`. Counted by `auth::quota` in
+    /// leased blocks (no database write on every request), not by
+    /// `throttle`.
+    pub fn api_key(config: &Config, key_id: Uuid) -> Self {
+        Self::new(
+            format!("api:key:{key_id}"),
+            MINUTE,
+            config.api_requests_per_minute,
+        )
+    }
+
+    /// Requests of one master key, counted as `api_key`'s are.
+    pub fn master_key(config: &Config, key_id: Uuid) -> Self {
+        Self::new(
+            format!("api:master:{key_id}"),
+            MINUTE,
+            config.master_key_requests_per_minute,
+        )
+    }
+
     /// Leaked-key reports from one address (the endpoint is public).
     pub fn leak_reports(ip: &str) -> Self {
         Self::new(
@@ -160,6 +196,7 @@ mod tests {
         let id = Uuid::nil();
         vec![
             Bucket::signin_account(config, "a@example.com"),
+            Bucket::signin_device(config, id),
             Bucket::signin_ip(config, "192.0.2.1"),
             Bucket::mfa_codes(id),
             Bucket::key_issue(config, id),
@@ -167,6 +204,8 @@ mod tests {
             Bucket::account_deletion(id),
             Bucket::signup_ip(config, "192.0.2.1"),
             Bucket::leak_reports("192.0.2.1"),
+            Bucket::api_key(config, id),
+            Bucket::master_key(config, id),
         ]
     }
 

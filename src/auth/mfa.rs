@@ -140,6 +140,10 @@ pub struct PendingSignIn {
     pub failures: u32,
     /// Where to go after the challenge (already checked by `safe_next`).
     pub next: String,
+    /// The trusted device the password step came from, if any: the code
+    /// step counts failures against the same counter (`throttle`).
+    #[serde(default)]
+    pub device: Option<Uuid>,
 }
 
 impl PendingSignIn {

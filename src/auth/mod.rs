@@ -7,9 +7,11 @@
 pub mod api_key;
 pub mod backup_codes;
 pub mod csrf;
+pub mod devices;
 pub mod limits;
 pub mod mfa;
 pub mod password;
+pub mod quota;
 pub mod reauth;
 pub mod secrets;
 pub mod session;

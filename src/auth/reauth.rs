@@ -8,10 +8,15 @@
 //! locked out (the sign-in counters: a stolen session cookie must not become
 //! an unthrottled way to guess the password), charges a failure to both
 //! counters, and clears the account's counter on success, exactly as a
-//! sign-in does. The handler only maps the typed outcome to its field error.
+//! sign-in does — from a browser trusted for the account, the device's own
+//! counter instead (`auth::devices`, malicious lock-out). The handler only
+//! maps the typed outcome to its field error.
 
 use std::sync::Arc;
 
+use axum::http::HeaderMap;
+
+use crate::auth::devices;
 use crate::auth::mfa::{CodeError, CodeKind, verify_code};
 use crate::auth::password::{HashError, PasswordHasher};
 use crate::auth::throttle::{self, Throttled};
@@ -72,12 +77,15 @@ pub enum ReauthError {
 }
 
 /// What a re-check needs: storage for the hash and the counters, the
-/// configured limits, the hasher and the cipher that opens TOTP secrets.
+/// configured limits, the hasher, the cipher that opens TOTP secrets, and
+/// the request's headers (a device cookie trusted for the account has its
+/// own failure counter, `auth::devices`).
 pub struct Reauth<'a> {
     pub db: &'a Db,
     pub config: &'a Config,
     pub passwords: &'a Arc<PasswordHasher>,
     pub cipher: &'a Cipher,
+    pub headers: &'a HeaderMap,
 }
 
 impl Reauth<'_> {
@@ -89,12 +97,14 @@ impl Reauth<'_> {
         factors: Factors<'_>,
         now: i64,
     ) -> Result<Outcome, ReauthError> {
-        throttle::check_signin(self.db, self.config, user.email(), ip, now).await?;
+        let subject =
+            devices::signin_subject(self.db, self.config, self.headers, user.email()).await?;
+        throttle::check_signin(self.db, self.config, subject, ip, now).await?;
         let outcome = self.check(user, factors, now).await?;
         if outcome.is_confirmed() {
-            throttle::clear_signin_failures(self.db, self.config, user.email()).await?;
+            throttle::clear_signin_failures(self.db, self.config, subject).await?;
         } else {
-            throttle::record_signin_failure(self.db, self.config, user.email(), ip, now).await?;
+            throttle::record_signin_failure(self.db, self.config, subject, ip, now).await?;
         }
         Ok(outcome)
     }

@@ -10,6 +10,19 @@
 //! password re-entry for sudo mode, so a stolen session cannot become an
 //! unthrottled password oracle.
 //!
+//! Trusted devices (malicious lock-out): a browser that signed in to the
+//! account before presents a device cookie (`auth::devices`). Its attempts
+//! — at sign-in and at every password re-entry inside a session — are
+//! counted in a counter of its own (`signin:device:<device id>`), with the
+//! same limit and delays, and neither read nor charge the account's shared
+//! counter or the IP counter: failures from elsewhere cannot lock the
+//! owner's browser out (of signing in, nor of sudo mode), and the owner's own
+//! failures still lock that browser. A success through a trusted device
+//! clears only its own counter, so the owner signing in does not lift the
+//! lock-out an attacker tripped. Every caller names its `SigninSubject`
+//! (`auth::devices::signin_subject`), so none can charge the shared counter
+//! by forgetting the device.
+//!
 //! Second-factor codes: wrong codes charge the same sign-in counters, and on
 //! top of that every code check reserves an attempt in a per-user bucket
 //! *before* the code is looked at (`reserve_code_attempt`). Checking a
@@ -36,21 +49,39 @@ pub enum Throttled {
 
 const MAX_LOCK_SECS: i64 = 15 * 60;
 
+/// Whose failures a sign-in attempt counts against: the account's shared
+/// counter, or — from a device trusted for this account — the device's own.
+#[derive(Debug, Clone, Copy)]
+pub struct SigninSubject<'a> {
+    pub email: &'a str,
+    pub device: Option<Uuid>,
+}
+
+impl SigninSubject<'_> {
+    fn bucket(&self, config: &Config) -> Bucket {
+        match self.device {
+            Some(device) => Bucket::signin_device(config, device),
+            None => Bucket::signin_account(config, self.email),
+        }
+    }
+}
+
 /// The wait imposed after `excess` failures beyond the free ones.
 fn lock_secs(excess: i64) -> i64 {
     let shift = excess.clamp(0, 10) as u32;
     (30_i64 << shift).min(MAX_LOCK_SECS)
 }
 
-/// Refuses with 429 when the account or the address is locked out.
+/// Refuses with 429 when the subject's counter (the account's, or a trusted
+/// device's) or, for an untrusted browser, the address is locked out.
 pub async fn check_signin(
     db: &Db,
     config: &Config,
-    email: &str,
+    subject: SigninSubject<'_>,
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
-    let account = Bucket::signin_account(config, email);
+    let account = subject.bucket(config);
     if let Some(c) = db
         .read_counter(account.name(), account.window_secs(), now)
         .await?
@@ -62,6 +93,9 @@ pub async fn check_signin(
                 retry_after: (until - now) as u64,
             });
         }
+    }
+    if subject.device.is_some() {
+        return Ok(());
     }
     let address = Bucket::signin_ip(config, ip);
     if let Some(c) = db
@@ -77,27 +111,53 @@ pub async fn check_signin(
     Ok(())
 }
 
+/// Counts a failure against the subject's counter: a trusted device's own,
+/// or the account's and the address's.
 pub async fn record_signin_failure(
     db: &Db,
     config: &Config,
-    email: &str,
+    subject: SigninSubject<'_>,
     ip: &str,
     now: i64,
 ) -> Result<(), Throttled> {
-    for bucket in [
-        Bucket::signin_account(config, email),
-        Bucket::signin_ip(config, ip),
-    ] {
+    let mut buckets = vec![subject.bucket(config)];
+    if subject.device.is_none() {
+        buckets.push(Bucket::signin_ip(config, ip));
+    }
+    for bucket in buckets {
         db.hit_counter(bucket.name(), bucket.window_secs(), now)
             .await?;
     }
     Ok(())
 }
 
-pub async fn clear_signin_failures(db: &Db, config: &Config, email: &str) -> Result<(), Throttled> {
-    db.reset_counter(Bucket::signin_account(config, email).name())
-        .await?;
+/// Clears the subject's counter after a success (a trusted device's only:
+/// the owner signing in does not lift a lock-out tripped elsewhere).
+pub async fn clear_signin_failures(
+    db: &Db,
+    config: &Config,
+    subject: SigninSubject<'_>,
+) -> Result<(), Throttled> {
+    db.reset_counter(subject.bucket(config).name()).await?;
     Ok(())
+}
+
+/// Every counter that can lock an account out of signing in: its shared
+/// counter, the counter of each device trusted for it, and its code
+/// attempts (what an operator's "clear lock-outs" deletes). Per-address
+/// counters are not the account's and stay.
+pub fn lockout_buckets(
+    config: &Config,
+    email: &str,
+    user_id: Uuid,
+    devices: &[Uuid],
+) -> Vec<String> {
+    let mut buckets = vec![
+        Bucket::signin_account(config, email),
+        Bucket::mfa_codes(user_id),
+    ];
+    buckets.extend(devices.iter().map(|&d| Bucket::signin_device(config, d)));
+    buckets.into_iter().map(|b| b.name().to_owned()).collect()
 }
 
 /// Counts one second-factor code check of `user_id` before it happens, and

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::api::error::ApiError;
 use crate::auth::api_key::{FormatError, Presented};
+use crate::auth::limits::Bucket;
+use crate::auth::quota::{QuotaPolicy, QuotaSlot};
 use crate::authz::org::scope_from_row;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
 use crate::db::audit::{Actor, Event};
@@ -28,12 +30,13 @@ impl From<Denied> for ApiError {
     fn from(e: Denied) -> Self {
         match e {
             Denied::NotFound => ApiError::NotFound,
-            Denied::Forbidden | Denied::SudoRequired { .. } | Denied::MfaEnrolmentRequired => {
-                ApiError::Forbidden {
-                    code: "forbidden",
-                    message: "This key may not do this.",
-                }
-            }
+            Denied::Forbidden
+            | Denied::SudoRequired { .. }
+            | Denied::MfaEnrolmentRequired
+            | Denied::PasswordChangeRequired => ApiError::Forbidden {
+                code: "forbidden",
+                message: "This key may not do this.",
+            },
             Denied::Unauthenticated { .. } => ApiError::unauthorized(
                 "missing_token",
                 "Send an API key as `Authorization: Bearer <key>`.",
@@ -188,6 +191,45 @@ async fn reject(
     ApiError::unauthorized(reason, message)
 }
 
+/// Counts the request against the quota of `bucket` (one key), once per
+/// request: 429 `rate_limited` when the window's quota is spent. The state
+/// goes into the request's `QuotaSlot`, from which the `/v1` layer writes the
+/// `RateLimit` headers on every answer. Charged only after the key proved
+/// itself, so a stranger who knows a key's public id cannot spend its quota.
+pub(crate) async fn charge_quota(
+    parts: &Parts,
+    state: &AppState,
+    bucket: &Bucket,
+) -> Result<(), ApiError> {
+    let policy = QuotaPolicy {
+        limit: bucket.limit(),
+        window_secs: bucket.window_secs(),
+    };
+    let slot = parts.extensions.get::<QuotaSlot>();
+    if let Some(done) = slot.and_then(|s| s.0.get()) {
+        return if done.limited {
+            Err(ApiError::TooManyRequests {
+                retry_after: done.reset_secs.max(1) as u64,
+            })
+        } else {
+            Ok(())
+        };
+    }
+    let quota = state
+        .quotas
+        .take(&state.db, bucket.name(), policy, state.clock.unix())
+        .await?;
+    if let Some(slot) = slot {
+        let _ = slot.0.set(quota);
+    }
+    if quota.limited {
+        return Err(ApiError::TooManyRequests {
+            retry_after: quota.reset_secs.max(1) as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Authenticates the bearer key of a request.
 pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrincipal, ApiError> {
     let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
@@ -252,6 +294,7 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
     if creds.service_account_id.is_some() && creds.sa_deleted_at.is_some() {
         return Err(reject(state, &client, creds.id, "token_revoked", now).await);
     }
+    charge_quota(parts, state, &Bucket::api_key(&state.config, creds.id)).await?;
     if creds
         .last_used_at
         .is_none_or(|t| now - t >= LAST_USED_INTERVAL_SECS)

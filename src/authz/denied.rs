@@ -22,6 +22,9 @@ pub enum Denied {
     /// An organization policy needs the user to have MFA on.
     #[error("MFA enrolment required")]
     MfaEnrolmentRequired,
+    /// The user must change their password before anything else.
+    #[error("password change required")]
+    PasswordChangeRequired,
     #[error("database: {0}")]
     Storage(#[from] sqlx::Error),
     #[error("session: {0}")]

@@ -141,6 +141,12 @@ impl FromRequestParts<AppState> for MasterKey {
             state.db.record_event(&rejected, now).await?;
             return Err(ApiError::unauthorized(code, message));
         }
+        crate::authz::api::charge_quota(
+            parts,
+            state,
+            &crate::auth::limits::Bucket::master_key(&state.config, creds.id),
+        )
+        .await?;
         if creds
             .last_used_at
             .is_none_or(|t| now - t >= LAST_USED_INTERVAL_SECS)

@@ -45,6 +45,7 @@ pub use sudo::SudoGate;
 
 use crate::auth::AppSession;
 use crate::db::audit::Actor;
+use crate::paths;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -66,22 +67,62 @@ pub struct MaybeUser(pub Option<CurrentUser>);
 /// Per-request cache, so that several extractors in one handler load the user
 /// once.
 #[derive(Clone)]
-struct Resolved(Option<CurrentUser>);
+struct Resolved(Option<CurrentUser>, Required);
+
+/// What an operator required of the user before anything else.
+#[derive(Clone, Copy, Default)]
+struct Required {
+    password_change: bool,
+    mfa_enrolment: bool,
+}
+
+/// The pages a user with a pending requirement may still open: the page
+/// that meets it (and, for enrolment, the sudo step it asks for first), and
+/// sign-out.
+fn allowed_while_required(required: Required, path: &str) -> bool {
+    if path == paths::LOGOUT {
+        return true;
+    }
+    if required.password_change {
+        return path == paths::PASSWORD_CHANGE;
+    }
+    if required.mfa_enrolment {
+        return path == paths::MFA_ENROLMENT
+            || path == paths::SUDO
+            || path.starts_with("/sudo/")
+            || path.starts_with("/account/security/mfa/backup-codes");
+    }
+    true
+}
 
 async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUser>, Denied> {
-    if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
-        return Ok(user.clone());
+    Ok(resolve_with_requirements(parts, state).await?.0)
+}
+
+async fn resolve_with_requirements(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<(Option<CurrentUser>, Required), Denied> {
+    if let Some(Resolved(user, required)) = parts.extensions.get::<Resolved>() {
+        return Ok((user.clone(), *required));
     }
+    let mut required = Required::default();
     let session = AppSession::from_request_parts(parts, state).await?;
     let user = match session.user_id().await? {
         None => None,
         Some(id) => match state.db.find_user(id).await? {
-            Some(u) if u.disabled_at.is_none() => Some(CurrentUser::new(
-                u.id,
-                u.email,
-                u.display_name,
-                u.is_operator,
-            )),
+            Some(u) if u.disabled_at.is_none() => {
+                required = Required {
+                    password_change: u.must_change_password,
+                    mfa_enrolment: u.must_enrol_mfa,
+                };
+                Some(CurrentUser::new(
+                    u.id,
+                    u.email,
+                    u.display_name,
+                    u.is_operator,
+                ))
+            }
             // The account was deleted or disabled since sign-in: end the session.
             _ => {
                 session.sign_out().await?;
@@ -89,8 +130,8 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<CurrentUs
             }
         },
     };
-    parts.extensions.insert(Resolved(user.clone()));
-    Ok(user)
+    parts.extensions.insert(Resolved(user.clone(), required));
+    Ok((user, required))
 }
 
 fn requested_path(parts: &Parts) -> Option<String> {
@@ -101,14 +142,24 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Denied;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
-        resolve(parts, state)
-            .await?
-            .ok_or_else(|| Denied::Unauthenticated {
-                // Coming back after sign-in only makes sense for a page view.
-                next: (parts.method == axum::http::Method::GET)
-                    .then(|| requested_path(parts))
-                    .flatten(),
-            })
+        let (user, required) = resolve_with_requirements(parts, state).await?;
+        let user = user.ok_or_else(|| Denied::Unauthenticated {
+            // Coming back after sign-in only makes sense for a page view.
+            next: (parts.method == axum::http::Method::GET)
+                .then(|| requested_path(parts))
+                .flatten(),
+        })?;
+        // An operator's requirement comes before every page (the check is
+        // here, in the one extractor every signed-in page goes through, so
+        // no page can forget it).
+        if !allowed_while_required(required, parts.uri.path()) {
+            return Err(if required.password_change {
+                Denied::PasswordChangeRequired
+            } else {
+                Denied::MfaEnrolmentRequired
+            });
+        }
+        Ok(user)
     }
 }
 

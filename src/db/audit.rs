@@ -119,6 +119,22 @@ impl Event {
         self
     }
 
+    /// The copies of a platform action that concerns several organizations
+    /// (an operator's action on a user who belongs to them): one per org,
+    /// each in that org's log (`in_org_by_platform`), or the event alone,
+    /// platform-wide, when there is none. The cross-tenant log lists every
+    /// copy; they share the detail, so a caller that wants them linked puts
+    /// one id in it (`OperatorAction` does).
+    pub fn in_orgs_by_platform(self, scope: &PlatformScope, org_ids: &[Uuid]) -> Vec<Self> {
+        if org_ids.is_empty() {
+            return vec![self];
+        }
+        org_ids
+            .iter()
+            .map(|&org_id| self.clone().in_org_by_platform(scope, org_id))
+            .collect()
+    }
+
     /// The org of an invitation whose link's secret was just proved (the
     /// invitee has no membership, so no scope, until they accept).
     pub fn in_invited_org(mut self, invitation: &PendingInvitation) -> Self {

@@ -19,8 +19,9 @@
 use uuid::Uuid;
 
 use super::audit::{Actor, Event, Origin, insert_event};
+use super::users::User;
 use super::{Db, in_tx, on_pool};
-use crate::authz::proof::CurrentUser;
+use crate::authz::proof::{CurrentUser, PlatformScope};
 
 /// An organization whose only owner is the user: it must get another owner
 /// (or be deleted) before the account can go.
@@ -113,8 +114,48 @@ struct Mention {
     pseudonym: String,
 }
 
+/// The person whose account is erased: the session's own user
+/// (self-service), or a user an operator deletes on their verified request.
+struct Erasee<'a> {
+    id: Uuid,
+    email: &'a str,
+    display_name: &'a str,
+}
+
+impl<'a> Erasee<'a> {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn email(&self) -> &'a str {
+        self.email
+    }
+    fn display_name(&self) -> &'a str {
+        self.display_name
+    }
+}
+
+impl<'a> From<&'a CurrentUser> for Erasee<'a> {
+    fn from(u: &'a CurrentUser) -> Self {
+        Erasee {
+            id: u.id(),
+            email: u.email(),
+            display_name: u.display_name(),
+        }
+    }
+}
+
+impl<'a> From<&'a User> for Erasee<'a> {
+    fn from(u: &'a User) -> Self {
+        Erasee {
+            id: u.id,
+            email: &u.email,
+            display_name: &u.display_name,
+        }
+    }
+}
+
 impl Mention {
-    fn of(user: &CurrentUser, pseudonym: Uuid, label: &str) -> Self {
+    fn of(user: &Erasee<'_>, pseudonym: Uuid, label: &str) -> Self {
         let quoted = |s: &str| serde_json::Value::from(s).to_string();
         Mention {
             email: quoted(user.email()),
@@ -157,9 +198,25 @@ impl Db {
         &self,
         user: &CurrentUser,
     ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
+        self.sole_owner_orgs(user.id()).await
+    }
+
+    /// `organizations_blocking_deletion` of any user, for an operator.
+    pub async fn organizations_blocking_deletion_of(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
+        self.sole_owner_orgs(user_id).await
+    }
+
+    async fn sole_owner_orgs(
+        &self,
+        user_id: Uuid,
+    ) -> Result<Vec<BlockingOrganization>, sqlx::Error> {
         let rows: Vec<(String, String)> = on_pool!(self, |pool| {
             sqlx::query_as(SOLE_OWNER_ORGS)
-                .bind(user.id())
+                .bind(user_id)
                 .fetch_all(pool)
                 .await
         })?;
@@ -179,6 +236,36 @@ impl Db {
         &self,
         user: &CurrentUser,
         origin: &Origin,
+        now: i64,
+    ) -> Result<Option<DeletedAccount>, sqlx::Error> {
+        self.erase_account(&Erasee::from(user), origin, &[], now)
+            .await
+    }
+
+    /// The same erasure, by an operator on the user's verified request.
+    /// `records` (the operator's action, in the platform log and each of the
+    /// user's orgs' logs) are written in the same transaction, *before* the
+    /// trail is pseudonymised, so they too name only the pseudonym
+    /// afterwards; `account.deleted` says that an operator did it.
+    pub async fn delete_account_by_operator(
+        &self,
+        _scope: &PlatformScope,
+        user: &User,
+        records: &[Event],
+        origin: &Origin,
+        now: i64,
+    ) -> Result<Option<DeletedAccount>, sqlx::Error> {
+        self.erase_account(&Erasee::from(user), origin, records, now)
+            .await
+    }
+
+    /// The erasure itself; `records` are an operator's (empty for a
+    /// self-service deletion).
+    async fn erase_account(
+        &self,
+        user: &Erasee<'_>,
+        origin: &Origin,
+        records: &[Event],
         now: i64,
     ) -> Result<Option<DeletedAccount>, sqlx::Error> {
         let pseudonym = Uuid::new_v4();
@@ -281,6 +368,9 @@ impl Db {
                 .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
+            for record in records {
+                insert_event!(&mut *tx, record, now)?;
+            }
             let mention = Mention::of(user, pseudonym, &label);
             // One statement rewrites each event about the person once, in one
             // pass over the table: as actor, as target, and wherever their
@@ -333,6 +423,7 @@ impl Db {
             let detail = serde_json::json!({
                 "sessions_revoked": sessions_revoked,
                 "keys_deleted": keys_deleted,
+                "by": if records.is_empty() { "self-service" } else { "operator" },
             });
             let event = Event::by(Actor::User {
                 id: pseudonym,

@@ -433,6 +433,8 @@ impl Db {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            must_change_password: false,
+            must_enrol_mfa: false,
         };
         let result: Result<Accepted, InvitationError> = async {
             in_tx!(self, |tx| {

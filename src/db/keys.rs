@@ -152,6 +152,9 @@ impl KeyCredentials {
             disabled_at: self.owner_disabled_at,
             created_at: self.owner_created_at?,
             updated_at: self.owner_updated_at?,
+            // Page-only requirements: they do not bind a key.
+            must_change_password: false,
+            must_enrol_mfa: false,
         })
     }
 }

@@ -143,6 +143,11 @@ impl Db {
             .await?
             .rows_affected();
             if inserted == 1 {
+                // Enrolled again: an operator's "enrol at next sign-in" is done.
+                sqlx::query("UPDATE users SET must_enrol_mfa = FALSE WHERE id = $1")
+                    .bind(user.id())
+                    .execute(&mut *tx)
+                    .await?;
                 replace_codes!(tx, user.id(), code_digests, now);
                 insert_event!(&mut *tx, &event, now)?;
             }

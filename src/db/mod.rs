@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod deletion;
+pub mod devices;
 pub mod flags;
 pub mod invitations;
 pub mod keys;
@@ -20,9 +21,11 @@ pub mod mfa;
 pub mod orgs;
 pub mod platform;
 pub mod prefs;
+pub mod quota_leases;
 pub mod rate_limits;
 pub mod service_accounts;
 pub mod sessions;
+pub mod support;
 pub mod users;
 
 use std::str::FromStr;

@@ -35,11 +35,11 @@ pub struct OperatorAction<'a> {
 }
 
 impl OperatorAction<'_> {
-    /// One row per affected organization (each org's owners see it in their
-    /// log), or one platform-only row; all rows of one action share an
-    /// `action_id`, and every row is part of the platform log.
     /// The events that record this action, for a storage function that
-    /// writes them in the transaction of the change.
+    /// writes them in the transaction of the change: one per affected
+    /// organization (each org's owners see it in their log), or one
+    /// platform-only event (`Event::in_orgs_by_platform`). All of them share
+    /// an `action_id`, and every one is part of the platform log.
     pub fn events(&self, operator: &Operator, origin: &Origin) -> Vec<Event> {
         let action_id = Uuid::now_v7();
         let mut detail = json!({
@@ -52,18 +52,12 @@ impl OperatorAction<'_> {
                 d.insert(k.clone(), v.clone());
             }
         }
-        let event = Event::by(operator.actor())
+        Event::by(operator.actor())
             .did(self.action)
             .on(self.target_kind, &self.target_id)
             .detail(detail)
-            .from(origin);
-        if self.orgs.is_empty() {
-            return vec![event];
-        }
-        self.orgs
-            .iter()
-            .map(|&org_id| event.clone().in_org_by_platform(operator.scope(), org_id))
-            .collect()
+            .from(origin)
+            .in_orgs_by_platform(operator.scope(), self.orgs)
     }
 }
 

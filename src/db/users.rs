@@ -21,6 +21,14 @@ pub struct User {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Every page sends the user to change their password first (an
+    /// operator's support action, or an account an operator created).
+    #[sqlx(default)]
+    pub must_change_password: bool,
+    /// Every page sends the user to enrol in MFA first (an operator reset
+    /// their MFA).
+    #[sqlx(default)]
+    pub must_enrol_mfa: bool,
 }
 
 /// What sign-in needs: the id, the stored hash and whether the account may
@@ -67,6 +75,29 @@ impl Db {
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
+        self.insert_user(new, false, events, now).await
+    }
+
+    /// `create_user` for an account an operator creates: its initial
+    /// password has been seen by someone else, so the person must choose
+    /// their own at first sign-in (`must_change_password`).
+    pub async fn create_user_by_operator(
+        &self,
+        _scope: &PlatformScope,
+        new: NewUser<'_>,
+        events: impl FnOnce(&User) -> Vec<Event>,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
+        self.insert_user(new, true, events, now).await
+    }
+
+    async fn insert_user(
+        &self,
+        new: NewUser<'_>,
+        must_change_password: bool,
+        events: impl FnOnce(&User) -> Vec<Event>,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
         let user = User {
             id: Uuid::now_v7(),
             email: new.email.to_owned(),
@@ -78,19 +109,23 @@ impl Db {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            must_change_password,
+            must_enrol_mfa: false,
         };
         let events = events(&user);
         let result: Result<(), sqlx::Error> = async {
             in_tx!(self, |tx| {
                 sqlx::query(
                     "INSERT INTO users (id, email, password_hash, display_name, time_zone, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'UTC', $5, $5)",
+                     created_at, updated_at, must_change_password) \
+                     VALUES ($1, $2, $3, $4, 'UTC', $5, $5, $6)",
                 )
                 .bind(user.id)
                 .bind(new.email)
                 .bind(new.password_hash)
                 .bind(new.display_name)
                 .bind(now)
+                .bind(must_change_password)
                 .execute(&mut *tx)
                 .await?;
                 for event in &events {
@@ -111,7 +146,8 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, User>(
                 "SELECT id, email, display_name, phone, job_title, time_zone, is_operator, \
-                 disabled_at, created_at, updated_at FROM users WHERE id = $1",
+                 disabled_at, created_at, updated_at, must_change_password, must_enrol_mfa \
+                 FROM users WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -204,12 +240,15 @@ impl Db {
         now: i64,
     ) -> Result<u64, sqlx::Error> {
         let revoked = in_tx!(self, |tx| {
-            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(new_hash)
-                .bind(now)
-                .bind(user.id())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, updated_at = $2, \
+                 must_change_password = FALSE WHERE id = $3",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(user.id())
+            .execute(&mut *tx)
+            .await?;
             // A pending MFA sign-in for the user had the old password: it ends
             // with the other sessions.
             let revoked = sqlx::query(

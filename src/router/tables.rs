@@ -60,6 +60,7 @@ pub fn account() -> RouteTable {
             notifications::update_notifications,
         )
         .get("/account/security", security::show_security)
+        .get("/account/security/password", security::show_password_change)
         .post("/account/security/password", security::change_password)
         .get("/account/sessions", sessions::list_sessions)
         .post(
@@ -180,7 +181,7 @@ pub fn orgs() -> RouteTable {
 /// The operator console: every handler takes the `Operator` proof, so anyone
 /// else gets 404 here as on an unknown path.
 pub fn ops() -> RouteTable {
-    use ops::{accounts, audit, flags, master_keys, orgs, users};
+    use ops::{accounts, audit, flags, master_keys, orgs, support, users};
     RouteTable::new("ops")
         .get("/ops", ops::show_overview)
         .get("/ops/users", users::list_users)
@@ -188,6 +189,19 @@ pub fn ops() -> RouteTable {
         .post("/ops/users/{id}/view", users::view_user)
         .post("/ops/users/{id}/disable", users::disable_user)
         .post("/ops/users/{id}/enable", users::enable_user)
+        // Support tools (see `web::ops::support`).
+        .post("/ops/users/{id}/reset-mfa", support::reset_mfa)
+        .post("/ops/users/{id}/clear-lockouts", support::clear_lockouts)
+        .post(
+            "/ops/users/{id}/keys/{key}/revoke",
+            support::revoke_user_key,
+        )
+        .post("/ops/users/{id}/sign-out", support::sign_out_everywhere)
+        .post(
+            "/ops/users/{id}/require-password-change",
+            support::require_password_change,
+        )
+        .post("/ops/users/{id}/delete", support::delete_user)
         .get("/ops/orgs", orgs::list_orgs)
         .get("/ops/orgs/{id}", orgs::show_org)
         .post("/ops/orgs/{id}/view", orgs::view_org)

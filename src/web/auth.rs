@@ -3,12 +3,13 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AppSession;
+use crate::auth::devices;
 use crate::auth::limits::Bucket;
 use crate::auth::mfa::PendingSignIn;
 use crate::auth::password::Verified;
@@ -80,6 +81,7 @@ pub async fn login(
     State(state): State<AppState>,
     session: AppSession,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -115,7 +117,11 @@ pub async fn login(
         )
         .await;
     }
-    match throttle::check_signin(&state.db, &state.config, email.as_str(), &client.ip, now).await {
+    // A browser that signed in to this account before has its own failure
+    // counter: failures from elsewhere do not lock it out (auth::devices).
+    let subject =
+        devices::signin_subject(&state.db, &state.config, &headers, email.as_str()).await?;
+    match throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await {
         Err(throttle::Throttled::TooManyRequests { retry_after }) => {
             let mut res = retry(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -145,14 +151,8 @@ pub async fn login(
     let creds = match creds {
         Some(c) if verified.is_ok() => c,
         _ => {
-            throttle::record_signin_failure(
-                &state.db,
-                &state.config,
-                email.as_str(),
-                &client.ip,
-                now,
-            )
-            .await?;
+            throttle::record_signin_failure(&state.db, &state.config, subject, &client.ip, now)
+                .await?;
             let failed = Event::by(Actor::Anonymous)
                 .did("signin.failed")
                 .on("email", &email)
@@ -184,6 +184,7 @@ pub async fn login(
             started_at: now,
             failures: 0,
             next: next.clone(),
+            device: subject.device,
         };
         session.begin_mfa_challenge(&pending).await?;
         let challenged = Event::by(Actor::User {
@@ -198,7 +199,7 @@ pub async fn login(
         state.db.record_event(&challenged, now).await?;
         return Ok(Redirect::to(CHALLENGE_PAGE).into_response());
     }
-    throttle::clear_signin_failures(&state.db, &state.config, email.as_str()).await?;
+    throttle::clear_signin_failures(&state.db, &state.config, subject).await?;
     session.sign_in(creds.id, &client.origin(), now).await?;
     let signed_in = Event::by(Actor::User {
         id: creds.id,
@@ -213,7 +214,11 @@ pub async fn login(
     } else {
         next.as_str()
     };
-    Ok(Redirect::to(to).into_response())
+    let mut res = Redirect::to(to).into_response();
+    if let Some(cookie) = devices::trust(&state.db, &state.config, &headers, creds.id, now).await? {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(res)
 }
 
 pub async fn logout(

@@ -9,7 +9,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +17,8 @@ use serde_json::json;
 use crate::auth::limits::MAX_CHALLENGE_FAILURES;
 use crate::auth::mfa::{CodeKind, PendingSignIn, verify_code};
 use crate::auth::session::FlashKind;
-use crate::auth::{AppSession, backup_codes, throttle};
+use crate::auth::throttle::{self, SigninSubject};
+use crate::auth::{AppSession, backup_codes, devices};
 use crate::authz::MaybeUser;
 use crate::db::audit::{Actor, Event};
 use crate::error::AppError;
@@ -99,6 +100,7 @@ pub async fn answer_challenge(
     State(state): State<AppState>,
     session: AppSession,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<ChallengeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -133,9 +135,14 @@ pub async fn answer_challenge(
         )
         .await;
     }
-    // The account's sign-in limit covers codes as well as passwords: a locked
-    // account cannot guess codes either.
-    throttle::check_signin(&state.db, &state.config, &user.email, &client.ip, now).await?;
+    // The sign-in limit covers codes as well as passwords: a locked account
+    // (or trusted device, if the password came from one) cannot guess codes
+    // either.
+    let subject = SigninSubject {
+        email: &user.email,
+        device: pending.device,
+    };
+    throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await?;
 
     let origin = client.origin();
     // A failed code changes nothing, and a sign-in is written by the session
@@ -153,8 +160,7 @@ pub async fn answer_challenge(
 
     let Some(kind) = verify_code(&state.db, &state.secrets, user.id, &form.code, now).await? else {
         pending.failures += 1;
-        throttle::record_signin_failure(&state.db, &state.config, &user.email, &client.ip, now)
-            .await?;
+        throttle::record_signin_failure(&state.db, &state.config, subject, &client.ip, now).await?;
         let restarted = pending.failures >= MAX_CHALLENGE_FAILURES;
         state
             .db
@@ -190,7 +196,7 @@ pub async fn answer_challenge(
 
     // Signed in: `sign_in` drops the pending state and rotates the session id.
     session.sign_in(user.id, &origin, now).await?;
-    throttle::clear_signin_failures(&state.db, &state.config, &user.email).await?;
+    throttle::clear_signin_failures(&state.db, &state.config, subject).await?;
     state
         .db
         .record_event(
@@ -233,5 +239,9 @@ pub async fn answer_challenge(
     } else {
         pending.next.as_str()
     };
-    Ok(Redirect::to(to).into_response())
+    let mut res = Redirect::to(to).into_response();
+    if let Some(cookie) = devices::trust(&state.db, &state.config, &headers, user.id, now).await? {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(res)
 }

@@ -39,12 +39,17 @@ pub fn ok(page: &impl Template) -> Result<Response, AppError> {
 }
 
 /// The re-authentication check (`auth::reauth`) over this state's storage,
-/// limits, hasher and cipher.
-pub fn reauth(state: &crate::state::AppState) -> crate::auth::reauth::Reauth<'_> {
+/// limits, hasher and cipher, for a request with these headers (their
+/// device cookie decides which failure counter is charged).
+pub fn reauth<'a>(
+    state: &'a crate::state::AppState,
+    headers: &'a axum::http::HeaderMap,
+) -> crate::auth::reauth::Reauth<'a> {
     crate::auth::reauth::Reauth {
         db: &state.db,
         config: &state.config,
         passwords: &state.passwords,
         cipher: &state.secrets,
+        headers,
     }
 }

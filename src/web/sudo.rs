@@ -64,11 +64,12 @@ pub async fn confirm_sudo(
     session: AppSession,
     user: CurrentUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<SudoForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
-    let outcome = reauth(&state)
+    let outcome = reauth(&state, &headers)
         .confirm(
             &user,
             &client.ip,

@@ -39,6 +39,8 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<FixedClock>,
     cleanup: Option<Cleanup>,
+    /// Pools of `separate_instance`s, closed by `finish`.
+    extra_dbs: Vec<Db>,
 }
 
 enum Cleanup {
@@ -104,13 +106,28 @@ impl TestApp {
             state,
             clock,
             cleanup: Some(cleanup),
+            extra_dbs: Vec::new(),
         }
     }
 
-    /// A second instance sharing this app's database (as behind a load
-    /// balancer), with its own router.
+    /// A second router over this app's state (the same database *and* the
+    /// same in-memory state, e.g. quota leases): for stories about what the
+    /// database shares, not about what an instance keeps to itself.
     pub fn another_instance(&self) -> Router {
         build_router(self.state.clone())
+    }
+
+    /// A truly separate instance: its own connection pool and its own
+    /// `AppState` (nothing in memory shared) over this app's database, as a
+    /// second process behind a load balancer would be.
+    pub async fn separate_instance(&mut self) -> Router {
+        let config = (*self.state.config).clone();
+        let db = Db::connect(&config.database.database_url, 4).await.unwrap();
+        let state = AppState::new(config, db.clone(), self.clock.clone())
+            .await
+            .unwrap();
+        self.extra_dbs.push(db);
+        build_router(state)
     }
 
     pub fn client(&self) -> Client {
@@ -122,6 +139,9 @@ impl TestApp {
     }
 
     pub async fn finish(mut self) {
+        for db in self.extra_dbs.drain(..) {
+            db.close().await;
+        }
         self.state.db.close().await;
         match self.cleanup.take() {
             Some(Cleanup::SqliteFile(path)) => {

@@ -1,7 +1,8 @@
 // The operator console, as a support person uses it: made an operator on the
 // command line, confirms sudo mode, creates an account on someone's behalf,
-// looks at it (giving a reason), disables it, meets the "reason required"
-// error, and reads the audit log. Every page is screenshotted, audited with
+// looks at it (giving a reason), uses the support tools (a password change
+// required, sign out everywhere), disables it, meets the "reason required"
+// error, reads the audit log, and deletes the account after confirming. Every page is screenshotted, audited with
 // axe-core and validated with the Nu Html Checker, with JavaScript on and off.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,6 +22,16 @@ import { scenario } from './lib/scenario.mjs';
 
 function opsNavLink(page, text) {
   return page.getByRole('navigation', { name: 'Operator console' }).getByRole('link', { name: text, exact: true });
+}
+
+// A user's page has one reason field per action: each form is found by the
+// heading it sits under.
+function sectionTitled(page, heading) {
+  return page.locator('section', { has: page.getByRole('heading', { name: heading, exact: true, level: 2 }) });
+}
+
+function supportForm(page, title) {
+  return page.locator('form', { has: page.getByRole('heading', { name: title, exact: true, level: 3 }) });
 }
 
 scenario('ops', (s) => {
@@ -70,11 +81,34 @@ scenario('ops', (s) => {
     await field(page, 'Reason').fill('Ticket 99 follow-up');
     await s.clickAndVisit(button(page, 'Show details'), 'ops-user-detail');
     await expectHeading(page, 'Alan Turing Active');
-    const refused = await s.clickAndVisit(button(page, 'Disable account'), 'ops-user-disable-no-reason');
+  });
+
+  s.step('requires a password change and signs the user out everywhere, each with a reason', async () => {
+    const { page } = s;
+    const title = 'Require a password change at next sign-in';
+    const refused = await s.clickAndVisit(button(supportForm(page, title), 'Require password change'), 'ops-support-no-reason');
     assert.equal(refused.status, 422);
     await expectFormError(page, 'Nothing was changed');
-    await field(page, 'Reason').fill('Ticket 99: account compromised');
-    await s.clickAndVisit(button(page, 'Disable account'), 'ops-user-disabled');
+    const reason = field(supportForm(page, title), 'Reason');
+    assert.equal(await reason.getAttribute('aria-invalid'), 'true', 'the refused form marks its reason');
+    assert.equal(await page.locator('.field-error').count(), 1, 'only the refused form shows the error');
+    await reason.fill('Ticket 99: the initial password was sent by chat');
+    await s.clickAndVisit(button(supportForm(page, title), 'Require password change'), 'ops-support-password-change');
+    await expectFlash(page, 'must already change their password');
+    const signOut = supportForm(page, 'Sign out everywhere (every session, pending sign-ins too)');
+    await field(signOut, 'Reason').fill('Ticket 99: lost laptop');
+    await s.clickAndVisit(button(signOut, 'Sign out everywhere'), 'ops-support-signed-out');
+    await expectFlash(page, 'had no sessions; nothing changed');
+  });
+
+  s.step('disables the account, needing a reason', async () => {
+    const { page } = s;
+    const disable = sectionTitled(page, 'Disable this account');
+    const refused = await s.clickAndVisit(button(disable, 'Disable account'), 'ops-user-disable-no-reason');
+    assert.equal(refused.status, 422);
+    await expectFormError(page, 'Nothing was changed');
+    await field(sectionTitled(page, 'Disable this account'), 'Reason').fill('Ticket 99: account compromised');
+    await s.clickAndVisit(button(sectionTitled(page, 'Disable this account'), 'Disable account'), 'ops-user-disabled');
     await expectFlash(page, 'is disabled');
   });
 
@@ -89,5 +123,21 @@ scenario('ops', (s) => {
     await field(page, 'Organization id').fill('not-a-uuid');
     const bad = await s.clickAndVisit(button(page, 'Apply filters'), 'ops-audit-bad-filter');
     assert.equal(bad.status, 422);
+  });
+
+  s.step('deletes the account on the person\'s verified request, after confirming', async () => {
+    const { page } = s;
+    await s.open('/ops/users?q=turing', 'ops-users-search-again');
+    await s.clickAndVisit(page.getByRole('link', { name: customer, exact: true }), 'ops-user-detail-again');
+    const remove = supportForm(page, 'Delete the account (the self-service erasure)');
+    await field(remove, 'Reason').fill('Ticket 100: deletion requested, identity verified by phone');
+    await s.clickAndVisit(button(remove, 'Delete account…'), 'ops-user-delete-confirm');
+    await expectHeading(page, 'Delete this account?');
+    assert.ok((await page.getByText('This cannot be undone.', { exact: false }).count()) >= 1);
+    await s.clickAndVisit(button(page, 'Delete account'), 'ops-user-deleted');
+    expectAt(page, '/ops/users');
+    await expectFlash(page, 'is deleted');
+    await s.open('/ops/audit?action=ops.user.deleted', 'ops-audit-deleted');
+    assert.ok((await page.getByText('ops.user.deleted', { exact: true }).count()) >= 1);
   });
 });

@@ -11,7 +11,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -115,6 +115,7 @@ pub async fn delete_account(
     session: AppSession,
     user: CurrentUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -136,7 +137,7 @@ pub async fn delete_account(
     }
     // The same counters as sign-in (`reauth`): the form must not become an
     // unthrottled way to guess the password with a stolen session.
-    let outcome = reauth(&state)
+    let outcome = reauth(&state, &headers)
         .confirm(
             &user,
             &client.ip,

@@ -10,7 +10,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -309,6 +309,7 @@ pub async fn disable_mfa(
     session: AppSession,
     user: SudoUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -317,7 +318,7 @@ pub async fn disable_mfa(
     }
     // A code check like any other: `reauth` throttles it by the sign-in
     // counters.
-    let outcome = reauth(&state)
+    let outcome = reauth(&state, &headers)
         .confirm(&user, &client.ip, Factors::Code(&form.code), now)
         .await?;
     if !outcome.is_confirmed() {

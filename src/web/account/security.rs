@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -80,18 +80,44 @@ pub async fn show_security(
     security_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
 }
 
+/// The password form on its own address: where a user whom an operator
+/// requires to change their password (or whose account an operator created)
+/// is sent from every page until they have.
+pub async fn show_password_change(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let required = state
+        .db
+        .find_user(user.id())
+        .await?
+        .is_some_and(|u| u.must_change_password);
+    if required {
+        session
+            .flash(
+                FlashKind::Warning,
+                "Choose a new password before you continue: your account's password must be \
+                 changed.",
+            )
+            .await?;
+    }
+    security_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
+}
+
 pub async fn change_password(
     State(state): State<AppState>,
     session: AppSession,
     user: CurrentUser,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     // Re-entering the current password is a password check like sign-in:
     // `reauth` throttles it with the same counters.
     let mut errors = FieldErrors::new();
-    let outcome = reauth(&state)
+    let outcome = reauth(&state, &headers)
         .confirm(
             &user,
             &client.ip,

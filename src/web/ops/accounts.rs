@@ -111,7 +111,10 @@ pub async fn create_account(
     };
     let user = match state
         .db
-        .create_user(
+        // The initial password has been seen by the operator (and whoever
+        // passed it on): the person must choose their own at first sign-in.
+        .create_user_by_operator(
+            op.scope(),
             NewUser {
                 email: email.as_str(),
                 password_hash: &hash,

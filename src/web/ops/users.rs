@@ -97,11 +97,11 @@ pub async fn list_users(
     ok(&page)
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, AppError> {
+pub(super) fn parse_id(raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
 }
 
-async fn load_user(state: &AppState, op: &Operator, id: Uuid) -> Result<User, AppError> {
+pub(super) async fn load_user(state: &AppState, op: &Operator, id: Uuid) -> Result<User, AppError> {
     state
         .db
         .platform_user(op.scope(), id)
@@ -129,12 +129,38 @@ pub struct DetailPage {
     pub disabled_since: Option<Timestamp>,
     pub mfa_since: Option<Timestamp>,
     pub sessions: i64,
+    /// What the user must do at next sign-in before anything else (a
+    /// support action, or an account an operator created).
+    pub required: Vec<&'static str>,
     pub keys: Vec<KeyView>,
     /// (slug, name, role)
     pub memberships: Vec<(String, String, String)>,
     pub is_self: bool,
+    /// The action of the form that was refused (empty: none): only that
+    /// form shows the reason typed and the error beside it.
+    pub refused_form: String,
     pub reason: String,
     pub errors: FieldErrors,
+}
+
+impl DetailPage {
+    /// The reason to show in the form posting to `action`.
+    pub fn reason_of(&self, action: &str) -> &str {
+        if self.refused_form == action {
+            &self.reason
+        } else {
+            ""
+        }
+    }
+
+    /// The error to show beside the reason of the form posting to `action`.
+    pub fn error_of(&self, action: &str) -> Option<&str> {
+        if self.refused_form == action {
+            self.errors.get("reason")
+        } else {
+            None
+        }
+    }
 }
 
 fn summary(u: &User, now: i64) -> UserRow {
@@ -148,7 +174,7 @@ fn summary(u: &User, now: i64) -> UserRow {
     }
 }
 
-async fn gate_page(
+pub(super) async fn gate_page(
     state: &AppState,
     session: &AppSession,
     op: &Operator,
@@ -164,11 +190,14 @@ async fn gate_page(
     })
 }
 
-async fn detail_page(
+/// The user's details; `refused_form` names the action of a form refused
+/// with `reason` and `errors` (empty when none was).
+pub(super) async fn detail_page(
     state: &AppState,
     session: &AppSession,
     op: &Operator,
     user: &User,
+    refused_form: &str,
     reason: String,
     errors: FieldErrors,
 ) -> Result<DetailPage, AppError> {
@@ -194,9 +223,17 @@ async fn detail_page(
             .db
             .count_live_sessions(op.scope(), user.id, now)
             .await?,
+        required: [
+            (user.must_change_password, "change their password"),
+            (user.must_enrol_mfa, "set up two-factor authentication"),
+        ]
+        .into_iter()
+        .filter_map(|(due, what)| due.then_some(what))
+        .collect(),
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
         memberships,
         is_self: user.id == op.id(),
+        refused_form: refused_form.to_owned(),
         reason,
         errors,
     })
@@ -217,6 +254,7 @@ pub async fn show_user(
             &session,
             &op,
             &user,
+            "",
             String::new(),
             FieldErrors::new(),
         )
@@ -276,7 +314,7 @@ pub async fn view_user(
 }
 
 /// The orgs whose audit logs must show an operator action on this user.
-async fn user_org_ids(
+pub(super) async fn user_org_ids(
     state: &AppState,
     op: &Operator,
     user_id: Uuid,
@@ -312,7 +350,13 @@ async fn change_status(
     let (Some(reason), true) = (reason, errors.is_empty()) else {
         // Without a view grant the details are not shown, even beside an error.
         return if has_view_grant(&session, user.id, now).await? {
-            let page = detail_page(&state, &session, &op, &user, form.reason, errors).await?;
+            let refused = format!(
+                "/ops/users/{}/{}",
+                user.id,
+                if disable { "disable" } else { "enable" }
+            );
+            let page =
+                detail_page(&state, &session, &op, &user, &refused, form.reason, errors).await?;
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         } else {
             let page = gate_page(&state, &session, &op, &user, form.reason, errors).await?;

@@ -27,6 +27,7 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         | ("GET", "/account/notifications")
         | ("POST", "/account/notifications")
         | ("GET", "/account/security")
+        | ("GET", "/account/security/password")
         | ("POST", "/account/security/password")
         | ("GET", "/account/sessions")
         | ("POST", "/account/sessions/revoke-others")

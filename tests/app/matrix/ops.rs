@@ -30,6 +30,14 @@ pub fn row(
         ("POST", "/ops/users/{id}/view") => Some(("/ops/users/{id}", vec![reason])),
         ("POST", "/ops/users/{id}/disable") => Some(("/ops/users/{id}", vec![reason])),
         ("POST", "/ops/users/{id}/enable") => Some(("/ops/users/{id}", vec![reason])),
+        // Support tools: the safe ones act at once; the dangerous ones
+        // answer their confirmation page (served) until confirmed.
+        ("POST", "/ops/users/{id}/reset-mfa")
+        | ("POST", "/ops/users/{id}/clear-lockouts")
+        | ("POST", "/ops/users/{id}/sign-out")
+        | ("POST", "/ops/users/{id}/require-password-change")
+        | ("POST", "/ops/users/{id}/delete")
+        | ("POST", "/ops/users/{id}/keys/{key}/revoke") => Some(("/ops/users/{id}", vec![reason])),
         ("POST", "/ops/orgs/{id}/view") => Some(("/ops/orgs/{id}", vec![reason])),
         ("POST", "/ops/accounts") => Some((
             "/ops/accounts/new",
@@ -90,7 +98,10 @@ pub async fn walk_public(_app: &TestApp, w: &mut World) {
 
 pub async fn walk(app: &TestApp, w: &mut World) {
     let table = super::ordered(&tables::ops());
-    registered(app, "zed@example.com", "Zed").await;
+    // Zed has a key, for the operator's "revoke one key" route.
+    let mut zed_c = signed_in(app, "zed@example.com", "Zed").await;
+    let zed_key = zed_c.create_key("zed", &["profile:read"], "30").await;
+    let zed_key = zed_key.split('_').nth(1).unwrap().to_owned();
     let zed = crate::orgs::user_id(app, "zed@example.com")
         .await
         .to_string();
@@ -108,6 +119,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         path.replace("{id}", id)
             .replace("{name}", "account-registration")
             .replace("{public_id}", &master)
+            .replace("{key}", &zed_key)
     };
 
     let before = snapshot(app).await;
