@@ -1,4 +1,4 @@
-//! Invitations to an organization and the org's policies.
+//! Invitations to an organization.
 //!
 //! Owner-side functions take `OwnerScope` and filter by its org id, so an
 //! invitation id of another org matches nothing. The invitee has no scope
@@ -138,27 +138,6 @@ pub struct Accepted {
     /// role kept).
     pub joined: bool,
     pub teams_added: Vec<Uuid>,
-}
-
-/// The org's policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
-pub struct Policies {
-    pub require_mfa: bool,
-    pub max_key_lifetime_days: Option<i64>,
-}
-
-impl Policies {
-    /// Whether going from `before` to these policies loosens either one:
-    /// MFA no longer required, or keys allowed to live longer (`None` is no
-    /// limit). Loosening needs sudo mode; tightening does not.
-    pub fn relax(&self, before: &Policies) -> bool {
-        let longer = match (before.max_key_lifetime_days, self.max_key_lifetime_days) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(old), Some(new)) => new > old,
-        };
-        (before.require_mfa && !self.require_mfa) || longer
-    }
 }
 
 fn parse_team_ids(s: &str) -> Vec<Uuid> {
@@ -466,74 +445,11 @@ impl Db {
         };
         Ok((user, accepted))
     }
-
-    /// Saves the org's policies; returns them as they were before, read in
-    /// the same transaction, where `event(before)` is written if they changed.
-    pub async fn update_policies(
-        &self,
-        scope: &OwnerScope,
-        new: Policies,
-        event: impl FnOnce(&Policies) -> Event,
-        now: i64,
-    ) -> Result<Policies, sqlx::Error> {
-        in_tx!(self, |tx| {
-            let before = sqlx::query_as::<_, Policies>(
-                "SELECT require_mfa, max_key_lifetime_days FROM orgs WHERE id = $1",
-            )
-            .bind(scope.org_id())
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE orgs SET require_mfa = $1, max_key_lifetime_days = $2 WHERE id = $3",
-            )
-            .bind(new.require_mfa)
-            .bind(new.max_key_lifetime_days)
-            .bind(scope.org_id())
-            .execute(&mut *tx)
-            .await?;
-            if before != new {
-                insert_event!(&mut *tx, &event(&before), now)?;
-            }
-            Ok(before)
-        })
-    }
-
-    /// How many members have no MFA (one query, for the policy page).
-    pub async fn members_without_mfa(&self, scope: &OwnerScope) -> Result<i64, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM memberships m LEFT JOIN user_mfa f ON f.user_id = m.user_id \
-                 WHERE m.org_id = $1 AND f.user_id IS NULL",
-            )
-            .bind(scope.org_id())
-            .fetch_one(pool)
-            .await
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(require_mfa: bool, days: Option<i64>) -> Policies {
-        Policies {
-            require_mfa,
-            max_key_lifetime_days: days,
-        }
-    }
-
-    #[test]
-    fn only_loosening_a_policy_relaxes_it() {
-        let now = p(true, Some(30));
-        assert!(!p(true, Some(30)).relax(&now));
-        assert!(!p(true, Some(7)).relax(&now));
-        assert!(p(true, Some(31)).relax(&now));
-        assert!(p(true, None).relax(&now));
-        assert!(p(false, Some(30)).relax(&now));
-        assert!(!p(true, Some(365)).relax(&p(false, None)));
-        assert!(!p(false, None).relax(&p(false, None)));
-    }
 
     #[test]
     fn team_ids_round_trip_and_skip_garbage() {

@@ -17,15 +17,18 @@ pub mod invitations;
 pub mod keys;
 pub mod leaks;
 pub mod master_keys;
+pub mod members;
 pub mod mfa;
 pub mod orgs;
 pub mod platform;
+pub mod policies;
 pub mod prefs;
 pub mod quota_leases;
 pub mod rate_limits;
 pub mod service_accounts;
 pub mod sessions;
 pub mod support;
+pub mod teams;
 pub mod users;
 
 use std::str::FromStr;

@@ -7,7 +7,8 @@ use axum::response::Response;
 
 use crate::auth::AppSession;
 use crate::authz::OrgMember;
-use crate::db::orgs::{MemberTeam, OrgCounts};
+use crate::db::orgs::OrgCounts;
+use crate::db::teams::MemberTeam;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{PageContext, Section, ok};

@@ -20,7 +20,7 @@ use crate::auth::session::FlashKind;
 use crate::authz::sudo::take_stashed_form;
 use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
-use crate::db::invitations::Policies;
+use crate::db::policies::Policies;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::ListForm as Form;

@@ -1,0 +1,366 @@
+//! An org's teams and their members. Owners create, rename, delete (soft,
+//! restorable for `TEAM_RESTORE_SECS`) and staff teams (`OwnerScope`); a
+//! member sees their own teams (`my_teams`). Every function filters by its
+//! proof's org id, so a team or member id of another org matches nothing.
+//!
+//! Every change takes the audit event that records it and writes it in its
+//! own transaction: the change and its record commit or roll back together.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::audit::{Event, execute_audited, insert_event};
+use super::members::MemberRef;
+use super::orgs::OrgError;
+use super::users::is_unique_violation;
+use super::{Db, in_tx, on_pool};
+use crate::authz::proof::{OrgScope, OwnerScope, Principal, SudoUser};
+use crate::domain::TeamRole;
+
+/// Soft-deleted teams can be restored for this long.
+pub const TEAM_RESTORE_SECS: i64 = 30 * 86_400;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TeamRow {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+    pub member_count: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TeamMemberRow {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct MemberTeam {
+    pub team_id: Uuid,
+    pub name: String,
+    pub role: String,
+}
+
+impl Db {
+    /// The teams the scope's own member is on (any member may see their
+    /// own; a service account's scope has none here).
+    pub async fn my_teams(&self, scope: &OrgScope) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        match scope.principal() {
+            Principal::User(user_id) => self.teams_of(scope, user_id).await,
+            Principal::ServiceAccount(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// The teams of any member of the org (owners only).
+    pub async fn member_teams(
+        &self,
+        scope: &OwnerScope,
+        user_id: Uuid,
+    ) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        self.teams_of(scope, user_id).await
+    }
+
+    async fn teams_of(
+        &self,
+        scope: &OrgScope,
+        user_id: Uuid,
+    ) -> Result<Vec<MemberTeam>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, MemberTeam>(
+                "SELECT t.id AS team_id, t.name, tm.role FROM team_members tm \
+                 JOIN teams t ON t.id = tm.team_id \
+                 WHERE tm.org_id = $1 AND tm.user_id = $2 AND t.deleted_at IS NULL \
+                 ORDER BY t.name",
+            )
+            .bind(scope.org_id())
+            .bind(user_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Live teams, and deleted ones still restorable, with member counts.
+    pub async fn list_teams(
+        &self,
+        scope: &OrgScope,
+        now: i64,
+    ) -> Result<Vec<TeamRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, TeamRow>(
+                "SELECT t.id, t.name, t.created_at, t.deleted_at, \
+                 (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count \
+                 FROM teams t WHERE t.org_id = $1 \
+                 AND (t.deleted_at IS NULL OR t.deleted_at > $2) ORDER BY t.name",
+            )
+            .bind(scope.org_id())
+            .bind(now - TEAM_RESTORE_SECS)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn find_team(
+        &self,
+        scope: &OrgScope,
+        team_id: Uuid,
+        now: i64,
+    ) -> Result<Option<TeamRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, TeamRow>(
+                "SELECT t.id, t.name, t.created_at, t.deleted_at, \
+                 (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count \
+                 FROM teams t WHERE t.org_id = $1 AND t.id = $2 \
+                 AND (t.deleted_at IS NULL OR t.deleted_at > $3)",
+            )
+            .bind(scope.org_id())
+            .bind(team_id)
+            .bind(now - TEAM_RESTORE_SECS)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    fn team_name_error(e: sqlx::Error) -> OrgError {
+        if is_unique_violation(&e) {
+            OrgError::TeamNameTaken
+        } else {
+            OrgError::Db(e)
+        }
+    }
+
+    /// Creates a team and writes `event(team id)`, in one transaction.
+    pub async fn create_team(
+        &self,
+        scope: &OwnerScope,
+        name: &str,
+        event: impl FnOnce(Uuid) -> Event,
+        now: i64,
+    ) -> Result<Uuid, OrgError> {
+        let id = Uuid::now_v7();
+        let event = event(id);
+        let created: Result<(), sqlx::Error> = async {
+            in_tx!(self, |tx| {
+                sqlx::query(
+                    "INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(id)
+                .bind(scope.org_id())
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                insert_event!(&mut *tx, &event, now)?;
+            });
+            Ok(())
+        }
+        .await;
+        created.map_err(Self::team_name_error)?;
+        Ok(id)
+    }
+
+    /// Renames a live team and writes `event`, in one transaction.
+    pub async fn rename_team(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+        name: &str,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, OrgError> {
+        let renamed: Result<bool, sqlx::Error> = async {
+            Ok(in_tx!(self, |tx| {
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3 \
+                     AND deleted_at IS NULL",
+                    )
+                    .bind(name)
+                    .bind(scope.org_id())
+                    .bind(team_id),
+                    &event,
+                    now
+                )
+            }))
+        }
+        .await;
+        renamed.map_err(Self::team_name_error)
+    }
+
+    /// Soft-deletes a team: its members lose team-scoped access at once (the
+    /// team no longer counts anywhere), and an owner can restore it for 30
+    /// days. Destructive, so the owner is in sudo mode (`SudoUser`).
+    pub async fn delete_team(
+        &self,
+        scope: &OwnerScope,
+        _sudo: &SudoUser,
+        team_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let deleted = in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 \
+                 AND deleted_at IS NULL",
+                )
+                .bind(now)
+                .bind(scope.org_id())
+                .bind(team_id),
+                &event,
+                now
+            )
+        });
+        Ok(deleted)
+    }
+
+    pub async fn restore_team(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, OrgError> {
+        let restored: Result<bool, sqlx::Error> = async {
+            Ok(in_tx!(self, |tx| {
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET deleted_at = NULL WHERE org_id = $1 AND id = $2 \
+                     AND deleted_at IS NOT NULL AND deleted_at > $3",
+                    )
+                    .bind(scope.org_id())
+                    .bind(team_id)
+                    .bind(now - TEAM_RESTORE_SECS),
+                    &event,
+                    now
+                )
+            }))
+        }
+        .await;
+        restored.map_err(Self::team_name_error)
+    }
+
+    pub async fn team_members(
+        &self,
+        scope: &OrgScope,
+        team_id: Uuid,
+    ) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, TeamMemberRow>(
+                "SELECT tm.user_id, u.display_name, u.email, tm.role FROM team_members tm \
+                 JOIN users u ON u.id = tm.user_id WHERE tm.org_id = $1 AND tm.team_id = $2 \
+                 ORDER BY u.display_name",
+            )
+            .bind(scope.org_id())
+            .bind(team_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Adds an org member (by email from the console, by id from the API) to
+    /// a live team of this org (or changes their team role); returns the user
+    /// id and the previous role, and writes `event(user id, previous role)`
+    /// with the change. `NotAMember` for anyone not in this org.
+    pub async fn set_team_member(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+        member: MemberRef<'_>,
+        role: TeamRole,
+        event: impl FnOnce(Uuid, Option<&str>) -> Event,
+        now: i64,
+    ) -> Result<(Uuid, Option<String>), OrgError> {
+        in_tx!(self, |tx| {
+            let member: Option<Uuid> =
+                match member {
+                    MemberRef::Email(email) => sqlx::query_scalar(
+                        "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
+                         WHERE m.org_id = $1 AND m.member_email = $2 AND t.id = $3 \
+                         AND t.deleted_at IS NULL",
+                    )
+                    .bind(scope.org_id())
+                    .bind(email)
+                    .bind(team_id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                    MemberRef::Id(user_id) => sqlx::query_scalar(
+                        "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
+                         WHERE m.org_id = $1 AND m.user_id = $2 AND t.id = $3 \
+                         AND t.deleted_at IS NULL",
+                    )
+                    .bind(scope.org_id())
+                    .bind(user_id)
+                    .bind(team_id)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                };
+            let Some(user_id) = member else {
+                return Err(OrgError::NotAMember);
+            };
+            let old: Option<String> = sqlx::query_scalar(
+                "SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (team_id, user_id) DO UPDATE SET role = $4",
+            )
+            .bind(team_id)
+            .bind(scope.org_id())
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_event!(&mut *tx, &event(user_id, old.as_deref()), now)?;
+            Ok((user_id, old))
+        })
+    }
+
+    /// Takes a user off a team, and the team from their keys' grants, at once,
+    /// writing `event` when they were on it.
+    pub async fn remove_team_member(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+        user_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let removed = in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "DELETE FROM team_members WHERE org_id = $1 AND team_id = $2 AND user_id = $3",
+            )
+            .bind(scope.org_id())
+            .bind(team_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "DELETE FROM api_key_teams WHERE team_id = $1 AND key_id IN \
+                 (SELECT id FROM api_keys WHERE owner_user_id = $2 AND org_id = $3)",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .bind(scope.org_id())
+            .execute(&mut *tx)
+            .await?;
+            if n == 1 {
+                insert_event!(&mut *tx, &event, now)?;
+            }
+            n == 1
+        });
+        Ok(removed)
+    }
+}
