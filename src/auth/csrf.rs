@@ -43,7 +43,7 @@ pub enum CsrfRejection {
     Session(#[from] SessionError),
 }
 
-/// The route of `web::mfa_challenge` (kept here so that this layer does not
+/// The route of `web::auth::mfa` (kept here so that this layer does not
 /// import the handlers above it).
 const MFA_CHALLENGE_PATH: &str = "/login/mfa";
 

@@ -13,7 +13,7 @@ use super::RouteTable;
 use crate::api::{
     accounts, keys, me, openapi, org_audit, org_members, orgs as api_orgs, secret_scanning,
 };
-use crate::web::mfa_challenge::{self, CHALLENGE_PAGE};
+use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
     audit, invitations as org_invitations, members, overview, service_accounts, settings, teams,
 };
@@ -29,10 +29,10 @@ pub fn all() -> Vec<RouteTable> {
 pub fn public() -> RouteTable {
     RouteTable::new("public")
         .get("/", || async { Redirect::to("/account") })
-        .get("/login", auth::show_login)
-        .post("/login", auth::login)
-        .get("/signup", auth::show_signup)
-        .post("/signup", auth::signup)
+        .get("/login", auth::login::show_login)
+        .post("/login", auth::login::login)
+        .get("/signup", auth::signup::show_signup)
+        .post("/signup", auth::signup::signup)
         .get(CHALLENGE_PAGE, mfa_challenge::show_challenge)
         .post(CHALLENGE_PAGE, mfa_challenge::answer_challenge)
         .post("/logout", auth::logout)

@@ -12,7 +12,6 @@ pub mod forms;
 pub mod health;
 pub mod invitations;
 pub mod keys;
-pub mod mfa_challenge;
 pub mod ops;
 pub mod orgs;
 pub mod sudo;

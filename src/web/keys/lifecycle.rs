@@ -66,14 +66,15 @@ pub async fn create_key(
     // The org's MFA policy would refuse every request of a person's key bound
     // to it (`authz::api::ApiOrgKey`): say so now, beside the field. Service
     // accounts are exempt (they have no second factor to enrol).
-    if let (KeyHome::Personal(user), Some((scope, _))) = (&home, binding.as_ref()) {
-        if scope.require_mfa() && !state.db.user_has_mfa(user.id()).await? {
-            errors.add(
-                "org",
-                "This organization requires two-factor authentication: turn it on for \
-                 your account (Account → Security) before binding a key to it.",
-            );
-        }
+    if let (KeyHome::Personal(user), Some((scope, _))) = (&home, binding.as_ref())
+        && scope.require_mfa()
+        && !state.db.user_has_mfa(user.id()).await?
+    {
+        errors.add(
+            "org",
+            "This organization requires two-factor authentication: turn it on for \
+             your account (Account → Security) before binding a key to it.",
+        );
     }
     // The org's maximum key lifetime applies to keys bound to it.
     let valid = match binding.as_ref() {
