@@ -398,8 +398,8 @@ impl Db {
         Ok(done)
     }
 
-    /// Revokes an unrevoked key of `owner` at once: neither its secret nor a
-    /// previous one still in its grace period works from now on. `event` is
+    /// Revokes an unrevoked key of `owner` at once: its secret no longer
+    /// works, nor a previous one still in its grace period. `event` is
     /// written with the change; false (and nothing written) for any other key.
     pub async fn revoke_key(
         &self,
@@ -408,36 +408,43 @@ impl Db {
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let (user_id, org_id) = owner.filter();
-        self.revoke_key_where(key_id, (user_id, org_id, false), event, now)
-            .await
+        self.revoke_key_where(key_id, Some(owner), event, now).await
     }
 
-    /// The one revocation statement: the key `key_id`, if unrevoked and
-    /// matched by `(owner_user_id, org of a service account, any)`; `any`
-    /// only for a leaked-key report (`db::leaks`), whose caller proved it
-    /// holds the key's secret instead of an owner's proof.
+    /// The one revocation statement: the key `key_id` if it is unrevoked and
+    /// `owner`'s, or whoever's for `None` — only a leaked-key report
+    /// (`db::leaks`), whose caller matched the reported secret instead of
+    /// holding an owner's proof.
     pub(in crate::db) async fn revoke_key_where(
         &self,
         key_id: Uuid,
-        (user_id, org_id, any): (Option<Uuid>, Option<Uuid>, bool),
+        owner: Option<KeyOwner<'_>>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
+        let (user_id, org_id) = owner.map_or((None, None), KeyOwner::filter);
+        // An owner's revocation of a service account's key also forgets a
+        // previous secret in grace, so that secret is not recognised at all
+        // (`invalid_token`), as deleting the account does; a personal key's
+        // old secret, and a reported key's, is still recognised and answered
+        // `token_revoked`.
+        let forget_previous = matches!(owner, Some(KeyOwner::ServiceAccountsOf(_)));
         let done = in_tx!(self, |tx| {
             update_key_audited!(
                 tx,
                 sqlx::query_scalar(concat!(
-                    "UPDATE api_keys SET revoked_at = $1, previous_digest = NULL \
-                     WHERE id = $2 AND revoked_at IS NULL AND ($5 OR ",
-                    key_owner_filter!(3, 4),
+                    "UPDATE api_keys SET revoked_at = $1, \
+                     previous_digest = CASE WHEN $3 THEN NULL ELSE previous_digest END \
+                     WHERE id = $2 AND revoked_at IS NULL AND ($4 OR ",
+                    key_owner_filter!(5, 6),
                     ") RETURNING org_id"
                 ))
                 .bind(now)
                 .bind(key_id)
+                .bind(forget_previous)
+                .bind(owner.is_none())
                 .bind(user_id)
-                .bind(org_id)
-                .bind(any),
+                .bind(org_id),
                 event,
                 now
             )

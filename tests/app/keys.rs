@@ -373,6 +373,36 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period_only() {
 }
 
 #[tokio::test]
+async fn a_revoked_key_refuses_its_old_secret_in_grace_as_revoked_too() {
+    each_engine(|app| async move {
+        let mut c = signed_in(&app, "ada@example.com", "Ada").await;
+        let old = c.create_key("ci", &["profile:read"], "30").await;
+        let path = c.key_page_path("ci").await;
+        let res = c
+            .submit(
+                &format!("{path}/rotate"),
+                &format!("{path}/rotate"),
+                &[("grace", "3600")],
+            )
+            .await;
+        let new = token_in(&c.get(res.location().unwrap()).await.body).unwrap();
+        assert_eq!(me(&app, &old).await.status, StatusCode::OK);
+        c.submit(&path, &format!("{path}/revoke"), &[])
+            .await
+            .assert_redirect("/account/keys");
+        // The old secret is still recognised as this key's, so a program
+        // using it learns that the key was revoked.
+        for token in [&old, &new] {
+            let res = me(&app, token).await;
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(code_of(&res), "token_revoked");
+        }
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn another_users_key_is_not_found() {
     each_engine(|app| async move {
         let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
