@@ -72,7 +72,7 @@ scenario('ops', (s) => {
     assert.equal(password.length, 24);
   });
 
-  s.step('finds the account, says why, looks at it and disables it', async () => {
+  s.step('finds the account, says why and looks at it', async () => {
     const { page } = s;
     await s.clickAndVisit(opsNavLink(page, 'Users'), 'ops-users');
     await field(page, 'Search by email or name').fill('turing');
