@@ -160,6 +160,25 @@ pub fn lockout_buckets(
     buckets.into_iter().map(|b| b.name().to_owned()).collect()
 }
 
+/// Every counter named after one account, by its exact name: its lock-outs
+/// (`lockout_buckets`, without devices: theirs are named by a random id)
+/// and its key issues, exports and deletion attempts — what erasing the
+/// account deletes. Exact names, not a suffix match: an email may end with
+/// another account's email after a `:`.
+pub fn account_buckets(config: &Config, email: &str, user_id: Uuid) -> Vec<String> {
+    let mut buckets = lockout_buckets(config, email, user_id, &[]);
+    buckets.extend(
+        [
+            Bucket::key_issue(config, user_id),
+            Bucket::export(user_id),
+            Bucket::account_deletion(user_id),
+        ]
+        .iter()
+        .map(|b| b.name().to_owned()),
+    );
+    buckets
+}
+
 /// Counts one second-factor code check of `user_id` before it happens, and
 /// refuses with 429 beyond `MAX_CODE_ATTEMPTS` in the window.
 pub async fn reserve_code_attempt(db: &Db, user_id: Uuid, now: i64) -> Result<(), Throttled> {

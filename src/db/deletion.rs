@@ -229,16 +229,18 @@ impl Db {
     /// Erases the account of `user` in one transaction: every session
     /// (including a pending MFA sign-in that names the user), every API key,
     /// the MFA secret and backup codes, the notification preferences, the
-    /// user's rate-limit counters and the user row itself; pseudonymises the
+    /// user's rate-limit `counters` (named by `throttle::account_buckets`)
+    /// and the user row itself; pseudonymises the
     /// audit trail and records `account.deleted` under the pseudonym.
     /// `None` (and nothing changed) when the user no longer exists.
     pub async fn delete_account(
         &self,
         user: &CurrentUser,
+        counters: &[String],
         origin: &Origin,
         now: i64,
     ) -> Result<Option<DeletedAccount>, sqlx::Error> {
-        self.erase_account(&Erasee::from(user), origin, &[], now)
+        self.erase_account(&Erasee::from(user), counters, origin, &[], now)
             .await
     }
 
@@ -251,11 +253,12 @@ impl Db {
         &self,
         _scope: &PlatformScope,
         user: &User,
+        counters: &[String],
         records: &[Event],
         origin: &Origin,
         now: i64,
     ) -> Result<Option<DeletedAccount>, sqlx::Error> {
-        self.erase_account(&Erasee::from(user), origin, records, now)
+        self.erase_account(&Erasee::from(user), counters, origin, records, now)
             .await
     }
 
@@ -264,6 +267,7 @@ impl Db {
     async fn erase_account(
         &self,
         user: &Erasee<'_>,
+        counters: &[String],
         origin: &Origin,
         records: &[Event],
         now: i64,
@@ -345,16 +349,13 @@ impl Db {
             ] {
                 sqlx::query(sql).bind(user.id()).execute(&mut *tx).await?;
             }
-            // Counters named after the user's id or email (sign-in failures,
-            // code attempts, key issues, exports, deletion attempts).
-            for suffix in [format!(":{uid}"), format!(":{}", user.email())] {
-                sqlx::query(
-                    "DELETE FROM rate_counters \
-                     WHERE substr(bucket, length(bucket) - length($1) + 1) = $1",
-                )
-                .bind(&suffix)
-                .execute(&mut *tx)
-                .await?;
+            // Counters named after the user's id or email, by their exact
+            // names (`throttle::account_buckets`).
+            for bucket in counters {
+                sqlx::query("DELETE FROM rate_counters WHERE bucket = $1")
+                    .bind(bucket)
+                    .execute(&mut *tx)
+                    .await?;
             }
             // Invitations addressed to the person go (an accepted one has
             // done its work; a pending one would re-identify them by email).

@@ -179,8 +179,9 @@ pub async fn delete_account(
     // abandoned, and rolled back, with the request.
     let db = state.db.clone();
     let (who, origin) = (user.clone(), client.origin());
+    let counters = throttle::account_buckets(&state.config, user.email(), user.id());
     let deleted = tokio::spawn(async move {
-        let deleted = db.delete_account(&who, &origin, now).await;
+        let deleted = db.delete_account(&who, &counters, &origin, now).await;
         if let Ok(Some(d)) = &deleted {
             tracing::info!(pseudonym = %d.pseudonym, "account deleted");
         }

@@ -283,7 +283,14 @@ async fn run(
         None => {
             let done = state
                 .db
-                .delete_account_by_operator(op.scope(), &user, &records, &origin, now)
+                .delete_account_by_operator(
+                    op.scope(),
+                    &user,
+                    &throttle::account_buckets(&state.config, &user.email, user.id),
+                    &records,
+                    &origin,
+                    now,
+                )
                 .await?;
             match done {
                 Some(d) => (
