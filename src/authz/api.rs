@@ -5,7 +5,7 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use serde_json::json;
@@ -450,17 +450,9 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let ApiKeyAuth { principal, .. } =
             ApiKeyAuth::<S>::from_request_parts(parts, state).await?;
-        let slug = RawPathParams::from_request_parts(parts, state)
+        let slug = crate::authz::org::slug_of(parts, state)
             .await
-            .ok()
-            .and_then(|p| {
-                p.iter()
-                    .find(|(k, _)| *k == "slug")
-                    .map(|(_, v)| v.to_owned())
-            })
-            // No slug holds NUL (and PostgreSQL text cannot): not found.
-            .filter(|s| !s.contains('\0'))
-            .ok_or(ApiError::NotFound)?;
+            .map_err(|_| ApiError::NotFound)?;
         let Some(bound_to) = principal.org_id else {
             return Err(ApiError::Forbidden {
                 code: "key_not_bound",

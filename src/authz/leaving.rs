@@ -12,10 +12,10 @@
 //! Invariant: its fields are private and only this extractor builds it, so no
 //! other handler can reach the org without the policy by naming it.
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::authz::org::unchecked_member_scope;
+use crate::authz::org::{slug_of, unchecked_member_scope};
 use crate::authz::{CurrentUser, Denied, OrgScope};
 use crate::state::AppState;
 
@@ -38,14 +38,7 @@ impl FromRequestParts<AppState> for OrgMemberLeaving {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Denied::NotFound)?;
-        let slug = params
-            .iter()
-            .find(|(k, _)| *k == "slug")
-            .map(|(_, v)| v.to_owned())
-            .ok_or(Denied::NotFound)?;
+        let slug = slug_of(parts, state).await?;
         // Membership is checked; the MFA policy is deliberately not (above).
         let scope = unchecked_member_scope(state, &user, &slug)
             .await?

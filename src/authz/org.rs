@@ -131,17 +131,27 @@ impl FromRequestParts<AppState> for OrgMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Denied::NotFound)?;
-        let slug = params
-            .iter()
-            .find(|(k, _)| *k == "slug")
-            .map(|(_, v)| v.to_owned())
-            .ok_or(Denied::NotFound)?;
+        let slug = slug_of(parts, state).await?;
         let scope = member_scope(state, &user, &slug).await?;
         Ok(OrgMember { user, scope })
     }
+}
+
+/// The `{slug}` of the request's path: 404 when the route has none, or when
+/// it holds NUL (no slug does, and PostgreSQL text cannot).
+pub(in crate::authz) async fn slug_of(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<String, Denied> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| Denied::NotFound)?;
+    params
+        .iter()
+        .find(|(k, _)| *k == "slug")
+        .map(|(_, v)| v.to_owned())
+        .filter(|s| !s.contains('\0'))
+        .ok_or(Denied::NotFound)
 }
 
 impl FromRequestParts<AppState> for OrgOwner {

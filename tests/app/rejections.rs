@@ -143,6 +143,11 @@ async fn a_malformed_query_or_path_gets_the_product_page() {
         // A path segment that is not UTF-8 points nowhere: the 404 page.
         let res = c.get("/invitations/%FF%FE").await;
         assert_product_page(&res, StatusCode::NOT_FOUND);
+        // An org slug holding NUL is no org's (PostgreSQL text cannot hold
+        // it): the 404 page for a member, as for a key.
+        let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
+        let res = ada.get("/orgs/a%00b").await;
+        assert_product_page(&res, StatusCode::NOT_FOUND);
         // Sign-out typed into the address bar (it is a POST form).
         let res = c.get("/logout").await;
         assert_product_page(&res, StatusCode::METHOD_NOT_ALLOWED);
