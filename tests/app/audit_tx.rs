@@ -13,50 +13,17 @@ use crate::orgs::{two_orgs, user_id};
 /// From now on every insert into `audit_events` fails, as a full disk or a
 /// lost connection would between a change and its record.
 async fn break_the_audit_log(app: &TestApp) {
-    match app.db() {
-        Db::Sqlite(p) => {
-            sqlx::query(
-                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_events \
-                 BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END",
-            )
-            .execute(p)
-            .await
-            .unwrap();
-        }
-        Db::Postgres(p) => {
-            sqlx::query(
-                "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$",
-            )
-            .execute(p)
-            .await
-            .unwrap();
-            sqlx::query(
-                "CREATE TRIGGER audit_down BEFORE INSERT ON audit_events \
-                 FOR EACH ROW EXECUTE FUNCTION audit_down()",
-            )
-            .execute(p)
-            .await
-            .unwrap();
-        }
-    }
+    app.start_failing(
+        "audit_down",
+        "INSERT",
+        "audit_events",
+        "audit log unavailable",
+    )
+    .await;
 }
 
 async fn repair_the_audit_log(app: &TestApp) {
-    match app.db() {
-        Db::Sqlite(p) => {
-            sqlx::query("DROP TRIGGER audit_down")
-                .execute(p)
-                .await
-                .unwrap();
-        }
-        Db::Postgres(p) => {
-            sqlx::query("DROP TRIGGER audit_down ON audit_events")
-                .execute(p)
-                .await
-                .unwrap();
-        }
-    }
+    app.stop_failing("audit_down", "audit_events").await;
 }
 
 fn assert_error_page(res: &TestResponse) {

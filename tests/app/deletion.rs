@@ -397,33 +397,8 @@ async fn a_failure_mid_way_leaves_the_account_fully_present() {
         .await;
         // The last step (removing the user row) fails, as a crash would
         // interrupt it: everything before it must be rolled back.
-        match app.db() {
-            Db::Sqlite(p) => {
-                sqlx::query(
-                    "CREATE TRIGGER interrupt BEFORE DELETE ON users \
-                     BEGIN SELECT RAISE(ABORT, 'simulated crash'); END",
-                )
-                .execute(p)
-                .await
-                .unwrap();
-            }
-            Db::Postgres(p) => {
-                sqlx::query(
-                    "CREATE FUNCTION interrupt() RETURNS trigger LANGUAGE plpgsql AS \
-                     $$ BEGIN RAISE EXCEPTION 'simulated crash'; END $$",
-                )
-                .execute(p)
-                .await
-                .unwrap();
-                sqlx::query(
-                    "CREATE TRIGGER interrupt BEFORE DELETE ON users \
-                     FOR EACH ROW EXECUTE FUNCTION interrupt()",
-                )
-                .execute(p)
-                .await
-                .unwrap();
-            }
-        }
+        app.start_failing("interrupt", "DELETE", "users", "simulated crash")
+            .await;
         let events = app.count("SELECT COUNT(*) FROM audit_events").await;
         let res = ada.client.delete_account(&[("password", PASSWORD)]).await;
         assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);

@@ -170,6 +170,55 @@ impl TestApp {
             Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
         }
     }
+
+    /// From now on every `statement` on `table` (`"INSERT"`, `"DELETE"`, …)
+    /// fails with `message`, as a full disk, a lost connection or a crash
+    /// would: a trigger named `name`, removed by `stop_failing`.
+    pub async fn start_failing(&self, name: &str, statement: &str, table: &str, message: &str) {
+        let sql = match self.db() {
+            Db::Sqlite(_) => vec![format!(
+                "CREATE TRIGGER {name} BEFORE {statement} ON {table} \
+                 BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )],
+            Db::Postgres(_) => vec![
+                format!(
+                    "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+                ),
+                format!(
+                    "CREATE TRIGGER {name} BEFORE {statement} ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION {name}()"
+                ),
+            ],
+        };
+        for sql in &sql {
+            self.execute(sql).await;
+        }
+    }
+
+    /// Removes the trigger `start_failing` put on `table`.
+    pub async fn stop_failing(&self, name: &str, table: &str) {
+        let sql = match self.db() {
+            Db::Sqlite(_) => format!("DROP TRIGGER {name}"),
+            Db::Postgres(_) => format!("DROP TRIGGER {name} ON {table}"),
+        };
+        self.execute(&sql).await;
+    }
+
+    async fn execute(&self, sql: &str) {
+        match self.db() {
+            Db::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(p)
+                .await
+                .map(drop)
+                .unwrap(),
+            Db::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(p)
+                .await
+                .map(drop)
+                .unwrap(),
+        }
+    }
 }
 
 /// The engines this run covers: SQLite always, PostgreSQL with
