@@ -120,6 +120,27 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The member list's query in the order of `$column` (each order has its
+/// own index), from after the cursor: `$after` is the bind holding the
+/// cursor's key in that column's type (`$3` text, `$6` the join time).
+macro_rules! member_page_sql {
+    ($column:literal, $after:literal) => {
+        concat!(
+            "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
+             m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 \
+             AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
+             AND (",
+            $column,
+            ", m.user_id) > (",
+            $after,
+            ", $4) ORDER BY ",
+            $column,
+            ", m.user_id LIMIT $5"
+        )
+    };
+}
+
 impl Db {
     /// A page of members in index order (keyset pagination: the cost does not
     /// grow with the page number). `query` filters by name or email.
@@ -137,30 +158,9 @@ impl Db {
             None => (String::new(), Uuid::nil()),
         };
         let sql = match sort {
-            MemberSort::Name => {
-                "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
-                 m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
-                 WHERE m.org_id = $1 \
-                 AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
-                 AND (m.member_name, m.user_id) > ($3, $4) \
-                 ORDER BY m.member_name, m.user_id LIMIT $5"
-            }
-            MemberSort::Email => {
-                "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
-                 m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
-                 WHERE m.org_id = $1 \
-                 AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
-                 AND (m.member_email, m.user_id) > ($3, $4) \
-                 ORDER BY m.member_email, m.user_id LIMIT $5"
-            }
-            MemberSort::Joined => {
-                "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
-                 m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
-                 WHERE m.org_id = $1 \
-                 AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
-                 AND (m.created_at, m.user_id) > ($6, $4) \
-                 ORDER BY m.created_at, m.user_id LIMIT $5"
-            }
+            MemberSort::Name => member_page_sql!("m.member_name", "$3"),
+            MemberSort::Email => member_page_sql!("m.member_email", "$3"),
+            MemberSort::Joined => member_page_sql!("m.created_at", "$6"),
         };
         let joined_after: i64 = key.parse().unwrap_or(i64::MIN);
         on_pool!(self, |pool| {
