@@ -76,7 +76,7 @@ impl From<Denied> for AppError {
     fn from(e: Denied) -> Self {
         match e {
             Denied::NotFound => AppError::NotFound,
-            Denied::Forbidden => AppError::Forbidden,
+            Denied::Forbidden | Denied::MissingPermission(_) => AppError::Forbidden,
             Denied::Unauthenticated { next } => AppError::Unauthenticated { next },
             Denied::SudoRequired { next } => AppError::SudoRequired { next },
             Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,

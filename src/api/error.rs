@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::throttle::Throttled;
-use crate::domain::Scope;
+use crate::domain::{Permission, Scope};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldError {
@@ -26,6 +26,10 @@ pub struct ErrorDetail {
     /// The scope that was missing (with `insufficient_scope`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The workspace permission that was missing (with
+    /// `insufficient_permission`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
     /// Field-level problems (with `validation_failed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
@@ -57,6 +61,14 @@ pub enum ApiError {
     },
     #[error("insufficient scope: {0}")]
     InsufficientScope(Scope),
+    /// 403 `insufficient_permission`: in this workspace the key (its scopes
+    /// ∩ its principal's permissions there) lacks the permission.
+    #[error("insufficient permission: {permission}")]
+    InsufficientPermission {
+        permission: Permission,
+        /// Whether the key's scopes hold it (so the principal lacks it).
+        key_has_it: bool,
+    },
     /// 409 with a stable code: the request breaks an invariant of the
     /// current state (`last_owner`); nothing changed.
     #[error("conflict: {code}")]
@@ -118,6 +130,21 @@ impl ApiError {
                 "insufficient_scope",
                 format!("This key lacks the `{scope}` scope."),
             ),
+            ApiError::InsufficientPermission {
+                permission,
+                key_has_it,
+            } => (
+                StatusCode::FORBIDDEN,
+                "insufficient_permission",
+                if *key_has_it {
+                    format!(
+                        "The key's owner does not hold `{permission}` in this workspace (no role \
+                         granted to their teams here includes it)."
+                    )
+                } else {
+                    format!("This key's scopes do not include `{permission}`.")
+                },
+            ),
             ApiError::Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
@@ -170,6 +197,12 @@ impl IntoResponse for ApiError {
                 message,
                 scope: match &self {
                     ApiError::InsufficientScope(s) => Some(s.as_str().to_owned()),
+                    _ => None,
+                },
+                permission: match &self {
+                    ApiError::InsufficientPermission { permission, .. } => {
+                        Some(permission.as_str().to_owned())
+                    }
                     _ => None,
                 },
                 fields: match self {

@@ -13,6 +13,7 @@ pub mod org_audit;
 pub mod org_members;
 pub mod orgs;
 pub mod secret_scanning;
+pub mod workspace_access;
 
 use axum::Router;
 use axum::extract::Request;

@@ -25,7 +25,10 @@ impl Modify for BearerKeys {
                     .bearer_format("gtk_<public id>_<secret><checksum>")
                     .description(Some(
                         "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, \
-                         members:read, members:write, teams:read, teams:write, audit:read.",
+                         members:read, members:write, teams:read, teams:write, audit:read, and \
+                         the workspace permissions agents:read, agents:write, agents:run, \
+                         tools:read, tools:write, mcp:read, mcp:write, schedules:read, \
+                         schedules:write, runs:read, runs:write.",
                     ))
                     .build(),
             ),
@@ -55,7 +58,7 @@ impl Modify for BearerKeys {
                        JSON with a stable `error.code`: bad_request (400: the body is not JSON); \
                        missing_token, malformed_token, invalid_checksum, invalid_token, \
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
-                       insufficient_scope, service_account_key, key_not_bound, owner_required, \
+                       insufficient_scope, insufficient_permission (`permission` names it), service_account_key, key_not_bound, owner_required, \
                        mfa_required, master_key_required, registration_disabled (403); \
                        not_found (404); method_not_allowed (405); last_owner (409); payload_too_large (413: over 64 KiB); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
@@ -81,6 +84,7 @@ impl Modify for BearerKeys {
         super::accounts::list_accounts,
         super::accounts::list_orgs,
         super::secret_scanning::report_tokens,
+        super::workspace_access::show_access,
     ),
     components(schemas(
         Profile,
@@ -105,6 +109,9 @@ impl Modify for BearerKeys {
         super::accounts::OrgPage,
         super::secret_scanning::ReportedToken,
         super::secret_scanning::ReportReceived,
+        super::workspace_access::WorkspaceRef,
+        super::workspace_access::AccessSource,
+        super::workspace_access::WorkspaceAccessOut,
         ErrorBody,
         ErrorDetail,
         FieldError
@@ -116,6 +123,7 @@ impl Modify for BearerKeys {
         (name = "orgs", description = "The members, teams and audit log of the key's organization, within its team grants"),
         (name = "accounts", description = "Self-registration (public, behind the `account-registration` flag)"),
         (name = "admin", description = "Platform administration with the master key"),
+        (name = "workspaces", description = "Workspaces, their resources and runs: a key acts only in the workspaces granted to it, with its scopes ∩ its principal's permissions there"),
         (name = "secret-scanning", description = "Public: secret scanners report Gatehouse keys found in public; live ones are revoked"),
     )
 )]

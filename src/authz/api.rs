@@ -30,6 +30,10 @@ impl From<Denied> for ApiError {
     fn from(e: Denied) -> Self {
         match e {
             Denied::NotFound => ApiError::NotFound,
+            Denied::MissingPermission(permission) => ApiError::InsufficientPermission {
+                permission,
+                key_has_it: true,
+            },
             Denied::Forbidden
             | Denied::SudoRequired { .. }
             | Denied::MfaEnrolmentRequired

@@ -4,6 +4,7 @@
 //! knows nothing of pages or JSON bodies.
 
 use crate::auth::session::SessionError;
+use crate::domain::Permission;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Denied {
@@ -13,6 +14,9 @@ pub enum Denied {
     /// Known, but the caller's role does not allow it.
     #[error("forbidden")]
     Forbidden,
+    /// In a workspace the caller may see, a permission the caller lacks.
+    #[error("missing permission {0}")]
+    MissingPermission(Permission),
     /// Needs a signed-in user; `next` is the page to come back to.
     #[error("sign-in required")]
     Unauthenticated { next: Option<String> },

@@ -16,6 +16,10 @@
 //!   org of the URL (see `org`), with the org's MFA policy applied.
 //! - `OrgMemberLeaving`: membership without the org's MFA policy, for the
 //!   leave route only (see `leaving` for why).
+//! - `WorkspaceMember` / `WorkspaceCan<P>` (pages) and `ApiWorkspaceKey` /
+//!   `ApiWorkspaceCan<P>` (`/v1`): the caller's `WorkspaceScope` in the
+//!   workspace `{ws}` of the org `{slug}`, and the `Allowed<P>` proof of one
+//!   permission there (see `workspace` for the rules).
 //! - `mfa::require_mfa`: the MFA check behind that policy; the org extractors
 //!   call it, handlers do not.
 //!
@@ -32,6 +36,7 @@ pub mod operator;
 pub mod org;
 pub mod proof;
 pub mod sudo;
+pub mod workspace;
 
 pub use api::{ApiKeyAuth, ApiPrincipal};
 pub use denied::Denied;
@@ -39,9 +44,11 @@ pub use leaving::OrgMemberLeaving;
 pub use master::MasterKey;
 pub use org::{OrgMember, OrgOwner};
 pub use proof::{
-    CurrentUser, MfaEnrolled, Operator, OrgScope, OwnerScope, PlatformScope, Principal, SudoUser,
+    Allowed, CurrentUser, MfaEnrolled, Operator, OrgScope, OwnerScope, PermissionSource,
+    PlatformScope, Principal, SudoUser, WorkspaceScope,
 };
 pub use sudo::SudoGate;
+pub use workspace::{ApiWorkspaceCan, ApiWorkspaceKey, WorkspaceCan, WorkspaceMember};
 
 use crate::auth::AppSession;
 use crate::db::audit::Actor;

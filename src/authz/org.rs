@@ -46,7 +46,7 @@ pub(in crate::authz) fn scope_from_row(
 /// `user`'s scope in the org `slug`, with the org's policies applied exactly
 /// as for a page under `/orgs/{slug}`: `NotFound` when they are not a member,
 /// `MfaEnrolmentRequired` when the org requires MFA and they have none.
-async fn member_scope(
+pub(in crate::authz) async fn member_scope(
     state: &AppState,
     user: &CurrentUser,
     slug: &str,
@@ -143,12 +143,22 @@ pub(in crate::authz) async fn slug_of(
     parts: &mut Parts,
     state: &AppState,
 ) -> Result<String, Denied> {
+    path_param(parts, state, "slug").await
+}
+
+/// The path parameter `name` (`slug`, `ws`): 404 when the route has none, or
+/// when it holds NUL.
+pub(in crate::authz) async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    name: &str,
+) -> Result<String, Denied> {
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         .map_err(|_| Denied::NotFound)?;
     params
         .iter()
-        .find(|(k, _)| *k == "slug")
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .filter(|s| !s.contains('\0'))
         .ok_or(Denied::NotFound)

@@ -25,11 +25,13 @@ pub mod policies;
 pub mod prefs;
 pub mod quota_leases;
 pub mod rate_limits;
+pub mod resources;
 pub mod service_accounts;
 pub mod sessions;
 pub mod support;
 pub mod teams;
 pub mod users;
+pub mod workspaces;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -175,6 +175,17 @@ impl Db {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                // Every org starts with one workspace (DESIGN.md §2a).
+                sqlx::query(
+                    "INSERT INTO workspaces (id, org_id, slug, name, created_at) \
+                     VALUES ($1, $2, $3, $3, $4)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(super::workspaces::DEFAULT_WORKSPACE)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 insert_event!(&mut *tx, &event, now)?;
             });
             Ok(())

@@ -8,15 +8,19 @@ pub mod day;
 pub mod email;
 pub mod org;
 pub mod password;
+pub mod permission;
 pub mod profile;
 pub mod reason;
+pub mod resource;
 pub mod scope;
 
 pub use email::Email;
 pub use org::{OrgName, OrgRole, Slug, TeamName, TeamRole};
 pub use password::{NewPassword, Password};
+pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
 pub use reason::Reason;
+pub use resource::ResourceKind;
 pub use scope::{Scope, Scopes};
 
 /// Rejects characters that have no place in a single-line text field

@@ -1,7 +1,11 @@
-//! The permission catalog: what an API key may be granted. Keys carry a set
-//! of these; an endpoint names the one it needs in its signature.
+//! The scope catalog: what an API key may be granted. Keys carry a set of
+//! these; an endpoint names the one it needs in its signature. The workspace
+//! permissions are scopes too (`Scope::Workspace`): in a workspace a key may
+//! do what its scopes ∩ its principal's permissions there allow.
 
 use std::fmt;
+
+use crate::domain::{Permission, PermissionSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
@@ -13,10 +17,12 @@ pub enum Scope {
     TeamsRead,
     TeamsWrite,
     AuditRead,
+    /// A workspace permission (`agents:read`, `runs:write`, …).
+    Workspace(Permission),
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 19] = [
         Scope::ProfileRead,
         Scope::ProfileWrite,
         Scope::KeysRead,
@@ -25,6 +31,17 @@ impl Scope {
         Scope::TeamsRead,
         Scope::TeamsWrite,
         Scope::AuditRead,
+        Scope::Workspace(Permission::AgentsRead),
+        Scope::Workspace(Permission::AgentsWrite),
+        Scope::Workspace(Permission::AgentsRun),
+        Scope::Workspace(Permission::ToolsRead),
+        Scope::Workspace(Permission::ToolsWrite),
+        Scope::Workspace(Permission::McpRead),
+        Scope::Workspace(Permission::McpWrite),
+        Scope::Workspace(Permission::SchedulesRead),
+        Scope::Workspace(Permission::SchedulesWrite),
+        Scope::Workspace(Permission::RunsRead),
+        Scope::Workspace(Permission::RunsWrite),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +54,7 @@ impl Scope {
             Scope::TeamsRead => "teams:read",
             Scope::TeamsWrite => "teams:write",
             Scope::AuditRead => "audit:read",
+            Scope::Workspace(p) => p.as_str(),
         }
     }
 
@@ -50,6 +68,7 @@ impl Scope {
             Scope::TeamsRead => "List the teams the key is granted.",
             Scope::TeamsWrite => "Change the membership of the teams the key is granted.",
             Scope::AuditRead => "Read the audit log of the key's organization.",
+            Scope::Workspace(p) => p.description(),
         }
     }
 
@@ -110,6 +129,17 @@ impl Scopes {
 
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
         self.0.iter().copied()
+    }
+
+    /// The workspace permissions among the scopes: the most a key may do in
+    /// any workspace granted to it.
+    pub fn permissions(&self) -> PermissionSet {
+        self.iter()
+            .filter_map(|s| match s {
+                Scope::Workspace(p) => Some(p),
+                _ => None,
+            })
+            .fold(PermissionSet::EMPTY, PermissionSet::with)
     }
 }
 

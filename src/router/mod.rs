@@ -101,6 +101,7 @@ pub fn build_router(state: AppState) -> Router {
         tables::public(),
         tables::account(),
         tables::orgs(),
+        tables::workspaces(),
         tables::ops(),
     ]
     .into_iter()
@@ -117,9 +118,13 @@ pub fn build_router(state: AppState) -> Router {
     );
 
     let v1 = tables::v1();
+    let prefix = v1.prefix();
+    let api = v1
+        .into_router()
+        .merge(tables::v1_workspaces().into_router());
     let mut router = tables::operations()
         .into_router()
-        .nest(v1.prefix(), crate::api::conventions(v1.into_router()))
+        .nest(prefix, crate::api::conventions(api))
         .merge(pages)
         .with_state(state.clone())
         // Inside the security headers, so that a refused body gets them too.

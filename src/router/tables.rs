@@ -21,7 +21,16 @@ use crate::web::{account, auth, health, invitations, ops, sudo};
 
 /// The tables in the order `build_router` mounts them.
 pub fn all() -> Vec<RouteTable> {
-    vec![public(), account(), orgs(), ops(), v1(), operations()]
+    vec![
+        public(),
+        account(),
+        orgs(),
+        workspaces(),
+        ops(),
+        v1(),
+        v1_workspaces(),
+        operations(),
+    ]
 }
 
 /// Pages for people who are not signed in yet, or are changing that:
@@ -247,6 +256,23 @@ pub fn v1() -> RouteTable {
         .get("/admin/accounts", accounts::list_accounts)
         .get("/admin/orgs", accounts::list_orgs)
         .get("/openapi.json", openapi::document)
+}
+
+/// Workspace pages under `/orgs/{slug}/workspaces/{ws}`: every handler
+/// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
+/// owners do to a workspace), which resolve org and workspace once.
+pub fn workspaces() -> RouteTable {
+    RouteTable::new("workspaces")
+}
+
+/// The workspace routes of `/v1` (nested with `v1()`): every handler takes
+/// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`.
+pub fn v1_workspaces() -> RouteTable {
+    use crate::api::workspace_access;
+    RouteTable::nested("v1-workspaces", "/v1").get(
+        "/orgs/{slug}/workspaces/{ws}/access",
+        workspace_access::show_access,
+    )
 }
 
 /// Probes and static assets: no session, no CSRF (a health probe must not

@@ -9,6 +9,7 @@ mod account;
 mod ops;
 mod orgs;
 mod v1;
+pub mod workspaces;
 
 use axum::http::StatusCode;
 use gatehouse::db::Db;
@@ -245,6 +246,7 @@ async fn every_route_of_every_surface_has_a_matrix_row() {
                 "orgs" => orgs::row(method, path).is_some(),
                 "ops" => ops::row(method, path).is_some(),
                 "v1" => v1::row(method, path).is_some(),
+                "workspaces" | "v1-workspaces" => workspaces::row(method, path).is_some(),
                 "public" | "operations" => ops::public_row(method, path).is_some(),
                 other => panic!("a surface without a matrix: {other}"),
             };
