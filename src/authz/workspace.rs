@@ -319,3 +319,33 @@ impl<P: RequiredPermission> FromRequestParts<AppState> for ApiWorkspaceCan<P> {
         Ok(ApiWorkspaceCan { principal, allowed })
     }
 }
+
+/// What the user `user_id` may do in the workspace `ws` of the org `slug`
+/// through the console, and why: the check `WorkspaceMember` makes, without
+/// the org's MFA policy; `None` when the workspace does not exist for them.
+/// It reads and decides, and hands out no proof. For the "why can they?"
+/// views of owners, and for the access model's reference test.
+pub async fn user_permissions(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    slug: &str,
+    ws: &str,
+) -> Result<Option<(PermissionSet, Vec<PermissionSource>)>, Denied> {
+    let Some(org) = state
+        .db
+        .membership_by_slug(user_id, slug)
+        .await?
+        .and_then(|row| scope_from_row(Principal::User(user_id), row))
+    else {
+        return Ok(None);
+    };
+    let Some(access) = state.db.workspace_access(&org, ws).await? else {
+        return Ok(None);
+    };
+    Ok(decide(
+        org.is_owner(),
+        access.workspace.archived_at.is_some(),
+        &access.grants,
+        None,
+    ))
+}

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod access_model;
 mod account;
 mod api;
 mod api_limits;
