@@ -15,6 +15,9 @@
 //! shrunk by proptest and printed as the people, teams, grants and keys it
 //! holds.
 
+// The world is parallel arrays indexed by org, team, user and workspace.
+#![allow(clippy::needless_range_loop)]
+
 use std::fmt;
 
 use axum::http::{Method, StatusCode};
@@ -29,7 +32,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 const ORGS: usize = 2;
-const WORKSPACES: usize = 3;
+pub const WORKSPACES: usize = 3;
 const TEAMS: usize = 3;
 const USERS: usize = 4;
 /// Service accounts per org.
@@ -57,10 +60,10 @@ enum Membership {
 /// A key: whose, bound to which org, with which workspace scopes and which
 /// of that org's workspaces.
 #[derive(Clone, Debug)]
-struct KeySpec {
-    org: usize,
-    scopes: PermissionSet,
-    workspaces: [bool; WORKSPACES],
+pub struct KeySpec {
+    pub org: usize,
+    pub scopes: PermissionSet,
+    pub workspaces: [bool; WORKSPACES],
 }
 
 #[derive(Clone)]
@@ -343,7 +346,7 @@ fn world() -> impl Strategy<Value = World> {
 // ---- writing a world to the database ---------------------------------------
 
 /// A bind value of the set-up statements.
-enum V {
+pub enum V {
     Id(Uuid),
     NullId,
     Text(String),
@@ -352,7 +355,8 @@ enum V {
     Bytes(Vec<u8>),
 }
 
-async fn run(db: &Db, sql: &'static str, binds: Vec<V>) {
+/// Runs one set-up statement with typed binds.
+pub async fn run(db: &Db, sql: &'static str, binds: Vec<V>) {
     macro_rules! bound {
         ($pool:expr) => {{
             let mut q = sqlx::query(sql);
@@ -601,7 +605,7 @@ async fn write(app: &TestApp, n: u32, w: &World) -> Written {
 
 /// Inserts a key of `owner` (a person or a service account) bound to `org`,
 /// granted the workspaces its spec names; answers its token.
-async fn insert_key(
+pub async fn insert_key(
     db: &Db,
     owner: (Option<Uuid>, Option<Uuid>),
     org: Uuid,
