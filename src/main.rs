@@ -33,6 +33,9 @@ enum Command {
         /// How many members.
         #[arg(long, default_value_t = 100_000)]
         members: usize,
+        /// How many agents in the org's `default` workspace.
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
     },
     /// Benchmark data: add synthetic audit events for an existing user (to
     /// measure the data export on a large history).
@@ -181,13 +184,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::SeedBench { db, members } => {
+        Command::SeedBench {
+            db,
+            members,
+            agents,
+        } => {
             let db = open(&db).await?;
             let started = std::time::Instant::now();
             let (email, password) =
-                gatehouse::seed::seed_bench(&db, members, SystemClock.unix()).await?;
+                gatehouse::seed::seed_bench(&db, members, agents, SystemClock.unix()).await?;
             println!(
-                "Seeded {members} members in {:.1} s. Owner: {email} / {password}",
+                "Seeded {members} members and {agents} agents in {:.1} s. Owner: {email} / {password}",
                 started.elapsed().as_secs_f64()
             );
             Ok(())

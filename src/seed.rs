@@ -126,7 +126,12 @@ pub async fn seed_demo_org(db: &Db, now: i64) -> anyhow::Result<bool> {
 
 /// Benchmark data: an org `bench` with `members` members (who cannot sign
 /// in) and one owner who can; returns the owner's email and password.
-pub async fn seed_bench(db: &Db, members: usize, now: i64) -> anyhow::Result<(String, String)> {
+pub async fn seed_bench(
+    db: &Db,
+    members: usize,
+    agents: usize,
+    now: i64,
+) -> anyhow::Result<(String, String)> {
     use crate::db::{in_tx, on_pool};
     let hasher = PasswordHasher::new(2)?;
     let password = random_password();
@@ -217,6 +222,40 @@ pub async fn seed_bench(db: &Db, members: usize, now: i64) -> anyhow::Result<(St
                 .bind(name.to_lowercase())
                 .bind(&member_email)
                 .bind(now + i as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+    }
+    let workspace = uuid::Uuid::now_v7();
+    on_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO workspaces (id, org_id, slug, name, created_at) \
+             VALUES ($1, $2, 'default', 'default', $3)",
+        )
+        .bind(workspace)
+        .bind(org)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    for chunk in (0..agents).collect::<Vec<_>>().chunks(5_000) {
+        in_tx!(db, |tx| {
+            for &i in chunk {
+                sqlx::query(
+                    "INSERT INTO resources (id, org_id, workspace_id, kind, name, description, \
+                     config, created_by, created_at, updated_by, updated_at) \
+                     VALUES ($1, $2, $3, 'agent', $4, 'A benchmark agent.', \
+                     '{\"model\":\"bench-model\",\"instructions\":\"Answer briefly.\"}', \
+                     $5, $6, $5, $6)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(org)
+                .bind(workspace)
+                .bind(format!("agent-{i:06}"))
+                .bind(&email)
+                .bind(now)
                 .execute(&mut *tx)
                 .await?;
             }
