@@ -35,6 +35,7 @@ mod reauth;
 mod register;
 mod rejections;
 mod rotation_trace;
+mod runs;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;
