@@ -262,7 +262,18 @@ pub fn v1() -> RouteTable {
 /// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
+    use crate::web::workspaces::runs;
     RouteTable::new("workspaces")
+        .get("/orgs/{slug}/workspaces/{ws}/runs", runs::list_runs)
+        .get("/orgs/{slug}/workspaces/{ws}/runs/{run_id}", runs::show_run)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
+            runs::list_agent_runs,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
+            runs::request_run,
+        )
 }
 
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes

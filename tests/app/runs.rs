@@ -726,3 +726,93 @@ async fn a_member_with_a_runner_role_requests_runs_through_their_key() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_runner_requests_a_run_from_the_agent_page_and_reads_it_in_the_history() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, _olga) = two_orgs(&app).await;
+        let agent = insert_resource(&app, "acme", "default", "agent", "summarizer", AGENT).await;
+        let team = ada.create_team("acme", "Runners").await;
+        ada.put_on_team("acme", &team, "grace@example.com", "runner")
+            .await;
+        grant_team_role(&app, "acme", "default", &team, BuiltinRole::Runner).await;
+        let page = format!("/orgs/acme/workspaces/default/agents/{agent}/runs");
+
+        let shown = grace.get(&page).await;
+        assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+        assert!(shown.contains("Run summarizer"));
+
+        // Invalid JSON: 422, the text kept, the message beside the field.
+        let res = grace.submit(&page, &page, &[("input", "{not json")]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("{not json"));
+        assert!(res.contains("id=\"input-error\""));
+        assert_eq!(app.count("SELECT COUNT(*) FROM runs").await, 0);
+
+        let res = grace
+            .submit(&page, &page, &[("input", r#"{"text": "hi"}"#)])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let run_page = res.location().unwrap().to_owned();
+        assert!(run_page.starts_with("/orgs/acme/workspaces/default/runs/"));
+        let detail = grace.get(&run_page).await;
+        assert_eq!(detail.status, StatusCode::OK);
+        assert!(detail.contains("queued") && detail.contains("grace@example.com"));
+        assert!(
+            detail.contains("&quot;text&quot;: &quot;hi&quot;")
+                || detail.contains("&#34;text&#34;: &#34;hi&#34;")
+        );
+
+        let list = grace.get("/orgs/acme/workspaces/default/runs").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.contains(run_page.rsplit('/').next().unwrap()));
+        let none = grace
+            .get("/orgs/acme/workspaces/default/runs?status=failed")
+            .await;
+        assert!(none.contains("No runs match these filters."));
+        let bad = grace
+            .get("/orgs/acme/workspaces/default/runs?from=yesterday")
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.contains("Enter the date as YYYY-MM-DD."));
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_viewer_sees_the_history_without_the_run_form_and_cannot_post_it() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, mut olga) = two_orgs(&app).await;
+        let agent = insert_resource(&app, "acme", "default", "agent", "summarizer", AGENT).await;
+        let team = ada.create_team("acme", "Readers").await;
+        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
+            .await;
+        grant_team_role(&app, "acme", "default", &team, BuiltinRole::Viewer).await;
+        let page = format!("/orgs/acme/workspaces/default/agents/{agent}/runs");
+
+        let shown = grace.get(&page).await;
+        assert_eq!(shown.status, StatusCode::OK);
+        assert!(!shown.contains("Run summarizer"));
+        let res = grace.submit(&page, &page, &[("input", "")]).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.count("SELECT COUNT(*) FROM runs").await, 0);
+
+        // The owner's run: its page is there for the viewer, not for another
+        // org's owner, nor under another workspace.
+        let res = ada.submit(&page, &page, &[("input", "")]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        let run_page = res.location().unwrap().to_owned();
+        assert_eq!(grace.get(&run_page).await.status, StatusCode::OK);
+        let run_id = run_page.rsplit('/').next().unwrap();
+        let foreign = format!("/orgs/globex/workspaces/default/runs/{run_id}");
+        assert_eq!(olga.get(&foreign).await.status, StatusCode::NOT_FOUND);
+        insert_workspace(&app, "acme", "staging").await;
+        let elsewhere = format!("/orgs/acme/workspaces/staging/runs/{run_id}");
+        assert_eq!(ada.get(&elsewhere).await.status, StatusCode::NOT_FOUND);
+        let other_agent = format!("/orgs/acme/workspaces/staging/agents/{agent}/runs");
+        assert_eq!(ada.get(&other_agent).await.status, StatusCode::NOT_FOUND);
+        app
+    })
+    .await;
+}

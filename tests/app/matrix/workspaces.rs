@@ -19,6 +19,10 @@ pub fn row(method: &str, path: &str) -> Option<Need> {
     use Need::*;
     Some(match (method, path) {
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/access") => Access,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
+        ("GET", "/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:read"),
+        ("GET", "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("runs:read"),
+        ("POST", "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("agents:run"),
         ("POST", "/v1/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("agents:run"),
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("runs:read"),
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
