@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::helpers::*;
-use crate::orgs::{add_member, two_orgs};
+use crate::orgs::{add_member, org_id, two_orgs};
 
 /// Runs `$body` with `$p` bound to the app's live pool.
 macro_rules! on_db {
@@ -104,12 +104,17 @@ pub async fn grant_key_workspace(app: &TestApp, token: &str, org: &str, ws: &str
 /// Test set-up until the access pages land: grants `role` on workspace `ws`
 /// of `org` to team `team`.
 pub async fn grant_team_role(app: &TestApp, org: &str, ws: &str, team: &str, role: BuiltinRole) {
+    grant_team_role_id(app, org, ws, team, role.id()).await;
+}
+
+/// `grant_team_role` for any role, by id.
+async fn grant_team_role_id(app: &TestApp, org: &str, ws: &str, team: &str, role: Uuid) {
     let sql = "INSERT INTO workspace_grants (workspace_id, team_id, org_id, role_id, created_at) \
                SELECT w.id, $1, w.org_id, $2, $3 FROM workspaces w JOIN orgs o ON o.id = w.org_id \
                WHERE o.slug = $4 AND w.slug = $5";
     on_db!(app, |p| sqlx::query(sql)
         .bind(Uuid::parse_str(team).unwrap())
-        .bind(role.id())
+        .bind(role)
         .bind(app.clock.unix())
         .bind(org)
         .bind(ws)
@@ -812,6 +817,109 @@ async fn a_viewer_sees_the_history_without_the_run_form_and_cannot_post_it() {
         assert_eq!(ada.get(&elsewhere).await.status, StatusCode::NOT_FOUND);
         let other_agent = format!("/orgs/acme/workspaces/staging/agents/{agent}/runs");
         assert_eq!(ada.get(&other_agent).await.status, StatusCode::NOT_FOUND);
+        app
+    })
+    .await;
+}
+
+/// Test set-up until the roles pages land: a custom role of `org` holding
+/// `permissions`; returns its id.
+async fn insert_custom_role(app: &TestApp, org: &str, name: &str, permissions: &[&str]) -> Uuid {
+    let id = Uuid::now_v7();
+    let bits = gatehouse::domain::PermissionSet::from_names(permissions)
+        .unwrap()
+        .to_stored();
+    let org = org_id(app, org).await;
+    let sql = "INSERT INTO roles (id, org_id, name, description, permissions, created_at) \
+               VALUES ($1, $2, $3, '', $4, $5)";
+    on_db!(app, |p| sqlx::query(sql)
+        .bind(id)
+        .bind(org)
+        .bind(name)
+        .bind(bits)
+        .bind(app.clock.unix())
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+    id
+}
+
+/// Test set-up until the access pages land: puts a service account on a team.
+async fn put_service_account_on_team(app: &TestApp, org: &str, team: &str, sa: &str) {
+    let org = org_id(app, org).await;
+    let sql = "INSERT INTO team_service_accounts (team_id, org_id, service_account_id, created_at) \
+               VALUES ($1, $2, $3, $4)";
+    on_db!(app, |p| sqlx::query(sql)
+        .bind(Uuid::parse_str(team).unwrap())
+        .bind(org)
+        .bind(Uuid::parse_str(sa).unwrap())
+        .bind(app.clock.unix())
+        .execute(p)
+        .await
+        .unwrap()
+        .rows_affected());
+}
+
+#[tokio::test]
+async fn an_executor_service_account_with_runs_write_reports_runs_it_cannot_request() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let agent = insert_resource(&app, "acme", "default", "agent", "a", AGENT).await;
+        let sa = ada.create_service_account("acme", "Executor").await;
+        let team = ada.create_team("acme", "Executors").await;
+        put_service_account_on_team(&app, "acme", &team, &sa).await;
+        let role = insert_custom_role(&app, "acme", "Executor", &["runs:read", "runs:write"]).await;
+        grant_team_role_id(&app, "acme", "default", &team, role).await;
+        let executor = ada
+            .create_sa_key("acme", &sa, &["runs:read", "runs:write", "agents:run"], &[])
+            .await;
+        grant_key_workspace(&app, &executor, "acme", "default").await;
+        let owner_key = workspace_key(&app, &mut ada, "acme", &["agents:run"]).await;
+        let run = request(&app, &owner_key, "acme", agent, None).await;
+
+        // The executor picks up queued runs from the history and reports.
+        let queued = call(
+            &app,
+            Method::GET,
+            &executor,
+            "/v1/orgs/acme/workspaces/default/runs?status=queued",
+            None,
+        )
+        .await;
+        assert_eq!(queued.status, StatusCode::OK, "{}", queued.body);
+        assert_eq!(json_of(&queued)["runs"][0]["id"], run.as_str());
+        let res = report(&app, &executor, "acme", &run, r#"{"status": "running"}"#).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let res = report(
+            &app,
+            &executor,
+            "acme",
+            &run,
+            r#"{"status": "failed", "error": "model unavailable"}"#,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(json_of(&res)["error"], "model unavailable");
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'run.status_changed' \
+                       AND actor_label = 'service account: Executor'"
+            )
+            .await,
+            2
+        );
+        // Its role does not hold agents:run, whatever its key's scopes say.
+        let res = call(
+            &app,
+            Method::POST,
+            &executor,
+            &runs_of("acme", "default", agent),
+            None,
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert_eq!(json_of(&res)["error"]["permission"], "agents:run");
         app
     })
     .await;
