@@ -30,6 +30,11 @@ pub struct ErrorDetail {
     /// `insufficient_permission`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
+    /// The run's status, and the one asked for (with `illegal_transition`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     /// Field-level problems (with `validation_failed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
@@ -75,6 +80,12 @@ pub enum ApiError {
     Conflict {
         code: &'static str,
         message: &'static str,
+    },
+    /// 409 `illegal_transition`: a run in `from` cannot become `to`.
+    #[error("illegal transition: {from} -> {to}")]
+    IllegalTransition {
+        from: &'static str,
+        to: &'static str,
     },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -125,6 +136,11 @@ impl ApiError {
             ApiError::Conflict { code, message } => {
                 (StatusCode::CONFLICT, code, (*message).to_owned())
             }
+            ApiError::IllegalTransition { from, to } => (
+                StatusCode::CONFLICT,
+                "illegal_transition",
+                format!("A run that is `{from}` cannot become `{to}`; nothing changed."),
+            ),
             ApiError::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
                 "insufficient_scope",
@@ -203,6 +219,14 @@ impl IntoResponse for ApiError {
                     ApiError::InsufficientPermission { permission, .. } => {
                         Some(permission.as_str().to_owned())
                     }
+                    _ => None,
+                },
+                from: match &self {
+                    ApiError::IllegalTransition { from, .. } => Some((*from).to_owned()),
+                    _ => None,
+                },
+                to: match &self {
+                    ApiError::IllegalTransition { to, .. } => Some((*to).to_owned()),
                     _ => None,
                 },
                 fields: match self {

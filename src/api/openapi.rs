@@ -60,7 +60,7 @@ impl Modify for BearerKeys {
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, insufficient_permission (`permission` names it), service_account_key, key_not_bound, owner_required, \
                        mfa_required, master_key_required, registration_disabled (403); \
-                       not_found (404); method_not_allowed (405); last_owner (409); payload_too_large (413: over 64 KiB); \
+                       not_found (404); method_not_allowed (405); last_owner, illegal_transition (409: `from` and `to` name the run's status and the one asked for); payload_too_large (413: over 64 KiB); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \
                        with a message such as `must be a string` or `is required`); \
@@ -85,6 +85,11 @@ impl Modify for BearerKeys {
         super::accounts::list_orgs,
         super::secret_scanning::report_tokens,
         super::workspace_access::show_access,
+        super::runs::request_run,
+        super::runs::list_agent_runs,
+        super::runs::list_runs,
+        super::runs::get_run,
+        super::runs::report_status,
     ),
     components(schemas(
         Profile,
@@ -112,6 +117,11 @@ impl Modify for BearerKeys {
         super::workspace_access::WorkspaceRef,
         super::workspace_access::AccessSource,
         super::workspace_access::WorkspaceAccessOut,
+        super::runs::RunStatusName,
+        super::runs::Run,
+        super::runs::RunPage,
+        super::runs::RunRequestBody,
+        super::runs::RunStatusBody,
         ErrorBody,
         ErrorDetail,
         FieldError

@@ -201,6 +201,14 @@ impl<P> WorkspaceCan<P> {
     pub fn scope(&self) -> &WorkspaceScope {
         self.allowed.scope()
     }
+    /// The proof of another permission `Q` the same caller holds here (a
+    /// page that shows more to those who hold more), or 403.
+    pub fn also<Q: RequiredPermission>(&self) -> Result<WorkspaceCan<Q>, Denied> {
+        Ok(WorkspaceCan {
+            user: self.user.clone(),
+            allowed: allow::<Q>(self.allowed.scope())?,
+        })
+    }
 }
 
 impl<P: RequiredPermission> FromRequestParts<AppState> for WorkspaceCan<P> {

@@ -34,6 +34,36 @@ pub enum Actor {
     MasterKey {
         prefix: String,
     },
+    /// A schedule of a workspace, enqueueing a run when due
+    /// (`jobs::schedules`); recorded as `schedule:<name>`.
+    Schedule {
+        id: Uuid,
+        name: String,
+    },
+}
+
+impl Actor {
+    /// How the actor is named in records (`audit_events.actor_label`,
+    /// `runs.requested_by`).
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { email, .. } => email.clone(),
+            Actor::ServiceAccount { name, .. } => format!("service account: {name}"),
+            Actor::Anonymous => "anonymous".to_owned(),
+            Actor::System => "system".to_owned(),
+            Actor::MasterKey { prefix } => format!("master-key:{prefix}"),
+            Actor::Schedule { name, .. } => format!("schedule:{name}"),
+        }
+    }
+
+    fn id(&self) -> Option<Uuid> {
+        match self {
+            Actor::User { id, .. }
+            | Actor::ServiceAccount { id, .. }
+            | Actor::Schedule { id, .. } => Some(*id),
+            Actor::Anonymous | Actor::System | Actor::MasterKey { .. } => None,
+        }
+    }
 }
 
 /// Where the request came from: the client's address and user agent, and the
@@ -187,13 +217,12 @@ impl Event {
 
     /// `(actor_id, actor_label)` as stored.
     fn actor_columns(&self) -> (Option<Uuid>, String) {
-        match &self.actor {
-            Actor::User { id, email } => (Some(*id), email.clone()),
-            Actor::ServiceAccount { id, name } => (Some(*id), format!("service account: {name}")),
-            Actor::Anonymous => (None, "anonymous".to_owned()),
-            Actor::System => (None, "system".to_owned()),
-            Actor::MasterKey { prefix } => (None, format!("master-key:{prefix}")),
-        }
+        (self.actor.id(), self.actor.label())
+    }
+
+    /// Who acts, as the records name them.
+    pub fn actor_label(&self) -> String {
+        self.actor.label()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod permission;
 pub mod profile;
 pub mod reason;
 pub mod resource;
+pub mod run;
 pub mod schedule;
 pub mod scope;
 
@@ -22,6 +23,7 @@ pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
 pub use reason::Reason;
 pub use resource::ResourceKind;
+pub use run::RunStatus;
 pub use scope::{Scope, Scopes};
 
 /// Rejects characters that have no place in a single-line text field

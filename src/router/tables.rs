@@ -262,17 +262,44 @@ pub fn v1() -> RouteTable {
 /// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
+    use crate::web::workspaces::runs;
     RouteTable::new("workspaces")
+        .get("/orgs/{slug}/workspaces/{ws}/runs", runs::list_runs)
+        .get("/orgs/{slug}/workspaces/{ws}/runs/{run_id}", runs::show_run)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
+            runs::list_agent_runs,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
+            runs::request_run,
+        )
 }
 
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes
 /// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`.
 pub fn v1_workspaces() -> RouteTable {
-    use crate::api::workspace_access;
-    RouteTable::nested("v1-workspaces", "/v1").get(
-        "/orgs/{slug}/workspaces/{ws}/access",
-        workspace_access::show_access,
-    )
+    use crate::api::{runs, workspace_access};
+    RouteTable::nested("v1-workspaces", "/v1")
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/access",
+            workspace_access::show_access,
+        )
+        // Runs: Gatehouse records them, an executor performs them.
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
+            runs::request_run,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
+            runs::list_agent_runs,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/runs", runs::list_runs)
+        .get("/orgs/{slug}/workspaces/{ws}/runs/{run_id}", runs::get_run)
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/runs/{run_id}",
+            runs::report_status,
+        )
 }
 
 /// Probes and static assets: no session, no CSRF (a health probe must not

@@ -36,6 +36,7 @@ mod reauth;
 mod register;
 mod rejections;
 mod rotation_trace;
+mod runs;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;

@@ -28,7 +28,8 @@ pub enum Need {
     Access,
     /// One permission of the catalog, by name.
     Permission(&'static str),
-    /// Owner of the org.
+    /// Owner of the org (no such route yet: the workspace admin routes).
+    #[allow(dead_code)]
     Owner,
 }
 
@@ -37,6 +38,15 @@ pub fn row(method: &str, path: &str) -> Option<Need> {
     use Need::*;
     Some(match (method, path) {
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/access") => Access,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
+        ("GET", "/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:read"),
+        ("GET", "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("runs:read"),
+        ("POST", "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("agents:run"),
+        ("POST", "/v1/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("agents:run"),
+        ("GET", "/v1/orgs/{slug}/workspaces/{ws}/agents/{id}/runs") => Permission("runs:read"),
+        ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
+        ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:read"),
+        ("PATCH", "/v1/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:write"),
         _ => return None,
     })
 }

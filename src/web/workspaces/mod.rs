@@ -1,0 +1,3 @@
+//! Workspace pages under `/orgs/{slug}/workspaces/{ws}`.
+
+pub mod runs;
