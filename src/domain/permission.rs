@@ -217,8 +217,8 @@ impl BuiltinRole {
         }
     }
 
-    /// Viewer: every `:read`. Runner: Viewer + `agents:run`. Creator: Runner
-    /// + every `:write` except `runs:write` (reporting runs is for
+    /// Viewer: every `:read`. Runner: Viewer and `agents:run`. Creator:
+    /// Runner and every `:write` except `runs:write` (reporting runs is for
     /// executors).
     pub fn permissions(self) -> PermissionSet {
         match self {

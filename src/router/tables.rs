@@ -268,11 +268,96 @@ pub fn workspaces() -> RouteTable {
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes
 /// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`.
 pub fn v1_workspaces() -> RouteTable {
+    use crate::api::resources as r;
     use crate::api::workspace_access;
-    RouteTable::nested("v1-workspaces", "/v1").get(
-        "/orgs/{slug}/workspaces/{ws}/access",
-        workspace_access::show_access,
-    )
+    use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
+    RouteTable::nested("v1-workspaces", "/v1")
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/access",
+            workspace_access::show_access,
+        )
+        // One set per resource kind (paths are static text).
+        .get("/orgs/{slug}/workspaces/{ws}/agents", r::list::<Agents>)
+        .post("/orgs/{slug}/workspaces/{ws}/agents", r::create::<Agents>)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::show::<Agents>,
+        )
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::update::<Agents>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::delete::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/restore",
+            r::restore::<Agents>,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/tools", r::list::<Tools>)
+        .post("/orgs/{slug}/workspaces/{ws}/tools", r::create::<Tools>)
+        .get("/orgs/{slug}/workspaces/{ws}/tools/{id}", r::show::<Tools>)
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}",
+            r::update::<Tools>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}",
+            r::delete::<Tools>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}/restore",
+            r::restore::<Tools>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::list::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::create::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::show::<McpServers>,
+        )
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::update::<McpServers>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::delete::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}/restore",
+            r::restore::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::list::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::create::<Schedules>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::show::<Schedules>,
+        )
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::update::<Schedules>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::delete::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}/restore",
+            r::restore::<Schedules>,
+        )
 }
 
 /// Probes and static assets: no session, no CSRF (a health probe must not

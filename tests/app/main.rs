@@ -34,6 +34,7 @@ mod protection;
 mod reauth;
 mod register;
 mod rejections;
+mod resources;
 mod rotation_trace;
 mod secret_scanning;
 mod secrets;
