@@ -262,7 +262,107 @@ pub fn v1() -> RouteTable {
 /// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
+    use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
+    use crate::web::workspaces::resources as r;
     RouteTable::new("workspaces")
+        // One set per resource kind (paths are static text).
+        .get("/orgs/{slug}/workspaces/{ws}/agents", r::list::<Agents>)
+        .post("/orgs/{slug}/workspaces/{ws}/agents", r::create::<Agents>)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/new",
+            r::new_form::<Agents>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::show::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::update::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/delete",
+            r::delete::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/restore",
+            r::restore::<Agents>,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/tools", r::list::<Tools>)
+        .post("/orgs/{slug}/workspaces/{ws}/tools", r::create::<Tools>)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/tools/new",
+            r::new_form::<Tools>,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/tools/{id}", r::show::<Tools>)
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}",
+            r::update::<Tools>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}/delete",
+            r::delete::<Tools>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}/restore",
+            r::restore::<Tools>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::list::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::create::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/new",
+            r::new_form::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::show::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::update::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}/delete",
+            r::delete::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}/restore",
+            r::restore::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::list::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::create::<Schedules>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules/new",
+            r::new_form::<Schedules>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::show::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::update::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}/delete",
+            r::delete::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}/restore",
+            r::restore::<Schedules>,
+        )
 }
 
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod orgs;
 pub mod sudo;
 pub mod timefmt;
+pub mod workspaces;
 
 pub use crate::request::ClientInfo;
 pub use context::{OpsSection, PageContext, Section};

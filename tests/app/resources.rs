@@ -731,3 +731,272 @@ async fn the_purge_removes_resources_deleted_over_30_days_ago_once() {
     })
     .await;
 }
+
+const PAGES: &str = "/orgs/acme/workspaces/default";
+
+/// The id at the end of a resource page's address.
+fn id_in(location: &str) -> String {
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_creates_edits_deletes_and_restores_an_agent_on_the_pages() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let list = ada.get(&format!("{PAGES}/agents")).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.contains("New agent"));
+        assert!(list.contains("No agents here yet"));
+        let res = ada
+            .submit(
+                &format!("{PAGES}/agents/new"),
+                &format!("{PAGES}/agents"),
+                &[
+                    ("name", "triage"),
+                    ("description", "Sorts tickets"),
+                    ("metadata", "owner=data-team\ntier=gold"),
+                    ("config", r#"{"model": "gpt-x"}"#),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let path = res.location().unwrap().to_owned();
+        let id = id_in(&path);
+        let page = ada.get(&path).await;
+        assert!(page.contains("Agent “triage” created."));
+        assert!(page.contains("owner=data-team"));
+        assert!(page.contains("name=\"version\" value=\"1\""));
+        let res = ada
+            .submit(
+                &path,
+                &path,
+                &[
+                    ("version", "1"),
+                    ("name", "triage"),
+                    ("description", "Sorts every ticket"),
+                    ("metadata", "owner=data-team"),
+                    ("config", r#"{"model": "gpt-y"}"#),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let page = ada.get(&path).await;
+        assert!(page.contains("gpt-y"));
+        assert!(page.contains("name=\"version\" value=\"2\""));
+        assert_eq!(events(&app, "resource.updated").await, 1);
+        // Delete, see it in the deleted view, restore it.
+        let res = ada.submit(&path, &format!("{path}/delete"), &[]).await;
+        res.assert_redirect(&format!("{PAGES}/agents"));
+        assert_eq!(ada.get(&path).await.status, StatusCode::NOT_FOUND);
+        let live = ada.get(&format!("{PAGES}/agents")).await;
+        assert!(live.contains("can be restored from the deleted view"));
+        assert!(!live.contains(&format!("/agents/{id}\"")));
+        let deleted = ada.get(&format!("{PAGES}/agents?deleted=true")).await;
+        assert!(deleted.contains("Restore triage"));
+        let res = ada
+            .submit(
+                &format!("{PAGES}/agents?deleted=true"),
+                &format!("{path}/restore"),
+                &[],
+            )
+            .await;
+        res.assert_redirect(&path);
+        assert!(ada.get(&path).await.contains("Agent “triage” restored."));
+        assert_eq!(events(&app, "resource.deleted").await, 1);
+        assert_eq!(events(&app, "resource.restored").await, 1);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_form_keeps_the_entered_text_and_shows_each_error_beside_its_field() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let res = ada
+            .submit(
+                &format!("{PAGES}/tools/new"),
+                &format!("{PAGES}/tools"),
+                &[
+                    ("name", ""),
+                    ("metadata", "no equals sign"),
+                    (
+                        "config",
+                        r#"{"type": "http", "endpoint": "ftp://files.test"}"#,
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("id=\"name-error\""));
+        assert!(res.contains("Enter a name."));
+        assert!(res.contains("id=\"metadata-error\""));
+        assert!(res.contains("write each label as key=value"));
+        assert!(res.contains("id=\"config-error\""));
+        assert!(res.contains("config.endpoint: must be an http or https URL."));
+        assert!(res.contains("no equals sign"));
+        assert!(res.contains("ftp://files.test"));
+        let res = ada
+            .submit(
+                &format!("{PAGES}/tools/new"),
+                &format!("{PAGES}/tools"),
+                &[("name", "t"), ("config", "{not json")],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("The config is not valid JSON (line 1, column 2)."));
+        assert!(res.contains("{not json"));
+        assert_eq!(resources_count(&app).await, 0);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stale_edit_form_is_refused_with_the_current_values_beside_the_entered_ones() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let res = ada
+            .submit(
+                &format!("{PAGES}/agents/new"),
+                &format!("{PAGES}/agents"),
+                &[("name", "a"), ("config", r#"{"model": "m1"}"#)],
+            )
+            .await;
+        let path = res.location().unwrap().to_owned();
+        let fields = |model: &'static str, version: &'static str| {
+            vec![("version", version), ("name", "a"), ("config", model)]
+        };
+        let res = ada
+            .submit(&path, &path, &fields(r#"{"model": "theirs"}"#, "1"))
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        let res = ada
+            .submit(&path, &path, &fields(r#"{"model": "mine"}"#, "1"))
+            .await;
+        assert_eq!(res.status, StatusCode::CONFLICT);
+        assert!(res.contains("Someone changed this resource since you opened the form"));
+        assert!(res.contains("Current values (version 2"));
+        assert!(res.contains("theirs"));
+        assert!(res.contains("mine"));
+        // The form now carries the current version: saving it again is a
+        // deliberate choice.
+        assert!(res.contains("name=\"version\" value=\"2\""));
+        let now = ada.get(&path).await;
+        assert!(now.contains("theirs") && !now.contains("mine"));
+        assert_eq!(events(&app, "resource.updated").await, 1);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pages_of_another_workspace_or_org_are_not_found_and_a_member_without_access_gets_404() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, mut olga) = two_orgs(&app).await;
+        add_workspace(&app, "acme", "staging").await;
+        let res = ada
+            .submit(
+                "/orgs/acme/workspaces/staging/agents/new",
+                "/orgs/acme/workspaces/staging/agents",
+                &[("name", "s"), ("config", r#"{"model": "m"}"#)],
+            )
+            .await;
+        let staging_id = id_in(res.location().unwrap());
+        let res = olga
+            .submit(
+                "/orgs/globex/workspaces/default/agents/new",
+                "/orgs/globex/workspaces/default/agents",
+                &[("name", "g"), ("config", r#"{"model": "m"}"#)],
+            )
+            .await;
+        let globex_id = id_in(res.location().unwrap());
+        ada.get(&format!("{PAGES}/agents")).await;
+        for id in [&staging_id, &globex_id] {
+            let path = format!("{PAGES}/agents/{id}");
+            assert_eq!(ada.get(&path).await.status, StatusCode::NOT_FOUND);
+            let res = ada
+                .post(&path, &[("version", "1"), ("name", "x"), ("config", "{}")])
+                .await;
+            assert_eq!(res.status, StatusCode::NOT_FOUND);
+            assert_eq!(
+                ada.post(&format!("{path}/delete"), &[]).await.status,
+                StatusCode::NOT_FOUND
+            );
+            assert_eq!(
+                ada.post(&format!("{path}/restore"), &[]).await.status,
+                StatusCode::NOT_FOUND
+            );
+        }
+        // Grace is a member of acme on no team: the workspace does not
+        // exist for her; Olga is not a member at all.
+        assert_eq!(
+            grace.get(&format!("{PAGES}/agents")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            olga.get(&format!("{PAGES}/agents")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(events(&app, "resource.updated").await, 0);
+        assert_eq!(events(&app, "resource.deleted").await, 0);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_pages_refuse_deleting_an_agent_that_enabled_schedules_run_and_a_restore_whose_name_is_taken()
+ {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let res = ada
+            .submit(
+                &format!("{PAGES}/agents/new"),
+                &format!("{PAGES}/agents"),
+                &[("name", "bot"), ("config", r#"{"model": "m"}"#)],
+            )
+            .await;
+        let agent = res.location().unwrap().to_owned();
+        let res = ada
+            .submit(
+                &format!("{PAGES}/schedules/new"),
+                &format!("{PAGES}/schedules"),
+                &[
+                    ("name", "nightly"),
+                    ("config", r#"{"agent": "bot", "cron": "0 2 * * *", "timezone": "Europe/Paris", "enabled": true}"#),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let res = ada.submit(&agent, &format!("{agent}/delete"), &[]).await;
+        assert_eq!(res.status, StatusCode::CONFLICT);
+        assert!(res.contains("enabled schedules run it (nightly)"));
+        assert_eq!(ada.get(&agent).await.status, StatusCode::OK);
+        // A tool deleted, its name reused, then restored: refused, clearly.
+        let res = ada
+            .submit(
+                &format!("{PAGES}/tools/new"),
+                &format!("{PAGES}/tools"),
+                &[("name", "search"), ("config", r#"{"type": "function"}"#)],
+            )
+            .await;
+        let tool = res.location().unwrap().to_owned();
+        ada.submit(&tool, &format!("{tool}/delete"), &[]).await;
+        ada.submit(
+            &format!("{PAGES}/tools/new"),
+            &format!("{PAGES}/tools"),
+            &[("name", "search"), ("config", r#"{"type": "function"}"#)],
+        )
+        .await;
+        let res = ada
+            .submit(&format!("{PAGES}/tools?deleted=true"), &format!("{tool}/restore"), &[])
+            .await;
+        res.assert_redirect(&format!("{PAGES}/tools?deleted=true"));
+        let page = ada.get(&format!("{PAGES}/tools?deleted=true")).await;
+        assert!(page.contains("“search” was not restored: a live tool has that name now."));
+        assert_eq!(events(&app, "resource.restored").await, 0);
+        app
+    })
+    .await;
+}
