@@ -656,3 +656,23 @@ fn actor_label(actor: &Actor) -> String {
         Actor::MasterKey { prefix } => format!("master-key:{prefix}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_refuses_anything_else() {
+        let c = ResourceCursor {
+            name: "triage bot".into(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(ResourceCursor::decode(&c.encode()), Some(c));
+        assert_eq!(ResourceCursor::decode("not-a-cursor"), None);
+        let nul = ResourceCursor {
+            name: "a\0b".into(),
+            id: Uuid::nil(),
+        };
+        assert_eq!(ResourceCursor::decode(&nul.encode()), None);
+    }
+}

@@ -1000,3 +1000,119 @@ async fn the_pages_refuse_deleting_an_agent_that_enabled_schedules_run_and_a_res
     })
     .await;
 }
+
+/// Grants `role` on acme's `default` workspace to a new team holding Grace.
+async fn grace_holds(app: &TestApp, ada: &mut Client, role: gatehouse::domain::BuiltinRole) {
+    let team = ada.create_team("acme", "crew").await;
+    ada.put_on_team("acme", &team, "grace@example.com", "viewer")
+        .await;
+    let sql = "INSERT INTO workspace_grants (workspace_id, team_id, org_id, role_id, created_at) \
+               SELECT w.id, t.id, w.org_id, $1, 0 FROM workspaces w \
+               JOIN orgs o ON o.id = w.org_id JOIN teams t ON t.org_id = o.id \
+               WHERE o.slug = 'acme' AND w.slug = 'default' AND t.name = 'crew'";
+    let n = match app.db() {
+        gatehouse::db::Db::Sqlite(p) => sqlx::query(sql)
+            .bind(role.id())
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+        gatehouse::db::Db::Postgres(p) => sqlx::query(sql)
+            .bind(role.id())
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_viewer_sees_resources_but_cannot_change_them_or_open_the_deleted_view() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, _olga) = two_orgs(&app).await;
+        grace_holds(&app, &mut ada, gatehouse::domain::BuiltinRole::Viewer).await;
+        let res = ada
+            .submit(
+                &format!("{PAGES}/agents/new"),
+                &format!("{PAGES}/agents"),
+                &[("name", "bot"), ("config", r#"{"model": "m"}"#)],
+            )
+            .await;
+        let agent = res.location().unwrap().to_owned();
+        let list = grace.get(&format!("{PAGES}/agents")).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.contains(">bot</a>"));
+        assert!(!list.contains("New agent"));
+        let page = grace.get(&agent).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.contains("Save agent") && !page.contains("Delete bot"));
+        assert_eq!(
+            grace
+                .get(&format!("{PAGES}/agents?deleted=true"))
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            grace.get(&format!("{PAGES}/agents/new")).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let res = grace
+            .post(
+                &agent,
+                &[
+                    ("version", "1"),
+                    ("name", "mine"),
+                    ("config", r#"{"model": "m"}"#),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            grace.post(&format!("{agent}/delete"), &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert!(
+            ada.get(&agent)
+                .await
+                .contains("name=\"version\" value=\"1\"")
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_each_kinds_routes_with_its_permission() {
+    each_engine(|app| async move {
+        let doc = json_of(&api(&app.router, Method::GET, "/v1/openapi.json", None, None).await);
+        for (segment, read, write) in [
+            ("agents", "agents:read", "agents:write"),
+            ("tools", "tools:read", "tools:write"),
+            ("mcp-servers", "mcp:read", "mcp:write"),
+            ("schedules", "schedules:read", "schedules:write"),
+        ] {
+            let base = format!("/v1/orgs/{{slug}}/workspaces/{{ws}}/{segment}");
+            let one = format!("{base}/{{id}}");
+            assert_eq!(
+                doc["paths"][&base]["get"]["security"][0]["api_key"][0],
+                read
+            );
+            assert_eq!(
+                doc["paths"][&base]["post"]["security"][0]["api_key"][0],
+                write
+            );
+            assert_eq!(
+                doc["paths"][&one]["patch"]["security"][0]["api_key"][0],
+                write
+            );
+            assert!(doc["paths"][&one]["patch"]["responses"]["412"].is_object());
+            assert!(doc["paths"][&one]["delete"].is_object());
+            assert!(doc["paths"][format!("{one}/restore")]["post"].is_object());
+        }
+        assert!(doc["paths"]["/v1/orgs/{slug}/workspaces/{ws}/{kind}"].is_null());
+        app
+    })
+    .await;
+}
