@@ -312,7 +312,9 @@ pub fn check_config(
             c.one_of("transport", &["streamable-http", "sse"], true);
         }
         ResourceKind::Schedule => {
-            if let Some(agent) = c.required_string("agent") {
+            if let Some(agent) = c.required_string("agent")
+                && c.reference_name("config.agent", &agent)
+            {
                 c.references.push(Reference {
                     field: "config.agent".to_owned(),
                     kind: ResourceKind::Agent,
@@ -385,6 +387,19 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether `name` could name a resource at all (a name longer than
+    /// any, or holding a control character — NUL cannot even reach
+    /// PostgreSQL — is refused here rather than looked up).
+    fn reference_name(&mut self, field: &str, name: &str) -> bool {
+        match parse_name(name) {
+            Ok(_) => true,
+            Err(_) => {
+                self.problem(field, "is not a resource name");
+                false
+            }
+        }
+    }
+
     fn optional_string(&mut self, key: &str) {
         if let Some(v) = self.map.get(key)
             && !v.is_string()
@@ -429,6 +444,9 @@ impl Checker<'_> {
             let at = format!("{field}[{i}]");
             match item.as_str().map(str::trim) {
                 Some(name) if !name.is_empty() => {
+                    if !self.reference_name(&at, name) {
+                        continue;
+                    }
                     if !seen.insert(name.to_owned()) {
                         self.problem(&at, "is listed twice");
                     } else {
@@ -675,6 +693,24 @@ mod tests {
                     name: "files".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_reference_must_be_a_possible_name() {
+        assert_eq!(
+            fields(
+                ResourceKind::Agent,
+                json!({"model": "m", "tools": ["a\0", "x".repeat(101)]})
+            ),
+            ["config.tools[0]", "config.tools[1]"]
+        );
+        assert_eq!(
+            fields(
+                ResourceKind::Schedule,
+                json!({"agent": "a\0", "cron": "0 9 * * *", "timezone": "UTC", "enabled": true})
+            ),
+            ["config.agent"]
         );
     }
 
