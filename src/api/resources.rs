@@ -360,6 +360,7 @@ pub async fn create<K: KindSpec>(
     {
         Ok(row) => row,
         Err(ResourceError::NameTaken) => return Ok(name_taken()),
+        Err(ResourceError::Invalid(problems)) => return Err(validation(problems)),
         Err(e) => return Err(ApiError::Internal(e.into())),
     };
     let mut res = with_etag(StatusCode::CREATED, &row);
@@ -457,6 +458,7 @@ pub async fn update<K: KindSpec>(
     {
         Ok(row) => Ok(with_etag(StatusCode::OK, &row)),
         Err(ResourceError::Stale(now)) => Ok(version_conflict(stale_status, &now)),
+        Err(ResourceError::Invalid(problems)) => Err(validation(problems)),
         Err(ResourceError::NameTaken) => Ok(name_taken()),
         Err(ResourceError::NotFound) => Err(ApiError::NotFound),
         Err(e) => Err(ApiError::Internal(e.into())),

@@ -125,6 +125,10 @@ pub enum ResourceError {
     /// An agent that enabled live schedules point at (their names).
     #[error("in use by schedules")]
     InUse(Vec<String>),
+    /// An enabled schedule's agent was deleted while the schedule was being
+    /// written (checked again in the write's transaction).
+    #[error("invalid reference")]
+    Invalid(Vec<FieldProblem>),
     #[error(transparent)]
     Storage(#[from] sqlx::Error),
 }
@@ -209,7 +213,53 @@ impl ResourceRow {
     }
 }
 
+/// The live agent an enabled schedule runs, re-read in the schedule's write
+/// transaction; on PostgreSQL `FOR SHARE`, so that a concurrent deletion of
+/// the agent (which locks it `FOR UPDATE`) either waits for the schedule and
+/// then sees it, or has committed and the agent is gone. SQLite's write
+/// transactions are serialized already (`BEGIN IMMEDIATE`).
+const SCHEDULE_AGENT_SQLITE: &str = "SELECT id FROM resources WHERE workspace_id = $1 \
+     AND org_id = $2 AND kind = 'agent' AND name = $3 AND deleted_at IS NULL";
+const SCHEDULE_AGENT_POSTGRES: &str = "SELECT id FROM resources WHERE workspace_id = $1 \
+     AND org_id = $2 AND kind = 'agent' AND name = $3 AND deleted_at IS NULL FOR SHARE";
+const AGENT_FOR_DELETE_SQLITE: &str = "SELECT id FROM resources WHERE id = $1 \
+     AND workspace_id = $2 AND org_id = $3 AND deleted_at IS NULL";
+const AGENT_FOR_DELETE_POSTGRES: &str = "SELECT id FROM resources WHERE id = $1 \
+     AND workspace_id = $2 AND org_id = $3 AND deleted_at IS NULL FOR UPDATE";
+
+/// The agent an enabled schedule config runs, if it must exist.
+fn enabled_schedule_agent(kind: ResourceKind, config: &Value) -> Option<String> {
+    if kind != ResourceKind::Schedule {
+        return None;
+    }
+    match schedule_target(config) {
+        (Some(agent), true) => Some(agent.trim().to_owned()),
+        _ => None,
+    }
+}
+
+fn agent_gone(name: &str) -> ResourceError {
+    ResourceError::Invalid(vec![FieldProblem::new(
+        "config.agent",
+        format!("no agent named `{name}` in this workspace"),
+    )])
+}
+
 impl Db {
+    fn schedule_agent_sql(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => SCHEDULE_AGENT_SQLITE,
+            Db::Postgres(_) => SCHEDULE_AGENT_POSTGRES,
+        }
+    }
+
+    fn agent_for_delete_sql(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => AGENT_FOR_DELETE_SQLITE,
+            Db::Postgres(_) => AGENT_FOR_DELETE_POSTGRES,
+        }
+    }
+
     /// A page of the live resources of `kind` in the scope's workspace, by
     /// name then id, after `after`; at most `MAX_PAGE`.
     pub async fn list_resources(
@@ -356,7 +406,20 @@ impl Db {
             .with("kind", proof.kind().as_str())
             .with("workspace", proof.scope().slug())
             .with("name", input.name.as_str());
+        let must_run = enabled_schedule_agent(proof.kind(), &input.config);
+        let agent_sql = self.schedule_agent_sql();
         in_tx!(self, |tx| {
+            if let Some(agent) = &must_run {
+                let found: Option<(Uuid,)> = sqlx::query_as(agent_sql)
+                    .bind(proof.scope().workspace_id())
+                    .bind(proof.scope().org_id())
+                    .bind(agent)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(agent_gone(agent));
+                }
+            }
             sqlx::query(
                 "INSERT INTO resources (id, org_id, workspace_id, kind, name, description, \
                  metadata, config, version, created_by, created_at, updated_by, updated_at) \
@@ -413,6 +476,8 @@ impl Db {
         let metadata = Value::Object(input.metadata.clone()).to_string();
         let config = input.config.to_string();
         let scope = proof.scope();
+        let must_run = enabled_schedule_agent(proof.kind(), &input.config);
+        let agent_sql = self.schedule_agent_sql();
         in_tx!(self, |tx| {
             let current = sqlx::query_as::<_, ResourceRow>(concat!(
                 "SELECT ",
@@ -433,6 +498,17 @@ impl Db {
             let changes = current.diff(input);
             if changes.is_empty() {
                 return Ok(current);
+            }
+            if let Some(agent) = &must_run {
+                let found: Option<(Uuid,)> = sqlx::query_as(agent_sql)
+                    .bind(scope.workspace_id())
+                    .bind(scope.org_id())
+                    .bind(agent)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(agent_gone(agent));
+                }
             }
             sqlx::query(
                 "UPDATE resources SET name = $1, description = $2, metadata = $3, config = $4, \
@@ -488,6 +564,7 @@ impl Db {
     ) -> Result<ResourceRow, ResourceError> {
         let by = actor_label(actor);
         let scope = proof.scope();
+        let lock_sql = self.agent_for_delete_sql();
         in_tx!(self, |tx| {
             let current = sqlx::query_as::<_, ResourceRow>(concat!(
                 "SELECT ",
@@ -503,6 +580,15 @@ impl Db {
             .await?
             .ok_or(ResourceError::NotFound)?;
             if proof.kind() == ResourceKind::Agent {
+                // Locks the agent (PostgreSQL) against a schedule being
+                // written for it meanwhile; see `SCHEDULE_AGENT_POSTGRES`.
+                sqlx::query_as::<_, (Uuid,)>(lock_sql)
+                    .bind(id)
+                    .bind(scope.workspace_id())
+                    .bind(scope.org_id())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(ResourceError::NotFound)?;
                 let schedules: Vec<(String, String)> = sqlx::query_as(
                     "SELECT name, config FROM resources WHERE workspace_id = $1 AND org_id = $2 \
                      AND kind = 'schedule' AND deleted_at IS NULL ORDER BY name",

@@ -431,6 +431,18 @@ pub async fn create<K: KindSpec>(
         .await
     {
         Ok(row) => row,
+        Err(ResourceError::Invalid(problems)) => {
+            return new_page(
+                &state,
+                &session,
+                &can,
+                K::KIND,
+                form,
+                field_errors(problems),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
         Err(ResourceError::NameTaken) => {
             let mut errors = FieldErrors::new();
             errors.add(
@@ -624,6 +636,22 @@ pub async fn update<K: KindSpec>(
                 .await?;
             let nav = KindNav::of(scope, K::KIND);
             Ok(Redirect::to(&format!("{}/{}", nav.base(), row.id)).into_response())
+        }
+        Err(ResourceError::Invalid(problems)) => {
+            resource_page(
+                &state,
+                &session,
+                can.user(),
+                scope,
+                K::KIND,
+                &current,
+                form,
+                field_errors(problems),
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(ResourceError::Stale(now_row)) => {
             stale_page(&state, &session, can.user(), scope, K::KIND, form, *now_row).await
