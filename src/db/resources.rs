@@ -302,7 +302,8 @@ impl Db {
         limit: i64,
         deleted_since: i64,
     ) -> Result<Vec<ResourceRow>, sqlx::Error> {
-        // Names are never empty, so ('', nil) sorts before every row.
+        // Names are never empty, so ("", nil) sorts before every row; a row
+        // value compares (name, id) as the index orders them.
         let (name, id) = after.map_or((String::new(), Uuid::nil()), |c| (c.name.clone(), c.id));
         let sql = if deleted {
             concat!(
@@ -310,7 +311,7 @@ impl Db {
                 columns!(),
                 " FROM resources WHERE workspace_id = $1 AND org_id = $2 AND kind = $3 \
                  AND deleted_at IS NOT NULL AND deleted_at > $7 \
-                 AND (name > $4 OR (name = $4 AND id > $5)) ORDER BY name, id LIMIT $6"
+                 AND (name, id) > ($4, $5) ORDER BY name, id LIMIT $6"
             )
         } else {
             concat!(
@@ -318,7 +319,7 @@ impl Db {
                 columns!(),
                 " FROM resources WHERE workspace_id = $1 AND org_id = $2 AND kind = $3 \
                  AND deleted_at IS NULL AND $7 = $7 \
-                 AND (name > $4 OR (name = $4 AND id > $5)) ORDER BY name, id LIMIT $6"
+                 AND (name, id) > ($4, $5) ORDER BY name, id LIMIT $6"
             )
         };
         on_pool!(self, |pool| {
