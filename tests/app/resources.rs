@@ -750,6 +750,7 @@ async fn an_owner_creates_edits_deletes_and_restores_an_agent_on_the_pages() {
         assert_eq!(list.status, StatusCode::OK);
         assert!(list.contains("New agent"));
         assert!(list.contains("No agents here yet"));
+        assert!(list.contains(&format!("href=\"{PAGES}/mcp-servers\"")));
         let res = ada
             .submit(
                 &format!("{PAGES}/agents/new"),
@@ -880,6 +881,7 @@ async fn a_stale_edit_form_is_refused_with_the_current_values_beside_the_entered
         assert_eq!(res.status, StatusCode::CONFLICT);
         assert!(res.contains("Someone changed this resource since you opened the form"));
         assert!(res.contains("Current values (version 2"));
+        assert!(res.contains("Differs from what you entered: configuration."));
         assert!(res.contains("theirs"));
         assert!(res.contains("mine"));
         // The form now carries the current version: saving it again is a

@@ -46,6 +46,8 @@ pub struct KindNav {
     pub plural: String,
     /// Whether the viewer may change resources of this kind here.
     pub can_write: bool,
+    /// The kinds' lists the viewer may read here: (href, label, current).
+    pub kinds: Vec<(String, &'static str, bool)>,
 }
 
 impl KindNav {
@@ -58,6 +60,28 @@ impl KindNav {
             label: kind.label(),
             plural: format!("{}s", kind.label()),
             can_write: scope.allows(kind.write_permission()),
+            kinds: ResourceKind::ALL
+                .into_iter()
+                .filter(|k| scope.allows(k.read_permission()))
+                .map(|k| {
+                    let label = match k {
+                        ResourceKind::Agent => "Agents",
+                        ResourceKind::Tool => "Tools",
+                        ResourceKind::McpServer => "MCP servers",
+                        ResourceKind::Schedule => "Schedules",
+                    };
+                    (
+                        format!(
+                            "/orgs/{}/workspaces/{}/{}",
+                            scope.org().slug(),
+                            scope.slug(),
+                            k.segment()
+                        ),
+                        label,
+                        k == kind,
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -165,6 +189,9 @@ pub struct ResourcePage {
     pub conflict: Option<ResourceItem>,
     /// Why a deletion was refused.
     pub delete_error: Option<String>,
+    /// After a stale edit: the fields whose current value differs from the
+    /// entered one.
+    pub differing: Vec<&'static str>,
 }
 
 fn config_hint(kind: ResourceKind) -> &'static str {
@@ -491,9 +518,11 @@ async fn resource_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
+    let differing = conflict.map_or_else(Vec::new, |c| differing(&form, &ResourceForm::of(c)));
     let page = ResourcePage {
         ctx: context(state, session, user, scope).await?,
         nav: KindNav::of(scope, kind),
+        differing,
         resource: item(row, now),
         form,
         errors,
@@ -539,6 +568,26 @@ pub async fn show<K: KindSpec>(
         StatusCode::OK,
     )
     .await
+}
+
+/// The fields of `entered` that differ from `current` (JSON compared as
+/// values, so spacing does not count).
+fn differing(entered: &ResourceForm, current: &ResourceForm) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if entered.name.trim() != current.name {
+        out.push("name");
+    }
+    if entered.description.trim().replace("\r\n", "\n") != current.description {
+        out.push("description");
+    }
+    if metadata_from_lines(&entered.metadata).ok() != metadata_from_lines(&current.metadata).ok() {
+        out.push("metadata");
+    }
+    let json = |t: &str| serde_json::from_str::<Value>(t).ok();
+    if json(&entered.config) != json(&current.config) || json(&entered.config).is_none() {
+        out.push("configuration");
+    }
+    out
 }
 
 /// The 409 page of a stale edit: the entered values stay in the form (now
