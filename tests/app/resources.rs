@@ -726,6 +726,15 @@ async fn the_purge_removes_resources_deleted_over_30_days_ago_once() {
         assert_eq!(purge(app.db(), now).await.unwrap(), 0);
         other_db.close().await;
         assert_eq!(events(&app, "resource.purged").await, 1);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events a JOIN orgs o ON o.id = a.org_id \
+                 WHERE o.slug = 'acme' AND a.action = 'resource.purged' AND a.actor_label = 'system'"
+            )
+            .await,
+            1,
+            "the purge is recorded in the org's log"
+        );
         assert_eq!(resources_count(&app).await, 1);
         // The recent one is still restorable.
         let res = ada.post(&format!("{recent_path}/restore"), json!({})).await;
@@ -1117,6 +1126,75 @@ async fn the_openapi_document_lists_each_kinds_routes_with_its_permission() {
             assert!(doc["paths"][format!("{one}/restore")]["post"].is_object());
         }
         assert!(doc["paths"]["/v1/orgs/{slug}/workspaces/{ws}/{kind}"].is_null());
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_and_its_audit_event_commit_together() {
+    each_engine(|app| async move {
+        let (ada, _, _) = world(&app).await;
+        let agent = ada
+            .create(WS, "agents", json!({"name": "a", "config": {"model": "m"}}))
+            .await;
+        let path = format!("{WS}/agents/{}", agent["id"].as_str().unwrap());
+        app.start_failing(
+            "audit_down",
+            "INSERT",
+            "audit_events",
+            "audit log unavailable",
+        )
+        .await;
+        let res = ada
+            .post(
+                &format!("{WS}/agents"),
+                json!({"name": "b", "config": {"model": "m"}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let res = ada
+            .patch_with(&path, json!({"description": "x"}), Some("\"1\""))
+            .await;
+        assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let res = ada.call(Method::DELETE, &path, None).await;
+        assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+        app.stop_failing("audit_down", "audit_events").await;
+        assert_eq!(resources_count(&app).await, 1);
+        let now = json_of(&ada.get(&path).await);
+        assert_eq!(
+            (now["version"].as_i64(), now["description"].as_str()),
+            (Some(1), Some(""))
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_without_the_workspace_granted_reaches_no_resource() {
+    each_engine(|app| async move {
+        let (ada, _, mut ada_browser) = world(&app).await;
+        let agent = ada
+            .create(WS, "agents", json!({"name": "a", "config": {"model": "m"}}))
+            .await;
+        // Granted `staging` only.
+        let token = owner_key(&app, &mut ada_browser, "acme", &ALL_SCOPES, &["staging"]).await;
+        let other = Api { app: &app, token };
+        assert_eq!(
+            other.get(&format!("{WS}/agents")).await.status,
+            StatusCode::NOT_FOUND
+        );
+        let one = format!("{WS}/agents/{}", agent["id"].as_str().unwrap());
+        assert_eq!(other.get(&one).await.status, StatusCode::NOT_FOUND);
+        let res = other
+            .post(
+                &format!("{WS}/agents"),
+                json!({"name": "b", "config": {"model": "m"}}),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert_eq!(resources_count(&app).await, 1);
         app
     })
     .await;
