@@ -13,7 +13,8 @@ use crate::db::Db;
 use crate::router::build_router;
 use crate::state::AppState;
 
-/// Deletes expired sessions and stale rate-limit counters every ten minutes.
+/// Deletes expired sessions and stale rate-limit counters, and purges
+/// resources past their restore window (`jobs`), every ten minutes.
 fn spawn_cleanup(state: &AppState) {
     let db = state.db.clone();
     let clock = state.clock.clone();
@@ -36,6 +37,11 @@ fn spawn_cleanup(state: &AppState) {
             }
             if let Err(e) = db.delete_stale_quota_leases(now - 3600).await {
                 tracing::warn!(error = %e, "quota lease clean-up failed");
+            }
+            match crate::jobs::resource_purge::purge_deleted_resources(&db, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged resources past their restore window"),
+                Err(e) => tracing::warn!(error = %e, "resource purge failed"),
             }
         }
     });

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod org_audit;
 pub mod org_members;
 pub mod orgs;
+pub mod resources;
 pub mod runs;
 pub mod secret_scanning;
 pub mod workspace_access;

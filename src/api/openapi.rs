@@ -11,6 +11,7 @@ use super::me::{Profile, ProfilePatch};
 use super::orgs::{
     Member, MemberPage, Team, TeamList, TeamMembership, TeamMembershipBody, TeamRoleName,
 };
+use super::resources::PerKindPaths;
 
 struct BearerKeys;
 
@@ -60,7 +61,7 @@ impl Modify for BearerKeys {
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, insufficient_permission (`permission` names it), service_account_key, key_not_bound, owner_required, \
                        mfa_required, master_key_required, registration_disabled (403); \
-                       not_found (404); method_not_allowed (405); last_owner, illegal_transition (409: `from` and `to` name the run's status and the one asked for); payload_too_large (413: over 64 KiB); \
+                       not_found (404); method_not_allowed (405); last_owner, name_taken, resource_in_use, version_conflict, illegal_transition (409: for a run, `from` and `to` name its status and the one asked for); version_conflict (412: a stale `If-Match`); payload_too_large (413: over 64 KiB); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \
                        with a message such as `must be a string` or `is required`); \
@@ -85,6 +86,12 @@ impl Modify for BearerKeys {
         super::accounts::list_orgs,
         super::secret_scanning::report_tokens,
         super::workspace_access::show_access,
+        super::resources::doc::list,
+        super::resources::doc::create,
+        super::resources::doc::show,
+        super::resources::doc::update,
+        super::resources::doc::delete,
+        super::resources::doc::restore,
         super::runs::request_run,
         super::runs::list_agent_runs,
         super::runs::list_runs,
@@ -117,6 +124,10 @@ impl Modify for BearerKeys {
         super::workspace_access::WorkspaceRef,
         super::workspace_access::AccessSource,
         super::workspace_access::WorkspaceAccessOut,
+        super::resources::Resource,
+        super::resources::ResourcePage,
+        super::resources::NewResource,
+        super::resources::ResourcePatch,
         super::runs::RunStatusName,
         super::runs::Run,
         super::runs::RunPage,
@@ -126,7 +137,7 @@ impl Modify for BearerKeys {
         ErrorDetail,
         FieldError
     )),
-    modifiers(&BearerKeys),
+    modifiers(&BearerKeys, &PerKindPaths),
     tags(
         (name = "profile", description = "The key owner's profile"),
         (name = "keys", description = "API key introspection"),

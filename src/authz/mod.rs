@@ -35,6 +35,7 @@ pub mod mfa;
 pub mod operator;
 pub mod org;
 pub mod proof;
+pub mod resource;
 pub mod sudo;
 pub mod workspace;
 

@@ -386,3 +386,27 @@ impl<P> std::ops::Deref for Allowed<P> {
         &self.scope
     }
 }
+
+/// Proof that a `WorkspaceScope` holds the write permission of one resource
+/// kind (`agents:write` for agents, …): what the storage layer's resource
+/// writes take, since a resource's kind is a value of the row. Minted only
+/// by `authz::resource` from an `Allowed<P>` of that kind's write permission
+/// (or a runtime check of it), so a handler that did not check cannot write.
+#[derive(Debug, Clone)]
+pub struct WriteProof {
+    scope: WorkspaceScope,
+    kind: crate::domain::ResourceKind,
+}
+
+impl WriteProof {
+    pub(in crate::authz) fn new(scope: WorkspaceScope, kind: crate::domain::ResourceKind) -> Self {
+        Self { scope, kind }
+    }
+    pub fn scope(&self) -> &WorkspaceScope {
+        &self.scope
+    }
+    /// The kind whose write permission was checked.
+    pub fn kind(&self) -> crate::domain::ResourceKind {
+        self.kind
+    }
+}

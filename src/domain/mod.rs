@@ -12,6 +12,7 @@ pub mod permission;
 pub mod profile;
 pub mod reason;
 pub mod resource;
+pub mod resource_config;
 pub mod run;
 pub mod schedule;
 pub mod scope;

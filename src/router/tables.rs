@@ -262,8 +262,108 @@ pub fn v1() -> RouteTable {
 /// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
+    use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
+    use crate::web::workspaces::resources as r;
     use crate::web::workspaces::runs;
     RouteTable::new("workspaces")
+        // One set per resource kind (paths are static text).
+        .get("/orgs/{slug}/workspaces/{ws}/agents", r::list::<Agents>)
+        .post("/orgs/{slug}/workspaces/{ws}/agents", r::create::<Agents>)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/new",
+            r::new_form::<Agents>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::show::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::update::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/delete",
+            r::delete::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/restore",
+            r::restore::<Agents>,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/tools", r::list::<Tools>)
+        .post("/orgs/{slug}/workspaces/{ws}/tools", r::create::<Tools>)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/tools/new",
+            r::new_form::<Tools>,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/tools/{id}", r::show::<Tools>)
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}",
+            r::update::<Tools>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}/delete",
+            r::delete::<Tools>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}/restore",
+            r::restore::<Tools>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::list::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::create::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/new",
+            r::new_form::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::show::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::update::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}/delete",
+            r::delete::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}/restore",
+            r::restore::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::list::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::create::<Schedules>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules/new",
+            r::new_form::<Schedules>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::show::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::update::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}/delete",
+            r::delete::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}/restore",
+            r::restore::<Schedules>,
+        )
         .get("/orgs/{slug}/workspaces/{ws}/runs", runs::list_runs)
         .get("/orgs/{slug}/workspaces/{ws}/runs/{run_id}", runs::show_run)
         .get(
@@ -279,11 +379,95 @@ pub fn workspaces() -> RouteTable {
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes
 /// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`.
 pub fn v1_workspaces() -> RouteTable {
+    use crate::api::resources as r;
     use crate::api::{runs, workspace_access};
+    use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
     RouteTable::nested("v1-workspaces", "/v1")
         .get(
             "/orgs/{slug}/workspaces/{ws}/access",
             workspace_access::show_access,
+        )
+        // One set per resource kind (paths are static text).
+        .get("/orgs/{slug}/workspaces/{ws}/agents", r::list::<Agents>)
+        .post("/orgs/{slug}/workspaces/{ws}/agents", r::create::<Agents>)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::show::<Agents>,
+        )
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::update::<Agents>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}",
+            r::delete::<Agents>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/agents/{id}/restore",
+            r::restore::<Agents>,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/tools", r::list::<Tools>)
+        .post("/orgs/{slug}/workspaces/{ws}/tools", r::create::<Tools>)
+        .get("/orgs/{slug}/workspaces/{ws}/tools/{id}", r::show::<Tools>)
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}",
+            r::update::<Tools>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}",
+            r::delete::<Tools>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/tools/{id}/restore",
+            r::restore::<Tools>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::list::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers",
+            r::create::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::show::<McpServers>,
+        )
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::update::<McpServers>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}",
+            r::delete::<McpServers>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/mcp-servers/{id}/restore",
+            r::restore::<McpServers>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::list::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules",
+            r::create::<Schedules>,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::show::<Schedules>,
+        )
+        .patch(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::update::<Schedules>,
+        )
+        .delete(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}",
+            r::delete::<Schedules>,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/schedules/{id}/restore",
+            r::restore::<Schedules>,
         )
         // Runs: Gatehouse records them, an executor performs them.
         .post(

@@ -35,6 +35,7 @@ mod protection;
 mod reauth;
 mod register;
 mod rejections;
+mod resources;
 mod rotation_trace;
 mod runs;
 mod secret_scanning;

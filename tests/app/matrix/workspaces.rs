@@ -47,14 +47,44 @@ pub fn row(method: &str, path: &str) -> Option<Need> {
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:read"),
         ("PATCH", "/v1/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:write"),
-        _ => return None,
+        _ => return resource_row(method, path),
     })
+}
+
+/// The resource routes (pages and API) of the four kinds: reading needs the
+/// kind's `:read`, every change its `:write` (the deleted view is a `:write`
+/// check inside the list handler, on `?deleted=true`).
+fn resource_row(method: &str, path: &str) -> Option<Need> {
+    let rest = path
+        .strip_prefix("/v1/orgs/{slug}/workspaces/{ws}/")
+        .or_else(|| path.strip_prefix("/orgs/{slug}/workspaces/{ws}/"))?;
+    let page = !path.starts_with("/v1/");
+    let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let (read, write) = match segment {
+        "agents" => ("agents:read", "agents:write"),
+        "tools" => ("tools:read", "tools:write"),
+        "mcp-servers" => ("mcp:read", "mcp:write"),
+        "schedules" => ("schedules:read", "schedules:write"),
+        _ => return None,
+    };
+    let need = match (method, tail, page) {
+        ("GET", "", _) | ("GET", "{id}", _) => read,
+        ("POST", "", _) | ("PATCH", "{id}", false) | ("DELETE", "{id}", false) => write,
+        ("POST", "{id}/restore", _) => write,
+        ("GET", "new", true) | ("POST", "{id}", true) | ("POST", "{id}/delete", true) => write,
+        _ => return None,
+    };
+    Some(Need::Permission(need))
 }
 
 /// A JSON body for an API row that takes one (an empty object otherwise:
 /// a served request may answer 422).
-fn body(_method: &str, _path: &str) -> Option<&'static str> {
-    Some("{}")
+fn body(method: &str, path: &str) -> Option<&'static str> {
+    Some(match method {
+        "PATCH" if path.ends_with("/runs/{run_id}") => r#"{"status":"running"}"#,
+        "PATCH" => r#"{"description":"changed","version":1}"#,
+        _ => "{}",
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -152,7 +182,7 @@ async fn effects(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM api_key_workspaces",
         "SELECT COUNT(*) FROM resources",
         "SELECT COUNT(*) FROM resources WHERE deleted_at IS NOT NULL",
-        "SELECT COALESCE(SUM(version), 0) FROM resources",
+        "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM resources",
         "SELECT COUNT(*) FROM runs",
         "SELECT COUNT(*) FROM runs WHERE status <> 'queued'",
         "SELECT COUNT(*) FROM team_members",
@@ -462,6 +492,7 @@ async fn walk(app: &TestApp) {
         let deletes = *m == "DELETE" || p.ends_with("/delete") || p.ends_with("/archive");
         (*m != "GET", deletes)
     });
+    let mut fresh_rows = 0;
     for (method, path, is_api) in &rows {
         let need = row(method, path).unwrap();
         let base = path.replace("{slug}", "acme").replace("{ws}", "prod");
@@ -469,10 +500,29 @@ async fn walk(app: &TestApp) {
             let expect = actor.persona.expect(need);
             // A refused persona is refused before any lookup: it asks for
             // the owner's rows, which exist.
-            let fixture = if expect == Expect::Served {
-                &actor.fixture
-            } else {
+            // A served deletion or restoration gets rows of its own, so that
+            // it never meets what an earlier row deleted.
+            let destroys = *method == "DELETE" || path.ends_with("/delete");
+            let restores = path.ends_with("/restore");
+            let fresh;
+            let fixture = if expect != Expect::Served {
                 &owner_fixture
+            } else if destroys || restores {
+                fresh_rows += 1;
+                let tag = format!("{:?}-{fresh_rows}", actor.persona).to_lowercase();
+                fresh = Fixture::insert(app, acme, prod, &tag).await;
+                if restores {
+                    run(
+                        app.db(),
+                        "UPDATE resources SET deleted_at = $1, deleted_by = 'matrix' \
+                         WHERE name LIKE $2",
+                        vec![V::Int(START), V::Text(format!("%-{tag}"))],
+                    )
+                    .await;
+                }
+                &fresh
+            } else {
+                &actor.fixture
             };
             let url = fixture.fill(&base);
             let what = format!("{:?} {method} {path} ({url})", actor.persona);
