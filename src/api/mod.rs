@@ -14,6 +14,7 @@ pub mod org_members;
 pub mod orgs;
 pub mod secret_scanning;
 pub mod workspace_access;
+pub mod workspaces;
 
 use axum::Router;
 use axum::extract::Request;

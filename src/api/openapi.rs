@@ -85,6 +85,7 @@ impl Modify for BearerKeys {
         super::accounts::list_orgs,
         super::secret_scanning::report_tokens,
         super::workspace_access::show_access,
+        super::workspaces::list_workspaces,
     ),
     components(schemas(
         Profile,
@@ -112,6 +113,8 @@ impl Modify for BearerKeys {
         super::workspace_access::WorkspaceRef,
         super::workspace_access::AccessSource,
         super::workspace_access::WorkspaceAccessOut,
+        super::workspaces::Workspace,
+        super::workspaces::WorkspaceList,
         ErrorBody,
         ErrorDetail,
         FieldError

@@ -128,7 +128,8 @@ impl ApiPrincipal {
 
 /// Names the scope an endpoint needs.
 pub trait RequiredScope: Send + Sync {
-    const SCOPE: Scope;
+    /// `None` for an endpoint any valid key may call (`scopes::AnyScope`).
+    const SCOPE: Option<Scope>;
 }
 
 pub mod scopes {
@@ -140,9 +141,18 @@ pub mod scopes {
             #[derive(Debug)]
             pub struct $name;
             impl RequiredScope for $name {
-                const SCOPE: Scope = $scope;
+                const SCOPE: Option<Scope> = Some($scope);
             }
         )*};
+    }
+
+    /// No scope: for what a key may always ask about itself, e.g. the
+    /// workspaces granted to it (what it may do in each is still its scopes
+    /// ∩ its principal's permissions there).
+    #[derive(Debug)]
+    pub struct AnyScope;
+    impl RequiredScope for AnyScope {
+        const SCOPE: Option<Scope> = None;
     }
 
     scope_marker! {
@@ -333,8 +343,10 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiKeyAuth<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = authenticate(parts, state).await?;
-        if !principal.scopes.contains(S::SCOPE) {
-            return Err(ApiError::InsufficientScope(S::SCOPE));
+        if let Some(scope) = S::SCOPE
+            && !principal.scopes.contains(scope)
+        {
+            return Err(ApiError::InsufficientScope(scope));
         }
         Ok(ApiKeyAuth {
             principal,
@@ -491,7 +503,7 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
             // org's owners, who pass the policy themselves.
             KeyOwner::ServiceAccount { id, .. } => (
                 Principal::ServiceAccount(*id),
-                state.db.org_by_binding(bound_to, &slug).await?,
+                state.db.org_by_binding(*id, bound_to, &slug).await?,
             ),
         };
         let scope = row

@@ -14,6 +14,7 @@ pub mod reason;
 pub mod resource;
 pub mod schedule;
 pub mod scope;
+pub mod workspace;
 
 pub use email::Email;
 pub use org::{OrgName, OrgRole, Slug, TeamName, TeamRole};
@@ -23,6 +24,7 @@ pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
 pub use reason::Reason;
 pub use resource::ResourceKind;
 pub use scope::{Scope, Scopes};
+pub use workspace::{Description, WorkspaceName};
 
 /// Rejects characters that have no place in a single-line text field
 /// (control characters, including newlines and NUL).

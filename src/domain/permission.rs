@@ -218,7 +218,7 @@ impl BuiltinRole {
     }
 
     /// Viewer: every `:read`. Runner: Viewer + `agents:run`. Creator: Runner
-    /// + every `:write` except `runs:write` (reporting runs is for
+    /// and every `:write` except `runs:write` (reporting runs is for
     /// executors).
     pub fn permissions(self) -> PermissionSet {
         match self {

@@ -262,17 +262,34 @@ pub fn v1() -> RouteTable {
 /// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
+    use crate::web::orgs::workspaces as ws;
     RouteTable::new("workspaces")
+        .get("/orgs/{slug}/workspaces", ws::list_workspaces)
+        .post("/orgs/{slug}/workspaces", ws::create_workspace)
+        .get("/orgs/{slug}/workspaces/{ws}", ws::show_workspace)
+        .get("/orgs/{slug}/workspaces/{ws}/settings", ws::show_settings)
+        .post("/orgs/{slug}/workspaces/{ws}/settings", ws::update_settings)
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/archive",
+            ws::archive_workspace,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/restore",
+            ws::restore_workspace,
+        )
 }
 
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes
-/// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`.
+/// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`, except the list of an org's
+/// workspaces (no `{ws}`: `ApiOrgKey`, filtered by the key's grants).
 pub fn v1_workspaces() -> RouteTable {
-    use crate::api::workspace_access;
-    RouteTable::nested("v1-workspaces", "/v1").get(
-        "/orgs/{slug}/workspaces/{ws}/access",
-        workspace_access::show_access,
-    )
+    use crate::api::{workspace_access, workspaces};
+    RouteTable::nested("v1-workspaces", "/v1")
+        .get("/orgs/{slug}/workspaces", workspaces::list_workspaces)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/access",
+            workspace_access::show_access,
+        )
 }
 
 /// Probes and static assets: no session, no CSRF (a health probe must not

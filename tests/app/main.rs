@@ -42,3 +42,4 @@ mod sessions;
 mod storage;
 mod sudo;
 mod support;
+mod workspaces;

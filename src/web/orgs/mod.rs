@@ -9,6 +9,7 @@ pub mod overview;
 pub mod service_accounts;
 pub mod settings;
 pub mod teams;
+pub mod workspaces;
 
 use crate::error::AppError;
 

@@ -2,8 +2,10 @@
 //! `tables::v1_workspaces()` with the permission it needs. The personas and
 //! the walk live in `crate::workspaces::matrix`.
 
-/// What a workspace route needs of its caller.
+/// What a workspace route needs of its caller (`Permission` is for the
+/// resource rows).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(dead_code)]
 pub enum Need {
     /// Any access to the workspace (some permission there).
     Access,
@@ -11,12 +13,23 @@ pub enum Need {
     Permission(&'static str),
     /// Owner of the org.
     Owner,
+    /// Any member of the org (a route of the org's workspaces without
+    /// `{ws}`, e.g. their list, which shows each caller what they reach).
+    OrgMember,
 }
 
 /// The row of a route; `None` for a route without one (which fails CI).
 pub fn row(method: &str, path: &str) -> Option<Need> {
     use Need::*;
     Some(match (method, path) {
+        ("GET", "/orgs/{slug}/workspaces") => OrgMember,
+        ("POST", "/orgs/{slug}/workspaces") => Owner,
+        ("GET", "/orgs/{slug}/workspaces/{ws}") => Access,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/settings") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/settings") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/archive") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/restore") => Owner,
+        ("GET", "/v1/orgs/{slug}/workspaces") => OrgMember,
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/access") => Access,
         _ => return None,
     })
