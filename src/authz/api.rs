@@ -244,25 +244,50 @@ pub(crate) async fn charge_quota(
     Ok(())
 }
 
-/// Authenticates the bearer key of a request.
+/// The key a request presents: `Authorization: Bearer <key>`, or else
+/// `X-API-Key: <key>` (what the platform's existing clients send). When both
+/// are sent, Authorization wins: one request never carries two identities.
+pub(crate) fn presented_key<'a>(parts: &'a Parts, what: &str) -> Result<&'a str, ApiError> {
+    if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+        return header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::unauthorized(
+                "malformed_token",
+                "The Authorization header must be `Bearer <key>`.",
+            ));
+    }
+    if let Some(header) = parts.headers.get(X_API_KEY) {
+        return header
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError::unauthorized(
+                "malformed_token",
+                "The X-API-Key header must hold the key alone.",
+            ));
+    }
+    Err(ApiError::unauthorized(
+        "missing_token",
+        match what {
+            "a master key" => {
+                "Send a master key as `Authorization: Bearer <key>` or `X-API-Key: <key>`."
+            }
+            _ => "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+        },
+    ))
+}
+
+/// The header the platform's existing clients send their key in.
+pub(crate) const X_API_KEY: &str = "x-api-key";
+
+/// Authenticates the key of a request (either header).
 pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrincipal, ApiError> {
     let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
-    let header = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::unauthorized(
-            "missing_token",
-            "Send an API key as `Authorization: Bearer <key>`.",
-        ))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(ApiError::unauthorized(
-            "malformed_token",
-            "The Authorization header must be `Bearer <key>`.",
-        ))?;
+    let token = presented_key(parts, "an API key")?;
     let presented = Presented::parse(token).map_err(|e| match e {
         FormatError::Malformed => {
             ApiError::unauthorized("malformed_token", "This is not a Gatehouse API key.")

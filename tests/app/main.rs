@@ -8,6 +8,7 @@ mod helpers;
 
 mod account;
 mod api;
+mod api_key_header;
 mod api_limits;
 mod audit_tx;
 mod auth;
