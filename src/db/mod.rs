@@ -26,6 +26,7 @@ pub mod prefs;
 pub mod quota_leases;
 pub mod rate_limits;
 pub mod resources;
+pub mod roles;
 pub mod service_accounts;
 pub mod sessions;
 pub mod support;

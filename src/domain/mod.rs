@@ -24,7 +24,7 @@ pub use profile::{DisplayName, JobTitle, Phone, TimeZone};
 pub use reason::Reason;
 pub use resource::ResourceKind;
 pub use scope::{Scope, Scopes};
-pub use workspace::{Description, WorkspaceName};
+pub use workspace::{Description, RoleName, WorkspaceName};
 
 /// Rejects characters that have no place in a single-line text field
 /// (control characters, including newlines and NUL).

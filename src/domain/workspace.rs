@@ -24,6 +24,29 @@ impl WorkspaceName {
     }
 }
 
+/// A custom role's name: 1 to 60 characters on one line, and not the name
+/// of a built-in role in any letter case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let s = input.trim();
+        if s.is_empty() {
+            Err("Enter the role's name.")
+        } else if s.chars().count() > 60 || has_control_chars(s) {
+            Err("A role name has at most 60 characters on one line.")
+        } else if super::BuiltinRole::is_reserved_name(s) {
+            Err("Viewer, Runner and Creator are the built-in roles; choose another name.")
+        } else {
+            Ok(Self(s.to_owned()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A free-text description: at most 500 characters (line breaks allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
@@ -60,6 +83,15 @@ mod tests {
         assert!(WorkspaceName::parse(" ").is_err());
         assert!(WorkspaceName::parse(&"x".repeat(61)).is_err());
         assert!(WorkspaceName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn a_role_name_is_never_a_built_in_one() {
+        assert_eq!(RoleName::parse(" Operator ").unwrap().as_str(), "Operator");
+        for taken in ["Viewer", "runner", " CREATOR "] {
+            assert!(RoleName::parse(taken).is_err(), "{taken}");
+        }
+        assert!(RoleName::parse("").is_err());
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::api::{
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
-    audit, invitations as org_invitations, members, overview, service_accounts, settings, teams,
+    audit, invitations as org_invitations, members, overview, roles, service_accounts, settings,
+    teams,
 };
 use crate::web::{account, auth, health, invitations, ops, sudo};
 
@@ -137,6 +138,11 @@ pub fn orgs() -> RouteTable {
             "/orgs/{slug}/teams/{id}/members/{user}/remove",
             teams::remove_team_member,
         )
+        .get("/orgs/{slug}/roles", roles::list_roles)
+        .post("/orgs/{slug}/roles", roles::create_role)
+        .get("/orgs/{slug}/roles/{id}", roles::show_role)
+        .post("/orgs/{slug}/roles/{id}", roles::update_role)
+        .post("/orgs/{slug}/roles/{id}/delete", roles::delete_role)
         .get(
             "/orgs/{slug}/invitations",
             org_invitations::list_invitations,

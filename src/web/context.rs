@@ -178,6 +178,7 @@ impl PageContext {
             (Section::OrgMembers, "/members", "Members"),
             (Section::OrgTeams, "/teams", "Teams"),
             (Section::OrgWorkspaces, "/workspaces", "Workspaces"),
+            (Section::OrgRoles, "/roles", "Roles"),
             (Section::OrgInvitations, "/invitations", "Invitations"),
             (
                 Section::OrgServiceAccounts,

@@ -35,6 +35,7 @@ mod protection;
 mod reauth;
 mod register;
 mod rejections;
+mod roles;
 mod rotation_trace;
 mod secret_scanning;
 mod secrets;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod overview;
+pub mod roles;
 pub mod service_accounts;
 pub mod settings;
 pub mod teams;

@@ -29,6 +29,11 @@ pub fn row(method: &str, path: &str) -> Option<(Expect, Expect)> {
         ("POST", "/orgs/{slug}/teams/{id}/restore") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/teams/{id}/members") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/teams/{id}/members/{user}/remove") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/roles") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/roles") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/roles/{id}") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/roles/{id}") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/roles/{id}/delete") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/invitations") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/invitations") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/invitations/{id}/revoke") => (Forbidden, Served),
@@ -60,6 +65,7 @@ struct Ids<'a> {
     sa_key: &'a str,
     member_key: &'a str,
     invitation: &'a str,
+    role: &'a str,
 }
 
 fn fill(path: &str, ids: &Ids) -> String {
@@ -69,6 +75,8 @@ fn fill(path: &str, ids: &Ids) -> String {
         (ids.sa, ids.sa_key)
     } else if path.starts_with("/orgs/{slug}/invitations") {
         (ids.invitation, "AAAAAAAAAAAA")
+    } else if path.starts_with("/orgs/{slug}/roles") {
+        (ids.role, "AAAAAAAAAAAA")
     } else {
         (ids.member, ids.member_key)
     };
@@ -126,6 +134,24 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/teams",
             vec![],
             false,
+        ),
+        (
+            "/orgs/{slug}/roles",
+            "/orgs/{slug}/roles",
+            vec![("name", "Operator"), ("permissions", "agents:run")],
+            true,
+        ),
+        (
+            "/orgs/{slug}/roles/{id}",
+            "/orgs/{slug}/roles/{id}",
+            vec![("name", "Auditors"), ("permissions", "runs:read")],
+            true,
+        ),
+        (
+            "/orgs/{slug}/roles/{id}/delete",
+            "/orgs/{slug}/roles/{id}",
+            vec![],
+            true,
         ),
         (
             "/orgs/{slug}/invitations",
@@ -232,6 +258,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             sa_key: &w.globex_sa_key,
             member_key: &w.globex_sa_key,
             invitation: &w.globex_invitation,
+            role: &w.globex_role,
         },
         // acme's member and service account with globex's keys.
         Ids {
@@ -241,6 +268,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             sa_key: &w.globex_sa_key,
             member_key: &w.globex_member_key,
             invitation: &w.globex_invitation,
+            role: &w.globex_role,
         },
     ];
     for (i, ids) in foreign.iter().enumerate() {
@@ -281,6 +309,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         sa_key: &w.sa_key,
         member_key: "AAAAAAAAAAAA",
         invitation: &w.invitation,
+        role: &w.role,
     };
     for (method, path) in table.iter().filter(|(m, _)| *m == "GET") {
         let (_, owner) = row(method, path).unwrap();
