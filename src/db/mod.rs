@@ -13,6 +13,7 @@ pub mod audit;
 pub mod deletion;
 pub mod devices;
 pub mod flags;
+pub mod grants;
 pub mod invitations;
 pub mod keys;
 pub mod leaks;

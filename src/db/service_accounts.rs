@@ -31,6 +31,8 @@ pub struct ServiceAccount {
     pub created_at: i64,
     /// Usable (unrevoked, unexpired) keys.
     pub active_keys: i64,
+    /// Its org role: `owner` or `member` (`service_accounts.role`).
+    pub role: String,
 }
 
 impl Db {
@@ -41,7 +43,7 @@ impl Db {
     ) -> Result<Vec<ServiceAccount>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ServiceAccount>(
-                "SELECT sa.id, sa.name, sa.description, sa.created_at, \
+                "SELECT sa.id, sa.name, sa.description, sa.created_at, sa.role, \
                  (SELECT COUNT(*) FROM api_keys k WHERE k.service_account_id = sa.id \
                   AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)) \
                  AS active_keys \
@@ -63,7 +65,7 @@ impl Db {
     ) -> Result<Option<ServiceAccount>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ServiceAccount>(
-                "SELECT sa.id, sa.name, sa.description, sa.created_at, \
+                "SELECT sa.id, sa.name, sa.description, sa.created_at, sa.role, \
                  (SELECT COUNT(*) FROM api_keys k WHERE k.service_account_id = sa.id \
                   AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $3)) \
                  AS active_keys \

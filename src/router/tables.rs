@@ -268,7 +268,7 @@ pub fn v1() -> RouteTable {
 /// takes `WorkspaceMember` or `WorkspaceCan<P>` (or `OrgOwner` for what only
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
-    use crate::web::orgs::workspaces as ws;
+    use crate::web::orgs::{workspace_access as access, workspaces as ws};
     RouteTable::new("workspaces")
         .get("/orgs/{slug}/workspaces", ws::list_workspaces)
         .post("/orgs/{slug}/workspaces", ws::create_workspace)
@@ -282,6 +282,12 @@ pub fn workspaces() -> RouteTable {
         .post(
             "/orgs/{slug}/workspaces/{ws}/restore",
             ws::restore_workspace,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/access", access::show_access)
+        .post("/orgs/{slug}/workspaces/{ws}/access", access::grant_access)
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/access/{team}/remove",
+            access::revoke_access,
         )
 }
 

@@ -44,4 +44,5 @@ mod sessions;
 mod storage;
 mod sudo;
 mod support;
+mod workspace_access;
 mod workspaces;

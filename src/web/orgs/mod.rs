@@ -10,6 +10,7 @@ pub mod roles;
 pub mod service_accounts;
 pub mod settings;
 pub mod teams;
+pub mod workspace_access;
 pub mod workspaces;
 
 use crate::error::AppError;

@@ -212,6 +212,9 @@ pub struct ServiceAccountPage {
     pub base: String,
     pub account: ServiceAccountItem,
     pub keys: Vec<KeyView>,
+    pub slug: String,
+    pub is_org_owner: bool,
+    pub why: Vec<super::workspaces::WorkspaceWhy>,
 }
 
 pub async fn show_service_account(
@@ -240,6 +243,17 @@ pub async fn show_service_account(
         base: base(&owner, &sa),
         account: item(&sa, now),
         keys,
+        slug: owner.scope().slug().to_owned(),
+        is_org_owner: sa.role == "owner",
+        why: super::workspaces::why_by_workspace(
+            state
+                .db
+                .principal_grants(
+                    owner.scope(),
+                    crate::authz::Principal::ServiceAccount(sa.id),
+                )
+                .await?,
+        ),
     };
     ok(&page)
 }

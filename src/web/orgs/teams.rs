@@ -176,6 +176,8 @@ pub struct TeamPage {
     pub name: String,
     pub add_email: String,
     pub errors: FieldErrors,
+    /// The workspaces this team holds a role on.
+    pub grants: Vec<crate::db::grants::WorkspaceGrantRow>,
 }
 
 fn member_item(m: TeamMemberRow) -> TeamMemberItem {
@@ -214,6 +216,10 @@ async fn team_page(
         roles: TeamRole::ALL,
         add_email,
         errors,
+        grants: state
+            .db
+            .team_workspace_grants(owner.scope(), team.id)
+            .await?,
     };
     render(status, &page)
 }

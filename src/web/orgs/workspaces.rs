@@ -464,3 +464,54 @@ pub async fn restore_workspace(
 ) -> Result<Response, AppError> {
     set_archived(state, session, owner, client, ws, false).await
 }
+
+/// One workspace a principal reaches through its teams, with each permission
+/// it holds there and why: the owner's answer to "why can this member or
+/// service account do this?".
+pub struct WorkspaceWhy {
+    pub slug: String,
+    pub name: String,
+    pub archived: bool,
+    pub permissions: Vec<HeldPermission>,
+}
+
+/// Groups a principal's grants (ordered by workspace) into `WorkspaceWhy`s,
+/// folded as `authz::workspace::decide` folds them (union of the roles; an
+/// archived workspace keeps only the `:read` permissions).
+pub fn why_by_workspace(rows: Vec<crate::db::grants::PrincipalGrantRow>) -> Vec<WorkspaceWhy> {
+    use crate::domain::PermissionSet;
+    let mut out: Vec<(WorkspaceWhy, PermissionSet, Vec<PermissionSource>)> = Vec::new();
+    for r in rows {
+        let perms = PermissionSet::from_stored(r.permissions);
+        let source = PermissionSource::Team {
+            team_id: r.team_id,
+            team_name: r.team_name,
+            role_id: r.role_id,
+            role_name: r.role_name,
+            permissions: perms,
+        };
+        match out.last_mut() {
+            Some((w, held, sources)) if w.slug == r.workspace_slug => {
+                *held = held.union(perms);
+                sources.push(source);
+            }
+            _ => out.push((
+                WorkspaceWhy {
+                    slug: r.workspace_slug,
+                    name: r.workspace_name,
+                    archived: r.archived_at.is_some(),
+                    permissions: Vec::new(),
+                },
+                perms,
+                vec![source],
+            )),
+        }
+    }
+    out.into_iter()
+        .map(|(mut w, held, sources)| {
+            let held = if w.archived { held.reads_only() } else { held };
+            w.permissions = explain(held, &sources);
+            w
+        })
+        .collect()
+}
