@@ -442,9 +442,9 @@ impl<S: RequiredScope> FromRequestParts<AppState> for UserKeyAuth<S> {
 /// - an unbound key: 403 `key_not_bound` (the same answer for every slug, so
 ///   nothing about other orgs is revealed);
 /// - a key bound to another org, or whose owner has left this one: 404;
-/// - owner-level operations (`owner_scope`) need a personal key of a current
-///   owner, or a service account's key (service accounts are created by the
-///   owners, and are limited by the key's scopes and team grants);
+/// - owner-level operations (`owner_scope`) need the key of a current owner:
+///   a person who is an owner now, or a service account whose org role is
+///   `owner`;
 /// - team-scoped data: only the teams in `teams()` — granted to the key, live,
 ///   and (for a personal key) teams the owner is on right now.
 #[derive(Debug)]
@@ -534,12 +534,11 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
         let scope = row
             .and_then(|row| scope_from_row(principal_id, row))
             .ok_or(ApiError::NotFound)?;
-        // A service account is created by the org's owners and bounded by
-        // the key's scopes and team grants, so its key acts at owner level.
-        let owner = match &principal.owner {
-            KeyOwner::User(_) => scope.is_owner().then(|| OwnerScope::new(scope.clone())),
-            KeyOwner::ServiceAccount { .. } => Some(OwnerScope::new(scope.clone())),
-        };
+        // Owner authority follows the principal's own org role: a person's
+        // membership, or a service account's `role` (member by default; an
+        // owner makes one an owner, in sudo, for automation that administers
+        // the org).
+        let owner = scope.is_owner().then(|| OwnerScope::new(scope.clone()));
         let teams = state.db.key_team_access(&scope, principal.key_id).await?;
         Ok(ApiOrgKey {
             principal,

@@ -138,6 +138,14 @@ pub fn orgs() -> RouteTable {
             "/orgs/{slug}/teams/{id}/members/{user}/remove",
             teams::remove_team_member,
         )
+        .post(
+            "/orgs/{slug}/teams/{id}/service-accounts",
+            teams::add_team_service_account,
+        )
+        .post(
+            "/orgs/{slug}/teams/{id}/service-accounts/{sa}/remove",
+            teams::remove_team_service_account,
+        )
         .get("/orgs/{slug}/roles", roles::list_roles)
         .post("/orgs/{slug}/roles", roles::create_role)
         .get("/orgs/{slug}/roles/{id}", roles::show_role)
@@ -166,6 +174,10 @@ pub fn orgs() -> RouteTable {
         .post(
             "/orgs/{slug}/service-accounts/{id}/delete",
             sa::delete_service_account,
+        )
+        .post(
+            "/orgs/{slug}/service-accounts/{id}/role",
+            sa::change_service_account_role,
         )
         .get(
             "/orgs/{slug}/service-accounts/{id}/keys/new",

@@ -37,6 +37,7 @@ mod register;
 mod rejections;
 mod roles;
 mod rotation_trace;
+mod sa_access;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;

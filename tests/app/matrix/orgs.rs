@@ -29,6 +29,9 @@ pub fn row(method: &str, path: &str) -> Option<(Expect, Expect)> {
         ("POST", "/orgs/{slug}/teams/{id}/restore") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/teams/{id}/members") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/teams/{id}/members/{user}/remove") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/teams/{id}/service-accounts") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/teams/{id}/service-accounts/{sa}/remove") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts/{id}/role") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/roles") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/roles") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/roles/{id}") => (Forbidden, Served),
@@ -83,6 +86,7 @@ fn fill(path: &str, ids: &Ids) -> String {
     path.replace("{slug}", "acme")
         .replace("{id}", id)
         .replace("{user}", ids.member)
+        .replace("{sa}", ids.sa)
         .replace("{key}", key)
 }
 
@@ -119,6 +123,18 @@ fn owner_posts() -> Vec<OwnerPost> {
         ),
         (
             "/orgs/{slug}/teams/{id}/members/{user}/remove",
+            "/orgs/{slug}/teams/{id}",
+            vec![],
+            false,
+        ),
+        (
+            "/orgs/{slug}/teams/{id}/service-accounts",
+            "/orgs/{slug}/teams/{id}",
+            vec![("service_account", "{sa}")],
+            false,
+        ),
+        (
+            "/orgs/{slug}/teams/{id}/service-accounts/{sa}/remove",
             "/orgs/{slug}/teams/{id}",
             vec![],
             false,
@@ -198,6 +214,12 @@ fn owner_posts() -> Vec<OwnerPost> {
             sa,
             vec![],
             false,
+        ),
+        (
+            "/orgs/{slug}/service-accounts/{id}/role",
+            sa,
+            vec![("role", "owner")],
+            true,
         ),
         (
             "/orgs/{slug}/service-accounts/{id}/delete",
@@ -367,6 +389,8 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         let action = fill(route, &own);
         let page = fill(page, &own);
         let what = format!("owner POST {route}");
+        let filled: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, fill(v, &own))).collect();
+        let fields: Vec<(&str, &str)> = filled.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if *sudo {
             w.owner
                 .submit(&page, "/sudo/leave", &[])
@@ -375,12 +399,12 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             w.owner
                 .get(&format!("/orgs/acme/service-accounts/{}", w.sa))
                 .await;
-            let res = w.owner.post(&action, fields).await;
+            let res = w.owner.post(&action, &fields).await;
             check(Expect::Sudo, &res, &format!("{what} without sudo"));
             w.owner.sudo(PASSWORD, &page).await.assert_redirect(&page);
         }
         let before = super::effects(app).await;
-        let res = w.owner.submit(&page, &action, fields).await;
+        let res = w.owner.submit(&page, &action, &fields).await;
         check(Expect::Done, &res, &what);
         // Served means done: something changed, or was audited.
         assert_ne!(super::effects(app).await, before, "{what} did nothing");
