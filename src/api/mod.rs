@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod error;
 pub mod json;
+pub mod key_workspaces;
 pub mod keys;
 pub mod me;
 pub mod openapi;

@@ -26,7 +26,7 @@ impl Modify for BearerKeys {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("gtk_<public id>_<secret><checksum>")
                     .description(Some(
-                        "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, \
+                        "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, keys:write, \
                          members:read, members:write, teams:read, teams:write, audit:read, and \
                          the workspace permissions agents:read, agents:write, agents:run, \
                          tools:read, tools:write, mcp:read, mcp:write, schedules:read, \
@@ -124,6 +124,9 @@ impl Modify for BearerKeys {
         super::secret_scanning::report_tokens,
         super::workspace_access::show_access,
         super::workspaces::list_workspaces,
+        super::key_workspaces::list_key_workspaces,
+        super::key_workspaces::put_key_workspace,
+        super::key_workspaces::delete_key_workspace,
     ),
     components(schemas(
         Profile,

@@ -159,6 +159,7 @@ pub mod scopes {
         ProfileRead => Scope::ProfileRead,
         ProfileWrite => Scope::ProfileWrite,
         KeysRead => Scope::KeysRead,
+        KeysWrite => Scope::KeysWrite,
         MembersRead => Scope::MembersRead,
         MembersWrite => Scope::MembersWrite,
         AuditRead => Scope::AuditRead,

@@ -250,3 +250,111 @@ impl Db {
         }))
     }
 }
+
+/// A live key bound to the scope's org, and whose it is.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrgKeyRow {
+    pub id: Uuid,
+    pub public_id: String,
+    pub user_id: Option<Uuid>,
+    pub service_account_id: Option<Uuid>,
+}
+
+/// A key's workspace grants (`api_key_workspaces`): which workspaces of its
+/// org it may act in. The caller (`api::key_workspaces`) decides whose keys
+/// it may change; every function here filters by the proof's org.
+impl Db {
+    /// The unrevoked key `public_id` bound to the scope's org.
+    pub async fn org_key(
+        &self,
+        scope: &crate::authz::proof::OrgScope,
+        public_id: &str,
+    ) -> Result<Option<OrgKeyRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, OrgKeyRow>(
+                "SELECT id, public_id, owner_user_id AS user_id, service_account_id FROM api_keys \
+                 WHERE org_id = $1 AND public_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(scope.org_id())
+            .bind(public_id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// The workspaces granted to a key of the scope's org, by slug.
+    pub async fn key_granted_workspaces(
+        &self,
+        scope: &crate::authz::proof::OrgScope,
+        key_id: Uuid,
+    ) -> Result<Vec<super::workspaces::WorkspaceRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, super::workspaces::WorkspaceRow>(
+                "SELECT w.id, w.slug, w.name, w.description, w.created_at, w.archived_at \
+                 FROM api_key_workspaces kw JOIN workspaces w ON w.id = kw.workspace_id \
+                 WHERE kw.org_id = $1 AND w.org_id = $1 AND kw.key_id = $2 ORDER BY w.slug",
+            )
+            .bind(scope.org_id())
+            .bind(key_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Grants a key of the scope's org a workspace of that org; `false` when
+    /// it already holds it (nothing written).
+    pub async fn grant_key_workspace(
+        &self,
+        scope: &crate::authz::proof::OrgScope,
+        key_id: Uuid,
+        workspace_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            crate::db::audit::execute_audited!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO api_key_workspaces (key_id, workspace_id, org_id, created_at) \
+                     SELECT k.id, w.id, w.org_id, $4 FROM api_keys k \
+                     JOIN workspaces w ON w.org_id = k.org_id AND w.id = $3 \
+                     WHERE k.org_id = $1 AND k.id = $2 AND NOT EXISTS \
+                     (SELECT 1 FROM api_key_workspaces x WHERE x.key_id = k.id \
+                      AND x.workspace_id = w.id)",
+                )
+                .bind(scope.org_id())
+                .bind(key_id)
+                .bind(workspace_id)
+                .bind(now),
+                &event,
+                now
+            )
+        }))
+    }
+
+    /// Takes a workspace from a key of the scope's org; `false` when it did
+    /// not hold it.
+    pub async fn ungrant_key_workspace(
+        &self,
+        scope: &crate::authz::proof::OrgScope,
+        key_id: Uuid,
+        workspace_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            crate::db::audit::execute_audited!(
+                tx,
+                sqlx::query(
+                    "DELETE FROM api_key_workspaces \
+                     WHERE org_id = $1 AND key_id = $2 AND workspace_id = $3",
+                )
+                .bind(scope.org_id())
+                .bind(key_id)
+                .bind(workspace_id),
+                &event,
+                now
+            )
+        }))
+    }
+}

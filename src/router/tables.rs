@@ -307,9 +307,21 @@ pub fn workspaces() -> RouteTable {
 /// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`, except the list of an org's
 /// workspaces (no `{ws}`: `ApiOrgKey`, filtered by the key's grants).
 pub fn v1_workspaces() -> RouteTable {
-    use crate::api::{workspace_access, workspaces};
+    use crate::api::{key_workspaces, workspace_access, workspaces};
     RouteTable::nested("v1-workspaces", "/v1")
         .get("/orgs/{slug}/workspaces", workspaces::list_workspaces)
+        .get(
+            "/orgs/{slug}/keys/{key_id}/workspaces",
+            key_workspaces::list_key_workspaces,
+        )
+        .put(
+            "/orgs/{slug}/keys/{key_id}/workspaces/{ws}",
+            key_workspaces::put_key_workspace,
+        )
+        .delete(
+            "/orgs/{slug}/keys/{key_id}/workspaces/{ws}",
+            key_workspaces::delete_key_workspace,
+        )
         .get(
             "/orgs/{slug}/workspaces/{ws}/access",
             workspace_access::show_access,

@@ -18,6 +18,7 @@ mod export;
 mod forms;
 mod invitations;
 mod key_mfa;
+mod key_workspaces;
 mod keys;
 mod lockout;
 mod master_key;

@@ -33,6 +33,11 @@ pub fn row(method: &str, path: &str) -> Option<Need> {
         ("POST", "/orgs/{slug}/workspaces/{ws}/access") => Owner,
         ("POST", "/orgs/{slug}/workspaces/{ws}/access/{team}/remove") => Owner,
         ("GET", "/v1/orgs/{slug}/workspaces") => OrgMember,
+        // A key's own grants (or, for owner-level keys, SA keys'); a PUT
+        // needs the workspace to be the caller's (see api::key_workspaces).
+        ("GET", "/v1/orgs/{slug}/keys/{key_id}/workspaces") => OrgMember,
+        ("PUT", "/v1/orgs/{slug}/keys/{key_id}/workspaces/{ws}") => Access,
+        ("DELETE", "/v1/orgs/{slug}/keys/{key_id}/workspaces/{ws}") => OrgMember,
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/access") => Access,
         _ => return None,
     })
