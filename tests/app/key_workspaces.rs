@@ -145,3 +145,85 @@ async fn a_key_cannot_see_or_change_another_persons_keys_but_an_owner_key_manage
     })
     .await;
 }
+
+async fn ws_id(app: &TestApp, org_ws: &str) -> String {
+    crate::matrix::id_where(
+        app,
+        "SELECT w.id FROM workspaces w JOIN orgs o ON o.id = w.org_id \
+         WHERE o.slug || '/' || w.slug = $1",
+        org_ws,
+    )
+    .await
+}
+
+impl Client {
+    /// Submits the personal key form bound to `org` with workspace ids.
+    async fn post_key_with_workspaces(&mut self, org: &str, workspaces: &[&str]) -> TestResponse {
+        self.ensure_sudo("/account/keys/new").await;
+        let mut fields = vec![
+            ("name", "ci"),
+            ("expiry", "30"),
+            ("org", org),
+            ("scopes", "agents:read"),
+        ];
+        fields.extend(workspaces.iter().map(|w| ("workspaces", *w)));
+        self.submit("/account/keys/new", "/account/keys", &fields)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_new_key_is_granted_the_workspaces_checked_on_its_form_and_only_those_one_reaches() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, _olga) = two_orgs(&app).await;
+        ada.create_workspace("acme", "Staging")
+            .await
+            .assert_redirect("/orgs/acme/workspaces/staging");
+        let team = ada.create_team("acme", "Platform").await;
+        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
+            .await;
+        grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
+        let default = ws_id(&app, "acme/default").await;
+        let staging = ws_id(&app, "acme/staging").await;
+        let globex = ws_id(&app, "globex/default").await;
+
+        grace.ensure_sudo("/account/keys/new").await;
+        let form = grace.get("/account/keys/new").await;
+        assert!(form.contains(&format!("value=\"{default}\"")));
+        assert!(!form.contains(&format!("value=\"{staging}\"")));
+        for bad in [&staging, &globex] {
+            let res = grace.post_key_with_workspaces("acme", &[bad]).await;
+            res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(res.contains("Choose only live workspaces"), "{}", res.body);
+        }
+        let none = grace.post_key_with_workspaces("", &[&default]).await;
+        none.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM api_key_workspaces").await,
+            0
+        );
+
+        let res = grace.post_key_with_workspaces("acme", &[&default]).await;
+        res.assert_status(StatusCode::SEE_OTHER);
+        let page = grace.get(res.location().unwrap()).await;
+        let token = crate::keys::token_in(&page.body).unwrap();
+        let res = api(
+            &app.router,
+            Method::GET,
+            "/v1/orgs/acme/workspaces",
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(ws_slugs(&res), ["default"]);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'api_key.workspace_granted'"
+            )
+            .await,
+            1
+        );
+        app
+    })
+    .await;
+}
