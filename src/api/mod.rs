@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod error;
 pub mod json;
+pub mod key_workspaces;
 pub mod keys;
 pub mod me;
 pub mod openapi;
@@ -16,6 +17,7 @@ pub mod resources;
 pub mod runs;
 pub mod secret_scanning;
 pub mod workspace_access;
+pub mod workspaces;
 
 use axum::Router;
 use axum::extract::Request;

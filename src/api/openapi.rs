@@ -1,7 +1,9 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use axum::Json;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
 use super::accounts::{Account, AccountPage, RegisterRequest};
@@ -25,7 +27,7 @@ impl Modify for BearerKeys {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("gtk_<public id>_<secret><checksum>")
                     .description(Some(
-                        "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, \
+                        "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, keys:write, \
                          members:read, members:write, teams:read, teams:write, audit:read, and \
                          the workspace permissions agents:read, agents:write, agents:run, \
                          tools:read, tools:write, mcp:read, mcp:write, schedules:read, \
@@ -34,6 +36,42 @@ impl Modify for BearerKeys {
                     .build(),
             ),
         );
+        // The platform's existing clients send the key as `X-API-Key`: the
+        // same key, the same checks, another header. Every operation that
+        // takes a key takes it either way.
+        components.add_security_scheme(
+            "api_key_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "The same Gatehouse API key as `api_key`, sent as `X-API-Key: <key>` instead \
+                 of `Authorization: Bearer <key>` (when both are sent, Authorization is used).",
+            ))),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(security) = op.security.as_mut() else {
+                    continue;
+                };
+                // The requirement's scopes, if it names `api_key`.
+                let scopes: Option<Vec<String>> = security.iter().find_map(|r| {
+                    let value = serde_json::to_value(r).ok()?;
+                    serde_json::from_value(value.get("api_key")?.clone()).ok()
+                });
+                if let Some(scopes) = scopes {
+                    security.push(SecurityRequirement::new("api_key_header", scopes));
+                }
+            }
+        }
+        let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "master_key",
             SecurityScheme::Http(
@@ -55,7 +93,7 @@ impl Modify for BearerKeys {
 #[openapi(
     info(
         title = "Gatehouse API",
-        description = "Bearer API keys act for their owner, limited to their scopes. Errors are \
+        description = "API keys (sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`) act for their owner, limited to their scopes. Errors are \
                        JSON with a stable `error.code`: bad_request (400: the body is not JSON); \
                        missing_token, malformed_token, invalid_checksum, invalid_token, \
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
@@ -97,6 +135,10 @@ impl Modify for BearerKeys {
         super::runs::list_runs,
         super::runs::get_run,
         super::runs::report_status,
+        super::workspaces::list_workspaces,
+        super::key_workspaces::list_key_workspaces,
+        super::key_workspaces::put_key_workspace,
+        super::key_workspaces::delete_key_workspace,
     ),
     components(schemas(
         Profile,
@@ -133,6 +175,8 @@ impl Modify for BearerKeys {
         super::runs::RunPage,
         super::runs::RunRequestBody,
         super::runs::RunStatusBody,
+        super::workspaces::Workspace,
+        super::workspaces::WorkspaceList,
         ErrorBody,
         ErrorDetail,
         FieldError

@@ -128,7 +128,8 @@ impl ApiPrincipal {
 
 /// Names the scope an endpoint needs.
 pub trait RequiredScope: Send + Sync {
-    const SCOPE: Scope;
+    /// `None` for an endpoint any valid key may call (`scopes::AnyScope`).
+    const SCOPE: Option<Scope>;
 }
 
 pub mod scopes {
@@ -140,15 +141,25 @@ pub mod scopes {
             #[derive(Debug)]
             pub struct $name;
             impl RequiredScope for $name {
-                const SCOPE: Scope = $scope;
+                const SCOPE: Option<Scope> = Some($scope);
             }
         )*};
+    }
+
+    /// No scope: for what a key may always ask about itself, e.g. the
+    /// workspaces granted to it (what it may do in each is still its scopes
+    /// ∩ its principal's permissions there).
+    #[derive(Debug)]
+    pub struct AnyScope;
+    impl RequiredScope for AnyScope {
+        const SCOPE: Option<Scope> = None;
     }
 
     scope_marker! {
         ProfileRead => Scope::ProfileRead,
         ProfileWrite => Scope::ProfileWrite,
         KeysRead => Scope::KeysRead,
+        KeysWrite => Scope::KeysWrite,
         MembersRead => Scope::MembersRead,
         MembersWrite => Scope::MembersWrite,
         AuditRead => Scope::AuditRead,
@@ -234,25 +245,50 @@ pub(crate) async fn charge_quota(
     Ok(())
 }
 
-/// Authenticates the bearer key of a request.
+/// The key a request presents: `Authorization: Bearer <key>`, or else
+/// `X-API-Key: <key>` (what the platform's existing clients send). When both
+/// are sent, Authorization wins: one request never carries two identities.
+pub(crate) fn presented_key<'a>(parts: &'a Parts, what: &str) -> Result<&'a str, ApiError> {
+    if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+        return header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::unauthorized(
+                "malformed_token",
+                "The Authorization header must be `Bearer <key>`.",
+            ));
+    }
+    if let Some(header) = parts.headers.get(X_API_KEY) {
+        return header
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or(ApiError::unauthorized(
+                "malformed_token",
+                "The X-API-Key header must hold the key alone.",
+            ));
+    }
+    Err(ApiError::unauthorized(
+        "missing_token",
+        match what {
+            "a master key" => {
+                "Send a master key as `Authorization: Bearer <key>` or `X-API-Key: <key>`."
+            }
+            _ => "Send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+        },
+    ))
+}
+
+/// The header the platform's existing clients send their key in.
+pub(crate) const X_API_KEY: &str = "x-api-key";
+
+/// Authenticates the key of a request (either header).
 pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrincipal, ApiError> {
     let Ok(client) = ClientInfo::from_request_parts(parts, state).await;
-    let header = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::unauthorized(
-            "missing_token",
-            "Send an API key as `Authorization: Bearer <key>`.",
-        ))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(ApiError::unauthorized(
-            "malformed_token",
-            "The Authorization header must be `Bearer <key>`.",
-        ))?;
+    let token = presented_key(parts, "an API key")?;
     let presented = Presented::parse(token).map_err(|e| match e {
         FormatError::Malformed => {
             ApiError::unauthorized("malformed_token", "This is not a Gatehouse API key.")
@@ -333,8 +369,10 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiKeyAuth<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = authenticate(parts, state).await?;
-        if !principal.scopes.contains(S::SCOPE) {
-            return Err(ApiError::InsufficientScope(S::SCOPE));
+        if let Some(scope) = S::SCOPE
+            && !principal.scopes.contains(scope)
+        {
+            return Err(ApiError::InsufficientScope(scope));
         }
         Ok(ApiKeyAuth {
             principal,
@@ -405,9 +443,9 @@ impl<S: RequiredScope> FromRequestParts<AppState> for UserKeyAuth<S> {
 /// - an unbound key: 403 `key_not_bound` (the same answer for every slug, so
 ///   nothing about other orgs is revealed);
 /// - a key bound to another org, or whose owner has left this one: 404;
-/// - owner-level operations (`owner_scope`) need a personal key of a current
-///   owner, or a service account's key (service accounts are created by the
-///   owners, and are limited by the key's scopes and team grants);
+/// - owner-level operations (`owner_scope`) need the key of a current owner:
+///   a person who is an owner now, or a service account whose org role is
+///   `owner`;
 /// - team-scoped data: only the teams in `teams()` — granted to the key, live,
 ///   and (for a personal key) teams the owner is on right now.
 #[derive(Debug)]
@@ -491,18 +529,17 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
             // org's owners, who pass the policy themselves.
             KeyOwner::ServiceAccount { id, .. } => (
                 Principal::ServiceAccount(*id),
-                state.db.org_by_binding(bound_to, &slug).await?,
+                state.db.org_by_binding(*id, bound_to, &slug).await?,
             ),
         };
         let scope = row
             .and_then(|row| scope_from_row(principal_id, row))
             .ok_or(ApiError::NotFound)?;
-        // A service account is created by the org's owners and bounded by
-        // the key's scopes and team grants, so its key acts at owner level.
-        let owner = match &principal.owner {
-            KeyOwner::User(_) => scope.is_owner().then(|| OwnerScope::new(scope.clone())),
-            KeyOwner::ServiceAccount { .. } => Some(OwnerScope::new(scope.clone())),
-        };
+        // Owner authority follows the principal's own org role: a person's
+        // membership, or a service account's `role` (member by default; an
+        // owner makes one an owner, in sudo, for automation that administers
+        // the org).
+        let owner = scope.is_owner().then(|| OwnerScope::new(scope.clone()));
         let teams = state.db.key_team_access(&scope, principal.key_id).await?;
         Ok(ApiOrgKey {
             principal,

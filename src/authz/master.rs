@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{FromRequestParts, OriginalUri};
-use axum::http::header;
 use axum::http::request::Parts;
 use serde_json::json;
 use uuid::Uuid;
@@ -62,22 +61,7 @@ impl MasterKey {
 }
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::unauthorized(
-            "missing_token",
-            "Send a master key as `Authorization: Bearer <key>`.",
-        ))?;
-    header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(ApiError::unauthorized(
-            "malformed_token",
-            "The Authorization header must be `Bearer <key>`.",
-        ))
+    crate::authz::api::presented_key(parts, "a master key")
 }
 
 /// The query parameters of a request, for the audit record.

@@ -122,20 +122,23 @@ impl Db {
     }
 
     /// The org named `slug` if it is the org `org_id` (a service account's
-    /// binding). A service account is not a member: the row carries the
-    /// `member` role, and what it may do beyond that is decided in `authz`.
+    /// binding) and the live service account `service_account_id` is its:
+    /// the row carries the service account's org role (`service_accounts.role`).
     pub async fn org_by_binding(
         &self,
+        service_account_id: Uuid,
         org_id: Uuid,
         slug: &str,
     ) -> Result<Option<MembershipRow>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
-                 'member' AS role FROM orgs o WHERE o.slug = $1 AND o.id = $2",
+                 sa.role FROM orgs o JOIN service_accounts sa ON sa.org_id = o.id \
+                 AND sa.id = $3 AND sa.deleted_at IS NULL WHERE o.slug = $1 AND o.id = $2",
             )
             .bind(slug)
             .bind(org_id)
+            .bind(service_account_id)
             .fetch_optional(pool)
             .await
         })

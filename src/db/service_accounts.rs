@@ -31,6 +31,8 @@ pub struct ServiceAccount {
     pub created_at: i64,
     /// Usable (unrevoked, unexpired) keys.
     pub active_keys: i64,
+    /// Its org role: `owner` or `member` (`service_accounts.role`).
+    pub role: String,
 }
 
 impl Db {
@@ -41,7 +43,7 @@ impl Db {
     ) -> Result<Vec<ServiceAccount>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ServiceAccount>(
-                "SELECT sa.id, sa.name, sa.description, sa.created_at, \
+                "SELECT sa.id, sa.name, sa.description, sa.created_at, sa.role, \
                  (SELECT COUNT(*) FROM api_keys k WHERE k.service_account_id = sa.id \
                   AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)) \
                  AS active_keys \
@@ -63,7 +65,7 @@ impl Db {
     ) -> Result<Option<ServiceAccount>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ServiceAccount>(
-                "SELECT sa.id, sa.name, sa.description, sa.created_at, \
+                "SELECT sa.id, sa.name, sa.description, sa.created_at, sa.role, \
                  (SELECT COUNT(*) FROM api_keys k WHERE k.service_account_id = sa.id \
                   AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $3)) \
                  AS active_keys \
@@ -302,5 +304,122 @@ impl Db {
                 .await
             }),
         }
+    }
+}
+
+/// A service account on a team.
+#[derive(Debug, Clone, FromRow)]
+pub struct TeamServiceAccountRow {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A service account's org role and its team memberships: owner-only, each
+/// change audited in its own transaction. A service account is a team member
+/// like a person: it holds the roles its teams are granted on workspaces.
+impl Db {
+    /// Sets a live service account's org role; `false` when it already had
+    /// it or is not the org's.
+    pub async fn set_service_account_role(
+        &self,
+        scope: &OwnerScope,
+        id: Uuid,
+        role: crate::domain::OrgRole,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            super::audit::execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE service_accounts SET role = $1 WHERE org_id = $2 AND id = $3 \
+                     AND deleted_at IS NULL AND role <> $1",
+                )
+                .bind(role.as_str())
+                .bind(scope.org_id())
+                .bind(id),
+                &event,
+                now
+            )
+        }))
+    }
+
+    /// The live service accounts on a team of the org, by name.
+    pub async fn team_service_accounts(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+    ) -> Result<Vec<TeamServiceAccountRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, TeamServiceAccountRow>(
+                "SELECT sa.id, sa.name FROM team_service_accounts ts \
+                 JOIN service_accounts sa ON sa.id = ts.service_account_id \
+                 AND sa.deleted_at IS NULL \
+                 WHERE ts.org_id = $1 AND ts.team_id = $2 ORDER BY sa.name, sa.id",
+            )
+            .bind(scope.org_id())
+            .bind(team_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Puts a live service account of the org on a live team of the org;
+    /// `false` when it already is, or either is not the org's.
+    pub async fn add_team_service_account(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+        service_account_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            super::audit::execute_audited!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO team_service_accounts \
+                     (team_id, org_id, service_account_id, created_at) \
+                     SELECT t.id, t.org_id, sa.id, $4 FROM teams t \
+                     JOIN service_accounts sa ON sa.org_id = t.org_id AND sa.id = $3 \
+                     AND sa.deleted_at IS NULL \
+                     WHERE t.org_id = $1 AND t.id = $2 AND t.deleted_at IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM team_service_accounts x \
+                                     WHERE x.team_id = t.id AND x.service_account_id = sa.id)",
+                )
+                .bind(scope.org_id())
+                .bind(team_id)
+                .bind(service_account_id)
+                .bind(now),
+                &event,
+                now
+            )
+        }))
+    }
+
+    /// Takes a service account off a team of the org; `false` when it was not
+    /// on it.
+    pub async fn remove_team_service_account(
+        &self,
+        scope: &OwnerScope,
+        team_id: Uuid,
+        service_account_id: Uuid,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            super::audit::execute_audited!(
+                tx,
+                sqlx::query(
+                    "DELETE FROM team_service_accounts \
+                     WHERE org_id = $1 AND team_id = $2 AND service_account_id = $3",
+                )
+                .bind(scope.org_id())
+                .bind(team_id)
+                .bind(service_account_id),
+                &event,
+                now
+            )
+        }))
     }
 }

@@ -10,9 +10,28 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::audit::{Event, execute_audited, insert_event};
 use super::orgs::MembershipRow;
-use super::{Db, on_pool};
-use crate::authz::proof::{OrgScope, Principal};
+use super::users::is_unique_violation;
+use super::{Db, in_tx, on_pool};
+use crate::authz::proof::{OrgScope, OwnerScope, Principal};
+
+/// Why a workspace change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("a workspace with that slug exists in the organization")]
+    SlugTaken,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn slug_error(e: sqlx::Error) -> WorkspaceError {
+    if is_unique_violation(&e) {
+        WorkspaceError::SlugTaken
+    } else {
+        WorkspaceError::Db(e)
+    }
+}
 
 /// The name of the workspace every org starts with.
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -282,5 +301,153 @@ impl Db {
                 .fetch_all(pool)
                 .await
         })
+    }
+}
+
+/// Owner-only changes to the org's workspaces: each writes its audit event
+/// in the same transaction, and filters by the owner's org, so another org's
+/// workspace id matches nothing.
+impl Db {
+    /// Any workspace of the owner's org by slug, archived or not.
+    pub async fn find_workspace(
+        &self,
+        scope: &OwnerScope,
+        slug: &str,
+    ) -> Result<Option<WorkspaceRow>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, WorkspaceRow>(
+                "SELECT id, slug, name, description, created_at, archived_at \
+                 FROM workspaces WHERE org_id = $1 AND slug = $2",
+            )
+            .bind(scope.org_id())
+            .bind(slug)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// Creates a workspace and writes `event(id)`, in one transaction.
+    pub async fn create_workspace(
+        &self,
+        scope: &OwnerScope,
+        slug: &str,
+        name: &str,
+        description: &str,
+        event: impl FnOnce(Uuid) -> Event,
+        now: i64,
+    ) -> Result<Uuid, WorkspaceError> {
+        let id = Uuid::now_v7();
+        let event = event(id);
+        let created: Result<(), sqlx::Error> = async {
+            in_tx!(self, |tx| {
+                sqlx::query(
+                    "INSERT INTO workspaces (id, org_id, slug, name, description, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(scope.org_id())
+                .bind(slug)
+                .bind(name)
+                .bind(description)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                insert_event!(&mut *tx, &event, now)?;
+            });
+            Ok(())
+        }
+        .await;
+        created.map_err(slug_error)?;
+        Ok(id)
+    }
+
+    /// Renames and re-describes a workspace (archived or not); `false` when
+    /// the org has no such workspace.
+    pub async fn update_workspace(
+        &self,
+        scope: &OwnerScope,
+        id: Uuid,
+        name: &str,
+        description: &str,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            execute_audited!(
+                tx,
+                sqlx::query(
+                    "UPDATE workspaces SET name = $1, description = $2 \
+                     WHERE org_id = $3 AND id = $4",
+                )
+                .bind(name)
+                .bind(description)
+                .bind(scope.org_id())
+                .bind(id),
+                &event,
+                now
+            )
+        }))
+    }
+
+    /// Archives (read-only, hidden from pickers) or restores a workspace;
+    /// `false` when it is already in that state or not the org's.
+    pub async fn set_workspace_archived(
+        &self,
+        scope: &OwnerScope,
+        id: Uuid,
+        archived: bool,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(in_tx!(self, |tx| {
+            if archived {
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE workspaces SET archived_at = $1 \
+                         WHERE org_id = $2 AND id = $3 AND archived_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(scope.org_id())
+                    .bind(id),
+                    &event,
+                    now
+                )
+            } else {
+                execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE workspaces SET archived_at = NULL \
+                         WHERE org_id = $1 AND id = $2 AND archived_at IS NOT NULL",
+                    )
+                    .bind(scope.org_id())
+                    .bind(id),
+                    &event,
+                    now
+                )
+            }
+        }))
+    }
+
+    /// The live workspaces of the key's org that are granted to the key
+    /// `key_id` and that its principal reaches now (every one for an owner):
+    /// what `GET /v1/orgs/{slug}/workspaces` lists.
+    pub async fn key_workspaces(
+        &self,
+        scope: &OrgScope,
+        key_id: Uuid,
+    ) -> Result<Vec<WorkspaceRow>, sqlx::Error> {
+        let granted: Vec<Uuid> = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT workspace_id FROM api_key_workspaces WHERE key_id = $1 AND org_id = $2",
+            )
+            .bind(key_id)
+            .bind(scope.org_id())
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut visible = self.visible_workspaces(scope, true).await?;
+        visible.retain(|w| granted.contains(&w.id));
+        Ok(visible)
     }
 }

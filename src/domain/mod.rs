@@ -16,6 +16,7 @@ pub mod resource_config;
 pub mod run;
 pub mod schedule;
 pub mod scope;
+pub mod workspace;
 
 pub use email::Email;
 pub use org::{OrgName, OrgRole, Slug, TeamName, TeamRole};
@@ -26,6 +27,7 @@ pub use reason::Reason;
 pub use resource::ResourceKind;
 pub use run::RunStatus;
 pub use scope::{Scope, Scopes};
+pub use workspace::{Description, RoleName, WorkspaceName};
 
 /// Rejects characters that have no place in a single-line text field
 /// (control characters, including newlines and NUL).

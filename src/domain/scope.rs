@@ -12,6 +12,7 @@ pub enum Scope {
     ProfileRead,
     ProfileWrite,
     KeysRead,
+    KeysWrite,
     MembersRead,
     MembersWrite,
     TeamsRead,
@@ -22,10 +23,11 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 19] = [
+    pub const ALL: [Scope; 20] = [
         Scope::ProfileRead,
         Scope::ProfileWrite,
         Scope::KeysRead,
+        Scope::KeysWrite,
         Scope::MembersRead,
         Scope::MembersWrite,
         Scope::TeamsRead,
@@ -49,6 +51,7 @@ impl Scope {
             Scope::ProfileRead => "profile:read",
             Scope::ProfileWrite => "profile:write",
             Scope::KeysRead => "keys:read",
+            Scope::KeysWrite => "keys:write",
             Scope::MembersRead => "members:read",
             Scope::MembersWrite => "members:write",
             Scope::TeamsRead => "teams:read",
@@ -63,6 +66,10 @@ impl Scope {
             Scope::ProfileRead => "Read your profile (name, email, contact details).",
             Scope::ProfileWrite => "Change your profile.",
             Scope::KeysRead => "Read the metadata of this key.",
+            Scope::KeysWrite => {
+                "Change the workspace grants of your keys in the key's organization (never \
+                 beyond the workspaces this key holds)."
+            }
             Scope::MembersRead => "List the members of the key's organization.",
             Scope::MembersWrite => "Change memberships in the key's organization.",
             Scope::TeamsRead => "List the teams the key is granted.",

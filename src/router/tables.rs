@@ -15,7 +15,8 @@ use crate::api::{
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
-    audit, invitations as org_invitations, members, overview, service_accounts, settings, teams,
+    audit, invitations as org_invitations, members, overview, roles, service_accounts, settings,
+    teams,
 };
 use crate::web::{account, auth, health, invitations, ops, sudo};
 
@@ -137,6 +138,19 @@ pub fn orgs() -> RouteTable {
             "/orgs/{slug}/teams/{id}/members/{user}/remove",
             teams::remove_team_member,
         )
+        .post(
+            "/orgs/{slug}/teams/{id}/service-accounts",
+            teams::add_team_service_account,
+        )
+        .post(
+            "/orgs/{slug}/teams/{id}/service-accounts/{sa}/remove",
+            teams::remove_team_service_account,
+        )
+        .get("/orgs/{slug}/roles", roles::list_roles)
+        .post("/orgs/{slug}/roles", roles::create_role)
+        .get("/orgs/{slug}/roles/{id}", roles::show_role)
+        .post("/orgs/{slug}/roles/{id}", roles::update_role)
+        .post("/orgs/{slug}/roles/{id}/delete", roles::delete_role)
         .get(
             "/orgs/{slug}/invitations",
             org_invitations::list_invitations,
@@ -160,6 +174,10 @@ pub fn orgs() -> RouteTable {
         .post(
             "/orgs/{slug}/service-accounts/{id}/delete",
             sa::delete_service_account,
+        )
+        .post(
+            "/orgs/{slug}/service-accounts/{id}/role",
+            sa::change_service_account_role,
         )
         .get(
             "/orgs/{slug}/service-accounts/{id}/keys/new",
@@ -263,9 +281,29 @@ pub fn v1() -> RouteTable {
 /// owners do to a workspace), which resolve org and workspace once.
 pub fn workspaces() -> RouteTable {
     use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
+    use crate::web::orgs::{workspace_access as access, workspaces as ws};
     use crate::web::workspaces::resources as r;
     use crate::web::workspaces::runs;
     RouteTable::new("workspaces")
+        .get("/orgs/{slug}/workspaces", ws::list_workspaces)
+        .post("/orgs/{slug}/workspaces", ws::create_workspace)
+        .get("/orgs/{slug}/workspaces/{ws}", ws::show_workspace)
+        .get("/orgs/{slug}/workspaces/{ws}/settings", ws::show_settings)
+        .post("/orgs/{slug}/workspaces/{ws}/settings", ws::update_settings)
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/archive",
+            ws::archive_workspace,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/restore",
+            ws::restore_workspace,
+        )
+        .get("/orgs/{slug}/workspaces/{ws}/access", access::show_access)
+        .post("/orgs/{slug}/workspaces/{ws}/access", access::grant_access)
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/access/{team}/remove",
+            access::revoke_access,
+        )
         // One set per resource kind (paths are static text).
         .get("/orgs/{slug}/workspaces/{ws}/agents", r::list::<Agents>)
         .post("/orgs/{slug}/workspaces/{ws}/agents", r::create::<Agents>)
@@ -377,12 +415,26 @@ pub fn workspaces() -> RouteTable {
 }
 
 /// The workspace routes of `/v1` (nested with `v1()`): every handler takes
-/// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`.
+/// `ApiWorkspaceKey` or `ApiWorkspaceCan<P>`, except the list of an org's
+/// workspaces (no `{ws}`: `ApiOrgKey`, filtered by the key's grants).
 pub fn v1_workspaces() -> RouteTable {
     use crate::api::resources as r;
-    use crate::api::{runs, workspace_access};
+    use crate::api::{key_workspaces, runs, workspace_access, workspaces};
     use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
     RouteTable::nested("v1-workspaces", "/v1")
+        .get("/orgs/{slug}/workspaces", workspaces::list_workspaces)
+        .get(
+            "/orgs/{slug}/keys/{key_id}/workspaces",
+            key_workspaces::list_key_workspaces,
+        )
+        .put(
+            "/orgs/{slug}/keys/{key_id}/workspaces/{ws}",
+            key_workspaces::put_key_workspace,
+        )
+        .delete(
+            "/orgs/{slug}/keys/{key_id}/workspaces/{ws}",
+            key_workspaces::delete_key_workspace,
+        )
         .get(
             "/orgs/{slug}/workspaces/{ws}/access",
             workspace_access::show_access,

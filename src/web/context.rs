@@ -24,6 +24,8 @@ pub enum Section {
     OrgOverview,
     OrgMembers,
     OrgTeams,
+    OrgWorkspaces,
+    OrgRoles,
     OrgInvitations,
     OrgServiceAccounts,
     OrgSettings,
@@ -165,8 +167,8 @@ impl PageContext {
         Ok(ctx)
     }
 
-    /// The org navigation: owners see every console page, members only the
-    /// overview of their own teams.
+    /// The org navigation: owners see every console page, members the
+    /// overview of their own teams and the workspaces they reach.
     pub fn org_nav(&self) -> Vec<OrgNavItem> {
         let Some(org) = &self.org else {
             return Vec::new();
@@ -175,6 +177,8 @@ impl PageContext {
             (Section::OrgOverview, "", "Organization overview"),
             (Section::OrgMembers, "/members", "Members"),
             (Section::OrgTeams, "/teams", "Teams"),
+            (Section::OrgWorkspaces, "/workspaces", "Workspaces"),
+            (Section::OrgRoles, "/roles", "Roles"),
             (Section::OrgInvitations, "/invitations", "Invitations"),
             (
                 Section::OrgServiceAccounts,
@@ -185,7 +189,9 @@ impl PageContext {
             (Section::OrgAudit, "/audit", "Audit log"),
         ];
         all.iter()
-            .filter(|(s, _, _)| org.is_owner || *s == Section::OrgOverview)
+            .filter(|(s, _, _)| {
+                org.is_owner || matches!(s, Section::OrgOverview | Section::OrgWorkspaces)
+            })
             .map(|(s, path, label)| OrgNavItem {
                 href: format!("/orgs/{}{}", org.slug, path),
                 label,

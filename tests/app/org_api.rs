@@ -418,6 +418,18 @@ async fn a_service_account_key_changes_team_membership_within_its_grants() {
             .create_sa_key("acme", &sa, &["teams:write", "members:read"], &[&research])
             .await;
         let grace = user_id(&app, "grace@example.com").await;
+        // A member service account's key does not administer the org.
+        let path = format!("/v1/orgs/acme/teams/{research}/members/{grace}");
+        let res = api(
+            &app.router,
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(r#"{"role":"runner"}"#),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+        ada.set_sa_role("acme", &sa, "owner").await;
         let put = |team: &str| {
             let (router, token) = (app.router.clone(), token.clone());
             let path = format!("/v1/orgs/acme/teams/{team}/members/{grace}");

@@ -9,6 +9,16 @@ use crate::keys::token_in;
 use crate::orgs::two_orgs;
 
 impl Client {
+    /// Makes a service account of `slug` an owner (or member) through its
+    /// page, entering sudo first.
+    pub async fn set_sa_role(&mut self, slug: &str, sa: &str, role: &str) {
+        let page = format!("/orgs/{slug}/service-accounts/{sa}");
+        self.ensure_sudo(&page).await;
+        self.submit(&page, &format!("{page}/role"), &[("role", role)])
+            .await
+            .assert_redirect(&page);
+    }
+
     /// Creates a service account and returns its id.
     pub async fn create_service_account(&mut self, slug: &str, name: &str) -> String {
         self.ensure_sudo(&format!("/orgs/{slug}/service-accounts"))

@@ -30,6 +30,60 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{ClientInfo, FieldErrors, render};
 
+/// The live workspaces of each binding's org that its principal reaches, as
+/// checkbox groups: what a new key may be granted.
+async fn workspace_groups(
+    state: &AppState,
+    bindings: &[super::home::Binding],
+    form: &KeyForm,
+) -> Result<Vec<super::TeamGroup>, AppError> {
+    let mut groups = Vec::new();
+    for (scope, _) in bindings {
+        let rows = state.db.visible_workspaces(scope, false).await?;
+        let options: Vec<(uuid::Uuid, String)> = rows.into_iter().map(|w| (w.id, w.name)).collect();
+        let mut group = super::TeamGroup::new(
+            format!("Workspaces of {}", scope.name()),
+            &options,
+            &KeyForm::default(),
+        );
+        for t in &mut group.teams {
+            t.checked = form.workspaces.contains(&t.id);
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
+/// The workspace ids of the form, each one of the chosen binding's (an
+/// unknown one is a field error).
+async fn chosen_workspaces(
+    state: &AppState,
+    form: &KeyForm,
+    scope: Option<&crate::authz::OrgScope>,
+    errors: &mut FieldErrors,
+) -> Result<Vec<uuid::Uuid>, AppError> {
+    if form.workspaces.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(scope) = scope else {
+        errors.add("workspaces", "Choose the organization of these workspaces.");
+        return Ok(Vec::new());
+    };
+    let visible = state.db.visible_workspaces(scope, false).await?;
+    let mut chosen = Vec::new();
+    for id in &form.workspaces {
+        match visible.iter().find(|w| w.id.to_string() == *id) {
+            Some(w) if !chosen.contains(&w.id) => chosen.push(w.id),
+            Some(_) => {}
+            None => errors.add(
+                "workspaces",
+                "Choose only live workspaces of the key's organization that you reach.",
+            ),
+        }
+    }
+    Ok(chosen)
+}
+
 /// The creation form (the handler has checked sudo for it).
 pub async fn new_key_form(
     state: &AppState,
@@ -41,7 +95,9 @@ pub async fn new_key_form(
         .unwrap_or_else(KeyForm::initial);
     let ctx = home.page_context(state, session).await?;
     let bindings = home.bindings(state).await?;
-    let page = home.new_key_page(ctx, state, form, FieldErrors::new(), &bindings);
+    let groups = workspace_groups(state, &bindings, &form).await?;
+    let mut page = home.new_key_page(ctx, state, form, FieldErrors::new(), &bindings);
+    page.workspace_groups = groups;
     render(StatusCode::OK, &page)
 }
 
@@ -76,6 +132,8 @@ pub async fn create_key(
              your account (Account → Security) before binding a key to it.",
         );
     }
+    let workspaces =
+        chosen_workspaces(state, &form, binding.as_ref().map(|(s, _)| *s), &mut errors).await?;
     // The org's maximum key lifetime applies to keys bound to it.
     let valid = match binding.as_ref() {
         Some((scope, _)) => within_org_lifetime(valid, scope, now, &mut errors),
@@ -92,7 +150,9 @@ pub async fn create_key(
     ) = (valid, errors.is_empty())
     else {
         let ctx = home.page_context(state, session).await?;
-        let page = home.new_key_page(ctx, state, form, errors, &bindings);
+        let groups = workspace_groups(state, &bindings, &form).await?;
+        let mut page = home.new_key_page(ctx, state, form, errors, &bindings);
+        page.workspace_groups = groups;
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     throttle::consume(&state.db, &Bucket::key_issue(&state.config, sudo.id()), now).await?;
@@ -149,6 +209,26 @@ pub async fn create_key(
         }
     }
     let public_id = issued.public_id.clone();
+    // The chosen workspaces, each grant audited (the key exists now, so a
+    // failure here leaves a valid key with fewer grants, never more).
+    if let (Some((scope, _)), false) = (binding.as_ref(), workspaces.is_empty())
+        && let Some(created) = state.db.org_key(scope, &public_id).await?
+    {
+        for ws in &workspaces {
+            let event = home
+                .event(
+                    client,
+                    "api_key.workspace_granted",
+                    created.id,
+                    json!({ "workspace_id": ws }),
+                )
+                .in_org(scope);
+            state
+                .db
+                .grant_key_workspace(scope, created.id, *ws, event, now)
+                .await?;
+        }
+    }
     reveal_once(session, &public_id, issued.token).await?;
     Ok(Redirect::to(&format!("{}/reveal", home.key_path(&public_id))).into_response())
 }

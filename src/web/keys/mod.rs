@@ -91,6 +91,10 @@ pub struct KeyForm {
     /// Team ids to grant.
     #[serde(default)]
     pub teams: Vec<String>,
+    /// Workspace ids to grant (of the binding org, live, reached by the
+    /// key's principal).
+    #[serde(default)]
+    pub workspaces: Vec<String>,
 }
 
 impl KeyForm {
@@ -164,6 +168,9 @@ pub struct NewKeyPage {
     /// The orgs a personal key may be bound to (empty: no org choice).
     pub org_options: Vec<OrgOption>,
     pub team_groups: Vec<TeamGroup>,
+    /// The workspaces a key may be granted, per org (`TeamOption`s whose
+    /// values are workspace ids).
+    pub workspace_groups: Vec<TeamGroup>,
     /// The binding org's maximum key lifetime, for a fixed binding.
     pub policy_days: Option<i64>,
     pub errors: FieldErrors,
@@ -199,6 +206,7 @@ impl NewKeyPage {
             max_date: date_of(now + MAX_LIFETIME_DAYS * DAY),
             org_options: Vec::new(),
             team_groups: Vec::new(),
+            workspace_groups: Vec::new(),
             policy_days: None,
             errors,
         }

@@ -127,6 +127,8 @@ pub struct MemberPage {
     pub teams: Vec<MemberTeam>,
     pub keys: Vec<KeyView>,
     pub is_self: bool,
+    pub is_org_owner: bool,
+    pub why: Vec<super::workspaces::WorkspaceWhy>,
 }
 
 pub async fn show_member(
@@ -160,6 +162,13 @@ pub async fn show_member(
         teams: state.db.member_teams(&scope, member_id).await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
         is_self: member_id == user.id(),
+        is_org_owner: member.role == "owner",
+        why: super::workspaces::why_by_workspace(
+            state
+                .db
+                .principal_grants(&scope, crate::authz::Principal::User(member_id))
+                .await?,
+        ),
         member,
     };
     ok(&page)

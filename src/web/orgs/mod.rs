@@ -6,9 +6,12 @@ pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod overview;
+pub mod roles;
 pub mod service_accounts;
 pub mod settings;
 pub mod teams;
+pub mod workspace_access;
+pub mod workspaces;
 
 use crate::error::AppError;
 

@@ -36,6 +36,8 @@ pub struct ServiceAccountItem {
     pub description: String,
     pub created: Timestamp,
     pub active_keys: i64,
+    /// `owner` or `member`.
+    pub role: String,
 }
 
 fn item(sa: &ServiceAccount, now: i64) -> ServiceAccountItem {
@@ -45,6 +47,7 @@ fn item(sa: &ServiceAccount, now: i64) -> ServiceAccountItem {
         description: sa.description.clone().unwrap_or_default(),
         created: Timestamp::new(sa.created_at, now),
         active_keys: sa.active_keys,
+        role: sa.role.clone(),
     }
 }
 
@@ -212,6 +215,9 @@ pub struct ServiceAccountPage {
     pub base: String,
     pub account: ServiceAccountItem,
     pub keys: Vec<KeyView>,
+    pub slug: String,
+    pub is_org_owner: bool,
+    pub why: Vec<super::workspaces::WorkspaceWhy>,
 }
 
 pub async fn show_service_account(
@@ -240,6 +246,17 @@ pub async fn show_service_account(
         base: base(&owner, &sa),
         account: item(&sa, now),
         keys,
+        slug: owner.scope().slug().to_owned(),
+        is_org_owner: sa.role == "owner",
+        why: super::workspaces::why_by_workspace(
+            state
+                .db
+                .principal_grants(
+                    owner.scope(),
+                    crate::authz::Principal::ServiceAccount(sa.id),
+                )
+                .await?,
+        ),
     };
     ok(&page)
 }
@@ -371,4 +388,60 @@ pub async fn revoke_key(
     let account = load_account(&state, &owner, &id).await?;
     let home = keys_of(&owner, &account);
     lifecycle::revoke_key(&state, &session, home, &client, &public_id).await
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SaRoleForm {
+    #[serde(default)]
+    pub role: String,
+}
+
+/// Changes a service account's org role. An owner service account's keys act
+/// with owner authority (within their scopes), so promotion needs sudo mode,
+/// as a person's does; demotion does not (it is what an owner does when an
+/// automation's key leaks).
+pub async fn change_service_account_role(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    gate: SudoGate,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+    Form(form): Form<SaRoleForm>,
+) -> Result<Response, AppError> {
+    let sa = load_account(&state, &owner, &id).await?;
+    let back = base(&owner, &sa);
+    let Some(role) = crate::domain::OrgRole::parse(&form.role) else {
+        session
+            .flash(FlashKind::Error, "Choose owner or member.")
+            .await?;
+        return Ok(Redirect::to(&back).into_response());
+    };
+    if role == crate::domain::OrgRole::Owner && sa.role != role.as_str() {
+        gate.enter(&back, &form).await?;
+    }
+    let changed = state
+        .db
+        .set_service_account_role(
+            owner.scope(),
+            sa.id,
+            role,
+            Event::by(owner.user().actor())
+                .did("service_account.role_changed")
+                .on("service_account", sa.id)
+                .in_org(owner.scope())
+                .detail(json!({ "name": sa.name, "before": sa.role, "after": role.as_str() }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
+        .await?;
+    if changed {
+        session
+            .flash(
+                FlashKind::Success,
+                format!("{} is now {}.", sa.name, role.label().to_lowercase()),
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&back).into_response())
 }

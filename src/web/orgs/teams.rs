@@ -176,6 +176,11 @@ pub struct TeamPage {
     pub name: String,
     pub add_email: String,
     pub errors: FieldErrors,
+    /// The workspaces this team holds a role on.
+    pub grants: Vec<crate::db::grants::WorkspaceGrantRow>,
+    /// The service accounts on the team, and those of the org that are not.
+    pub service_accounts: Vec<crate::db::service_accounts::TeamServiceAccountRow>,
+    pub other_service_accounts: Vec<crate::db::service_accounts::TeamServiceAccountRow>,
 }
 
 fn member_item(m: TeamMemberRow) -> TeamMemberItem {
@@ -198,6 +203,10 @@ async fn team_page(
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let members = state.db.team_members(owner.scope(), team.id).await?;
+    let on_team = state
+        .db
+        .team_service_accounts(owner.scope(), team.id)
+        .await?;
     let page = TeamPage {
         ctx: PageContext::for_org(
             state,
@@ -214,6 +223,22 @@ async fn team_page(
         roles: TeamRole::ALL,
         add_email,
         errors,
+        grants: state
+            .db
+            .team_workspace_grants(owner.scope(), team.id)
+            .await?,
+        other_service_accounts: state
+            .db
+            .list_service_accounts(owner.scope(), now)
+            .await?
+            .into_iter()
+            .filter(|a| !on_team.iter().any(|t| t.id == a.id))
+            .map(|a| crate::db::service_accounts::TeamServiceAccountRow {
+                id: a.id,
+                name: a.name,
+            })
+            .collect(),
+        service_accounts: on_team,
     };
     render(status, &page)
 }
@@ -507,6 +532,109 @@ pub async fn remove_team_member(
     }
     session
         .flash(FlashKind::Success, "Removed from the team.")
+        .await?;
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamServiceAccountForm {
+    #[serde(default)]
+    pub service_account: String,
+}
+
+/// Puts a service account of the org on the team: it holds the team's
+/// workspace roles from its next request on.
+pub async fn add_team_service_account(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id)): Path<(String, String)>,
+    Form(form): Form<TeamServiceAccountForm>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    let now = state.clock.unix();
+    let sa = match uuid::Uuid::parse_str(&form.service_account) {
+        Ok(sa_id) => {
+            state
+                .db
+                .find_service_account(owner.scope(), sa_id, now)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let (Some(sa), None) = (sa, team.deleted_at) else {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "service_account",
+            "Choose a service account of this organization.",
+        );
+        return team_page(
+            &state,
+            &session,
+            &owner,
+            &team,
+            String::new(),
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let added = state
+        .db
+        .add_team_service_account(
+            owner.scope(),
+            team.id,
+            sa.id,
+            Event::by(owner.user().actor())
+                .did("team.service_account_added")
+                .on("service_account", sa.id)
+                .in_org(owner.scope())
+                .detail(json!({ "team": team.name, "service_account": sa.name }))
+                .from(&client.origin()),
+            now,
+        )
+        .await?;
+    if added {
+        session
+            .flash(
+                FlashKind::Success,
+                format!("{} is now on {}.", sa.name, team.name),
+            )
+            .await?;
+    }
+    Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
+}
+
+pub async fn remove_team_service_account(
+    State(state): State<AppState>,
+    session: AppSession,
+    owner: OrgOwner,
+    client: ClientInfo,
+    Path((_, id, sa)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let team = load_team(&state, &owner, &id).await?;
+    let sa_id = id_from(&sa)?;
+    if !state
+        .db
+        .remove_team_service_account(
+            owner.scope(),
+            team.id,
+            sa_id,
+            Event::by(owner.user().actor())
+                .did("team.service_account_removed")
+                .on("service_account", sa_id)
+                .in_org(owner.scope())
+                .detail(json!({ "team": team.name }))
+                .from(&client.origin()),
+            state.clock.unix(),
+        )
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    session
+        .flash(FlashKind::Success, "Service account removed from the team.")
         .await?;
     Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
 }

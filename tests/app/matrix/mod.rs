@@ -99,6 +99,9 @@ pub struct World {
     pub oscar_id: String,
     pub invitation: String,
     pub globex_invitation: String,
+    /// A custom role of acme, and one of globex.
+    pub role: String,
+    pub globex_role: String,
 }
 
 impl World {
@@ -150,6 +153,8 @@ pub async fn snapshot(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM api_keys WHERE hidden_at IS NOT NULL",
         "SELECT COUNT(*) FROM sessions",
         "SELECT COUNT(*) FROM users",
+        "SELECT COUNT(*) FROM roles",
+        "SELECT COUNT(*) FROM workspace_grants",
     ] {
         counts.push(app.count(sql).await);
     }
@@ -200,7 +205,29 @@ async fn world(app: &TestApp) -> World {
         .await;
     let mut anonymous = app.client();
     anonymous.get("/login").await.assert_status(StatusCode::OK);
+    for (c, slug, name) in [
+        (&mut owner, "acme", "Auditor"),
+        (&mut other_owner, "globex", "Secret project role"),
+    ] {
+        let page = format!("/orgs/{slug}/roles");
+        c.submit(
+            &page,
+            &page,
+            &[("name", name), ("permissions", "runs:read")],
+        )
+        .await
+        .assert_redirect(&page);
+    }
+    let role = id_where(app, "SELECT id FROM roles WHERE name = $1", "Auditor").await;
+    let globex_role = id_where(
+        app,
+        "SELECT id FROM roles WHERE name = $1",
+        "Secret project role",
+    )
+    .await;
     World {
+        role,
+        globex_role,
         anonymous,
         no_org: signed_in(app, "eve@example.com", "Eve").await,
         other_member,

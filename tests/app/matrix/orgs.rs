@@ -29,6 +29,14 @@ pub fn row(method: &str, path: &str) -> Option<(Expect, Expect)> {
         ("POST", "/orgs/{slug}/teams/{id}/restore") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/teams/{id}/members") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/teams/{id}/members/{user}/remove") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/teams/{id}/service-accounts") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/teams/{id}/service-accounts/{sa}/remove") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/service-accounts/{id}/role") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/roles") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/roles") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/roles/{id}") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/roles/{id}") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/roles/{id}/delete") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/invitations") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/invitations") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/invitations/{id}/revoke") => (Forbidden, Served),
@@ -60,6 +68,7 @@ struct Ids<'a> {
     sa_key: &'a str,
     member_key: &'a str,
     invitation: &'a str,
+    role: &'a str,
 }
 
 fn fill(path: &str, ids: &Ids) -> String {
@@ -69,12 +78,15 @@ fn fill(path: &str, ids: &Ids) -> String {
         (ids.sa, ids.sa_key)
     } else if path.starts_with("/orgs/{slug}/invitations") {
         (ids.invitation, "AAAAAAAAAAAA")
+    } else if path.starts_with("/orgs/{slug}/roles") {
+        (ids.role, "AAAAAAAAAAAA")
     } else {
         (ids.member, ids.member_key)
     };
     path.replace("{slug}", "acme")
         .replace("{id}", id)
         .replace("{user}", ids.member)
+        .replace("{sa}", ids.sa)
         .replace("{key}", key)
 }
 
@@ -116,6 +128,18 @@ fn owner_posts() -> Vec<OwnerPost> {
             false,
         ),
         (
+            "/orgs/{slug}/teams/{id}/service-accounts",
+            "/orgs/{slug}/teams/{id}",
+            vec![("service_account", "{sa}")],
+            false,
+        ),
+        (
+            "/orgs/{slug}/teams/{id}/service-accounts/{sa}/remove",
+            "/orgs/{slug}/teams/{id}",
+            vec![],
+            false,
+        ),
+        (
             "/orgs/{slug}/teams/{id}/delete",
             "/orgs/{slug}/teams/{id}",
             vec![],
@@ -126,6 +150,24 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/teams",
             vec![],
             false,
+        ),
+        (
+            "/orgs/{slug}/roles",
+            "/orgs/{slug}/roles",
+            vec![("name", "Operator"), ("permissions", "agents:run")],
+            true,
+        ),
+        (
+            "/orgs/{slug}/roles/{id}",
+            "/orgs/{slug}/roles/{id}",
+            vec![("name", "Auditors"), ("permissions", "runs:read")],
+            true,
+        ),
+        (
+            "/orgs/{slug}/roles/{id}/delete",
+            "/orgs/{slug}/roles/{id}",
+            vec![],
+            true,
         ),
         (
             "/orgs/{slug}/invitations",
@@ -172,6 +214,12 @@ fn owner_posts() -> Vec<OwnerPost> {
             sa,
             vec![],
             false,
+        ),
+        (
+            "/orgs/{slug}/service-accounts/{id}/role",
+            sa,
+            vec![("role", "owner")],
+            true,
         ),
         (
             "/orgs/{slug}/service-accounts/{id}/delete",
@@ -232,6 +280,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             sa_key: &w.globex_sa_key,
             member_key: &w.globex_sa_key,
             invitation: &w.globex_invitation,
+            role: &w.globex_role,
         },
         // acme's member and service account with globex's keys.
         Ids {
@@ -241,6 +290,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             sa_key: &w.globex_sa_key,
             member_key: &w.globex_member_key,
             invitation: &w.globex_invitation,
+            role: &w.globex_role,
         },
     ];
     for (i, ids) in foreign.iter().enumerate() {
@@ -281,6 +331,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         sa_key: &w.sa_key,
         member_key: "AAAAAAAAAAAA",
         invitation: &w.invitation,
+        role: &w.role,
     };
     for (method, path) in table.iter().filter(|(m, _)| *m == "GET") {
         let (_, owner) = row(method, path).unwrap();
@@ -338,6 +389,8 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         let action = fill(route, &own);
         let page = fill(page, &own);
         let what = format!("owner POST {route}");
+        let filled: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, fill(v, &own))).collect();
+        let fields: Vec<(&str, &str)> = filled.iter().map(|(k, v)| (*k, v.as_str())).collect();
         if *sudo {
             w.owner
                 .submit(&page, "/sudo/leave", &[])
@@ -346,12 +399,12 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             w.owner
                 .get(&format!("/orgs/acme/service-accounts/{}", w.sa))
                 .await;
-            let res = w.owner.post(&action, fields).await;
+            let res = w.owner.post(&action, &fields).await;
             check(Expect::Sudo, &res, &format!("{what} without sudo"));
             w.owner.sudo(PASSWORD, &page).await.assert_redirect(&page);
         }
         let before = super::effects(app).await;
-        let res = w.owner.submit(&page, &action, fields).await;
+        let res = w.owner.submit(&page, &action, &fields).await;
         check(Expect::Done, &res, &what);
         // Served means done: something changed, or was audited.
         assert_ne!(super::effects(app).await, before, "{what} did nothing");

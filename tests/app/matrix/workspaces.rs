@@ -18,9 +18,9 @@ use crate::access_model::{KeySpec, V, insert_key, run};
 use crate::helpers::*;
 use crate::orgs::{add_member, org_id, user_id};
 
-/// What a workspace route needs of its caller.
+/// What a workspace route needs of its caller (`Permission` is for the
+/// resource rows).
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[allow(dead_code)] // until the resource, run and access routes arrive
 pub enum Need {
     /// Membership of the org (a list of the workspaces one reaches).
     OrgMember,
@@ -28,8 +28,7 @@ pub enum Need {
     Access,
     /// One permission of the catalog, by name.
     Permission(&'static str),
-    /// Owner of the org (no such route yet: the workspace admin routes).
-    #[allow(dead_code)]
+    /// Owner of the org.
     Owner,
 }
 
@@ -37,6 +36,22 @@ pub enum Need {
 pub fn row(method: &str, path: &str) -> Option<Need> {
     use Need::*;
     Some(match (method, path) {
+        ("GET", "/orgs/{slug}/workspaces") => OrgMember,
+        ("POST", "/orgs/{slug}/workspaces") => Owner,
+        ("GET", "/orgs/{slug}/workspaces/{ws}") => Access,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/settings") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/settings") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/archive") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/restore") => Owner,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/access") => Access,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/access") => Owner,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/access/{team}/remove") => Owner,
+        ("GET", "/v1/orgs/{slug}/workspaces") => OrgMember,
+        // A key's own grants (or, for owner-level keys, SA keys'); a PUT
+        // needs the workspace to be the caller's (see api::key_workspaces).
+        ("GET", "/v1/orgs/{slug}/keys/{key_id}/workspaces") => OrgMember,
+        ("PUT", "/v1/orgs/{slug}/keys/{key_id}/workspaces/{ws}") => Access,
+        ("DELETE", "/v1/orgs/{slug}/keys/{key_id}/workspaces/{ws}") => OrgMember,
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/access") => Access,
         ("GET", "/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
         ("GET", "/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:read"),
@@ -339,6 +354,8 @@ struct Actor {
     /// A key with every scope, bound to the persona's org (none for the
     /// user in no org) and granted acme's `prod`.
     key: Option<String>,
+    /// That key's public id (`-` for none).
+    key_id: String,
     fixture: Fixture,
 }
 
@@ -385,6 +402,9 @@ async fn walk(app: &TestApp) {
     ada.create_org("Acme", "acme")
         .await
         .assert_redirect("/orgs/acme");
+    // The owner's grants and role changes need sudo: the owner is in it
+    // (the clock is pinned, so it lasts the walk).
+    ada.sudo(PASSWORD, "/account").await;
     let mut olga = signed_in(app, "olga@example.com", "Olga").await;
     olga.create_org("Globex", "globex")
         .await
@@ -394,6 +414,31 @@ async fn walk(app: &TestApp) {
     let prod = workspace(app, acme, "prod").await;
     let staging = workspace(app, acme, "staging").await;
     let globex_ws = workspace(app, globex, "prod").await;
+    // What the owner's settings, archive and restore rows act on, so that
+    // `prod` stays as every other row needs it.
+    workspace(app, acme, "scratch").await;
+    // A team granted on `prod` that no persona is on: the owner's revocation
+    // row takes its grant away, not one a persona relies on.
+    let spare = Uuid::now_v7();
+    run(
+        app.db(),
+        "INSERT INTO teams (id, org_id, name, created_at) VALUES ($1, $2, 'Spare', $3)",
+        vec![V::Id(spare), V::Id(acme), V::Int(START)],
+    )
+    .await;
+    run(
+        app.db(),
+        "INSERT INTO workspace_grants (workspace_id, team_id, org_id, role_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        vec![
+            V::Id(prod),
+            V::Id(spare),
+            V::Id(acme),
+            V::Id(BuiltinRole::Viewer.id()),
+            V::Int(START),
+        ],
+    )
+    .await;
     let run_only = Uuid::now_v7();
     run(
         app.db(),
@@ -447,6 +492,17 @@ async fn walk(app: &TestApp) {
                     workspaces: std::array::from_fn(|i| i == 0),
                 };
                 let token = insert_key(app.db(), (Some(user), None), org, &ws, &spec).await;
+                // Every scope, not only the workspace permissions.
+                let all: Vec<&str> = gatehouse::domain::Scope::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect();
+                run(
+                    app.db(),
+                    "UPDATE api_keys SET scopes = $1 WHERE owner_user_id = $2",
+                    vec![V::Text(all.join(" ")), V::Id(user)],
+                )
+                .await;
                 if p == Persona::NoOrg {
                     // Not bound: the user has no org to bind it to.
                     run(
@@ -461,14 +517,21 @@ async fn walk(app: &TestApp) {
         };
         let tag = format!("{persona:?}").to_lowercase();
         let fixture = Fixture::insert(app, acme, prod, &tag).await;
+        let key_id = key
+            .as_deref()
+            .and_then(|k| k.split('_').nth(1))
+            .unwrap_or("-")
+            .to_owned();
         actors.push(Actor {
             persona,
             client,
             key,
+            key_id,
             fixture,
         });
     }
     let owner_fixture = actors.last().unwrap().fixture.clone();
+    let owner_key_id = actors.last().unwrap().key_id.clone();
     let foreign = [
         (
             "another workspace's",
@@ -488,14 +551,24 @@ async fn walk(app: &TestApp) {
     for (m, p) in tables::v1_workspaces().routes() {
         rows.push((m, p.clone(), true));
     }
+    // A key's own grant of `prod` is taken away last of all: every other
+    // row needs it.
     rows.sort_by_key(|(m, p, _)| {
         let deletes = *m == "DELETE" || p.ends_with("/delete") || p.ends_with("/archive");
-        (*m != "GET", deletes)
+        let ungrants = *m == "DELETE" && p.contains("/keys/{key_id}/");
+        (ungrants, *m != "GET", deletes)
     });
     let mut fresh_rows = 0;
     for (method, path, is_api) in &rows {
         let need = row(method, path).unwrap();
-        let base = path.replace("{slug}", "acme").replace("{ws}", "prod");
+        let workspace_admin = ["/settings", "/archive", "/restore"]
+            .iter()
+            .any(|tail| path == &format!("/orgs/{{slug}}/workspaces/{{ws}}{tail}"));
+        let ws = if workspace_admin { "scratch" } else { "prod" };
+        let base = path
+            .replace("{slug}", "acme")
+            .replace("{ws}", ws)
+            .replace("{team}", &spare.to_string());
         for actor in actors.iter_mut() {
             let expect = actor.persona.expect(need);
             // A refused persona is refused before any lookup: it asks for
@@ -503,7 +576,7 @@ async fn walk(app: &TestApp) {
             // A served deletion or restoration gets rows of its own, so that
             // it never meets what an earlier row deleted.
             let destroys = *method == "DELETE" || path.ends_with("/delete");
-            let restores = path.ends_with("/restore");
+            let restores = path.ends_with("/restore") && !workspace_admin;
             let fresh;
             let fixture = if expect != Expect::Served {
                 &owner_fixture
@@ -524,7 +597,7 @@ async fn walk(app: &TestApp) {
             } else {
                 &actor.fixture
             };
-            let url = fixture.fill(&base);
+            let url = fixture.fill(&base).replace("{key_id}", &actor.key_id);
             let what = format!("{:?} {method} {path} ({url})", actor.persona);
             let before = effects(app).await;
             if *is_api {
@@ -554,7 +627,7 @@ async fn walk(app: &TestApp) {
         // Foreign ids under this workspace's path: not found for the owner.
         if path.contains("{id}") || path.contains("{run_id}") {
             for (whose, fixture) in &foreign {
-                let url = fixture.fill(&base);
+                let url = fixture.fill(&base).replace("{key_id}", &owner_key_id);
                 let what = format!("owner, {whose} id, {method} {path}");
                 let before = effects(app).await;
                 let owner = actors.last_mut().unwrap();
