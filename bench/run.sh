@@ -16,8 +16,9 @@
 #   BENCH_CONNECTIONS    wrk connections (default 32), BENCH_THREADS (2)
 #   BENCH_MEMBERS        members of the benchmark org (default 100000)
 #   BENCH_AUDIT_EVENTS   events in its audit log (default 1000000)
+#   BENCH_AGENTS         agents in its default workspace (default 10000)
 #   BENCH_ROWS           which rows, in order (default: all of
-#                        "healthz account me members audit login")
+#                        "healthz account me members agents agents-api audit login")
 #   BENCH_PORT, BENCH_FLOOR_PORT   (default 18080, 18090; 127.0.0.1 only)
 #   BENCH_SECRET_KEY     with --postgres: the secret key (default: a new one)
 #
@@ -41,7 +42,7 @@ conns=${BENCH_CONNECTIONS:-32}
 threads=${BENCH_THREADS:-2}
 members=${BENCH_MEMBERS:-100000}
 events=${BENCH_AUDIT_EVENTS:-1000000}
-rows=${BENCH_ROWS:-healthz account me members audit login}
+rows=${BENCH_ROWS:-healthz account me members agents agents-api audit login}
 port=${BENCH_PORT:-18080}
 floor_port=${BENCH_FLOOR_PORT:-18090}
 app="http://127.0.0.1:$port"
@@ -94,7 +95,7 @@ fi
 
 echo "== seeding ($engine): $members members, $events audit events"
 t0=$(date +%s)
-seed=$("$bin" seed-bench --members "$members" | grep "^Seeded")
+seed=$("$bin" seed-bench --members "$members" --agents "${BENCH_AGENTS:-10000}" | grep "^Seeded")
 echo "   $seed ($(($(date +%s) - t0)) s)"
 # "Seeded N members in X s. Owner: EMAIL / PASSWORD (org /orgs/SLUG)"
 email=$(sed -n 's/.*Owner: \([^ ]*\) \/ .*/\1/p' <<<"$seed")
@@ -168,6 +169,17 @@ reveal=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
 key=$(curl -fs -b "$jar" "$reveal" | first_match '(gtk_[A-Za-z0-9]+_[A-Za-z0-9]+)')
 [ -n "$key" ] || die "no API key from the key form (redirected to '$reveal')"
 status 200 -H "Authorization: Bearer $key" "$app/v1/me"
+# A second key for the workspace API: agents:read, bound to the bench org
+# and granted its `default` workspace (the checkbox's value is its id).
+form=$(curl -fs -c "$jar" -b "$jar" "$app/account/keys/new")
+token=$(first_match 'name="csrf_token" value="([^"]*)"' <<<"$form")
+ws_id=$(first_match 'name="workspaces" value="([0-9a-f-]{36})"' <<<"$form")
+[ -n "$ws_id" ] || die "the key form offers no workspace of the bench org"
+reveal=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
+    --data-urlencode "csrf_token=$token" -d name=bench-agents -d scopes=agents:read \
+    -d org="$slug" -d workspaces="$ws_id" -d expiry=30 "$app/account/keys")
+agents_key=$(curl -fs -b "$jar" "$reveal" | first_match '(gtk_[A-Za-z0-9]+_[A-Za-z0-9]+)')
+[ -n "$agents_key" ] || die "no workspace key from the key form (redirected to '$reveal')"
 # Entering sudo gave the session a new id: read the cookie again.
 session=$(awk '$6 == "gatehouse_session" { print $6 "=" $7 }' "$jar")
 status 200 -H "Cookie: $session" "$app/account"
@@ -183,6 +195,19 @@ if [ "$events" -gt 0 ]; then
     page=$(curl -fs -H "Cookie: $session" "$audit_url")
     grep -q "bench.event" <<<"$page" || die "the deep audit page shows no event: $audit_url"
 fi
+
+# The agent list of the default workspace (seed-bench: agents named
+# agent-000000 …), from the last tenth: a cursor is base64url of
+# [name, id], and names are unique among live agents.
+agents=${BENCH_AGENTS:-10000}
+cursor=$(printf '["agent-%06d","00000000-0000-0000-0000-000000000000"]' $((agents * 9 / 10)) |
+    base64 -w0 | tr '+/' '-_' | tr -d '=')
+agents_url="$app/orgs/$slug/workspaces/default/agents?after=$cursor"
+agents_api="$app/v1/orgs/$slug/workspaces/default/agents?after=$cursor&limit=50"
+page=$(curl -fs -H "Cookie: $session" "$agents_url")
+grep -q "agent-$(printf %06d $((agents * 9 / 10 + 1)))" <<<"$page" || die "the deep agent page lists nobody: $agents_url"
+page=$(curl -fs -H "Authorization: Bearer $agents_key" "$agents_api")
+grep -q "agent-$(printf %06d $((agents * 9 / 10 + 1)))" <<<"$page" || die "the deep agent API page lists nobody: $agents_api"
 
 # The flood's anonymous session and its CSRF token.
 flood_jar="$work/flood.jar"
@@ -233,6 +258,8 @@ for name in $rows; do
         account) row '`GET /account`, signed in' "$app_pid" "$conns" "$app/account" -H "Cookie: $session" ;;
         me) row '`GET /v1/me`, API key' "$app_pid" "$conns" "$app/v1/me" -H "Authorization: Bearer $key" ;;
         members) row "member list, deep page ($members members)" "$app_pid" "$conns" "$members_url" -H "Cookie: $session" ;;
+        agents) row "agent list page, deep page ($agents agents)" "$app_pid" "$conns" "$agents_url" -H "Cookie: $session" ;;
+        agents-api) row "agent list API, deep page ($agents agents)" "$app_pid" "$conns" "$agents_api" -H "Authorization: Bearer $agents_key" ;;
         audit) row "org audit log, deep page ($events events)" "$app_pid" "$conns" "$audit_url" -H "Cookie: $session" ;;
         login)
             row '`POST /login` flood, wrong password (401)' "$app_pid" "$conns" "$app/login" \
@@ -273,4 +300,3 @@ awk -F'|' '
     }' "$results"
 echo
 echo "gatehouse memory after the run: $rss"
-echo "Not measured yet: a workspace resource list (no such list exists yet)."
