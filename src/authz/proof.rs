@@ -359,7 +359,7 @@ impl WorkspaceScope {
 }
 
 /// Proof that a `WorkspaceScope` holds the permission `P` (see
-/// `authz::workspace::RequiredPermission`); write functions of the storage
+/// `RequiredPermission`, below); write functions of the storage
 /// layer take the one they need, so a handler that did not check cannot call
 /// them.
 #[derive(Debug, Clone)]
@@ -408,5 +408,40 @@ impl WriteProof {
     /// The kind whose write permission was checked.
     pub fn kind(&self) -> crate::domain::ResourceKind {
         self.kind
+    }
+}
+
+/// Names the permission a route needs.
+pub trait RequiredPermission: Send + Sync {
+    const PERMISSION: Permission;
+}
+
+/// One marker type per permission of the catalog.
+pub mod perm {
+    use super::RequiredPermission;
+    use crate::domain::Permission;
+
+    macro_rules! permission_marker {
+        ($($name:ident => $p:expr),* $(,)?) => {$(
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl RequiredPermission for $name {
+                const PERMISSION: Permission = $p;
+            }
+        )*};
+    }
+
+    permission_marker! {
+        AgentsRead => Permission::AgentsRead,
+        AgentsWrite => Permission::AgentsWrite,
+        AgentsRun => Permission::AgentsRun,
+        ToolsRead => Permission::ToolsRead,
+        ToolsWrite => Permission::ToolsWrite,
+        McpRead => Permission::McpRead,
+        McpWrite => Permission::McpWrite,
+        SchedulesRead => Permission::SchedulesRead,
+        SchedulesWrite => Permission::SchedulesWrite,
+        RunsRead => Permission::RunsRead,
+        RunsWrite => Permission::RunsWrite,
     }
 }

@@ -26,43 +26,11 @@ use crate::authz::org::{member_scope, path_param, scope_from_row, slug_of};
 use crate::authz::proof::{Allowed, PermissionSource, WorkspaceFacts, WorkspaceScope};
 use crate::authz::{CurrentUser, Denied, OrgScope, Principal};
 use crate::db::workspaces::{GrantRow, WorkspaceAccess};
-use crate::domain::{Permission, PermissionSet};
+use crate::domain::PermissionSet;
 use crate::state::AppState;
 
-/// Names the permission a route needs.
-pub trait RequiredPermission: Send + Sync {
-    const PERMISSION: Permission;
-}
-
-/// One marker type per permission of the catalog.
-pub mod perm {
-    use super::RequiredPermission;
-    use crate::domain::Permission;
-
-    macro_rules! permission_marker {
-        ($($name:ident => $p:expr),* $(,)?) => {$(
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-            impl RequiredPermission for $name {
-                const PERMISSION: Permission = $p;
-            }
-        )*};
-    }
-
-    permission_marker! {
-        AgentsRead => Permission::AgentsRead,
-        AgentsWrite => Permission::AgentsWrite,
-        AgentsRun => Permission::AgentsRun,
-        ToolsRead => Permission::ToolsRead,
-        ToolsWrite => Permission::ToolsWrite,
-        McpRead => Permission::McpRead,
-        McpWrite => Permission::McpWrite,
-        SchedulesRead => Permission::SchedulesRead,
-        SchedulesWrite => Permission::SchedulesWrite,
-        RunsRead => Permission::RunsRead,
-        RunsWrite => Permission::RunsWrite,
-    }
-}
+// The permission markers live beside the proofs, which `db` may import.
+pub use crate::authz::proof::{RequiredPermission, perm};
 
 /// What an API key brings to the decision.
 #[derive(Debug, Clone, Copy)]

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::audit::{Event, insert_event};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::Allowed;
-use crate::authz::workspace::perm;
+use crate::authz::proof::perm;
 use crate::domain::RunStatus;
 
 /// The columns every run query selects (with the agent's name, for lists).
