@@ -479,39 +479,39 @@ pub struct WorkspaceWhy {
 /// folded as `authz::workspace::decide` folds them (union of the roles; an
 /// archived workspace keeps only the `:read` permissions).
 pub fn why_by_workspace(rows: Vec<crate::db::grants::PrincipalGrantRow>) -> Vec<WorkspaceWhy> {
-    use crate::domain::PermissionSet;
-    let mut out: Vec<(WorkspaceWhy, PermissionSet, Vec<PermissionSource>)> = Vec::new();
+    use crate::db::workspaces::GrantRow;
+    // Rows come ordered by workspace: group them, then let the access
+    // model itself decide (the union of the roles, reads only when
+    // archived), so this view cannot drift from the check.
+    let mut grouped: Vec<(WorkspaceWhy, Vec<GrantRow>)> = Vec::new();
     for r in rows {
-        let perms = PermissionSet::from_stored(r.permissions);
-        let source = PermissionSource::Team {
+        let grant = GrantRow {
             team_id: r.team_id,
             team_name: r.team_name,
             role_id: r.role_id,
             role_name: r.role_name,
-            permissions: perms,
+            permissions: r.permissions,
         };
-        match out.last_mut() {
-            Some((w, held, sources)) if w.slug == r.workspace_slug => {
-                *held = held.union(perms);
-                sources.push(source);
-            }
-            _ => out.push((
+        match grouped.last_mut() {
+            Some((w, grants)) if w.slug == r.workspace_slug => grants.push(grant),
+            _ => grouped.push((
                 WorkspaceWhy {
                     slug: r.workspace_slug,
                     name: r.workspace_name,
                     archived: r.archived_at.is_some(),
                     permissions: Vec::new(),
                 },
-                perms,
-                vec![source],
+                vec![grant],
             )),
         }
     }
-    out.into_iter()
-        .map(|(mut w, held, sources)| {
-            let held = if w.archived { held.reads_only() } else { held };
+    grouped
+        .into_iter()
+        .filter_map(|(mut w, grants)| {
+            let (held, sources) =
+                crate::authz::workspace::decide(false, w.archived, &grants, None)?;
             w.permissions = explain(held, &sources);
-            w
+            Some(w)
         })
         .collect()
 }
