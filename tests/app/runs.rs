@@ -69,36 +69,13 @@ async fn delete_resource(app: &TestApp, id: Uuid) {
 
 /// Test set-up until the workspaces pages land: another workspace of `org`.
 async fn insert_workspace(app: &TestApp, org: &str, slug: &str) {
-    let sql = "INSERT INTO workspaces (id, org_id, slug, name, description, created_at) \
-               SELECT $1, id, $2, $2, '', $3 FROM orgs WHERE slug = $4";
-    on_db!(app, |p| sqlx::query(sql)
-        .bind(Uuid::now_v7())
-        .bind(slug)
-        .bind(app.clock.unix())
-        .bind(org)
-        .execute(p)
-        .await
-        .unwrap()
-        .rows_affected());
+    crate::resources::add_workspace(app, org, slug).await;
 }
 
-/// Test set-up until key workspace grants land: grants workspace `ws` of
-/// `org` to the key `token`.
+/// Grants workspace `ws` of `org` to the key `token` (test set-up).
 pub async fn grant_key_workspace(app: &TestApp, token: &str, org: &str, ws: &str) {
-    let sql = "INSERT INTO api_key_workspaces (key_id, workspace_id, org_id, created_at) \
-               SELECT k.id, w.id, w.org_id, $1 FROM api_keys k, workspaces w \
-               JOIN orgs o ON o.id = w.org_id \
-               WHERE k.public_id = $2 AND o.slug = $3 AND w.slug = $4";
-    let n = on_db!(app, |p| sqlx::query(sql)
-        .bind(app.clock.unix())
-        .bind(&token[4..16])
-        .bind(org)
-        .bind(ws)
-        .execute(p)
-        .await
-        .unwrap()
-        .rows_affected());
-    assert_eq!(n, 1);
+    crate::resources::grant_key_workspace(app, crate::service_accounts::public_id(token), org, ws)
+        .await;
 }
 
 /// Test set-up until the access pages land: grants `role` on workspace `ws`
