@@ -4,7 +4,7 @@
 use crate::auth::PasswordHasher;
 use crate::db::Db;
 use crate::db::users::{CreateUserError, NewUser};
-use crate::domain::{NewPassword, Password};
+use crate::domain::{BuiltinRole, NewPassword, Password};
 
 pub struct DemoAccount {
     pub email: &'static str,
@@ -60,7 +60,7 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<Vec<DemoAccount>> {
 }
 
 /// Adds the demo users to a "Demo Co" organization (Ada owns it) with two
-/// teams, unless it exists already.
+/// teams holding roles on its `default` workspace, unless it exists already.
 pub async fn seed_demo_org(db: &Db, now: i64) -> anyhow::Result<bool> {
     use crate::db::{in_tx, on_pool};
     let exists: Option<uuid::Uuid> = on_pool!(db, |pool| {
@@ -106,15 +106,42 @@ pub async fn seed_demo_org(db: &Db, now: i64) -> anyhow::Result<bool> {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Every org starts with its `default` workspace; Research creates
+        // there and Platform runs (the roles are the teams', not the people's).
+        let workspace = uuid::Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO workspaces (id, org_id, slug, name, created_at) VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(workspace)
+        .bind(org)
+        .bind(crate::db::workspaces::DEFAULT_WORKSPACE)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for ((team, _), role) in teams
+            .iter()
+            .zip([BuiltinRole::Creator, BuiltinRole::Runner])
+        {
+            sqlx::query(
+                "INSERT INTO workspace_grants (workspace_id, team_id, org_id, role_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(workspace)
+            .bind(*team)
+            .bind(org)
+            .bind(role.id())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (i, (email, _)) in PEOPLE.iter().enumerate().skip(1) {
             let (team, _) = teams[i % 2];
             sqlx::query(
-                "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
-                 SELECT $1, $2, id, $3, $4 FROM users WHERE email = $5",
+                "INSERT INTO team_members (team_id, org_id, user_id, created_at) \
+                 SELECT $1, $2, id, $3 FROM users WHERE email = $4",
             )
             .bind(team)
             .bind(org)
-            .bind(if i == 1 { "creator" } else { "runner" })
             .bind(now)
             .bind(*email)
             .execute(&mut *tx)

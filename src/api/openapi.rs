@@ -11,7 +11,7 @@ use super::error::{ErrorBody, ErrorDetail, FieldError};
 use super::keys::KeyInfo;
 use super::me::{Profile, ProfilePatch};
 use super::orgs::{
-    Member, MemberPage, Team, TeamList, TeamMembership, TeamMembershipBody, TeamRoleName,
+    LegacyTeamRole, Member, MemberPage, Team, TeamList, TeamMembership, TeamMembershipBody,
 };
 use super::resources::PerKindPaths;
 
@@ -148,7 +148,7 @@ impl Modify for BearerKeys {
         MemberPage,
         Team,
         TeamList,
-        TeamRoleName,
+        LegacyTeamRole,
         TeamMembershipBody,
         TeamMembership,
         super::org_members::OrgRoleName,

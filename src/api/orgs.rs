@@ -21,7 +21,6 @@ use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
 use crate::db::audit::Event;
 use crate::db::members::{MemberCursor, MemberRef, MemberRow, MemberSort};
 use crate::db::orgs::OrgError;
-use crate::domain::TeamRole;
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
@@ -193,30 +192,26 @@ pub async fn list_teams(
     }))
 }
 
-/// A team role.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TeamRoleName {
-    Creator,
-    Runner,
-    Viewer,
-}
-
-impl From<TeamRoleName> for TeamRole {
-    fn from(r: TeamRoleName) -> Self {
-        match r {
-            TeamRoleName::Creator => TeamRole::Creator,
-            TeamRoleName::Runner => TeamRole::Runner,
-            TeamRoleName::Viewer => TeamRole::Viewer,
-        }
-    }
-}
-
-/// The role to give a member in a team.
+/// The body of a team-membership `PUT`. A team gives its members no role of
+/// their own (what they may do comes from the team's workspace grants), so
+/// the body may be empty; `role`, which older clients send, is accepted and
+/// ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamMembershipBody {
-    pub role: TeamRoleName,
+    /// Ignored; kept so that older clients are not refused.
+    #[schema(deprecated)]
+    #[serde(default)]
+    pub role: Option<LegacyTeamRole>,
+}
+
+/// The per-person team roles of before workspaces (ignored).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LegacyTeamRole {
+    Creator,
+    Runner,
+    Viewer,
 }
 
 /// A member's place in a team.
@@ -224,7 +219,8 @@ pub struct TeamMembershipBody {
 pub struct TeamMembership {
     pub team_id: Uuid,
     pub user_id: Uuid,
-    pub role: TeamRoleName,
+    /// False when they were on the team already (nothing changed).
+    pub added: bool,
 }
 
 /// Reads `{team_id}` and `{user_id}`: hyphenated UUIDs, as documented;
@@ -260,7 +256,7 @@ async fn reachable_team(
         .ok_or(ApiError::NotFound)
 }
 
-/// Adds an org member to a team the key may reach, or changes their team role.
+/// Adds an org member to a team the key may reach (idempotent).
 #[utoipa::path(put, path = "/v1/orgs/{slug}/teams/{team_id}/members/{user_id}", tag = "orgs",
     security(("api_key" = ["teams:write"])),
     params(
@@ -289,38 +285,34 @@ pub async fn put_team_member(
     let (team_id, user_id) = team_and_user(&params)?;
     let scope = key.owner_scope()?;
     let team = reachable_team(&state, &key, team_id).await?;
-    let role = TeamRole::from(body.role);
-    let set = |user_id: Uuid, before: Option<&str>| {
+    let _ignored = body.role;
+    let added = |user_id: Uuid| {
         Event::by(key.principal().actor())
-            .did("team.member_set")
+            .did("team.member_added")
             .on("user", user_id)
             .in_org(scope)
-            .detail(
-                json!({ "team": team, "before": before, "after": role.as_str(),
-                            "via_key": key.principal().public_id() }),
-            )
+            .detail(json!({ "team": team, "via_key": key.principal().public_id() }))
             .from(&client.origin())
     };
-    match state
+    let added = match state
         .db
-        .set_team_member(
+        .add_team_member(
             scope,
             team_id,
             MemberRef::Id(user_id),
-            role,
-            set,
+            added,
             state.clock.unix(),
         )
         .await
     {
-        Ok(_) => {}
+        Ok((_, added)) => added,
         Err(OrgError::NotAMember) => return Err(ApiError::NotFound),
         Err(e) => return Err(ApiError::Internal(e.into())),
-    }
+    };
     Ok(Json(TeamMembership {
         team_id,
         user_id,
-        role: body.role,
+        added,
     }))
 }
 

@@ -527,6 +527,8 @@ pub async fn restore<K: KindSpec>(
         Ok(row) => Ok(with_etag(StatusCode::OK, &row)),
         Err(ResourceError::NotFound) => Err(ApiError::NotFound),
         Err(ResourceError::NameTaken) => Ok(name_taken()),
+        // An enabled schedule whose agent is gone.
+        Err(ResourceError::Invalid(problems)) => Err(validation(problems)),
         Err(e) => Err(ApiError::Internal(e.into())),
     }
 }
@@ -650,6 +652,7 @@ pub mod doc {
             (status = 403, description = "The key lacks the kind's `:write` here (`insufficient_permission`)", body = ErrorBody),
             (status = 404, description = "No such deleted resource here, or deleted more than 30 days ago (`not_found`)", body = ErrorBody),
             (status = 409, description = "A live resource of this kind now has its name (`name_taken`); nothing changed", body = ErrorBody),
+            (status = 422, description = "An enabled schedule whose agent is no longer live here (`validation_failed`, field `config.agent`); restore the agent first", body = ErrorBody),
         ))]
     pub fn restore() {}
 }

@@ -23,10 +23,6 @@ use crate::domain::OrgRole;
 /// How long an invitation link works.
 pub const INVITATION_TTL_SECS: i64 = 7 * 86_400;
 
-/// The team role an invitee gets on the teams chosen at invite time; an
-/// owner raises it afterwards if needed (least privilege by default).
-pub const INVITED_TEAM_ROLE: &str = "viewer";
-
 #[derive(Debug, thiserror::Error)]
 pub enum InvitationError {
     #[error("that person is already a member")]
@@ -192,13 +188,12 @@ macro_rules! accept_in_tx {
             // Only live teams of the inviting org: a team deleted since the
             // invitation (or an id that was never this org's) adds nothing.
             let n = sqlx::query(
-                "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
-                 SELECT id, org_id, $1, $2, $3 FROM teams \
-                 WHERE id = $4 AND org_id = $5 AND deleted_at IS NULL \
+                "INSERT INTO team_members (team_id, org_id, user_id, created_at) \
+                 SELECT id, org_id, $1, $2 FROM teams \
+                 WHERE id = $3 AND org_id = $4 AND deleted_at IS NULL \
                  ON CONFLICT (team_id, user_id) DO NOTHING",
             )
             .bind($user_id)
-            .bind(INVITED_TEAM_ROLE)
             .bind($now)
             .bind(*team_id)
             .bind(inv.org_id)

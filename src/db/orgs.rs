@@ -57,7 +57,7 @@ pub struct UserOrg {
     pub member_count: i64,
 }
 
-/// A membership with its team roles.
+/// A membership with its teams.
 #[derive(Debug, Clone)]
 pub struct UserMembership {
     pub org_id: Uuid,
@@ -65,8 +65,8 @@ pub struct UserMembership {
     pub name: String,
     pub role: String,
     pub joined_at: i64,
-    /// (team name, team role)
-    pub teams: Vec<(String, String)>,
+    /// The names of its live teams.
+    pub teams: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -239,9 +239,9 @@ impl Db {
             teams: Vec::new(),
         })
         .collect();
-        let teams: Vec<(Uuid, String, String)> = on_pool!(self, |pool| {
+        let teams: Vec<(Uuid, String)> = on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT tm.org_id, t.name, tm.role FROM team_members tm \
+                "SELECT tm.org_id, t.name FROM team_members tm \
                  JOIN teams t ON t.id = tm.team_id \
                  WHERE tm.user_id = $1 AND t.deleted_at IS NULL ORDER BY t.name",
             )
@@ -249,9 +249,9 @@ impl Db {
             .fetch_all(pool)
             .await
         })?;
-        for (org_id, team, role) in teams {
+        for (org_id, team) in teams {
             if let Some(m) = orgs.iter_mut().find(|m| m.org_id == org_id) {
-                m.teams.push((team, role));
+                m.teams.push(team);
             }
         }
         Ok(orgs)

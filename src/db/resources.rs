@@ -646,6 +646,7 @@ impl Db {
         now: i64,
     ) -> Result<ResourceRow, ResourceError> {
         let scope = proof.scope();
+        let agent_sql = self.schedule_agent_sql();
         in_tx!(self, |tx| {
             let current = sqlx::query_as::<_, ResourceRow>(concat!(
                 "SELECT ",
@@ -676,6 +677,20 @@ impl Db {
             .await?;
             if taken.is_some() {
                 return Err(ResourceError::NameTaken);
+            }
+            // An enabled schedule comes back only with its agent: the
+            // scheduler would otherwise hold a schedule it can never fire.
+            let config: Value = serde_json::from_str(&current.config).unwrap_or(Value::Null);
+            if let Some(agent) = enabled_schedule_agent(proof.kind(), &config) {
+                let found: Option<(Uuid,)> = sqlx::query_as(agent_sql)
+                    .bind(scope.workspace_id())
+                    .bind(scope.org_id())
+                    .bind(&agent)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(agent_gone(&agent));
+                }
             }
             sqlx::query(
                 "UPDATE resources SET deleted_at = NULL, deleted_by = NULL \

@@ -15,7 +15,6 @@ use super::orgs::OrgError;
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{OrgScope, OwnerScope, Principal, SudoUser};
-use crate::domain::TeamRole;
 
 /// Soft-deleted teams can be restored for this long.
 pub const TEAM_RESTORE_SECS: i64 = 30 * 86_400;
@@ -34,14 +33,16 @@ pub struct TeamMemberRow {
     pub user_id: Uuid,
     pub display_name: String,
     pub email: String,
-    pub role: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// A team someone is on, with the roles it holds on workspaces (what being
+/// on it gives them).
+#[derive(Debug, Clone)]
 pub struct MemberTeam {
     pub team_id: Uuid,
     pub name: String,
-    pub role: String,
+    /// "‹workspace›: ‹role›" for each workspace grant, by workspace name.
+    pub workspace_roles: Vec<String>,
 }
 
 impl Db {
@@ -68,18 +69,43 @@ impl Db {
         scope: &OrgScope,
         user_id: Uuid,
     ) -> Result<Vec<MemberTeam>, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_as::<_, MemberTeam>(
-                "SELECT t.id AS team_id, t.name, tm.role FROM team_members tm \
-                 JOIN teams t ON t.id = tm.team_id \
-                 WHERE tm.org_id = $1 AND tm.user_id = $2 AND t.deleted_at IS NULL \
-                 ORDER BY t.name",
+        /// (team id, team name, workspace name, archived at, role name)
+        type Row = (Uuid, String, Option<String>, Option<i64>, Option<String>);
+        let rows: Vec<Row> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT t.id, t.name, w.name, w.archived_at, r.name FROM team_members tm \
+                     JOIN teams t ON t.id = tm.team_id \
+                     LEFT JOIN workspace_grants g ON g.team_id = t.id \
+                     LEFT JOIN workspaces w ON w.id = g.workspace_id \
+                     LEFT JOIN roles r ON r.id = g.role_id \
+                     WHERE tm.org_id = $1 AND tm.user_id = $2 AND t.deleted_at IS NULL \
+                     ORDER BY t.name, t.id, w.name",
             )
             .bind(scope.org_id())
             .bind(user_id)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        let mut teams: Vec<MemberTeam> = Vec::new();
+        for (team_id, name, workspace, archived_at, role) in rows {
+            if teams.last().is_none_or(|t| t.team_id != team_id) {
+                teams.push(MemberTeam {
+                    team_id,
+                    name,
+                    workspace_roles: Vec::new(),
+                });
+            }
+            if let (Some(team), Some(workspace), Some(role)) = (teams.last_mut(), workspace, role) {
+                let archived = if archived_at.is_some() {
+                    " (archived)"
+                } else {
+                    ""
+                };
+                team.workspace_roles
+                    .push(format!("{workspace}{archived}: {role}"));
+            }
+        }
+        Ok(teams)
     }
 
     /// Live teams, and deleted ones still restorable, with member counts.
@@ -252,7 +278,7 @@ impl Db {
     ) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, TeamMemberRow>(
-                "SELECT tm.user_id, u.display_name, u.email, tm.role FROM team_members tm \
+                "SELECT tm.user_id, u.display_name, u.email FROM team_members tm \
                  JOIN users u ON u.id = tm.user_id WHERE tm.org_id = $1 AND tm.team_id = $2 \
                  ORDER BY u.display_name",
             )
@@ -264,18 +290,19 @@ impl Db {
     }
 
     /// Adds an org member (by email from the console, by id from the API) to
-    /// a live team of this org (or changes their team role); returns the user
-    /// id and the previous role, and writes `event(user id, previous role)`
-    /// with the change. `NotAMember` for anyone not in this org.
-    pub async fn set_team_member(
+    /// a live team of this org; returns the user id and whether they were
+    /// added now, and writes `event(user id)` only then (adding someone who
+    /// is already on the team changes nothing). `NotAMember` for anyone not
+    /// in this org. What the member may then do comes from the team's
+    /// workspace grants, not from anything stored here.
+    pub async fn add_team_member(
         &self,
         scope: &OwnerScope,
         team_id: Uuid,
         member: MemberRef<'_>,
-        role: TeamRole,
-        event: impl FnOnce(Uuid, Option<&str>) -> Event,
+        event: impl FnOnce(Uuid) -> Event,
         now: i64,
-    ) -> Result<(Uuid, Option<String>), OrgError> {
+    ) -> Result<(Uuid, bool), OrgError> {
         in_tx!(self, |tx| {
             let member: Option<Uuid> =
                 match member {
@@ -303,27 +330,22 @@ impl Db {
             let Some(user_id) = member else {
                 return Err(OrgError::NotAMember);
             };
-            let old: Option<String> = sqlx::query_scalar(
-                "SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2",
-            )
-            .bind(team_id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (team_id, user_id) DO UPDATE SET role = $4",
+            let added = sqlx::query(
+                "INSERT INTO team_members (team_id, org_id, user_id, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (team_id, user_id) DO NOTHING",
             )
             .bind(team_id)
             .bind(scope.org_id())
             .bind(user_id)
-            .bind(role.as_str())
             .bind(now)
             .execute(&mut *tx)
-            .await?;
-            insert_event!(&mut *tx, &event(user_id, old.as_deref()), now)?;
-            Ok((user_id, old))
+            .await?
+            .rows_affected()
+                == 1;
+            if added {
+                insert_event!(&mut *tx, &event(user_id), now)?;
+            }
+            Ok((user_id, added))
         })
     }
 

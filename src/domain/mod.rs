@@ -19,7 +19,7 @@ pub mod scope;
 pub mod workspace;
 
 pub use email::Email;
-pub use org::{OrgName, OrgRole, Slug, TeamName, TeamRole};
+pub use org::{OrgName, OrgRole, Slug, TeamName};
 pub use password::{NewPassword, Password};
 pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use profile::{DisplayName, JobTitle, Phone, TimeZone};

@@ -1,4 +1,4 @@
-//! Organization value types: names, URL slugs, org roles, team names and team roles.
+//! Organization value types: names, URL slugs, org roles, and team names.
 
 use super::has_control_chars;
 
@@ -119,38 +119,6 @@ impl TeamName {
     }
 }
 
-/// A role within a team, from most to least privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TeamRole {
-    Creator,
-    Runner,
-    Viewer,
-}
-
-impl TeamRole {
-    pub const ALL: [TeamRole; 3] = [TeamRole::Creator, TeamRole::Runner, TeamRole::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TeamRole::Creator => "creator",
-            TeamRole::Runner => "runner",
-            TeamRole::Viewer => "viewer",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            TeamRole::Creator => "Creator",
-            TeamRole::Runner => "Runner",
-            TeamRole::Viewer => "Viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        TeamRole::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,10 +145,8 @@ mod tests {
     }
 
     #[test]
-    fn names_and_roles() {
+    fn names() {
         assert!(OrgName::parse(" ").is_err());
         assert!(TeamName::parse(&"x".repeat(61)).is_err());
-        assert_eq!(TeamRole::parse("runner"), Some(TeamRole::Runner));
-        assert_eq!(TeamRole::parse("admin"), None);
     }
 }

@@ -94,6 +94,11 @@ pub fn account() -> RouteTable {
         .get("/account/keys/{id}/reveal", keys::reveal_key)
         .get("/account/keys/{id}/rotate", keys::rotate_key_form)
         .post("/account/keys/{id}/rotate", keys::rotate_key)
+        .post("/account/keys/{id}/workspaces", keys::grant_key_workspace)
+        .post(
+            "/account/keys/{id}/workspaces/{ws}/remove",
+            keys::ungrant_key_workspace,
+        )
         .post("/account/keys/{id}/revoke", keys::revoke_key)
         .post("/account/keys/{id}/remove", keys::remove_key)
         .get("/account/security/mfa/setup", mfa::show_setup)
@@ -133,7 +138,7 @@ pub fn orgs() -> RouteTable {
         .post("/orgs/{slug}/teams/{id}/rename", teams::rename_team)
         .post("/orgs/{slug}/teams/{id}/delete", teams::delete_team)
         .post("/orgs/{slug}/teams/{id}/restore", teams::restore_team)
-        .post("/orgs/{slug}/teams/{id}/members", teams::set_team_member)
+        .post("/orgs/{slug}/teams/{id}/members", teams::add_team_member)
         .post(
             "/orgs/{slug}/teams/{id}/members/{user}/remove",
             teams::remove_team_member,

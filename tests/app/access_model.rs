@@ -518,8 +518,8 @@ async fn write(app: &TestApp, n: u32, w: &World) -> Written {
                 if w.on_team[o][t][u] {
                     run(
                         db,
-                        "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
-                         VALUES ($1, $2, $3, 'viewer', $4)",
+                        "INSERT INTO team_members (team_id, org_id, user_id, created_at) \
+                         VALUES ($1, $2, $3, $4)",
                         vec![V::Id(team_ids[o][t]), V::Id(org), V::Id(*id), V::Int(now)],
                     )
                     .await;

@@ -100,7 +100,7 @@ async fn the_page_shows_what_will_go_before_anything_happens() {
         assert!(page.contains("(this device)"));
         assert!(page.contains("1 API key deleted"));
         assert!(page.contains("ada-nightly-sync"));
-        assert!(page.contains("Memberships and team roles"));
+        assert!(page.contains("Memberships and teams"));
         assert!(page.contains("You are not a member of any organization."));
         assert!(page.contains("<label for=\"password\">Current password</label>"));
         assert!(

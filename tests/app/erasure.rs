@@ -114,7 +114,7 @@ async fn a_deleted_org_member_with_history_leaves_nothing_in_any_table() {
         let link = ada.invite("acme", email, "owner", &[&research]).await;
         assert_eq!(vera.get(&link).await.status, StatusCode::OK);
         vera.post(&link, &[]).await.assert_redirect("/orgs/acme");
-        ada.put_on_team("acme", &research, email, "runner").await;
+        ada.put_on_team("acme", &research, email).await;
         // Sent: Vera invites someone else, whose invitation must stay valid.
         let sent = vera.invite("acme", "ivan@example.com", "member", &[]).await;
 

@@ -100,8 +100,7 @@ async fn a_key_cannot_see_or_change_another_persons_keys_but_an_owner_key_manage
     each_engine(|app| async move {
         let (mut ada, mut grace, mut olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
         let ada_key = ada
             .create_bound_key(&["keys:read", "keys:write"], "acme", &[])
@@ -180,8 +179,7 @@ async fn a_new_key_is_granted_the_workspaces_checked_on_its_form_and_only_those_
             .await
             .assert_redirect("/orgs/acme/workspaces/staging");
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
         let default = ws_id(&app, "acme/default").await;
         let staging = ws_id(&app, "acme/staging").await;
@@ -222,6 +220,83 @@ async fn a_new_key_is_granted_the_workspaces_checked_on_its_form_and_only_those_
             )
             .await,
             1
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_key_page_grants_in_sudo_only_workspaces_one_reaches_and_takes_them_away() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, _olga) = two_orgs(&app).await;
+        ada.create_workspace("acme", "Staging")
+            .await
+            .assert_redirect("/orgs/acme/workspaces/staging");
+        let team = ada.create_team("acme", "Platform").await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
+        grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
+        let default = ws_id(&app, "acme/default").await;
+        let staging = ws_id(&app, "acme/staging").await;
+        let globex = ws_id(&app, "globex/default").await;
+        let res = grace.post_key_with_workspaces("acme", &[]).await;
+        res.assert_status(StatusCode::SEE_OTHER);
+        let token = crate::keys::token_in(&grace.get(res.location().unwrap()).await.body).unwrap();
+        let page_path = grace.key_page_path("ci").await;
+        let listed = || {
+            let (router, token) = (app.router.clone(), token.clone());
+            async move {
+                let res = api(&router, Method::GET, "/v1/orgs/acme/workspaces", Some(&token), None)
+                    .await;
+                ws_slugs(&res)
+            }
+        };
+        let page = grace.get(&page_path).await;
+        assert!(page.contains("This key reaches no workspace."), "{}", page.body);
+        assert!(page.contains(&format!("value=\"{default}\"")));
+        assert!(!page.contains(&format!("value=\"{staging}\"")), "one she does not reach");
+        assert!(listed().await.is_empty());
+
+        // Granting widens the key: out of sudo it leads to sudo and changes nothing.
+        grace.submit(&page_path, "/sudo/leave", &[]).await.assert_status(StatusCode::SEE_OTHER);
+        let grant = format!("{page_path}/workspaces");
+        grace.get(&page_path).await;
+        let res = grace.post(&grant, &[("workspace", &default)]).await;
+        assert!(res.location().unwrap_or_default().starts_with("/sudo"), "{:?}", res.location());
+        assert!(listed().await.is_empty());
+        grace.sudo(PASSWORD, &page_path).await.assert_redirect(&page_path);
+        // What she was choosing is kept across the prompt.
+        assert!(grace.get(&page_path).await.contains(&format!("value=\"{default}\" selected")));
+
+        // A workspace she does not reach, one of another org, nothing: refused.
+        for bad in [staging.as_str(), globex.as_str(), "", "not-an-id"] {
+            grace.submit(&page_path, &grant, &[("workspace", bad)]).await.assert_redirect(&page_path);
+            assert!(grace.get(&page_path).await.contains("Choose a live workspace"), "{bad}");
+        }
+        assert!(listed().await.is_empty());
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_key_workspaces").await, 0);
+
+        grace.submit(&page_path, &grant, &[("workspace", &default)]).await.assert_redirect(&page_path);
+        let page = grace.get(&page_path).await;
+        assert!(page.contains("The key now reaches default."), "{}", page.body);
+        assert_eq!(listed().await, ["default"]);
+
+        // Taking it away needs no sudo, and holds from the next request.
+        grace.submit(&page_path, "/sudo/leave", &[]).await.assert_status(StatusCode::SEE_OTHER);
+        grace
+            .submit(&page_path, &format!("{page_path}/workspaces/default/remove"), &[])
+            .await
+            .assert_redirect(&page_path);
+        assert!(listed().await.is_empty());
+        let again = grace.post(&format!("{page_path}/workspaces/default/remove"), &[]).await;
+        again.assert_status(StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action IN \
+                 ('api_key.workspace_granted', 'api_key.workspace_ungranted') AND org_id IS NOT NULL"
+            )
+            .await,
+            2
         );
         app
     })

@@ -48,7 +48,7 @@ async fn changing_a_role_needs_members_write_an_owner_not_a_team_viewer_and_a_me
         // Grace is a plain member and a Viewer on a team her key reaches:
         // neither makes her an owner of the org.
         let team = ada.create_team("acme", "Research").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
+        ada.put_on_team("acme", &team, "grace@example.com")
             .await;
         let member_key = grace
             .create_bound_key(&["members:write", "audit:read"], "acme", &[&team])

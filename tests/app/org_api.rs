@@ -38,12 +38,12 @@ impl Client {
     }
 
     /// Puts a member on a team through the owner console.
-    pub async fn put_on_team(&mut self, slug: &str, team: &str, email: &str, role: &str) {
+    pub async fn put_on_team(&mut self, slug: &str, team: &str, email: &str) {
         let res = self
             .submit(
                 &format!("/orgs/{slug}/teams/{team}"),
                 &format!("/orgs/{slug}/teams/{team}/members"),
-                &[("email", email), ("role", role)],
+                &[("email", email)],
             )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
@@ -122,10 +122,9 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let research = ada.create_team("acme", "Research").await;
         let payroll = ada.create_team("acme", "Payroll").await;
-        ada.put_on_team("acme", &research, "grace@example.com", "runner")
+        ada.put_on_team("acme", &research, "grace@example.com")
             .await;
-        ada.put_on_team("acme", &payroll, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &payroll, "grace@example.com").await;
 
         // Only teams of the chosen org that grace is on can be granted.
         let form = grace.get("/account/keys/new").await;
@@ -159,7 +158,7 @@ async fn team_data_is_limited_to_granted_teams_the_owner_is_on_right_now() {
         .assert_redirect(&format!("/orgs/acme/teams/{research}"));
         assert!(team_names(&get(&app, &granted, "/v1/orgs/acme/teams").await).is_empty());
         // Back on the team: a removed grant does not come back by itself.
-        ada.put_on_team("acme", &research, "grace@example.com", "runner")
+        ada.put_on_team("acme", &research, "grace@example.com")
             .await;
         assert!(team_names(&get(&app, &granted, "/v1/orgs/acme/teams").await).is_empty());
 
@@ -286,10 +285,8 @@ async fn team_membership_changes_over_the_api_are_scoped_and_audited() {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
         let research = ada.create_team("acme", "Research").await;
         let payroll = ada.create_team("acme", "Payroll").await;
-        ada.put_on_team("acme", &research, "ada@example.com", "creator")
-            .await;
-        ada.put_on_team("acme", &payroll, "ada@example.com", "creator")
-            .await;
+        ada.put_on_team("acme", &research, "ada@example.com").await;
+        ada.put_on_team("acme", &payroll, "ada@example.com").await;
         let token = ada
             .create_bound_key(&["teams:write", "teams:read"], "acme", &[&research])
             .await;
@@ -309,11 +306,17 @@ async fn team_membership_changes_over_the_api_are_scoped_and_audited() {
                 .await
             }
         };
-        let res = put(research.clone(), grace, r#"{"role":"viewer"}"#).await;
+        let res = put(research.clone(), grace, "{}").await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        assert_eq!(json_of(&res)["role"], "viewer");
+        assert_eq!(json_of(&res)["added"], true);
         let team = ada.get(&format!("/orgs/acme/teams/{research}")).await;
         assert!(team.contains("grace@example.com"));
+        // Older clients still send a per-person role: accepted, ignored,
+        // and adding her again changes nothing.
+        let res = put(research.clone(), grace, r#"{"role":"creator"}"#).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(json_of(&res)["added"], false);
+        assert!(json_of(&res).get("role").is_none());
 
         // Not granted, another org's member, a bad role: refused, nothing changes.
         let res = put(payroll.clone(), grace, r#"{"role":"viewer"}"#).await;
@@ -343,7 +346,7 @@ async fn team_membership_changes_over_the_api_are_scoped_and_audited() {
         assert_eq!(again.status, StatusCode::NOT_FOUND);
 
         let audit = ada.get("/orgs/acme/audit.json").await;
-        assert!(audit.contains("team.member_set"));
+        assert!(audit.contains("team.member_added"));
         assert!(audit.contains("team.member_removed"));
         assert!(audit.contains("via_key"));
         app
@@ -385,8 +388,7 @@ async fn the_key_form_refuses_teams_outside_the_chosen_org() {
         let (mut ada, _grace, mut olga) = two_orgs(&app).await;
         let research = ada.create_team("acme", "Research").await;
         let secret = olga.create_team("globex", "Secret").await;
-        ada.put_on_team("acme", &research, "ada@example.com", "creator")
-            .await;
+        ada.put_on_team("acme", &research, "ada@example.com").await;
         let form = ada
             .post_bound_key(&["teams:read"], "", &[&research], "30")
             .await;

@@ -683,6 +683,94 @@ async fn deleting_an_agent_that_enabled_schedules_run_is_refused_naming_them() {
 }
 
 #[tokio::test]
+async fn an_enabled_schedule_comes_back_only_with_its_agent() {
+    each_engine(|app| async move {
+        let (ada, _, _) = world(&app).await;
+        let agent = ada
+            .create(WS, "agents", json!({"name": "bot", "config": {"model": "m"}}))
+            .await;
+        let schedule = |name: &str, enabled: bool| {
+            json!({"name": name, "config": {"agent": "bot", "cron": "0 * * * *", "timezone": "UTC", "enabled": enabled}})
+        };
+        let on = ada.create(WS, "schedules", schedule("nightly", true)).await;
+        let off = ada.create(WS, "schedules", schedule("paused", false)).await;
+        let path = |kind: &str, r: &serde_json::Value| format!("{WS}/{kind}/{}", r["id"].as_str().unwrap());
+        for (kind, r) in [("schedules", &on), ("schedules", &off), ("agents", &agent)] {
+            let res = ada.call(Method::DELETE, &path(kind, r), None).await;
+            assert_eq!(res.status, StatusCode::NO_CONTENT, "{kind}: {}", res.body);
+        }
+        // The agent is gone: the enabled schedule is refused, naming it, and
+        // stays deleted; the disabled one may come back (it fires nothing).
+        let res = ada.post(&format!("{}/restore", path("schedules", &on)), json!({})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert_eq!(code(&res), "validation_failed");
+        assert_eq!(field_names(&res), ["config.agent"]);
+        assert_eq!(ada.get(&path("schedules", &on)).await.status, StatusCode::NOT_FOUND);
+        let res = ada.post(&format!("{}/restore", path("schedules", &off)), json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        // With the agent back, so is the schedule.
+        let res = ada.post(&format!("{}/restore", path("agents", &agent)), json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let res = ada.post(&format!("{}/restore", path("schedules", &on)), json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(events(&app, "resource.restored").await, 3);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_an_agent_and_pointing_a_new_schedule_at_it_at_once_never_leaves_both() {
+    // The delete checks for enabled schedules and the create for a live
+    // agent, each again inside its own transaction: whichever commits
+    // second sees the first, so there is never an enabled schedule whose
+    // agent is deleted.
+    each_engine(|app| async move {
+        let (ada, _, _) = world(&app).await;
+        for round in 0..8 {
+            let bot = format!("bot-{round}");
+            let agent = ada
+                .create(WS, "agents", json!({"name": bot, "config": {"model": "m"}}))
+                .await;
+            let agent_path = format!("{WS}/agents/{}", agent["id"].as_str().unwrap());
+            let body = json!({"name": format!("s-{round}"), "config": {"agent": bot, "cron": "0 * * * *", "timezone": "UTC", "enabled": true}});
+            let schedules = format!("{WS}/schedules");
+            let (deleted, created) = tokio::join!(
+                ada.call(Method::DELETE, &agent_path, None),
+                ada.post(&schedules, body),
+            );
+            assert!(
+                [StatusCode::NO_CONTENT, StatusCode::CONFLICT].contains(&deleted.status),
+                "round {round}: delete {} {}",
+                deleted.status,
+                deleted.body
+            );
+            assert!(
+                [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY].contains(&created.status),
+                "round {round}: create {} {}",
+                created.status,
+                created.body
+            );
+            let deleted = deleted.status == StatusCode::NO_CONTENT;
+            let created = created.status == StatusCode::CREATED;
+            assert!(deleted != created, "round {round}: deleted {deleted}, created {created}");
+        }
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM resources s WHERE s.kind = 'schedule' AND s.deleted_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM resources a WHERE a.kind = 'agent' \
+                 AND a.deleted_at IS NULL AND a.workspace_id = s.workspace_id \
+                 AND a.name = 'bot-' || substr(s.name, 3))"
+            )
+            .await,
+            0
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_purge_removes_resources_deleted_over_30_days_ago_once() {
     each_engine(|app| async move {
         let (ada, _, _) = world(&app).await;
@@ -1018,8 +1106,7 @@ async fn the_pages_refuse_deleting_an_agent_that_enabled_schedules_run_and_a_res
 /// Grants `role` on acme's `default` workspace to a new team holding Grace.
 async fn grace_holds(app: &TestApp, ada: &mut Client, role: gatehouse::domain::BuiltinRole) {
     let team = ada.create_team("acme", "crew").await;
-    ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-        .await;
+    ada.put_on_team("acme", &team, "grace@example.com").await;
     let sql = "INSERT INTO workspace_grants (workspace_id, team_id, org_id, role_id, created_at) \
                SELECT w.id, t.id, w.org_id, $1, 0 FROM workspaces w \
                JOIN orgs o ON o.id = w.org_id JOIN teams t ON t.org_id = o.id \

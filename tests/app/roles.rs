@@ -154,8 +154,7 @@ async fn editing_a_role_changes_what_its_holders_may_do_at_their_next_request() 
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Ops").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         ada.create_role("Operator", &["agents:run"])
             .await
             .assert_redirect(ROLES);

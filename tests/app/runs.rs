@@ -322,8 +322,7 @@ async fn a_viewer_reads_runs_but_cannot_request_one() {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let agent = insert_resource(&app, "acme", "default", "agent", "a", AGENT).await;
         let team = ada.create_team("acme", "Readers").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_team_role(&app, "acme", "default", &team, BuiltinRole::Viewer).await;
         let owner_key = workspace_key(&app, &mut ada, "acme", EVERY_RUN_SCOPE).await;
         let run = request(&app, &owner_key, "acme", agent, None).await;
@@ -689,8 +688,7 @@ async fn a_member_with_a_runner_role_requests_runs_through_their_key() {
         add_member(&app, "acme", "rita@example.com", "member").await;
         let agent = insert_resource(&app, "acme", "default", "agent", "a", AGENT).await;
         let team = ada.create_team("acme", "Runners").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "runner")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_team_role(&app, "acme", "default", &team, BuiltinRole::Runner).await;
         let key = workspace_key(&app, &mut grace, "acme", EVERY_RUN_SCOPE).await;
         let run = request(&app, &key, "acme", agent, None).await;
@@ -715,8 +713,7 @@ async fn a_runner_requests_a_run_from_the_agent_page_and_reads_it_in_the_history
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let agent = insert_resource(&app, "acme", "default", "agent", "summarizer", AGENT).await;
         let team = ada.create_team("acme", "Runners").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "runner")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_team_role(&app, "acme", "default", &team, BuiltinRole::Runner).await;
         let page = format!("/orgs/acme/workspaces/default/agents/{agent}/runs");
 
@@ -768,8 +765,7 @@ async fn a_viewer_sees_the_history_without_the_run_form_and_cannot_post_it() {
         let (mut ada, mut grace, mut olga) = two_orgs(&app).await;
         let agent = insert_resource(&app, "acme", "default", "agent", "summarizer", AGENT).await;
         let team = ada.create_team("acme", "Readers").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_team_role(&app, "acme", "default", &team, BuiltinRole::Viewer).await;
         let page = format!("/orgs/acme/workspaces/default/agents/{agent}/runs");
 

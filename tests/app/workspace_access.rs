@@ -31,8 +31,7 @@ async fn an_owner_grants_changes_and_revokes_a_teams_role_and_members_follow_at_
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         let ws = "/orgs/acme/workspaces/default";
         grace.get(ws).await.assert_status(StatusCode::NOT_FOUND);
         let key = grace
@@ -133,8 +132,7 @@ async fn a_member_reads_the_access_tab_of_a_workspace_they_reach_and_cannot_gran
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         ada.create_workspace("acme", "Staging").await;
         grace
             .get("/orgs/acme/workspaces/staging/access")
@@ -209,8 +207,7 @@ async fn an_owner_sees_why_a_member_or_service_account_may_act_in_each_workspace
     each_engine(|app| async move {
         let (mut ada, _grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         ada.grant(&team, &role_id(&app, "Runner").await)
             .await
             .assert_redirect(ACCESS);

@@ -206,8 +206,7 @@ async fn an_owner_renames_archives_and_restores_a_workspace_each_audited() {
     each_engine(|app| async move {
         let (mut ada, mut grace, _olga) = two_orgs(&app).await;
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grace_sees_creator(&app, &mut ada, &mut grace).await;
 
         let settings = "/orgs/acme/workspaces/default/settings";
@@ -228,6 +227,21 @@ async fn an_owner_renames_archives_and_restores_a_workspace_each_audited() {
         bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
         assert!(bad.contains(">keep me</textarea>"));
 
+        // Archiving stops every write and run in it: sudo first.
+        let res = ada
+            .submit(settings, "/orgs/acme/workspaces/default/archive", &[])
+            .await;
+        assert!(
+            res.location().unwrap_or_default().starts_with("/sudo"),
+            "{:?}",
+            res.location()
+        );
+        assert!(
+            !ada.get("/orgs/acme/workspaces")
+                .await
+                .contains("Restore Production")
+        );
+        ada.ensure_sudo(settings).await;
         ada.submit(settings, "/orgs/acme/workspaces/default/archive", &[])
             .await
             .assert_redirect("/orgs/acme/workspaces");
@@ -276,7 +290,7 @@ async fn an_owner_renames_archives_and_restores_a_workspace_each_audited() {
 async fn grace_sees_creator(app: &TestApp, ada: &mut Client, grace: &mut Client) {
     grant_sql(app, "acme", "default", "Platform", "Viewer").await;
     let builders = ada.create_team("acme", "Builders").await;
-    ada.put_on_team("acme", &builders, "grace@example.com", "viewer")
+    ada.put_on_team("acme", &builders, "grace@example.com")
         .await;
     grant_sql(app, "acme", "default", "Builders", "Creator").await;
     let page = grace.get("/orgs/acme/workspaces/default").await;
@@ -310,8 +324,7 @@ async fn a_key_lists_only_the_workspaces_granted_to_it_that_its_principal_reache
 
         // A member's key granted both reaches only what her teams reach.
         let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com", "viewer")
-            .await;
+        ada.put_on_team("acme", &team, "grace@example.com").await;
         grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
         let key = grace.create_bound_key(&["teams:read"], "acme", &[]).await;
         grant_key_sql(&app, &key, "staging").await;

@@ -76,7 +76,7 @@ async function openSecondPerson(s, who) {
   };
 }
 
-/** The rows of the "Your teams" table: [{ team, role }]. */
+/** The rows of the "Your teams" table: [{ team, role }] (role: the team's roles on workspaces). */
 async function yourTeams(page) {
   const table = page.getByRole('region', { name: 'Your teams', exact: true }).getByRole('table');
   assert.equal(await table.count(), 1, `a "Your teams" table on ${page.url()}`);
@@ -204,7 +204,7 @@ scenario('orgs', (s) => {
     assert.equal(members.status, 403, `a member GETting ${ORG_PATH}/members`);
   });
 
-  s.step('Ada makes Grace a "Runner" on the team; Grace sees it', async () => {
+  s.step('Ada grants the team "Runner" on the default workspace; Grace sees what the team gives her', async () => {
     const { page } = s;
     await s.clickAndVisit(orgNavLink(page, 'Teams'), 'org-teams-one');
     const team = await s.clickAndVisit(page.getByRole('link', { name: TEAM, exact: true }), 'team');
@@ -212,17 +212,26 @@ scenario('orgs', (s) => {
     await expectHeading(page, TEAM);
     const row = page.getByRole('region', { name: 'Team members', exact: true }).getByRole('row').filter({ hasText: graceEmail });
     assert.equal(await row.count(), 1, 'Grace is listed on the team');
+    assert.equal(await page.getByLabel('Team role').count(), 0, 'a team gives its members no role of their own');
 
-    await field(page, "Member's email").fill(graceEmail);
-    await field(page, 'Team role').selectOption({ label: 'Runner' });
-    const saved = await s.clickAndVisit(button(page, 'Save team member'), 'team-member-saved');
-    assert.equal(saved.status, 200);
-    const savedRow = page.getByRole('region', { name: 'Team members', exact: true }).getByRole('row').filter({ hasText: graceEmail });
-    assert.match(normalise(await savedRow.textContent()), /runner/i, 'the team lists Grace as a runner');
+    const access = await s.open(`${ORG_PATH}/workspaces/default/access`, 'workspace-access');
+    assert.equal(access.status, 200);
+    await field(page, 'Team').selectOption({ label: TEAM });
+    await field(page, 'Role').selectOption({ label: 'Runner' });
+    await s.clickAndVisit(button(page, 'Grant role'), 'workspace-grant');
+    if (s.path() === '/sudo') {
+      // Granting hands out access: sudo first, the form's choices kept.
+      await confirmSudo(s, 'workspace-grant-sudo');
+      await field(page, 'Team').selectOption({ label: TEAM });
+      await field(page, 'Role').selectOption({ label: 'Runner' });
+      await s.clickAndVisit(button(page, 'Grant role'), 'workspace-granted');
+    }
+    const grants = page.getByRole('region', { name: 'Teams and their roles', exact: true }).getByRole('row').filter({ hasText: TEAM });
+    assert.match(normalise(await grants.textContent()), /Runner/, 'the team holds Runner here');
 
     const reloaded = await grace.open(ORG_PATH, 'org-overview-runner');
     assert.equal(reloaded.status, 200);
-    assert.deepEqual(await yourTeams(grace.page), [{ team: TEAM, role: 'runner' }], 'Grace sees her new team role');
+    assert.deepEqual(await yourTeams(grace.page), [{ team: TEAM, role: 'default: Runner' }], 'Grace sees the role her team holds');
   });
 
   s.step('Ada removes Grace from the organization; Grace gets a 404', async () => {

@@ -41,7 +41,7 @@ pub struct DeletePage {
     pub email: String,
     pub sessions: Vec<Item>,
     pub keys: Vec<Item>,
-    /// Memberships and team roles (filled by the organizations issue).
+    /// Memberships and their teams.
     pub memberships: Vec<Item>,
     pub blocking: Vec<BlockingOrganization>,
     pub needs_code: bool,

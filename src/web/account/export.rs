@@ -89,13 +89,8 @@ struct Organization {
     name: String,
     role: String,
     joined_at: String,
-    teams: Vec<TeamRole>,
-}
-
-#[derive(Serialize)]
-struct TeamRole {
-    team: String,
-    role: String,
+    /// The names of the teams they are on (a team gives no role of its own).
+    teams: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -154,6 +149,8 @@ const SHOWN_OF_OTHERS: &[(&str, &[&str])] = &[
     ),
     ("member.role_changed", &["before", "after"]),
     ("member.removed", &["role"]),
+    ("team.member_added", &["team"]),
+    // Written before teams stopped giving roles of their own (migration 0017).
     ("team.member_set", &["team", "before", "after"]),
     ("team.member_removed", &["team"]),
 ];
@@ -266,7 +263,7 @@ async fn head(
             backup_codes_remaining: mfa.map_or(0, |m| m.backup_codes_left),
         },
     )?;
-    // Memberships and team roles: one entry per membership.
+    // Memberships and their teams: one entry per membership.
     let organizations: Vec<Organization> = db
         .user_memberships(user)
         .await?
@@ -276,11 +273,7 @@ async fn head(
             name: m.name,
             role: m.role,
             joined_at: rfc3339(m.joined_at),
-            teams: m
-                .teams
-                .into_iter()
-                .map(|(team, role)| TeamRole { team, role })
-                .collect(),
+            teams: m.teams,
         })
         .collect();
     field(&mut out, "organizations", &organizations)?;

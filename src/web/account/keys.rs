@@ -1,6 +1,7 @@
 //! `/account/keys`: personal API keys — list, create (sudo; optionally bound
-//! to one of the user's orgs with team grants, within the org's maximum key
-//! lifetime), show once, rotate (sudo), revoke, remove from the list. The
+//! to one of the user's orgs with team and workspace grants, within the org's
+//! maximum key lifetime), show once, rotate (sudo), grant a workspace (sudo)
+//! or take one away, revoke, remove from the list. The
 //! lifecycle is shared with service-account keys (`web::keys::lifecycle`,
 //! with `KeyHome::Personal`); the list and the key's own page are personal
 //! only.
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::auth::AppSession;
+use crate::authz::sudo::take_stashed_form;
 use crate::authz::{CurrentUser, SudoGate, SudoUser};
 use crate::db::keys::ApiKey;
 use crate::error::AppError;
@@ -91,6 +93,10 @@ pub struct KeyDetailPage {
     pub key: KeyView,
     /// The org the key is bound to, if any (its grants are in `key.teams`).
     pub org: Option<String>,
+    /// Its workspace grants, and what it may be granted, when bound.
+    pub workspaces: Option<lifecycle::KeyWorkspaces>,
+    /// The workspace chosen before a sudo prompt, kept.
+    pub chosen_workspace: String,
 }
 
 pub async fn show_key(
@@ -107,12 +113,47 @@ pub async fn show_key(
         .map_or((None, Vec::new()), |(o, t)| (Some(o), t));
     let mut view = KeyView::new(&key, state.clock.unix());
     view.teams = teams;
+    let workspaces = lifecycle::key_workspaces(&state, KeyHome::Personal(&user), &key).await?;
+    let chosen = take_stashed_form::<lifecycle::KeyWorkspaceForm>(
+        &session,
+        &format!("/account/keys/{public_id}"),
+    )
+    .await?
+    .unwrap_or_default();
     let page = KeyDetailPage {
         ctx: PageContext::new(&state, &session, Some(&user), Section::Keys).await?,
         key: view,
         org,
+        workspaces,
+        chosen_workspace: chosen.workspace,
     };
     ok(&page)
+}
+
+/// Grants the key one more workspace of its org (sudo).
+pub async fn grant_key_workspace(
+    State(state): State<AppState>,
+    session: AppSession,
+    gate: SudoGate,
+    client: ClientInfo,
+    Path(public_id): Path<String>,
+    Form(form): Form<lifecycle::KeyWorkspaceForm>,
+) -> Result<Response, AppError> {
+    let user = gate.user().clone();
+    let home = KeyHome::Personal(&user);
+    lifecycle::grant_key_workspace(&state, &session, home, gate, &client, &public_id, form).await
+}
+
+/// Takes a workspace from the key.
+pub async fn ungrant_key_workspace(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    client: ClientInfo,
+    Path((public_id, workspace)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let home = KeyHome::Personal(&user);
+    lifecycle::ungrant_key_workspace(&state, &session, home, &client, &public_id, &workspace).await
 }
 
 pub async fn rotate_key_form(

@@ -404,3 +404,160 @@ pub async fn remove_key(
     }
     Ok(Redirect::to(&home.list_path()).into_response())
 }
+
+/// The workspaces granted to a key bound to an org, and the live ones of
+/// that org its principal reaches that it does not hold yet (what the key's
+/// page offers to grant). `None` for a key bound to no org, or to an org the
+/// principal has left.
+pub struct KeyWorkspaces {
+    pub granted: Vec<crate::db::workspaces::WorkspaceRow>,
+    pub grantable: Vec<crate::db::workspaces::WorkspaceRow>,
+}
+
+/// The binding (the principal's scope in the key's org) of a key, if any.
+async fn key_binding(
+    state: &AppState,
+    home: KeyHome<'_>,
+    key: &ApiKey,
+) -> Result<Option<crate::authz::OrgScope>, AppError> {
+    let Some(org_id) = key.org_id else {
+        return Ok(None);
+    };
+    Ok(home
+        .bindings(state)
+        .await?
+        .into_iter()
+        .map(|(scope, _)| scope)
+        .find(|scope| scope.org_id() == org_id))
+}
+
+pub async fn key_workspaces(
+    state: &AppState,
+    home: KeyHome<'_>,
+    key: &ApiKey,
+) -> Result<Option<KeyWorkspaces>, AppError> {
+    let Some(scope) = key_binding(state, home, key).await? else {
+        return Ok(None);
+    };
+    let granted = state.db.key_granted_workspaces(&scope, key.id).await?;
+    let grantable = state
+        .db
+        .visible_workspaces(&scope, false)
+        .await?
+        .into_iter()
+        .filter(|w| granted.iter().all(|g| g.id != w.id))
+        .collect();
+    Ok(Some(KeyWorkspaces { granted, grantable }))
+}
+
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct KeyWorkspaceForm {
+    #[serde(default)]
+    pub workspace: String,
+}
+
+/// Grants a usable key one more workspace: a live one of the key's org that
+/// its principal reaches now (sudo: it widens what the key opens). Anything
+/// else — a workspace of another org, an archived one, one the principal
+/// does not reach, a revoked key — changes nothing.
+pub async fn grant_key_workspace(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    gate: SudoGate,
+    client: &ClientInfo,
+    public_id: &str,
+    form: KeyWorkspaceForm,
+) -> Result<Response, AppError> {
+    let key = home.find_key(state, public_id).await?;
+    let page = home.key_page(public_id);
+    let scope = key_binding(state, home, &key)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    gate.enter(&page, &form).await?;
+    let now = state.clock.unix();
+    let chosen = state
+        .db
+        .visible_workspaces(&scope, false)
+        .await?
+        .into_iter()
+        .find(|w| w.id.to_string() == form.workspace);
+    let message = match (chosen, KeyView::new(&key, now).usable()) {
+        (_, false) => (
+            FlashKind::Error,
+            "This key can no longer be used.".to_owned(),
+        ),
+        (None, true) => (
+            FlashKind::Error,
+            "Choose a live workspace of the key's organization that you reach.".to_owned(),
+        ),
+        (Some(ws), true) => {
+            let event = home
+                .event(
+                    client,
+                    "api_key.workspace_granted",
+                    key.id,
+                    json!({ "workspace": ws.slug }),
+                )
+                .in_org(&scope);
+            if state
+                .db
+                .grant_key_workspace(&scope, key.id, ws.id, event, now)
+                .await?
+            {
+                (
+                    FlashKind::Success,
+                    format!("The key now reaches {}.", ws.name),
+                )
+            } else {
+                (
+                    FlashKind::Success,
+                    format!("The key already reached {}.", ws.name),
+                )
+            }
+        }
+    };
+    session.flash(message.0, message.1).await?;
+    Ok(Redirect::to(&page).into_response())
+}
+
+/// Takes a workspace from a key (no sudo: it only narrows what the key opens).
+pub async fn ungrant_key_workspace(
+    state: &AppState,
+    session: &AppSession,
+    home: KeyHome<'_>,
+    client: &ClientInfo,
+    public_id: &str,
+    workspace: &str,
+) -> Result<Response, AppError> {
+    let key = home.find_key(state, public_id).await?;
+    let scope = key_binding(state, home, &key)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ws = state
+        .db
+        .key_granted_workspaces(&scope, key.id)
+        .await?
+        .into_iter()
+        .find(|w| w.slug == workspace)
+        .ok_or(AppError::NotFound)?;
+    let event = home
+        .event(
+            client,
+            "api_key.workspace_ungranted",
+            key.id,
+            json!({ "workspace": ws.slug }),
+        )
+        .in_org(&scope);
+    state
+        .db
+        .ungrant_key_workspace(&scope, key.id, ws.id, event, state.clock.unix())
+        .await?;
+    session
+        .flash(
+            FlashKind::Success,
+            format!("The key no longer reaches {}.", ws.name),
+        )
+        .await?;
+    Ok(Redirect::to(&home.key_page(public_id)).into_response())
+}

@@ -22,7 +22,7 @@ use crate::auth::session::FlashKind;
 use crate::authz::sudo::take_stashed_form;
 use crate::authz::{OrgOwner, SudoGate};
 use crate::db::audit::Event;
-use crate::db::invitations::{CreatedInvitation, INVITED_TEAM_ROLE, InvitationError};
+use crate::db::invitations::{CreatedInvitation, InvitationError};
 use crate::domain::Email;
 use crate::domain::OrgRole;
 use crate::error::AppError;
@@ -70,7 +70,6 @@ pub struct InvitationsPage {
     pub teams: Vec<TeamOption>,
     pub email: String,
     pub role: String,
-    pub team_role: &'static str,
     pub errors: FieldErrors,
 }
 
@@ -153,7 +152,6 @@ async fn invitations_page(
         } else {
             form.role
         },
-        team_role: INVITED_TEAM_ROLE,
         errors,
     };
     render(status, &page)
@@ -246,7 +244,6 @@ pub async fn create_invitation(
                 "email": email.as_str(),
                 "role": role.as_str(),
                 "teams": team_names,
-                "team_role": INVITED_TEAM_ROLE,
                 "expires_at": now + crate::db::invitations::INVITATION_TTL_SECS,
                 "replaced": created.replaced,
             }))

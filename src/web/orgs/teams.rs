@@ -1,5 +1,5 @@
 //! `/orgs/{slug}/teams`: create, rename, delete (restorable for 30 days),
-//! and team membership with team roles.
+//! and team membership (a team holds roles on workspaces; its members hold none of their own).
 
 use askama::Template;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use crate::db::audit::Event;
 use crate::db::members::MemberRef;
 use crate::db::orgs::OrgError;
 use crate::db::teams::{TeamMemberRow, TeamRow};
-use crate::domain::{Email, TeamName, TeamRole};
+use crate::domain::{Email, TeamName};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::{Form, Path};
@@ -162,7 +162,6 @@ pub struct TeamMemberItem {
     pub user_id: String,
     pub display_name: String,
     pub email: String,
-    pub role: String,
 }
 
 #[derive(Template)]
@@ -172,7 +171,6 @@ pub struct TeamPage {
     pub slug: String,
     pub team: TeamItem,
     pub members: Vec<TeamMemberItem>,
-    pub roles: [TeamRole; 3],
     pub name: String,
     pub add_email: String,
     pub errors: FieldErrors,
@@ -188,7 +186,6 @@ fn member_item(m: TeamMemberRow) -> TeamMemberItem {
         user_id: m.user_id.to_string(),
         display_name: m.display_name,
         email: m.email,
-        role: m.role,
     }
 }
 
@@ -220,7 +217,6 @@ async fn team_page(
         name: team.name.clone(),
         team: team_item(team, now),
         members: members.into_iter().map(member_item).collect(),
-        roles: TeamRole::ALL,
         add_email,
         errors,
         grants: state
@@ -420,11 +416,9 @@ pub async fn restore_team(
 pub struct TeamMemberForm {
     #[serde(default)]
     pub email: String,
-    #[serde(default)]
-    pub role: String,
 }
 
-pub async fn set_team_member(
+pub async fn add_team_member(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
@@ -435,11 +429,7 @@ pub async fn set_team_member(
     let team = load_team(&state, &owner, &id).await?;
     let mut errors = FieldErrors::new();
     let email = errors.check("email", Email::parse(&form.email));
-    let role = errors.check(
-        "role",
-        TeamRole::parse(&form.role).ok_or("Choose a team role."),
-    );
-    let (Some(email), Some(role), None) = (email, role, team.deleted_at) else {
+    let (Some(email), None) = (email, team.deleted_at) else {
         return team_page(
             &state,
             &session,
@@ -453,34 +443,29 @@ pub async fn set_team_member(
     };
     match state
         .db
-        .set_team_member(
+        .add_team_member(
             owner.scope(),
             team.id,
             MemberRef::Email(email.as_str()),
-            role,
-            |user_id, before| {
+            |user_id| {
                 Event::by(owner.user().actor())
-                    .did("team.member_set")
+                    .did("team.member_added")
                     .on("user", user_id)
                     .in_org(owner.scope())
-                    .detail(json!({ "team": team.name, "before": before, "after": role.as_str() }))
+                    .detail(json!({ "team": team.name }))
                     .from(&client.origin())
             },
             state.clock.unix(),
         )
         .await
     {
-        Ok(_) => {
-            session
-                .flash(
-                    FlashKind::Success,
-                    format!(
-                        "{email} is now a {} of {}.",
-                        role.label().to_lowercase(),
-                        team.name
-                    ),
-                )
-                .await?;
+        Ok((_, added)) => {
+            let message = if added {
+                format!("{email} is now on {}.", team.name)
+            } else {
+                format!("{email} was already on {}.", team.name)
+            };
+            session.flash(FlashKind::Success, message).await?;
         }
         Err(OrgError::NotAMember) => {
             errors.add(

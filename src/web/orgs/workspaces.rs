@@ -17,7 +17,9 @@ use serde_json::json;
 
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
-use crate::authz::{CurrentUser, OrgMember, OrgOwner, OrgScope, PermissionSource, WorkspaceMember};
+use crate::authz::{
+    CurrentUser, OrgMember, OrgOwner, OrgScope, PermissionSource, SudoGate, WorkspaceMember,
+};
 use crate::db::audit::Event;
 use crate::db::workspaces::{WorkspaceError, WorkspaceRow};
 use crate::domain::{Description, Permission, Slug, WorkspaceName};
@@ -405,15 +407,27 @@ pub async fn update_settings(
     .into_response())
 }
 
+/// Archives (in sudo: every write and run in it stops) or restores a
+/// workspace. The workspace is looked up first, so another org's is 404,
+/// never a sudo prompt.
 async fn set_archived(
     state: AppState,
     session: AppSession,
     owner: OrgOwner,
     client: ClientInfo,
     ws: String,
-    archived: bool,
+    archived: Option<SudoGate>,
 ) -> Result<Response, AppError> {
     let ws = load_workspace(&state, &owner, &ws).await?;
+    let archiving = archived.is_some();
+    if let Some(gate) = archived {
+        gate.check(&format!(
+            "/orgs/{}/workspaces/{}/settings",
+            owner.scope().slug(),
+            ws.slug
+        ))?;
+    }
+    let archived = archiving;
     let action = if archived {
         "workspace.archived"
     } else {
@@ -449,10 +463,11 @@ pub async fn archive_workspace(
     State(state): State<AppState>,
     session: AppSession,
     owner: OrgOwner,
+    gate: SudoGate,
     client: ClientInfo,
     Path((_, ws)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    set_archived(state, session, owner, client, ws, true).await
+    set_archived(state, session, owner, client, ws, Some(gate)).await
 }
 
 pub async fn restore_workspace(
@@ -462,7 +477,7 @@ pub async fn restore_workspace(
     client: ClientInfo,
     Path((_, ws)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    set_archived(state, session, owner, client, ws, false).await
+    set_archived(state, session, owner, client, ws, None).await
 }
 
 /// One workspace a principal reaches through its teams, with each permission

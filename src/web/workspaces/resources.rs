@@ -836,6 +836,19 @@ pub async fn restore<K: KindSpec>(
                 .await?;
             Ok(Redirect::to(&format!("{}?deleted=true", nav.base())).into_response())
         }
+        Err(ResourceError::Invalid(problems)) => {
+            let why: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+            session
+                .flash(
+                    FlashKind::Error,
+                    format!(
+                        "Not restored: {}. Restore that agent first.",
+                        why.join("; ")
+                    ),
+                )
+                .await?;
+            Ok(Redirect::to(&format!("{}?deleted=true", nav.base())).into_response())
+        }
         Err(ResourceError::NotFound) => Err(AppError::NotFound),
         Err(e) => Err(AppError::Internal(e.into())),
     }

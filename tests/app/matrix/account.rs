@@ -52,6 +52,8 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         | ("GET", "/account/keys/{id}/reveal")
         | ("GET", "/account/keys/{id}/rotate")
         | ("POST", "/account/keys/{id}/rotate")
+        | ("POST", "/account/keys/{id}/workspaces")
+        | ("POST", "/account/keys/{id}/workspaces/{ws}/remove")
         | ("POST", "/account/keys/{id}/revoke")
         | ("POST", "/account/keys/{id}/remove") => Theirs,
         _ => return None,
@@ -109,6 +111,15 @@ fn owner_posts() -> Vec<(
             "/account/keys/{id}/rotate",
             Some(("/account/keys/{id}/rotate", vec![("grace", "0")], true)),
         ),
+        // Granting a workspace widens the key: sudo. Taking it away does not.
+        (
+            "/account/keys/{id}/workspaces",
+            Some(("/account/keys/{id}", vec![("workspace", "{ws_id}")], true)),
+        ),
+        (
+            "/account/keys/{id}/workspaces/{ws}/remove",
+            Some(("/account/keys/{id}", vec![], false)),
+        ),
         (
             "/account/keys/{id}/revoke",
             Some(("/account/keys/{id}", vec![], false)),
@@ -143,8 +154,34 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             .await
             .assert_redirect("/account");
     }
-    // Ada's key and a second browser's session, to be named by others.
-    w.owner.create_key("matrix", &["profile:read"], "30").await;
+    // Ada's key (bound to acme, so that it can be granted its `default`
+    // workspace) and a second browser's session, to be named by others.
+    let res = w
+        .owner
+        .submit(
+            "/account/keys/new",
+            "/account/keys",
+            &[
+                ("name", "matrix"),
+                ("expiry", "30"),
+                ("org", "acme"),
+                ("scopes", "agents:read"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        axum::http::StatusCode::SEE_OTHER,
+        "{}",
+        res.body
+    );
+    let ws_id = super::id_where(
+        app,
+        "SELECT w.id FROM workspaces w JOIN orgs o ON o.id = w.org_id \
+         WHERE o.slug = 'acme' AND w.slug = $1",
+        "default",
+    )
+    .await;
     let key_page = w.owner.key_page_path("matrix").await;
     let key = key_page.rsplit('/').next().unwrap().to_owned();
     let mut second = app.client();
@@ -157,7 +194,12 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         .first()
         .expect("the other browser's session")
         .clone();
-    let fill = |path: &str| path.replace("{id}", &key).replace("{handle}", &handle);
+    let fill = |path: &str| {
+        path.replace("{id}", &key)
+            .replace("{handle}", &handle)
+            .replace("{ws_id}", &ws_id)
+            .replace("{ws}", "default")
+    };
 
     for (method, path) in &table {
         assert!(
@@ -208,6 +250,11 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         match form {
             Some((page, fields, sudo)) => {
                 let page = fill(page);
+                let filled: Vec<(&str, String)> =
+                    fields.iter().map(|(k, v)| (*k, fill(v))).collect();
+                let fields: Vec<(&str, &str)> =
+                    filled.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let fields = &fields;
                 if *sudo {
                     w.owner
                         .submit(&page, "/sudo/leave", &[])

@@ -118,7 +118,7 @@ fn owner_posts() -> Vec<OwnerPost> {
         (
             "/orgs/{slug}/teams/{id}/members",
             "/orgs/{slug}/teams/{id}",
-            vec![("email", "grace@example.com"), ("role", "viewer")],
+            vec![("email", "grace@example.com")],
             false,
         ),
         (

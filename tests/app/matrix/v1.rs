@@ -88,7 +88,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
     let table = tables::v1();
     // Team routes reach only the teams a key is granted and its owner is on.
     w.owner
-        .put_on_team("acme", &w.team, "ada@example.com", "creator")
+        .put_on_team("acme", &w.team, "ada@example.com")
         .await;
     let owner = w.owner.create_bound_key(ALL, "acme", &[&w.team]).await;
     let member = w.member.create_bound_key(ALL, "acme", &[]).await;

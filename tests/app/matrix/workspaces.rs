@@ -327,8 +327,8 @@ async fn team_with_role(app: &TestApp, org: Uuid, ws: Uuid, role: Uuid, email: &
     let user = user_id(app, email).await;
     run(
         app.db(),
-        "INSERT INTO team_members (team_id, org_id, user_id, role, created_at) \
-         VALUES ($1, $2, $3, 'viewer', $4)",
+        "INSERT INTO team_members (team_id, org_id, user_id, created_at) \
+         VALUES ($1, $2, $3, $4)",
         vec![V::Id(team), V::Id(org), V::Id(user), V::Int(START)],
     )
     .await;
