@@ -155,6 +155,24 @@ async fn ws_id(app: &TestApp, org_ws: &str) -> String {
     .await
 }
 
+/// Grace is on a team holding Viewer on acme's `default` (not on its
+/// `staging`); the ids of those two workspaces and of globex's `default`.
+async fn grace_views_default(app: &TestApp) -> (Client, [String; 3]) {
+    let (mut ada, grace, _olga) = two_orgs(app).await;
+    ada.create_workspace("acme", "Staging")
+        .await
+        .assert_redirect("/orgs/acme/workspaces/staging");
+    let team = ada.create_team("acme", "Platform").await;
+    ada.put_on_team("acme", &team, "grace@example.com").await;
+    grant_sql(app, "acme", "default", "Platform", "Viewer").await;
+    let ids = [
+        ws_id(app, "acme/default").await,
+        ws_id(app, "acme/staging").await,
+        ws_id(app, "globex/default").await,
+    ];
+    (grace, ids)
+}
+
 impl Client {
     /// Submits the personal key form bound to `org` with workspace ids.
     async fn post_key_with_workspaces(&mut self, org: &str, workspaces: &[&str]) -> TestResponse {
@@ -174,16 +192,7 @@ impl Client {
 #[tokio::test]
 async fn a_new_key_is_granted_the_workspaces_checked_on_its_form_and_only_those_one_reaches() {
     each_engine(|app| async move {
-        let (mut ada, mut grace, _olga) = two_orgs(&app).await;
-        ada.create_workspace("acme", "Staging")
-            .await
-            .assert_redirect("/orgs/acme/workspaces/staging");
-        let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com").await;
-        grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
-        let default = ws_id(&app, "acme/default").await;
-        let staging = ws_id(&app, "acme/staging").await;
-        let globex = ws_id(&app, "globex/default").await;
+        let (mut grace, [default, staging, globex]) = grace_views_default(&app).await;
 
         grace.ensure_sudo("/account/keys/new").await;
         let form = grace.get("/account/keys/new").await;
@@ -229,16 +238,7 @@ async fn a_new_key_is_granted_the_workspaces_checked_on_its_form_and_only_those_
 #[tokio::test]
 async fn the_key_page_grants_in_sudo_only_workspaces_one_reaches_and_takes_them_away() {
     each_engine(|app| async move {
-        let (mut ada, mut grace, _olga) = two_orgs(&app).await;
-        ada.create_workspace("acme", "Staging")
-            .await
-            .assert_redirect("/orgs/acme/workspaces/staging");
-        let team = ada.create_team("acme", "Platform").await;
-        ada.put_on_team("acme", &team, "grace@example.com").await;
-        grant_sql(&app, "acme", "default", "Platform", "Viewer").await;
-        let default = ws_id(&app, "acme/default").await;
-        let staging = ws_id(&app, "acme/staging").await;
-        let globex = ws_id(&app, "globex/default").await;
+        let (mut grace, [default, staging, globex]) = grace_views_default(&app).await;
         let res = grace.post_key_with_workspaces("acme", &[]).await;
         res.assert_status(StatusCode::SEE_OTHER);
         let token = crate::keys::token_in(&grace.get(res.location().unwrap()).await.body).unwrap();
@@ -298,6 +298,15 @@ async fn the_key_page_grants_in_sudo_only_workspaces_one_reaches_and_takes_them_
             .await,
             2
         );
+        // A revoked key is granted nothing, even in sudo.
+        grace
+            .submit(&page_path, &format!("{page_path}/revoke"), &[])
+            .await
+            .assert_status(StatusCode::SEE_OTHER);
+        grace.ensure_sudo(&page_path).await;
+        grace.post(&grant, &[("workspace", &default)]).await.assert_redirect(&page_path);
+        assert!(grace.get(&page_path).await.contains("This key can no longer be used."));
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_key_workspaces").await, 0);
         app
     })
     .await;

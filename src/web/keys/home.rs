@@ -155,6 +155,31 @@ impl KeyHome<'_> {
         Ok(out)
     }
 
+    /// The principal's scope in the org a key is bound to (`None` when it
+    /// has left it): the bindings' scope without their team lists.
+    pub(super) async fn scope_in(
+        &self,
+        state: &AppState,
+        org_id: Uuid,
+    ) -> Result<Option<OrgScope>, AppError> {
+        match self {
+            KeyHome::Personal(user) => {
+                for org in state.db.user_orgs(user).await? {
+                    if let Some(scope) = unchecked_member_scope(state, user, &org.slug).await?
+                        && scope.org_id() == org_id
+                    {
+                        return Ok(Some(scope));
+                    }
+                }
+                Ok(None)
+            }
+            KeyHome::ServiceAccount { owner, .. } => {
+                let scope: &OrgScope = owner.scope();
+                Ok((scope.org_id() == org_id).then(|| scope.clone()))
+            }
+        }
+    }
+
     pub(super) fn new_key_page(
         &self,
         ctx: PageContext,

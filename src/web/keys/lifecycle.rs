@@ -420,15 +420,10 @@ async fn key_binding(
     home: KeyHome<'_>,
     key: &ApiKey,
 ) -> Result<Option<crate::authz::OrgScope>, AppError> {
-    let Some(org_id) = key.org_id else {
-        return Ok(None);
-    };
-    Ok(home
-        .bindings(state)
-        .await?
-        .into_iter()
-        .map(|(scope, _)| scope)
-        .find(|scope| scope.org_id() == org_id))
+    match key.org_id {
+        Some(org_id) => home.scope_in(state, org_id).await,
+        None => Ok(None),
+    }
 }
 
 pub async fn key_workspaces(

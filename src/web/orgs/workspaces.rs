@@ -416,18 +416,20 @@ async fn set_archived(
     owner: OrgOwner,
     client: ClientInfo,
     ws: String,
-    archived: Option<SudoGate>,
+    sudo_to_archive: Option<SudoGate>,
 ) -> Result<Response, AppError> {
     let ws = load_workspace(&state, &owner, &ws).await?;
-    let archiving = archived.is_some();
-    if let Some(gate) = archived {
-        gate.check(&format!(
-            "/orgs/{}/workspaces/{}/settings",
-            owner.scope().slug(),
-            ws.slug
-        ))?;
-    }
-    let archived = archiving;
+    let archived = match sudo_to_archive {
+        Some(gate) => {
+            gate.check(&format!(
+                "/orgs/{}/workspaces/{}/settings",
+                owner.scope().slug(),
+                ws.slug
+            ))?;
+            true
+        }
+        None => false,
+    };
     let action = if archived {
         "workspace.archived"
     } else {
