@@ -91,6 +91,10 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// 400 `reason_required`: a master-key request without a usable
+    /// `X-Gatehouse-Reason` header (the message says what is wrong with it).
+    #[error("reason required")]
+    ReasonRequired(&'static str),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("payload too large")]
@@ -167,6 +171,11 @@ impl ApiError {
                 "Some fields are not valid; nothing was changed.".to_owned(),
             ),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            ApiError::ReasonRequired(why) => (
+                StatusCode::BAD_REQUEST,
+                "reason_required",
+                format!("Send the reason for this request in the X-Gatehouse-Reason header. {why}"),
+            ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

@@ -1,9 +1,12 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use axum::Json;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
+use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
 use super::accounts::{Account, AccountPage, RegisterRequest};
@@ -81,11 +84,54 @@ impl Modify for BearerKeys {
                     .description(Some(
                         "A master key (platform level, created with `gatehouse operator \
                          master-key create`). Accepted only on /v1/admin; every request made \
-                         with it is audited.",
+                         with it says why in `X-Gatehouse-Reason` and is audited.",
                     ))
                     .build(),
             ),
         );
+        // Every master-key operation takes the reason header (the
+        // `MasterKey` extractor refuses a request without one).
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let by_master_key = op.security.as_ref().is_some_and(|reqs| {
+                    reqs.iter().any(|r| {
+                        serde_json::to_value(r)
+                            .ok()
+                            .is_some_and(|v| v.get("master_key").is_some())
+                    })
+                });
+                if by_master_key {
+                    op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
+                        ParameterBuilder::new()
+                            .name("X-Gatehouse-Reason")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::True)
+                            .description(Some(
+                                "Why this request is made: 1 to 500 characters, recorded with \
+                                 it in the audit log (percent-encode what is not ASCII). \
+                                 Missing: 400 `reason_required`.",
+                            ))
+                            .schema(Some(
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .min_length(Some(1))
+                                    .max_length(Some(500))
+                                    .pattern(Some(r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")),
+                            ))
+                            .build(),
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -98,7 +144,7 @@ impl Modify for BearerKeys {
                        missing_token, malformed_token, invalid_checksum, invalid_token, \
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, insufficient_permission (`permission` names it), service_account_key, key_not_bound, owner_required, \
-                       mfa_required, master_key_required, registration_disabled (403); \
+                       mfa_required, master_key_required, registration_disabled (403); reason_required (400: a master-key request without `X-Gatehouse-Reason`); \
                        not_found (404); method_not_allowed (405); last_owner, name_taken, resource_in_use, version_conflict, illegal_transition (409: for a run, `from` and `to` name its status and the one asked for); version_conflict (412: a stale `If-Match`); payload_too_large (413: over 64 KiB); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \
@@ -122,6 +168,14 @@ impl Modify for BearerKeys {
         super::accounts::register_by_master_key,
         super::accounts::list_accounts,
         super::accounts::list_orgs,
+        super::admin::get_account,
+        super::admin::disable_account,
+        super::admin::enable_account,
+        super::admin::delete_account,
+        super::admin::list_keys,
+        super::admin::revoke_key,
+        super::admin::list_audit,
+        super::admin::list_runs,
         super::secret_scanning::report_tokens,
         super::workspace_access::show_access,
         super::resources::doc::list,
@@ -161,6 +215,17 @@ impl Modify for BearerKeys {
         AccountPage,
         super::accounts::OrgSummaryOut,
         super::accounts::OrgPage,
+        super::admin::AccountOrg,
+        super::admin::AccountDetail,
+        super::admin::AccountStatusChange,
+        super::admin::AccountDeleted,
+        super::admin::AdminKey,
+        super::admin::AdminKeyPage,
+        super::admin::KeyRevoked,
+        super::admin::PlatformEventOut,
+        super::admin::PlatformEventPage,
+        super::admin::PlatformRunOut,
+        super::admin::PlatformRunPage,
         super::secret_scanning::ReportedToken,
         super::secret_scanning::ReportReceived,
         super::workspace_access::WorkspaceRef,

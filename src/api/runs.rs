@@ -209,7 +209,9 @@ fn instant(field: &str, s: &str) -> Result<Option<i64>, ApiError> {
 }
 
 /// Parses the query exactly as `RunParams` documents it.
-fn run_params(raw: Option<&str>) -> Result<(RunFilter, Option<RunCursor>, i64), ApiError> {
+pub(super) fn run_params(
+    raw: Option<&str>,
+) -> Result<(RunFilter, Option<RunCursor>, i64), ApiError> {
     let p: RawRunParams = serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|_| invalid("query", "The query string is malformed."))?;
     let limit = match p.limit.as_deref() {

@@ -7,6 +7,12 @@
 //!
 //! A personal key presented here is a valid credential without the authority:
 //! 403 `master_key_required`. No key, or an invalid one: 401.
+//!
+//! Every request also says why it is made: the `X-Gatehouse-Reason` header
+//! (at most 500 characters, percent-encoding allowed for what a header cannot
+//! carry). Without one the key authenticates but the request is refused
+//! (400 `reason_required`) and recorded as refused; with one, the reason is
+//! in the request's record and in the record of every change it makes.
 
 use std::collections::BTreeMap;
 
@@ -19,10 +25,15 @@ use super::PlatformScope;
 use crate::api::error::ApiError;
 use crate::auth::api_key::{FormatError, Presented};
 use crate::db::audit::{Actor, Event};
+use crate::db::platform::PlatformActor;
+use crate::domain::Reason;
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
 const LAST_USED_INTERVAL_SECS: i64 = 60;
+
+/// The header that carries a master-key request's reason.
+pub const REASON_HEADER: &str = "x-gatehouse-reason";
 
 /// An authenticated master key.
 #[derive(Debug, Clone)]
@@ -30,6 +41,7 @@ pub struct MasterKey {
     key_id: Uuid,
     public_id: String,
     name: String,
+    reason: Reason,
     scope: PlatformScope,
 }
 
@@ -48,6 +60,16 @@ impl MasterKey {
         &self.scope
     }
 
+    /// Why the caller says this request is made (`X-Gatehouse-Reason`).
+    pub fn reason(&self) -> &Reason {
+        &self.reason
+    }
+
+    /// The key as the author of platform actions (`OperatorAction`).
+    pub fn platform_actor(&self) -> PlatformActor<'_> {
+        PlatformActor::new(&self.scope, self.actor(), "master_key", self.prefix())
+    }
+
     /// Audit actor: the key itself (a master key has no owner).
     pub fn actor(&self) -> Actor {
         Actor::MasterKey {
@@ -62,6 +84,20 @@ impl MasterKey {
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     crate::authz::api::presented_key(parts, "a master key")
+}
+
+/// The request's reason, percent-decoded.
+fn reason(parts: &Parts) -> Result<Reason, &'static str> {
+    let raw = parts
+        .headers
+        .get(REASON_HEADER)
+        .ok_or("It is missing.")?
+        .to_str()
+        .map_err(|_| "It is not text: percent-encode what is not ASCII.")?;
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| "Its percent-encoding is not UTF-8.")?;
+    Reason::parse(&decoded)
 }
 
 /// The query parameters of a request, for the audit record.
@@ -140,10 +176,25 @@ impl FromRequestParts<AppState> for MasterKey {
                 .mark_master_key_used(&PlatformScope::new(), creds.id, &client.ip, now)
                 .await?;
         }
+        let reason = match reason(parts) {
+            Ok(reason) => reason,
+            Err(why) => {
+                let refused = Event::by(Actor::MasterKey {
+                    prefix: format!("{}{}", crate::auth::api_key::PREFIX, creds.public_id),
+                })
+                .did("master_key.refused")
+                .on("master_key", creds.id)
+                .detail(json!({ "reason": "reason_required", "method": parts.method.as_str() }))
+                .from(&client.origin());
+                state.db.record_event(&refused, now).await?;
+                return Err(ApiError::ReasonRequired(why));
+            }
+        };
         let key = MasterKey {
             key_id: creds.id,
             public_id: creds.public_id,
             name: creds.name,
+            reason,
             scope: PlatformScope::new(),
         };
         // Under `nest("/v1", …)` the URI is stripped of its prefix; the audit
@@ -164,6 +215,7 @@ impl FromRequestParts<AppState> for MasterKey {
                 "query": query_params(parts),
                 "request_id": client.request_id,
                 "key": key.prefix(),
+                "reason": key.reason.as_str(),
             }))
             .from(&client.origin());
         state.db.record_event(&request, now).await?;

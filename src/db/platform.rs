@@ -13,12 +13,48 @@ use uuid::Uuid;
 use super::keys::key_columns;
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{Operator, PlatformScope};
-use crate::db::audit::{Event, Origin, insert_event};
+use crate::db::audit::{Actor, Event, Origin, insert_event};
 use crate::db::keys::ApiKey;
+use crate::db::runs::{RunCursor, RunFilter, RunRow, run_columns};
 use crate::db::users::User;
 use crate::domain::Reason;
+use crate::domain::RunStatus;
 
-/// What an operator did, to what, and why.
+/// Who acts across organizations: an operator in the console, or a master
+/// key over the API. Built only from their proofs (`From<&Operator>`,
+/// `MasterKey::platform_actor`), since it carries the platform scope.
+#[derive(Debug, Clone)]
+pub struct PlatformActor<'a> {
+    scope: &'a PlatformScope,
+    actor: Actor,
+    /// The detail key naming the author: `operator` or `master_key`.
+    kind: &'static str,
+    /// The operator's email or the key's prefix.
+    label: String,
+}
+
+impl<'a> PlatformActor<'a> {
+    pub fn new(scope: &'a PlatformScope, actor: Actor, kind: &'static str, label: String) -> Self {
+        Self {
+            scope,
+            actor,
+            kind,
+            label,
+        }
+    }
+
+    pub fn scope(&self) -> &'a PlatformScope {
+        self.scope
+    }
+}
+
+impl<'a> From<&'a Operator> for PlatformActor<'a> {
+    fn from(op: &'a Operator) -> Self {
+        Self::new(op.scope(), op.actor(), "operator", op.email().to_owned())
+    }
+}
+
+/// What an operator (or the master key) did, to what, and why.
 #[derive(Debug, Clone)]
 pub struct OperatorAction<'a> {
     /// `ops.<thing>.<verb>`, e.g. `ops.user.disabled`.
@@ -40,24 +76,27 @@ impl OperatorAction<'_> {
     /// organization (each org's owners see it in their log), or one
     /// platform-only event (`Event::in_orgs_by_platform`). All of them share
     /// an `action_id`, and every one is part of the platform log.
-    pub fn events(&self, operator: &Operator, origin: &Origin) -> Vec<Event> {
+    pub fn events<'b>(&self, by: impl Into<PlatformActor<'b>>, origin: &Origin) -> Vec<Event> {
+        let by = by.into();
         let action_id = Uuid::now_v7();
         let mut detail = json!({
             "reason": self.reason.as_str(),
             "action_id": action_id,
-            "operator": operator.email(),
         });
+        if let Some(d) = detail.as_object_mut() {
+            d.insert(by.kind.to_owned(), json!(by.label));
+        }
         if let (Some(d), Some(extra)) = (detail.as_object_mut(), self.detail.as_object()) {
             for (k, v) in extra {
                 d.insert(k.clone(), v.clone());
             }
         }
-        Event::by(operator.actor())
+        Event::by(by.actor)
             .did(self.action)
             .on(self.target_kind, &self.target_id)
             .detail(detail)
             .from(origin)
-            .in_orgs_by_platform(operator.scope(), self.orgs)
+            .in_orgs_by_platform(by.scope, self.orgs)
     }
 }
 
@@ -140,14 +179,14 @@ pub struct OrgSummary {
 impl Db {
     /// Writes an operator's action with its reason to the platform log and
     /// to the log of each affected organization, in one transaction.
-    pub async fn record_operator_action(
+    pub async fn record_operator_action<'b>(
         &self,
-        operator: &Operator,
+        by: impl Into<PlatformActor<'b>>,
         origin: &Origin,
         action: OperatorAction<'_>,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        let events = action.events(operator, origin);
+        let events = action.events(by, origin);
         in_tx!(self, |tx| {
             for event in &events {
                 insert_event!(&mut *tx, event, now)?;
@@ -341,16 +380,16 @@ impl Db {
     /// record is written in the same transaction. Returns false when the
     /// user does not exist or is already in the requested state (nothing is
     /// written then).
-    pub async fn set_user_disabled(
+    pub async fn set_user_disabled<'b>(
         &self,
-        operator: &Operator,
+        by: impl Into<PlatformActor<'b>>,
         origin: &Origin,
         user_id: Uuid,
         disabled: bool,
         action: OperatorAction<'_>,
         now: i64,
     ) -> Result<Option<u64>, sqlx::Error> {
-        let events = action.events(operator, origin);
+        let events = action.events(by, origin);
         let done = in_tx!(self, |tx| {
             let changed = if disabled {
                 sqlx::query(
@@ -506,5 +545,143 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_contains("Ada"), "%ada%");
         assert_eq!(like_contains("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}
+
+/// Which keys a platform key listing shows; `None` means "any".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyFilter {
+    /// Keys bound to this org (personal keys bound to it and its service
+    /// accounts' keys).
+    pub org_id: Option<Uuid>,
+    /// Keys owned by this account.
+    pub owner_user_id: Option<Uuid>,
+    /// Keyset cursor: keys with a greater id (ids are UUIDv7).
+    pub after: Option<Uuid>,
+}
+
+/// A run with the org and workspace it belongs to, for the cross-tenant
+/// run history.
+#[derive(Debug, Clone, FromRow)]
+pub struct PlatformRun {
+    pub org_id: Uuid,
+    pub workspace_id: Uuid,
+    #[sqlx(flatten)]
+    pub run: RunRow,
+}
+
+/// Filters of the cross-tenant run history; `None` means "any".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlatformRunFilter {
+    pub org_id: Option<Uuid>,
+    pub workspace_id: Option<Uuid>,
+    pub runs: RunFilter,
+}
+
+impl Db {
+    /// API keys across organizations, as metadata (digests never selected),
+    /// oldest first.
+    pub async fn platform_keys(
+        &self,
+        _scope: &PlatformScope,
+        filter: KeyFilter,
+        limit: i64,
+    ) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys WHERE ($1 IS NULL OR org_id = $1) \
+                 AND ($2 IS NULL OR owner_user_id = $2) AND ($3 IS NULL OR id > $3) \
+                 ORDER BY id LIMIT $4"
+            ))
+            .bind(filter.org_id)
+            .bind(filter.owner_user_id)
+            .bind(filter.after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    pub async fn platform_key(
+        &self,
+        _scope: &PlatformScope,
+        id: Uuid,
+    ) -> Result<Option<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })
+    }
+
+    /// Revokes any key (a person's or a service account's) with `records`
+    /// in the same transaction. False when it was revoked already (nothing
+    /// is written then).
+    pub async fn revoke_key_on_platform(
+        &self,
+        _scope: &PlatformScope,
+        key_id: Uuid,
+        records: &[Event],
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let revoked = in_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(key_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 1 {
+                for record in records {
+                    insert_event!(&mut *tx, record, now)?;
+                }
+            }
+            n == 1
+        });
+        Ok(revoked)
+    }
+
+    /// Runs across organizations, newest first (keyset on `(created_at, id)`).
+    pub async fn platform_runs(
+        &self,
+        _scope: &PlatformScope,
+        filter: PlatformRunFilter,
+        before: Option<RunCursor>,
+        limit: i64,
+    ) -> Result<Vec<PlatformRun>, sqlx::Error> {
+        let before = before.unwrap_or(RunCursor {
+            created_at: i64::MAX,
+            id: Uuid::max(),
+        });
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, PlatformRun>(concat!(
+                "SELECT r.org_id, r.workspace_id, ",
+                run_columns!(),
+                " WHERE ($1 IS NULL OR r.org_id = $1) AND ($2 IS NULL OR r.workspace_id = $2) \
+                 AND ($3 = '' OR r.status = $3) \
+                 AND r.created_at >= $4 AND r.created_at < $5 \
+                 AND (r.created_at < $6 OR (r.created_at = $6 AND r.id < $7)) \
+                 ORDER BY r.created_at DESC, r.id DESC LIMIT $8"
+            ))
+            .bind(filter.org_id)
+            .bind(filter.workspace_id)
+            .bind(filter.runs.status.map_or("", RunStatus::as_str))
+            .bind(filter.runs.from.unwrap_or(i64::MIN))
+            .bind(filter.runs.to.unwrap_or(i64::MAX))
+            .bind(before.created_at)
+            .bind(before.id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })
     }
 }

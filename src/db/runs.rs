@@ -32,6 +32,7 @@ macro_rules! run_columns {
          r.updated_at FROM runs r JOIN resources a ON a.id = r.agent_id"
     };
 }
+pub(crate) use run_columns;
 
 /// One run as stored.
 #[derive(Debug, Clone, FromRow)]

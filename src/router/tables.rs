@@ -11,7 +11,7 @@ use axum::response::Redirect;
 
 use super::RouteTable;
 use crate::api::{
-    accounts, keys, me, openapi, org_audit, org_members, orgs as api_orgs, secret_scanning,
+    accounts, admin, keys, me, openapi, org_audit, org_members, orgs as api_orgs, secret_scanning,
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
@@ -278,6 +278,14 @@ pub fn v1() -> RouteTable {
         .post("/admin/account/register", accounts::register_by_master_key)
         .get("/admin/accounts", accounts::list_accounts)
         .get("/admin/orgs", accounts::list_orgs)
+        .get("/admin/accounts/{id}", admin::get_account)
+        .delete("/admin/accounts/{id}", admin::delete_account)
+        .post("/admin/accounts/{id}/disable", admin::disable_account)
+        .post("/admin/accounts/{id}/enable", admin::enable_account)
+        .get("/admin/keys", admin::list_keys)
+        .post("/admin/keys/{id}/revoke", admin::revoke_key)
+        .get("/admin/audit", admin::list_audit)
+        .get("/admin/runs", admin::list_runs)
         .get("/openapi.json", openapi::document)
 }
 

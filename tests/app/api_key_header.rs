@@ -100,7 +100,12 @@ async fn the_master_key_works_in_the_x_api_key_header_too() {
             .token
             .expose()
             .to_owned();
-        let res = send(&app, "/v1/admin/orgs", &[("X-API-Key", &master)]).await;
+        let res = send(
+            &app,
+            "/v1/admin/orgs",
+            &[("X-API-Key", &master), ("X-Gatehouse-Reason", ADMIN_REASON)],
+        )
+        .await;
         res.assert_status(StatusCode::OK);
         let res = send(&app, "/v1/admin/orgs", &[("X-API-Key", "gtk_nope")]).await;
         res.assert_status(StatusCode::UNAUTHORIZED);

@@ -483,6 +483,11 @@ pub async fn api(
     if let Some(token) = bearer {
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
+    // Every master-key request says why (`admin_without_reason` tests the
+    // refusal when it does not).
+    if path.starts_with("/v1/admin") {
+        req = req.header("x-gatehouse-reason", ADMIN_REASON);
+    }
     let body = match json {
         Some(j) => {
             req = req.header(header::CONTENT_TYPE, "application/json");
@@ -491,6 +496,28 @@ pub async fn api(
         None => Body::empty(),
     };
     c.send(req.body(body).unwrap()).await
+}
+
+/// The reason `api` sends with every `/v1/admin` request.
+pub const ADMIN_REASON: &str = "ticket OPS-1: integration test";
+
+/// A `/v1/admin` request with the given reason header (or none).
+pub async fn admin_with_reason(
+    router: &Router,
+    method: Method,
+    path: &str,
+    bearer: &str,
+    reason: Option<&str>,
+) -> TestResponse {
+    let mut c = Client::new(router.clone());
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+    if let Some(reason) = reason {
+        req = req.header("x-gatehouse-reason", reason);
+    }
+    c.send(req.body(Body::empty()).unwrap()).await
 }
 
 /// The JSON body of a response.

@@ -8,6 +8,7 @@ mod helpers;
 
 mod access_model;
 mod account;
+mod admin_api;
 mod api;
 mod api_key_header;
 mod api_limits;

@@ -28,6 +28,25 @@ pub async fn exec(app: &TestApp, sql: &'static str, binds: &[&str]) {
     }
 }
 
+/// A count with one id bound as `$1` (test assertions only).
+pub async fn exec_count(app: &TestApp, sql: &'static str, id: Uuid) -> i64 {
+    match app.db() {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(id).fetch_one(p).await,
+    }
+    .unwrap()
+}
+
+/// The id of the API key named `name` (test set-up: names are unique there).
+pub async fn key_id_named(app: &TestApp, name: &str) -> Uuid {
+    let sql = "SELECT id FROM api_keys WHERE name = $1";
+    match app.db() {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(name).fetch_one(p).await,
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(name).fetch_one(p).await,
+    }
+    .unwrap()
+}
+
 pub async fn user_id(app: &TestApp, email: &str) -> Uuid {
     match app.db() {
         Db::Sqlite(p) => sqlx::query_scalar("SELECT id FROM users WHERE email = $1")

@@ -101,12 +101,17 @@ async fn grant_team_role_id(app: &TestApp, org: &str, ws: &str, team: &str, role
         .rows_affected());
 }
 
-const AGENT: &str = r#"{"model": "small", "instructions": "Be brief."}"#;
-const EVERY_RUN_SCOPE: &[&str] = &["agents:run", "runs:read", "runs:write"];
+pub const AGENT: &str = r#"{"model": "small", "instructions": "Be brief."}"#;
+pub const EVERY_RUN_SCOPE: &[&str] = &["agents:run", "runs:read", "runs:write"];
 
 /// An owner's key bound to `org` with `scopes`, granted its `default`
 /// workspace.
-async fn workspace_key(app: &TestApp, owner: &mut Client, org: &str, scopes: &[&str]) -> String {
+pub async fn workspace_key(
+    app: &TestApp,
+    owner: &mut Client,
+    org: &str,
+    scopes: &[&str],
+) -> String {
     let token = owner.create_bound_key(scopes, org, &[]).await;
     grant_key_workspace(app, &token, org, "default").await;
     token
@@ -138,7 +143,13 @@ fn code(res: &TestResponse) -> String {
 }
 
 /// Requests a run of `agent` in `org`'s default workspace; returns its id.
-async fn request(app: &TestApp, token: &str, org: &str, agent: Uuid, body: Option<&str>) -> String {
+pub async fn request(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    agent: Uuid,
+    body: Option<&str>,
+) -> String {
     let res = call(
         app,
         Method::POST,

@@ -44,7 +44,15 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         }
         ("POST", "/v1/admin/account/register")
         | ("GET", "/v1/admin/accounts")
-        | ("GET", "/v1/admin/orgs") => Admin,
+        | ("GET", "/v1/admin/orgs")
+        | ("GET", "/v1/admin/accounts/{id}")
+        | ("DELETE", "/v1/admin/accounts/{id}")
+        | ("POST", "/v1/admin/accounts/{id}/disable")
+        | ("POST", "/v1/admin/accounts/{id}/enable")
+        | ("GET", "/v1/admin/keys")
+        | ("POST", "/v1/admin/keys/{id}/revoke")
+        | ("GET", "/v1/admin/audit")
+        | ("GET", "/v1/admin/runs") => Admin,
         ("POST", "/v1/account/register")
         | ("POST", "/v1/secret-scanning/reports")
         | ("GET", "/v1/openapi.json") => Open,
@@ -70,6 +78,9 @@ fn body(method: &str, path: &str) -> Option<&'static str> {
         ("PATCH", _) => Some(r#"{"display_name":"Renamed"}"#),
         ("PUT", _) => Some(r#"{"role":"viewer"}"#),
         ("POST", "/v1/secret-scanning/reports") => Some("[]"),
+        ("POST", p) if p.starts_with("/v1/admin/accounts/") || p.starts_with("/v1/admin/keys/") => {
+            None
+        }
         ("POST", "/v1/admin/account/register") => Some(
             r#"{"email":"admitted@example.com","display_name":"Admitted","password":"Correct-Horse-Battery-42!"}"#,
         ),
@@ -119,16 +130,41 @@ pub async fn walk(app: &TestApp, w: &mut World) {
     .assert_status(StatusCode::CREATED);
     add_member(app, "acme", "dora@example.com", "member").await;
     let dora_id = user_id(app, "dora@example.com").await.to_string();
+    // The account the admin rows disable, enable and delete (last), and the
+    // key they revoke: neither is one the other rows use.
+    api(
+        &app.router,
+        Method::POST,
+        "/v1/admin/account/register",
+        Some(&master),
+        Some(r#"{"email":"erin@example.com","display_name":"Erin","password":"Correct-Horse-Battery-42!"}"#),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let erin_id = user_id(app, "erin@example.com").await.to_string();
+    w.member
+        .create_key("to revoke", &["profile:read"], "30")
+        .await;
+    let revoked_key = crate::orgs::key_id_named(app, "to revoke")
+        .await
+        .to_string();
     let url = |path: &str, team: &str, user: &str| {
+        let id = if path.starts_with("/v1/admin/keys/") {
+            &revoked_key
+        } else {
+            &erin_id
+        };
         path.replace("{slug}", "acme")
             .replace("{team_id}", team)
             .replace("{user_id}", user)
+            .replace("{id}", id)
     };
 
     // The state-changing rows (PUT, then DELETE) run last; removing grace
     // from the org last of all.
     let mut rows = table.routes().to_vec();
     rows.sort_by_key(|(m, p)| match (*m, p.as_str()) {
+        ("DELETE", "/v1/admin/accounts/{id}") => 4,
         ("DELETE", "/v1/orgs/{slug}/members/{user_id}") => 3,
         ("PUT", _) => 1,
         ("DELETE", _) => 2,
