@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod error;
 pub mod json;
+pub mod key_management;
 pub mod key_workspaces;
 pub mod keys;
 pub mod me;

@@ -410,6 +410,18 @@ impl<S> UserKeyAuth<S> {
     }
 }
 
+impl UserKeyAuth<scopes::KeysWrite> {
+    /// The proof the key-management API makes keys with.
+    pub fn minter(&self) -> crate::authz::proof::KeyMinter {
+        crate::authz::proof::KeyMinter::new(
+            self.owner_proof(),
+            self.principal.key_id,
+            self.principal.public_id.clone(),
+            self.principal.org_id,
+        )
+    }
+}
+
 impl<S> std::ops::Deref for UserKeyAuth<S> {
     type Target = ApiPrincipal;
     fn deref(&self) -> &ApiPrincipal {

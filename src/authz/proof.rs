@@ -53,6 +53,48 @@ impl CurrentUser {
     }
 }
 
+/// Proof that the request comes with a person's API key holding
+/// `keys:write`: it may make and rotate that person's keys, within its own
+/// reach (the handler checks the limits; the storage functions write only
+/// for `user_id`, bound to `org_id`).
+#[derive(Debug, Clone)]
+pub struct KeyMinter {
+    user: CurrentUser,
+    key_id: Uuid,
+    public_id: String,
+    org_id: Option<Uuid>,
+}
+
+impl KeyMinter {
+    pub(in crate::authz) fn new(
+        user: CurrentUser,
+        key_id: Uuid,
+        public_id: String,
+        org_id: Option<Uuid>,
+    ) -> Self {
+        Self {
+            user,
+            key_id,
+            public_id,
+            org_id,
+        }
+    }
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    /// The key that makes keys.
+    pub fn key_id(&self) -> Uuid {
+        self.key_id
+    }
+    pub fn public_id(&self) -> &str {
+        &self.public_id
+    }
+    /// The org the minting key is bound to; its keys are bound to it too.
+    pub fn org_id(&self) -> Option<Uuid> {
+        self.org_id
+    }
+}
+
 /// Proof that the session is in sudo mode now.
 #[derive(Debug, Clone)]
 pub struct SudoUser {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
 use super::{Db, execute, in_tx, on_pool};
-use crate::authz::proof::{CurrentUser, OrgScope, OwnerScope, SudoUser};
+use crate::authz::proof::{CurrentUser, KeyMinter, OrgScope, OwnerScope, SudoUser};
 use crate::domain::Scopes;
 
 /// The columns of `ApiKey`, in one place: queries splice it in with
@@ -23,7 +23,7 @@ use crate::domain::Scopes;
 macro_rules! key_columns {
     () => {
         "id, public_id, owner_user_id, service_account_id, org_id, name, description, scopes, \
-         created_at, expires_at, rotated_at, revoked_at, last_used_at, last_used_ip"
+         created_at, expires_at, rotated_at, revoked_at, last_used_at, last_used_ip, created_by"
     };
 }
 pub(crate) use key_columns;
@@ -46,6 +46,9 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
+    /// Who made it: an email, or `key:gtk_<public id>` for a key made with
+    /// another key; absent for keys made before this was recorded.
+    pub created_by: Option<String>,
 }
 
 /// The state of a key at a moment, as its list shows it.
@@ -166,6 +169,8 @@ pub struct NewKey<'a> {
     pub scopes: &'a Scopes,
     pub digest: &'a [u8],
     pub expires_at: Option<i64>,
+    /// See `ApiKey::created_by`.
+    pub created_by: &'a str,
 }
 
 /// Whose keys a rotation, revocation or removal may touch, from a proof:
@@ -238,8 +243,8 @@ impl Db {
         in_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO api_keys (id, public_id, owner_user_id, org_id, name, description, \
-                 scopes, secret_digest, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 scopes, secret_digest, created_at, expires_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(id)
             .bind(key.public_id)
@@ -251,6 +256,7 @@ impl Db {
             .bind(key.digest)
             .bind(now)
             .bind(key.expires_at)
+            .bind(key.created_by)
             .execute(&mut *tx)
             .await?;
             for team in teams {
@@ -367,6 +373,20 @@ impl Db {
         &self,
         owner: KeyOwner<'_>,
         _sudo: &SudoUser,
+        key_id: Uuid,
+        new_digest: &[u8],
+        previous_valid_until: Option<i64>,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        self.rotate_where(owner, key_id, new_digest, previous_valid_until, event, now)
+            .await
+    }
+
+    /// The one rotation statement, for `rotate_key` and `rotate_key_by_key`.
+    async fn rotate_where(
+        &self,
+        owner: KeyOwner<'_>,
         key_id: Uuid,
         new_digest: &[u8],
         previous_valid_until: Option<i64>,
@@ -514,5 +534,151 @@ impl Db {
                 .bind(key_id)
         )?;
         Ok(())
+    }
+}
+
+/// The workspaces a set of keys is granted: `(key id, workspace name)`,
+/// by key and name.
+pub type KeyWorkspaceNames = Vec<(Uuid, String)>;
+
+impl Db {
+    /// Makes a key for the minter's person with another key: bound to the
+    /// minting key's org (or to none), granted those of `workspaces` that
+    /// the minting key is granted itself — the SELECT takes them from its
+    /// grants, so no other workspace can be written. `event(key id)` is
+    /// written in the same transaction. The caller has checked the scopes
+    /// and the expiry against the minting key's.
+    pub async fn create_key_by_key(
+        &self,
+        minter: &KeyMinter,
+        key: NewKey<'_>,
+        workspaces: &[Uuid],
+        event: impl FnOnce(Uuid) -> Event,
+        now: i64,
+    ) -> Result<Uuid, sqlx::Error> {
+        let id = Uuid::now_v7();
+        let event = event(id).in_org_of_key(minter.org_id());
+        in_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO api_keys (id, public_id, owner_user_id, org_id, name, description, \
+                 scopes, secret_digest, created_at, expires_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(id)
+            .bind(key.public_id)
+            .bind(minter.user().id())
+            .bind(minter.org_id())
+            .bind(key.name)
+            .bind(key.description)
+            .bind(key.scopes.to_stored())
+            .bind(key.digest)
+            .bind(now)
+            .bind(key.expires_at)
+            .bind(key.created_by)
+            .execute(&mut *tx)
+            .await?;
+            for ws in workspaces {
+                sqlx::query(
+                    "INSERT INTO api_key_workspaces (key_id, workspace_id, org_id, created_at) \
+                     SELECT $1, g.workspace_id, g.org_id, $2 FROM api_key_workspaces g \
+                     JOIN workspaces w ON w.id = g.workspace_id AND w.archived_at IS NULL \
+                     WHERE g.key_id = $3 AND g.workspace_id = $4",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(minter.key_id())
+                .bind(*ws)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_event!(&mut *tx, &event, now)?;
+        });
+        Ok(id)
+    }
+
+    /// Gives an unrevoked key of the minter's person a new secret, as
+    /// `rotate_key` does for the pages; the caller has checked that the key
+    /// reaches no further than the minting key.
+    pub async fn rotate_key_by_key(
+        &self,
+        minter: &KeyMinter,
+        key_id: Uuid,
+        new_digest: &[u8],
+        previous_valid_until: Option<i64>,
+        event: Event,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        self.rotate_where(
+            KeyOwner::User(minter.user()),
+            key_id,
+            new_digest,
+            previous_valid_until,
+            event,
+            now,
+        )
+        .await
+    }
+
+    /// The workspace ids a key is granted.
+    pub async fn key_workspace_ids(&self, key_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT workspace_id FROM api_key_workspaces WHERE key_id = $1 \
+                 ORDER BY workspace_id",
+            )
+            .bind(key_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// The workspaces granted to each key of the person (their own keys).
+    pub async fn workspace_names_of_keys_of(
+        &self,
+        owner: &CurrentUser,
+    ) -> Result<KeyWorkspaceNames, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT g.key_id, w.name FROM api_key_workspaces g \
+                 JOIN api_keys k ON k.id = g.key_id JOIN workspaces w ON w.id = g.workspace_id \
+                 WHERE k.owner_user_id = $1 ORDER BY g.key_id, w.name",
+            )
+            .bind(owner.id())
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// The workspaces granted to each key bound to the org.
+    pub async fn workspace_names_of_keys_in(
+        &self,
+        scope: &OwnerScope,
+    ) -> Result<KeyWorkspaceNames, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT g.key_id, w.name FROM api_key_workspaces g \
+                 JOIN workspaces w ON w.id = g.workspace_id \
+                 WHERE g.org_id = $1 ORDER BY g.key_id, w.name",
+            )
+            .bind(scope.org_id())
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// Every key bound to the org (its members' bound keys and its service
+    /// accounts' keys), newest first, as metadata.
+    pub async fn org_bound_keys(&self, scope: &OwnerScope) -> Result<Vec<ApiKey>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, ApiKey>(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM api_keys WHERE org_id = $1 AND hidden_at IS NULL \
+                 ORDER BY created_at DESC, id DESC"
+            ))
+            .bind(scope.org_id())
+            .fetch_all(pool)
+            .await
+        })
     }
 }

@@ -216,8 +216,8 @@ impl Db {
         let created = in_tx!(self, |tx| {
             let n = sqlx::query(
                 "INSERT INTO api_keys (id, public_id, service_account_id, org_id, name, \
-                 description, scopes, secret_digest, created_at, expires_at) \
-                 SELECT $1, $2, sa.id, sa.org_id, $3, $4, $5, $6, $7, $8 \
+                 description, scopes, secret_digest, created_at, expires_at, created_by) \
+                 SELECT $1, $2, sa.id, sa.org_id, $3, $4, $5, $6, $7, $8, $11 \
                  FROM service_accounts sa \
                  WHERE sa.id = $9 AND sa.org_id = $10 AND sa.deleted_at IS NULL",
             )
@@ -231,6 +231,7 @@ impl Db {
             .bind(key.expires_at)
             .bind(sa_id)
             .bind(scope.org_id())
+            .bind(key.created_by)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -11,7 +11,8 @@ use axum::response::Redirect;
 
 use super::RouteTable;
 use crate::api::{
-    accounts, admin, keys, me, openapi, org_audit, org_members, orgs as api_orgs, secret_scanning,
+    accounts, admin, key_management, keys, me, openapi, org_audit, org_members, orgs as api_orgs,
+    secret_scanning,
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
@@ -259,6 +260,12 @@ pub fn v1() -> RouteTable {
         .get("/me", me::get_me)
         .patch("/me", me::update_me)
         .get("/keys/current", keys::current_key)
+        .get("/keys", key_management::list_keys)
+        .post("/keys", key_management::create_key)
+        .get("/keys/{id}", key_management::get_key)
+        .post("/keys/{id}/rotate", key_management::rotate_key)
+        .post("/keys/{id}/revoke", key_management::revoke_key)
+        .get("/orgs/{slug}/keys", key_management::list_org_keys)
         .get("/orgs/{slug}/members", api_orgs::list_members)
         .patch("/orgs/{slug}/members/{user_id}", org_members::patch_member)
         .delete("/orgs/{slug}/members/{user_id}", org_members::delete_member)

@@ -19,6 +19,7 @@ mod erasure;
 mod export;
 mod forms;
 mod invitations;
+mod key_api;
 mod key_mfa;
 mod key_workspaces;
 mod keys;

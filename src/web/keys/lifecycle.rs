@@ -164,6 +164,7 @@ pub async fn create_key(
         scopes: &scopes,
         digest: &issued.digest,
         expires_at,
+        created_by: sudo.email(),
     };
     let teams = binding.as_ref().map_or(&[][..], |(_, t)| t.as_slice());
     let mut detail = json!({

@@ -17,6 +17,9 @@ pub enum Row {
     Mine(&'static str),
     /// acme's data; members get the status given, owners are served.
     Org(&'static str, StatusCode),
+    /// Making, rotating and revoking the key owner's keys: served for the
+    /// owner's key-making key, on one of the owner's keys.
+    OwnKeys(&'static str),
     /// Platform administration: the master key only.
     Admin,
     /// No key needed.
@@ -29,7 +32,12 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
     Some(match (method, path) {
         ("GET", "/v1/me") => Mine("profile:read"),
         ("PATCH", "/v1/me") => Mine("profile:write"),
-        ("GET", "/v1/keys/current") => Mine("keys:read"),
+        ("GET", "/v1/keys/current") | ("GET", "/v1/keys") => Mine("keys:read"),
+        ("GET", "/v1/keys/{id}") => OwnKeys("keys:read"),
+        ("POST", "/v1/keys")
+        | ("POST", "/v1/keys/{id}/rotate")
+        | ("POST", "/v1/keys/{id}/revoke") => OwnKeys("keys:write"),
+        ("GET", "/v1/orgs/{slug}/keys") => Org("keys:read", MEMBERS_ARE_REFUSED),
         ("GET", "/v1/orgs/{slug}/members") => Org("members:read", MEMBERS_ARE_REFUSED),
         ("PATCH", "/v1/orgs/{slug}/members/{user_id}")
         | ("DELETE", "/v1/orgs/{slug}/members/{user_id}") => {
@@ -78,6 +86,11 @@ fn body(method: &str, path: &str) -> Option<&'static str> {
         ("PATCH", _) => Some(r#"{"display_name":"Renamed"}"#),
         ("PUT", _) => Some(r#"{"role":"viewer"}"#),
         ("POST", "/v1/secret-scanning/reports") => Some("[]"),
+        ("POST", "/v1/keys") => {
+            Some(r#"{"name":"matrix made","permissions":["profile:read"],"expiresInDays":1}"#)
+        }
+        ("POST", "/v1/keys/{id}/rotate") => Some(r#"{"grace":"none"}"#),
+        ("POST", "/v1/keys/{id}/revoke") => None,
         ("POST", p) if p.starts_with("/v1/admin/accounts/") || p.starts_with("/v1/admin/keys/") => {
             None
         }
@@ -148,9 +161,25 @@ pub async fn walk(app: &TestApp, w: &mut World) {
     let revoked_key = crate::orgs::key_id_named(app, "to revoke")
         .await
         .to_string();
+    // The owner's key-making key, and the key of hers it rotates and revokes.
+    let key_maker = w
+        .owner
+        .create_key(
+            "matrix maker",
+            &["keys:read", "keys:write", "profile:read"],
+            "30",
+        )
+        .await;
+    let own_target = w
+        .owner
+        .create_key("matrix target", &["profile:read"], "7")
+        .await;
+    let own_target_id = own_target[4..4 + own_target[4..].find('_').unwrap()].to_owned();
     let url = |path: &str, team: &str, user: &str| {
         let id = if path.starts_with("/v1/admin/keys/") {
             &revoked_key
+        } else if path.starts_with("/v1/keys/") {
+            &own_target_id
         } else {
             &erin_id
         };
@@ -272,6 +301,36 @@ pub async fn walk(app: &TestApp, w: &mut World) {
                 assert!(
                     res.status.is_success(),
                     "owner's key {what}: {} {}",
+                    res.status,
+                    res.body
+                );
+            }
+            Row::OwnKeys(scope) => {
+                expect(
+                    &send(Some(only_profile.clone())).await,
+                    StatusCode::FORBIDDEN,
+                    "a key without the scope",
+                );
+                // Reading: another person's key does not find her key.
+                // Writing: only a key with keys:write may.
+                let (others, owners) = if scope == "keys:read" {
+                    (StatusCode::NOT_FOUND, StatusCode::OK)
+                } else {
+                    (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN)
+                };
+                expect(&send(Some(member.clone())).await, others, "member's key");
+                expect(
+                    &send(Some(elsewhere.clone())).await,
+                    others,
+                    "another org's key",
+                );
+                expect(&send(Some(owner.clone())).await, owners, "owner's key");
+                let res = send(Some(master.clone())).await;
+                assert!(res.status.is_client_error(), "master key {what}");
+                let res = send(Some(key_maker.clone())).await;
+                assert!(
+                    res.status.is_success(),
+                    "owner's key-making key {what}: {} {}",
                     res.status,
                     res.body
                 );
