@@ -4,6 +4,7 @@
 //! code (see `error`). The OpenAPI document is generated from these handlers.
 
 pub mod accounts;
+pub mod bundles;
 pub mod error;
 pub mod json;
 pub mod key_workspaces;

@@ -424,7 +424,7 @@ pub fn workspaces() -> RouteTable {
 /// workspaces (no `{ws}`: `ApiOrgKey`, filtered by the key's grants).
 pub fn v1_workspaces() -> RouteTable {
     use crate::api::resources as r;
-    use crate::api::{key_workspaces, runs, workspace_access, workspaces};
+    use crate::api::{bundles, key_workspaces, runs, workspace_access, workspaces};
     use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
     RouteTable::nested("v1-workspaces", "/v1")
         .get("/orgs/{slug}/workspaces", workspaces::list_workspaces)
@@ -525,6 +525,27 @@ pub fn v1_workspaces() -> RouteTable {
         .post(
             "/orgs/{slug}/workspaces/{ws}/schedules/{id}/restore",
             r::restore::<Schedules>,
+        )
+        // Configuration bundles and their snapshots.
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/config",
+            bundles::export_config,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/plan",
+            bundles::plan_config,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/apply",
+            bundles::apply_config,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/snapshots",
+            bundles::list_snapshots,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/snapshots/{snapshot}",
+            bundles::get_snapshot,
         )
         // Runs: Gatehouse records them, an executor performs them.
         .post(
