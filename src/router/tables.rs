@@ -288,7 +288,7 @@ pub fn workspaces() -> RouteTable {
     use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
     use crate::web::orgs::{workspace_access as access, workspaces as ws};
     use crate::web::workspaces::resources as r;
-    use crate::web::workspaces::runs;
+    use crate::web::workspaces::{config, runs};
     RouteTable::new("workspaces")
         .get("/orgs/{slug}/workspaces", ws::list_workspaces)
         .post("/orgs/{slug}/workspaces", ws::create_workspace)
@@ -409,6 +409,24 @@ pub fn workspaces() -> RouteTable {
         )
         .get("/orgs/{slug}/workspaces/{ws}/runs", runs::list_runs)
         .get("/orgs/{slug}/workspaces/{ws}/runs/{run_id}", runs::show_run)
+        // Configuration bundles: download, import (plan, apply), history.
+        .get("/orgs/{slug}/workspaces/{ws}/config", config::show_config)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/config/export",
+            config::download_config,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/plan",
+            config::plan_import,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/apply",
+            config::apply_import,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/config/snapshots/{snapshot}",
+            config::show_snapshot,
+        )
         .get(
             "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
             runs::list_agent_runs,
