@@ -559,3 +559,186 @@ async fn a_viewer_may_export_and_plan_but_never_apply() {
     })
     .await;
 }
+
+/// The value of the hidden field `name` on a page.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in the page"))
+        + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_bundle_is_downloaded_planned_and_confirmed_on_the_pages() {
+    each_engine(|app| async move {
+        let (ada_key, _, mut ada) = world(&app).await;
+        populate(&ada_key).await;
+        let text = export(&ada_key, WS).await;
+        let page = ada.get("/orgs/acme/workspaces/default").await;
+        assert!(page.contains("Download the configuration"));
+        let file = ada.get("/orgs/acme/workspaces/default/config/export").await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(file.body, text);
+        assert_eq!(
+            file.headers["content-disposition"],
+            "attachment; filename=\"acme-default.gatehouse.json\""
+        );
+
+        // Into `staging`: the plan first, nothing changed yet.
+        let staging = "/orgs/acme/workspaces/staging/config";
+        let before = state_of(&app).await;
+        let plan_page = ada
+            .submit(staging, &format!("{staging}/plan"), &[("bundle", text.as_str())])
+            .await;
+        assert_eq!(plan_page.status, StatusCode::OK, "{}", plan_page.body);
+        assert!(plan_page.contains("4 created, 0 updated, 0 unchanged, 0 deleted"));
+        assert_eq!(before, state_of(&app).await);
+        let plan_id = hidden(&plan_page.body, "plan");
+        // Without the CSRF token nothing happens.
+        let res = ada
+            .post_raw(
+                &format!("{staging}/apply"),
+                &[("bundle", text.as_str()), ("plan", plan_id.as_str())],
+                &[],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        let res = ada
+            .post(
+                &format!("{staging}/apply"),
+                &[("bundle", text.as_str()), ("plan", plan_id.as_str())],
+            )
+            .await;
+        res.assert_redirect(staging);
+        let done = ada.get(staging).await;
+        assert!(done.contains("Configuration imported: 4 created, 0 updated, 0 deleted."));
+        assert_eq!(export(&ada_key, "/v1/orgs/acme/workspaces/staging").await, text);
+        // Confirming the same plan again: the workspace changed since.
+        let res = ada
+            .post(
+                &format!("{staging}/apply"),
+                &[("bundle", text.as_str()), ("plan", plan_id.as_str())],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CONFLICT);
+        assert!(res.contains("The workspace changed since the plan you confirmed"));
+        assert_eq!(count_snapshots(&app).await, 1);
+
+        // A bad bundle is shown again with each fault.
+        let bad = json!({"version": "gatehouse.config/v1", "resources": [{"kind": "robot", "name": "r"}]})
+            .to_string();
+        let res = ada
+            .submit(staging, &format!("{staging}/plan"), &[("bundle", bad.as_str())])
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("resources[0].kind"));
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pruning_import_needs_sudo_and_a_snapshot_restores_on_the_pages() {
+    each_engine(|app| async move {
+        let (ada_key, _, mut ada) = world(&app).await;
+        populate(&ada_key).await;
+        let original = export(&ada_key, WS).await;
+        let config = "/orgs/acme/workspaces/default/config";
+        let empty = json!({"version": "gatehouse.config/v1", "resources": []}).to_string();
+        // Creating the key put Ada in sudo mode: she leaves it.
+        let res = ada.submit(config, "/sudo/leave", &[]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        let page = ada
+            .submit(
+                config,
+                &format!("{config}/plan"),
+                &[("bundle", empty.as_str()), ("prune", "on")],
+            )
+            .await;
+        assert!(page.contains("0 created, 0 updated, 0 unchanged, 4 deleted"));
+        assert!(page.contains("which needs sudo mode"));
+        // Confirming anyway: sent to sudo, nothing deleted.
+        let before = state_of(&app).await;
+        let res = ada
+            .post(
+                &format!("{config}/apply"),
+                &[("bundle", empty.as_str()), ("prune", "on"), ("plan", "x")],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        assert!(res.location().unwrap().starts_with("/sudo"));
+        assert_eq!(before, state_of(&app).await);
+        ada.sudo(PASSWORD, config).await;
+        let page = ada
+            .submit(
+                config,
+                &format!("{config}/plan"),
+                &[("bundle", empty.as_str()), ("prune", "on")],
+            )
+            .await;
+        let plan_id = hidden(&page.body, "plan");
+        ada.post(
+            &format!("{config}/apply"),
+            &[
+                ("bundle", empty.as_str()),
+                ("prune", "on"),
+                ("plan", plan_id.as_str()),
+            ],
+        )
+        .await
+        .assert_redirect(config);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM resources WHERE deleted_at IS NULL")
+                .await,
+            0
+        );
+
+        // The history lists it; its page shows the diff and restores.
+        let history = ada.get(config).await;
+        assert!(history.contains("0 created, 0 updated, 4 deleted (pruned)"));
+        let link = format!("{config}/snapshots/");
+        let at = history.body.find(&link).unwrap() + link.len();
+        let id = &history.body[at..at + 36];
+        let snapshot = ada.get(&format!("{link}{id}")).await;
+        assert_eq!(snapshot.status, StatusCode::OK);
+        assert!(snapshot.contains("triage"));
+        let before_bundle = hidden(&snapshot.body, "bundle");
+        // What a browser would send back: the attribute unescaped.
+        let before_bundle = before_bundle
+            .replace("&#34;", "\"")
+            .replace("&#39;", "'")
+            .replace("&#60;", "<")
+            .replace("&#62;", ">")
+            .replace("&#38;", "&");
+        let page = ada
+            .post(
+                &format!("{config}/plan"),
+                &[
+                    ("bundle", before_bundle.as_str()),
+                    ("prune", "on"),
+                    ("restored_from", id),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.contains("4 created"));
+        let plan_id = hidden(&page.body, "plan");
+        ada.post(
+            &format!("{config}/apply"),
+            &[
+                ("bundle", before_bundle.as_str()),
+                ("prune", "on"),
+                ("plan", plan_id.as_str()),
+                ("restored_from", id),
+            ],
+        )
+        .await
+        .assert_redirect(config);
+        assert_eq!(export(&ada_key, WS).await, original);
+        assert!(ada.get(config).await.contains("— a restore"));
+        app
+    })
+    .await;
+}
