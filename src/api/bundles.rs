@@ -402,7 +402,7 @@ pub async fn apply_config(
 
 fn apply_error(key: &ApiWorkspaceKey, e: ApplyError) -> ApiError {
     match e {
-        ApplyError::PlanChanged(_) => ApiError::Conflict {
+        ApplyError::PlanChanged(_) | ApplyError::Raced => ApiError::Conflict {
             code: "plan_changed",
             message: "The workspace changed since this plan was made; nothing was changed. \
                       Plan again and apply the new plan.",

@@ -20,6 +20,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Actor, Event, insert_event};
+use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{ConfigRead, ConfigWrite, WorkspaceScope};
 use crate::domain::ResourceKind;
@@ -133,6 +134,10 @@ pub enum ApplyError {
     /// The workspace was archived meanwhile.
     #[error("workspace archived")]
     Archived,
+    /// A resource of a name the apply creates was created meanwhile by
+    /// another request (the unique index decided): the workspace changed.
+    #[error("raced")]
+    Raced,
     #[error(transparent)]
     Storage(#[from] sqlx::Error),
 }
@@ -261,7 +266,14 @@ impl Db {
                         .bind(&by)
                         .bind(now)
                         .execute(&mut *tx)
-                        .await?;
+                        .await
+                        .map_err(|e| {
+                            if is_unique_violation(&e) {
+                                ApplyError::Raced
+                            } else {
+                                ApplyError::Storage(e)
+                            }
+                        })?;
                         insert_event!(&mut *tx, &resource_event("resource.created", id), now)?;
                     }
                     (Action::Update(changes), Some(e)) => {

@@ -485,6 +485,22 @@ pub async fn apply_import(
             )
             .await
         }
+        Err(ApplyError::Raced) => {
+            let problems = vec![FieldProblem::new(
+                "bundle",
+                "was not applied: the workspace changed meanwhile. Show the plan again.",
+            )];
+            config_page(
+                &state,
+                &session,
+                &member,
+                &read,
+                &form,
+                problems,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         Err(ApplyError::Invalid(problems)) => {
             config_page(
                 &state,
