@@ -13,22 +13,24 @@ use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::api::error::ApiError;
-use crate::auth::csrf::MAX_FORM_BYTES;
+use crate::auth::csrf::body_limit;
 use crate::config::Config;
 use crate::error::AppError;
 
-/// Refuses a request body over `MAX_FORM_BYTES`: at once when its
+/// Refuses a request body over its path's limit (`auth::csrf::body_limit`:
+/// 64 KiB, more only for a configuration bundle): at once when its
 /// `Content-Length` says so, and while it is read when it is chunked (the
 /// extractors then see a length-limit error and answer the same). The answer
 /// is the product's 413 page, or the JSON error on `/v1`; it runs inside the
 /// security-header layers so that it carries them.
 pub async fn limit_body(req: Request, next: Next) -> Response {
+    let limit = body_limit(req.uri().path());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_FORM_BYTES as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         return if req.uri().path().starts_with("/v1/") {
             ApiError::PayloadTooLarge.into_response()
         } else {
@@ -36,7 +38,7 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
         };
     }
     let (parts, body) = req.into_parts();
-    let body = Body::new(http_body_util::Limited::new(body, MAX_FORM_BYTES));
+    let body = Body::new(http_body_util::Limited::new(body, limit));
     next.run(Request::from_parts(parts, body)).await
 }
 

@@ -89,6 +89,12 @@ pub enum ApiError {
     },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// 422 `invalid_bundle`: a configuration bundle that cannot be imported
+    /// (not JSON, another version, over 5 MiB, an unknown kind, a field a
+    /// kind refuses, a broken reference); `fields` names each fault by its
+    /// path. Nothing changed.
+    #[error("invalid bundle")]
+    InvalidBundle(Vec<FieldError>),
     #[error("bad request: {0}")]
     BadRequest(String),
     /// 400 `reason_required`: a master-key request without a usable
@@ -170,6 +176,11 @@ impl ApiError {
                 "validation_failed",
                 "Some fields are not valid; nothing was changed.".to_owned(),
             ),
+            ApiError::InvalidBundle(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_bundle",
+                "This configuration bundle cannot be imported; nothing was changed.".to_owned(),
+            ),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             ApiError::ReasonRequired(why) => (
                 StatusCode::BAD_REQUEST,
@@ -184,7 +195,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                "The body is larger than the API accepts (64 KiB).".to_owned(),
+                "The body is larger than the API accepts (64 KiB; 16 MiB for a configuration bundle).".to_owned(),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -239,7 +250,7 @@ impl IntoResponse for ApiError {
                     _ => None,
                 },
                 fields: match self {
-                    ApiError::Validation(ref f) => f
+                    ApiError::Validation(ref f) | ApiError::InvalidBundle(ref f) => f
                         .iter()
                         .map(|e| FieldError {
                             field: e.field.clone(),

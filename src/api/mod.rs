@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod bundles;
 pub mod error;
 pub mod json;
 pub mod key_management;

@@ -145,10 +145,10 @@ impl Modify for BearerKeys {
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, insufficient_permission (`permission` names it), service_account_key, key_not_bound, owner_required, \
                        mfa_required, master_key_required, registration_disabled (403); reason_required (400: a master-key request without `X-Gatehouse-Reason`); \
-                       not_found (404); method_not_allowed (405); last_owner, name_taken, resource_in_use, version_conflict, illegal_transition (409: for a run, `from` and `to` name its status and the one asked for); version_conflict (412: a stale `If-Match`); payload_too_large (413: over 64 KiB); \
+                       not_found (404); method_not_allowed (405); last_owner, name_taken, resource_in_use, version_conflict, plan_changed, workspace_archived, illegal_transition (409: for a run, `from` and `to` name its status and the one asked for); version_conflict (412: a stale `If-Match`); payload_too_large (413: over 64 KiB, 16 MiB for a configuration bundle); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \
-                       with a message such as `must be a string` or `is required`); \
+                       with a message such as `must be a string` or `is required`); invalid_bundle (422: a configuration bundle that cannot be imported, with `fields` as for validation_failed); \
                        rate_limited (429: a key's or master key's requests per minute are \
                        spent, see `Retry-After`; every authenticated answer carries the \
                        `RateLimit` and `RateLimit-Policy` headers); internal_error (500)."
@@ -199,6 +199,11 @@ impl Modify for BearerKeys {
         super::key_workspaces::list_key_workspaces,
         super::key_workspaces::put_key_workspace,
         super::key_workspaces::delete_key_workspace,
+        super::bundles::export_config,
+        super::bundles::plan_config,
+        super::bundles::apply_config,
+        super::bundles::list_snapshots,
+        super::bundles::get_snapshot,
     ),
     components(schemas(
         Profile,
@@ -256,6 +261,13 @@ impl Modify for BearerKeys {
         super::runs::RunStatusBody,
         super::workspaces::Workspace,
         super::workspaces::WorkspaceList,
+        super::bundles::PlanSummary,
+        super::bundles::PlannedResource,
+        super::bundles::PlanOut,
+        super::bundles::ApplyOut,
+        super::bundles::Snapshot,
+        super::bundles::SnapshotList,
+        super::bundles::SnapshotDetail,
         ErrorBody,
         ErrorDetail,
         FieldError

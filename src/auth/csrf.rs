@@ -50,6 +50,20 @@ const MFA_CHALLENGE_PATH: &str = "/login/mfa";
 /// The largest form body the console accepts.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
+/// The largest body of a configuration bundle's plan or apply (API and
+/// form): a bundle is at most 5 MiB (`domain::bundle::MAX_BUNDLE_BYTES`,
+/// refused beyond with `invalid_bundle`), and a form URL-encodes it.
+pub const MAX_BUNDLE_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest body a request to `path` may send.
+pub fn body_limit(path: &str) -> usize {
+    if path.ends_with("/config/plan") || path.ends_with("/config/apply") {
+        MAX_BUNDLE_BODY_BYTES
+    } else {
+        MAX_FORM_BYTES
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct TokenField {
     csrf_token: Option<String>,
@@ -114,13 +128,14 @@ pub async fn verify_csrf(
         return Err(CsrfRejection::Rejected);
     };
 
+    let limit = body_limit(req.uri().path());
     let (parts, body) = req.into_parts();
     let header_token = parts
         .headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return Err(CsrfRejection::TooLarge);
     };
     let form_token = serde_urlencoded::from_bytes::<TokenField>(&bytes)

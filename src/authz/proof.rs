@@ -453,6 +453,50 @@ impl WriteProof {
     }
 }
 
+/// Proof that a `WorkspaceScope` holds the `:read` of every resource kind:
+/// what exporting, planning and the snapshots of a workspace's whole
+/// configuration need (a bundle shows every kind). Minted only by
+/// `authz::resource::check_config_read`.
+#[derive(Debug, Clone)]
+pub struct ConfigRead {
+    scope: WorkspaceScope,
+}
+
+impl ConfigRead {
+    pub(in crate::authz) fn new(scope: WorkspaceScope) -> Self {
+        Self { scope }
+    }
+    pub fn scope(&self) -> &WorkspaceScope {
+        &self.scope
+    }
+}
+
+/// Proof that a `ConfigRead` holder also holds the `:write` of each of
+/// `kinds`: what applying a bundle that touches those kinds needs. Minted
+/// only by `authz::resource::check_config_write`; the storage refuses any
+/// change to a kind outside the list.
+#[derive(Debug, Clone)]
+pub struct ConfigWrite {
+    scope: WorkspaceScope,
+    kinds: Vec<crate::domain::ResourceKind>,
+}
+
+impl ConfigWrite {
+    pub(in crate::authz) fn new(
+        scope: WorkspaceScope,
+        kinds: Vec<crate::domain::ResourceKind>,
+    ) -> Self {
+        Self { scope, kinds }
+    }
+    pub fn scope(&self) -> &WorkspaceScope {
+        &self.scope
+    }
+    /// Whether the write permission of `kind` was checked.
+    pub fn may_write(&self, kind: crate::domain::ResourceKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
+
 /// Names the permission a route needs.
 pub trait RequiredPermission: Send + Sync {
     const PERMISSION: Permission;

@@ -6,7 +6,7 @@
 //! `Allowed` proof of the kind's write permission — nowhere else.
 
 use super::Denied;
-use super::proof::{Allowed, WorkspaceScope, WriteProof};
+use super::proof::{Allowed, ConfigRead, ConfigWrite, WorkspaceScope, WriteProof};
 use super::workspace::RequiredPermission;
 use super::workspace::perm;
 use crate::domain::ResourceKind;
@@ -50,6 +50,46 @@ pub fn check_write(scope: &WorkspaceScope, kind: ResourceKind) -> Result<WritePr
     } else {
         Err(Denied::MissingPermission(kind.write_permission()))
     }
+}
+
+/// The proof that `scope` may read the whole configuration (every kind's
+/// `:read`), or the first missing permission.
+pub fn check_config_read(scope: &WorkspaceScope) -> Result<ConfigRead, Denied> {
+    for kind in ResourceKind::ALL {
+        if !scope.allows(kind.read_permission()) {
+            return Err(Denied::MissingPermission(kind.read_permission()));
+        }
+    }
+    Ok(ConfigRead::new(scope.clone()))
+}
+
+/// Whether `scope` holds the `:write` of some resource kind: the least an
+/// apply needs before its bundle is even read (a Viewer is refused at once).
+pub fn check_some_write(read: &ConfigRead) -> Result<(), Denied> {
+    if ResourceKind::ALL
+        .iter()
+        .any(|k| read.scope().allows(k.write_permission()))
+    {
+        Ok(())
+    } else {
+        Err(Denied::MissingPermission(
+            ResourceKind::Agent.write_permission(),
+        ))
+    }
+}
+
+/// The proof that `read`'s holder may write every kind of `kinds`, or the
+/// first missing permission.
+pub fn check_config_write(
+    read: &ConfigRead,
+    kinds: &[ResourceKind],
+) -> Result<ConfigWrite, Denied> {
+    for kind in kinds {
+        if !read.scope().allows(kind.write_permission()) {
+            return Err(Denied::MissingPermission(kind.write_permission()));
+        }
+    }
+    Ok(ConfigWrite::new(read.scope().clone(), kinds.to_vec()))
 }
 
 #[cfg(test)]

@@ -126,6 +126,13 @@ impl Event {
         EventBy(actor)
     }
 
+    /// The same event as another action (a storage function that records
+    /// several related changes from one event the handler built).
+    pub fn doing(mut self, action: &'static str) -> Self {
+        self.action = action;
+        self
+    }
+
     /// What the action was done to.
     pub fn on(mut self, kind: &'static str, id: impl ToString) -> Self {
         self.target_kind = Some(kind);

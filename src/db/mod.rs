@@ -10,6 +10,7 @@
 //! reads and then writes fails with "database is locked" under concurrency.
 
 pub mod audit;
+pub mod bundles;
 pub mod deletion;
 pub mod devices;
 pub mod flags;

@@ -4,6 +4,7 @@
 //! these types, so a handler or a query never sees an unchecked email, name or
 //! password. Each constructor returns a message fit to show beside the field.
 
+pub mod bundle;
 pub mod day;
 pub mod email;
 pub mod org;

@@ -303,7 +303,7 @@ pub fn workspaces() -> RouteTable {
     use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
     use crate::web::orgs::{workspace_access as access, workspaces as ws};
     use crate::web::workspaces::resources as r;
-    use crate::web::workspaces::runs;
+    use crate::web::workspaces::{config, runs};
     RouteTable::new("workspaces")
         .get("/orgs/{slug}/workspaces", ws::list_workspaces)
         .post("/orgs/{slug}/workspaces", ws::create_workspace)
@@ -424,6 +424,24 @@ pub fn workspaces() -> RouteTable {
         )
         .get("/orgs/{slug}/workspaces/{ws}/runs", runs::list_runs)
         .get("/orgs/{slug}/workspaces/{ws}/runs/{run_id}", runs::show_run)
+        // Configuration bundles: download, import (plan, apply), history.
+        .get("/orgs/{slug}/workspaces/{ws}/config", config::show_config)
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/config/export",
+            config::download_config,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/plan",
+            config::plan_import,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/apply",
+            config::apply_import,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/config/snapshots/{snapshot}",
+            config::show_snapshot,
+        )
         .get(
             "/orgs/{slug}/workspaces/{ws}/agents/{id}/runs",
             runs::list_agent_runs,
@@ -439,7 +457,7 @@ pub fn workspaces() -> RouteTable {
 /// workspaces (no `{ws}`: `ApiOrgKey`, filtered by the key's grants).
 pub fn v1_workspaces() -> RouteTable {
     use crate::api::resources as r;
-    use crate::api::{key_workspaces, runs, workspace_access, workspaces};
+    use crate::api::{bundles, key_workspaces, runs, workspace_access, workspaces};
     use crate::authz::resource::{Agents, McpServers, Schedules, Tools};
     RouteTable::nested("v1-workspaces", "/v1")
         .get("/orgs/{slug}/workspaces", workspaces::list_workspaces)
@@ -540,6 +558,27 @@ pub fn v1_workspaces() -> RouteTable {
         .post(
             "/orgs/{slug}/workspaces/{ws}/schedules/{id}/restore",
             r::restore::<Schedules>,
+        )
+        // Configuration bundles and their snapshots.
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/config",
+            bundles::export_config,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/plan",
+            bundles::plan_config,
+        )
+        .post(
+            "/orgs/{slug}/workspaces/{ws}/config/apply",
+            bundles::apply_config,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/snapshots",
+            bundles::list_snapshots,
+        )
+        .get(
+            "/orgs/{slug}/workspaces/{ws}/snapshots/{snapshot}",
+            bundles::get_snapshot,
         )
         // Runs: Gatehouse records them, an executor performs them.
         .post(

@@ -14,6 +14,7 @@ mod api_key_header;
 mod api_limits;
 mod audit_tx;
 mod auth;
+mod bundles;
 mod deletion;
 mod erasure;
 mod export;

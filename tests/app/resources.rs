@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::helpers::*;
 use crate::orgs::two_orgs;
 
-const WS: &str = "/v1/orgs/acme/workspaces/default";
-const ALL_SCOPES: [&str; 8] = [
+pub const WS: &str = "/v1/orgs/acme/workspaces/default";
+pub const ALL_SCOPES: [&str; 8] = [
     "agents:read",
     "agents:write",
     "tools:read",
@@ -80,7 +80,7 @@ pub async fn add_workspace(app: &TestApp, org_slug: &str, ws_slug: &str) {
     assert_eq!(n, 1);
 }
 
-fn public_id(token: &str) -> &str {
+pub fn public_id(token: &str) -> &str {
     token
         .strip_prefix("gtk_")
         .and_then(|r| r.split_once('_'))
@@ -89,7 +89,7 @@ fn public_id(token: &str) -> &str {
 }
 
 /// An owner's key bound to `org` with `scopes`, granted the workspaces.
-async fn owner_key(
+pub async fn owner_key(
     app: &TestApp,
     owner: &mut Client,
     org: &str,
@@ -106,13 +106,13 @@ async fn owner_key(
     token
 }
 
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
+pub struct Api<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
 }
 
 impl Api<'_> {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
         let body = body.map(|b| b.to_string());
         api(
             &self.app.router,
@@ -123,14 +123,14 @@ impl Api<'_> {
         )
         .await
     }
-    async fn get(&self, path: &str) -> TestResponse {
+    pub async fn get(&self, path: &str) -> TestResponse {
         self.call(Method::GET, path, None).await
     }
-    async fn post(&self, path: &str, body: Value) -> TestResponse {
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
         self.call(Method::POST, path, Some(body)).await
     }
     /// Creates and returns the resource's JSON.
-    async fn create(&self, ws: &str, kind: &str, body: Value) -> Value {
+    pub async fn create(&self, ws: &str, kind: &str, body: Value) -> Value {
         let res = self.post(&format!("{ws}/{kind}"), body).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
         json_of(&res)
@@ -150,14 +150,14 @@ impl Api<'_> {
     }
 }
 
-fn code(res: &TestResponse) -> String {
+pub fn code(res: &TestResponse) -> String {
     json_of(res)["error"]["code"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
 }
 
-fn field_names(res: &TestResponse) -> Vec<String> {
+pub fn field_names(res: &TestResponse) -> Vec<String> {
     json_of(res)["error"]["fields"]
         .as_array()
         .map(|a| {
@@ -188,7 +188,7 @@ async fn events(app: &TestApp, action: &'static str) -> i64 {
 
 /// Ada owns acme (workspaces `default` and `staging`), Olga owns globex;
 /// each has a key with every resource scope granted on their workspaces.
-async fn world(app: &TestApp) -> (Api<'_>, Api<'_>, Client) {
+pub async fn world(app: &TestApp) -> (Api<'_>, Api<'_>, Client) {
     let (mut ada, _grace, mut olga) = two_orgs(app).await;
     add_workspace(app, "acme", "staging").await;
     let ada_key = owner_key(app, &mut ada, "acme", &ALL_SCOPES, &["default", "staging"]).await;

@@ -253,6 +253,8 @@ pub struct WorkspacePage {
     pub is_owner: bool,
     pub kinds: [(&'static str, &'static str); 4],
     pub permissions: Vec<HeldPermission>,
+    /// Whether the viewer may export the configuration (every kind's read).
+    pub can_read_config: bool,
 }
 
 pub async fn show_workspace(
@@ -276,6 +278,7 @@ pub async fn show_workspace(
         is_owner: org.is_owner(),
         kinds: KINDS,
         permissions: explain(scope.permissions(), scope.sources()),
+        can_read_config: crate::authz::resource::check_config_read(scope).is_ok(),
     };
     render(StatusCode::OK, &page)
 }

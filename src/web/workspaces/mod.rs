@@ -2,5 +2,6 @@
 //! `WorkspaceMember` or `WorkspaceCan<P>`, which resolve org and workspace
 //! once from the URL and the caller's access there.
 
+pub mod config;
 pub mod resources;
 pub mod runs;

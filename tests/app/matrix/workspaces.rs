@@ -30,6 +30,11 @@ pub enum Need {
     Permission(&'static str),
     /// Owner of the org.
     Owner,
+    /// The `:read` of every resource kind (a configuration bundle).
+    ReadConfig,
+    /// `ReadConfig` and some kind's `:write` (applying a bundle; the
+    /// `:write` of each kind it touches is checked after).
+    WriteConfig,
 }
 
 /// The row of a route; `None` for a route without one (which fails CI).
@@ -62,6 +67,16 @@ pub fn row(method: &str, path: &str) -> Option<Need> {
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs") => Permission("runs:read"),
         ("GET", "/v1/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:read"),
         ("PATCH", "/v1/orgs/{slug}/workspaces/{ws}/runs/{run_id}") => Permission("runs:write"),
+        ("GET", "/orgs/{slug}/workspaces/{ws}/config") => ReadConfig,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/config/export") => ReadConfig,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/config/plan") => ReadConfig,
+        ("POST", "/orgs/{slug}/workspaces/{ws}/config/apply") => WriteConfig,
+        ("GET", "/orgs/{slug}/workspaces/{ws}/config/snapshots/{snapshot}") => ReadConfig,
+        ("GET", "/v1/orgs/{slug}/workspaces/{ws}/config") => ReadConfig,
+        ("POST", "/v1/orgs/{slug}/workspaces/{ws}/config/plan") => ReadConfig,
+        ("POST", "/v1/orgs/{slug}/workspaces/{ws}/config/apply") => WriteConfig,
+        ("GET", "/v1/orgs/{slug}/workspaces/{ws}/snapshots") => ReadConfig,
+        ("GET", "/v1/orgs/{slug}/workspaces/{ws}/snapshots/{snapshot}") => ReadConfig,
         _ => return resource_row(method, path),
     })
 }
@@ -182,6 +197,23 @@ impl Persona {
                 Some(set) if set.contains(Permission::parse(name).unwrap()) => Expect::Served,
                 Some(_) => Expect::Forbidden,
             },
+            Need::ReadConfig | Need::WriteConfig => {
+                use gatehouse::domain::ResourceKind;
+                let Some(set) = holds else {
+                    return Expect::NotFound;
+                };
+                let reads = ResourceKind::ALL
+                    .iter()
+                    .all(|k| set.contains(k.read_permission()));
+                let writes = ResourceKind::ALL
+                    .iter()
+                    .any(|k| set.contains(k.write_permission()));
+                match need {
+                    Need::ReadConfig if reads => Expect::Served,
+                    Need::WriteConfig if reads && writes => Expect::Served,
+                    _ => Expect::Forbidden,
+                }
+            }
         }
     }
 }
@@ -203,6 +235,7 @@ async fn effects(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM team_members",
         "SELECT COUNT(*) FROM team_service_accounts",
         "SELECT COUNT(*) FROM audit_events",
+        "SELECT COUNT(*) FROM config_snapshots",
     ] {
         counts.push(app.count(sql).await);
     }
@@ -414,6 +447,22 @@ async fn walk(app: &TestApp) {
     let prod = workspace(app, acme, "prod").await;
     let staging = workspace(app, acme, "staging").await;
     let globex_ws = workspace(app, globex, "prod").await;
+    // A snapshot of `prod`, for the snapshot rows.
+    let snapshot = Uuid::now_v7();
+    run(
+        app.db(),
+        "INSERT INTO config_snapshots (id, org_id, workspace_id, created_at, created_by, \
+         before_bundle, after_bundle, summary, pruned) \
+         VALUES ($1, $2, $3, $4, 'matrix', $5, $5, '{}', FALSE)",
+        vec![
+            V::Id(snapshot),
+            V::Id(acme),
+            V::Id(prod),
+            V::Int(START),
+            V::Text(r#"{"resources": [], "version": "gatehouse.config/v1"}"#.to_owned()),
+        ],
+    )
+    .await;
     // What the owner's settings, archive and restore rows act on, so that
     // `prod` stays as every other row needs it.
     workspace(app, acme, "scratch").await;
@@ -568,7 +617,8 @@ async fn walk(app: &TestApp) {
         let base = path
             .replace("{slug}", "acme")
             .replace("{ws}", ws)
-            .replace("{team}", &spare.to_string());
+            .replace("{team}", &spare.to_string())
+            .replace("{snapshot}", &snapshot.to_string());
         for actor in actors.iter_mut() {
             let expect = actor.persona.expect(need);
             // A refused persona is refused before any lookup: it asks for
