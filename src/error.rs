@@ -37,6 +37,10 @@ pub enum AppError {
     /// the password page.
     #[error("password change required")]
     PasswordChangeRequired,
+    /// A page that moved for good (a renamed org's old slug): answered by a
+    /// 308 redirect, so a form posted to it is posted again there.
+    #[error("moved permanently")]
+    Moved { to: String },
     #[error("CSRF check failed")]
     CsrfRejected,
     #[error("request body too large")]
@@ -81,6 +85,7 @@ impl From<Denied> for AppError {
             Denied::SudoRequired { next } => AppError::SudoRequired { next },
             Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,
             Denied::PasswordChangeRequired => AppError::PasswordChangeRequired,
+            Denied::Moved { to } => AppError::Moved { to },
             e @ (Denied::Storage(_) | Denied::Session(_) | Denied::Stash(_)) => {
                 AppError::Internal(e.into())
             }
@@ -246,6 +251,7 @@ impl IntoResponse for AppError {
             AppError::PasswordChangeRequired => {
                 Redirect::to(paths::PASSWORD_CHANGE).into_response()
             }
+            AppError::Moved { to } => Redirect::permanent(&to).into_response(),
             AppError::CsrfRejected => error_page(
                 StatusCode::FORBIDDEN,
                 "This form could not be accepted",

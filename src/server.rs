@@ -38,6 +38,13 @@ fn spawn_cleanup(state: &AppState) {
             if let Err(e) = db.delete_stale_quota_leases(now - 3600).await {
                 tracing::warn!(error = %e, "quota lease clean-up failed");
             }
+            match crate::jobs::org_purge::purge_deleted_orgs(&db, now).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(purged = n, "purged organizations past their restore window")
+                }
+                Err(e) => tracing::warn!(error = %e, "organization purge failed"),
+            }
             match crate::jobs::resource_purge::purge_deleted_resources(&db, now).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged resources past their restore window"),

@@ -11,7 +11,7 @@ use crate::cipher::Cipher;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::db::flags::ACCOUNT_REGISTRATION;
+use crate::db::flags::{ACCOUNT_REGISTRATION, ORG_CREATION};
 
 /// Everything a handler may need, cloned cheaply per request.
 #[derive(Clone)]
@@ -34,6 +34,7 @@ impl AppState {
     pub async fn new(config: Config, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
         let now = clock.unix();
         db.ensure_flag(ACCOUNT_REGISTRATION, true, now).await?;
+        db.ensure_flag(ORG_CREATION, true, now).await?;
         if let Some(open) = config.registration {
             db.set_flag(ACCOUNT_REGISTRATION, open, now).await?;
         }

@@ -144,7 +144,7 @@ impl Modify for BearerKeys {
                        missing_token, malformed_token, invalid_checksum, invalid_token, \
                        token_expired, token_revoked, token_rotated, account_disabled (401); \
                        insufficient_scope, insufficient_permission (`permission` names it), service_account_key, key_not_bound, owner_required, \
-                       mfa_required, master_key_required, registration_disabled (403); reason_required (400: a master-key request without `X-Gatehouse-Reason`); \
+                       mfa_required, master_key_required, registration_disabled, org_disabled (403: the key's org was deleted); reason_required (400: a master-key request without `X-Gatehouse-Reason`); \
                        not_found (404); method_not_allowed (405); last_owner, name_taken, resource_in_use, version_conflict, plan_changed, workspace_archived, illegal_transition (409: for a run, `from` and `to` name its status and the one asked for); version_conflict (412: a stale `If-Match`); payload_too_large (413: over 64 KiB, 16 MiB for a configuration bundle); \
                        unsupported_media_type (415); validation_failed (422: `fields` names \
                        each field at fault by its path, e.g. `display_name` or `metadata.name`, \

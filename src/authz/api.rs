@@ -29,7 +29,8 @@ use crate::state::AppState;
 impl From<Denied> for ApiError {
     fn from(e: Denied) -> Self {
         match e {
-            Denied::NotFound => ApiError::NotFound,
+            // The API finds an org by its key's binding, not by a held slug.
+            Denied::NotFound | Denied::Moved { .. } => ApiError::NotFound,
             Denied::MissingPermission(permission) => ApiError::InsufficientPermission {
                 permission,
                 key_has_it: true,
@@ -333,6 +334,15 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
     // this check holds even for a key that somehow escaped that.
     if creds.service_account_id.is_some() && creds.sa_deleted_at.is_some() {
         return Err(reject(state, &client, creds.id, "token_revoked", now).await);
+    }
+    // A deleted org's keys stop at once (and work again if it is restored
+    // within its 30 days): checked on every request, nothing is revoked.
+    if creds.org_deleted_at.is_some() {
+        return Err(ApiError::Forbidden {
+            code: "org_disabled",
+            message: "The organization this key is bound to has been deleted; an owner can \
+                      restore it within 30 days.",
+        });
     }
     charge_quota(parts, state, &Bucket::api_key(&state.config, creds.id)).await?;
     if creds

@@ -26,6 +26,10 @@ pub enum Denied {
     /// An organization policy needs the user to have MFA on.
     #[error("MFA enrolment required")]
     MfaEnrolmentRequired,
+    /// The org's slug was renamed: the same path under its new slug (`to`),
+    /// shown only to a member of the org (anyone else gets `NotFound`).
+    #[error("moved permanently")]
+    Moved { to: String },
     /// The user must change their password before anything else.
     #[error("password change required")]
     PasswordChangeRequired,

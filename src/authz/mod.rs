@@ -43,7 +43,7 @@ pub use api::{ApiKeyAuth, ApiPrincipal};
 pub use denied::Denied;
 pub use leaving::OrgMemberLeaving;
 pub use master::MasterKey;
-pub use org::{OrgMember, OrgOwner};
+pub use org::{DeletedOrgOwner, OrgMember, OrgOwner};
 pub use proof::{
     Allowed, CurrentUser, MfaEnrolled, Operator, OrgScope, OwnerScope, PermissionSource,
     PlatformScope, Principal, SudoUser, WorkspaceScope,

@@ -17,6 +17,7 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
 use crate::authz::mfa::require_mfa;
+use crate::authz::proof::DeletedOrgScope;
 use crate::authz::proof::OrgFacts;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
 use crate::db::orgs::MembershipRow;
@@ -131,9 +132,78 @@ impl FromRequestParts<AppState> for OrgMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let slug = slug_of(parts, state).await?;
-        let scope = member_scope(state, &user, &slug).await?;
+        let scope = member_scope_of_path(parts, state, &user).await?;
         Ok(OrgMember { user, scope })
+    }
+}
+
+/// `member_scope` for the `{slug}` of the request; a slug the org gave up in
+/// a rename less than 30 days ago answers `Moved` to the same path under the
+/// new slug — only for a member of that org, so an old slug reveals nothing
+/// to anyone else (404 as for any other org).
+pub(in crate::authz) async fn member_scope_of_path(
+    parts: &mut Parts,
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<OrgScope, Denied> {
+    let slug = slug_of(parts, state).await?;
+    match member_scope(state, user, &slug).await {
+        Err(Denied::NotFound) => {
+            let now = state.clock.unix();
+            let Some(to) = state
+                .db
+                .moved_slug_for_member(user.id(), &slug, now)
+                .await?
+            else {
+                return Err(Denied::NotFound);
+            };
+            let path = parts.uri.path();
+            let prefix = format!("/orgs/{slug}");
+            let rest = path.strip_prefix(&prefix).ok_or(Denied::NotFound)?;
+            let query = parts
+                .uri
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            Err(Denied::Moved {
+                to: format!("/orgs/{to}{rest}{query}"),
+            })
+        }
+        other => other,
+    }
+}
+
+/// A signed-in owner of the org in the URL that was *deleted* and can still
+/// be restored: the only proof that reaches a deleted org, and all it does
+/// is restore it. 404 for everyone else, and for a live org.
+#[derive(Debug, Clone)]
+pub struct DeletedOrgOwner {
+    user: CurrentUser,
+    scope: DeletedOrgScope,
+}
+
+impl DeletedOrgOwner {
+    pub fn user(&self) -> &CurrentUser {
+        &self.user
+    }
+    pub fn scope(&self) -> &DeletedOrgScope {
+        &self.scope
+    }
+}
+
+impl FromRequestParts<AppState> for DeletedOrgOwner {
+    type Rejection = Denied;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        let slug = slug_of(parts, state).await?;
+        let row = state
+            .db
+            .deleted_org_owned_by(user.id(), &slug, state.clock.unix())
+            .await?
+            .ok_or(Denied::NotFound)?;
+        let scope = DeletedOrgScope::new(user.id(), row.org_id, row.slug, row.name);
+        Ok(DeletedOrgOwner { user, scope })
     }
 }
 

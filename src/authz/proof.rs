@@ -230,6 +230,40 @@ impl std::ops::Deref for OwnerScope {
     }
 }
 
+/// Proof that the holder is an owner of one *deleted* org that is still in
+/// its restore window: all it allows is restoring that org (the live-org
+/// proofs are never minted for a deleted org).
+#[derive(Debug, Clone)]
+pub struct DeletedOrgScope {
+    user_id: Uuid,
+    org_id: Uuid,
+    slug: String,
+    name: String,
+}
+
+impl DeletedOrgScope {
+    pub(in crate::authz) fn new(user_id: Uuid, org_id: Uuid, slug: String, name: String) -> Self {
+        Self {
+            user_id,
+            org_id,
+            slug,
+            name,
+        }
+    }
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+    pub fn slug(&self) -> &str {
+        &self.slug
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 /// Proof of platform-wide (cross-tenant) authority: held by an `Operator`, a
 /// `MasterKey`, or the command line. Data functions that look across
 /// organizations take it.

@@ -22,7 +22,7 @@ use axum::http::request::Parts;
 
 use crate::api::error::ApiError;
 use crate::authz::api::{ApiPrincipal, KeyOwner, authenticate};
-use crate::authz::org::{member_scope, path_param, scope_from_row, slug_of};
+use crate::authz::org::{member_scope_of_path, path_param, scope_from_row, slug_of};
 use crate::authz::proof::{Allowed, PermissionSource, WorkspaceFacts, WorkspaceScope};
 use crate::authz::{CurrentUser, Denied, OrgScope, Principal};
 use crate::db::workspaces::{GrantRow, WorkspaceAccess};
@@ -144,9 +144,8 @@ impl FromRequestParts<AppState> for WorkspaceMember {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Denied> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let slug = slug_of(parts, state).await?;
         let ws = path_param(parts, state, "ws").await?;
-        let org = member_scope(state, &user, &slug).await?;
+        let org = member_scope_of_path(parts, state, &user).await?;
         let scope = workspace_scope(state, org, &ws).await?;
         Ok(WorkspaceMember { user, scope })
     }

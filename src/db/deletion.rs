@@ -47,7 +47,7 @@ impl DeletedAccount {
 
 /// The orgs where the user is the only owner.
 const SOLE_OWNER_ORGS: &str = "SELECT o.slug, o.name FROM memberships m JOIN orgs o ON o.id = m.org_id \
-     WHERE m.user_id = $1 AND m.role = 'owner' AND NOT EXISTS (SELECT 1 FROM memberships x \
+     WHERE m.user_id = $1 AND m.role = 'owner' AND o.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM memberships x \
      WHERE x.org_id = m.org_id AND x.role = 'owner' AND x.user_id <> m.user_id) ORDER BY o.name";
 
 /// The one statement that pseudonymises the audit trail, with `$f(text,

@@ -4,6 +4,9 @@
 use super::{Db, execute, on_pool};
 
 pub const ACCOUNT_REGISTRATION: &str = "account-registration";
+/// Whether ordinary users may create organizations (operators always may).
+/// Created on by migration 0018.
+pub const ORG_CREATION: &str = "org-creation";
 
 impl Db {
     pub async fn flag_enabled(&self, name: &str) -> Result<bool, sqlx::Error> {

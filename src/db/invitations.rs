@@ -329,7 +329,8 @@ impl Db {
             sqlx::query_as::<_, TokenRow>(
                 "SELECT i.id, i.org_id, o.name AS org_name, o.slug AS org_slug, i.email, i.role, \
                  i.team_ids, i.expires_at, i.accepted_at, i.revoked_at \
-                 FROM invitations i JOIN orgs o ON o.id = i.org_id WHERE i.token_digest = $1",
+                 FROM invitations i JOIN orgs o ON o.id = i.org_id WHERE i.token_digest = $1 \
+                 AND o.deleted_at IS NULL",
             )
             .bind(token_digest)
             .fetch_optional(pool)

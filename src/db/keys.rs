@@ -138,6 +138,8 @@ pub struct KeyCredentials {
     pub sa_name: Option<String>,
     pub sa_org_id: Option<Uuid>,
     pub sa_deleted_at: Option<i64>,
+    /// When the org the key is bound to was deleted (soft), if it was.
+    pub org_deleted_at: Option<i64>,
 }
 
 impl KeyCredentials {
@@ -514,9 +516,11 @@ impl Db {
                  u.phone AS owner_phone, u.job_title AS owner_job_title, \
                  u.time_zone AS owner_time_zone, u.is_operator AS owner_is_operator, \
                  u.created_at AS owner_created_at, u.updated_at AS owner_updated_at, \
-                 sa.name AS sa_name, sa.org_id AS sa_org_id, sa.deleted_at AS sa_deleted_at \
+                 sa.name AS sa_name, sa.org_id AS sa_org_id, sa.deleted_at AS sa_deleted_at, \
+                 o.deleted_at AS org_deleted_at \
                  FROM api_keys k LEFT JOIN users u ON u.id = k.owner_user_id \
                  LEFT JOIN service_accounts sa ON sa.id = k.service_account_id \
+                 LEFT JOIN orgs o ON o.id = k.org_id \
                  WHERE k.public_id = $1",
             )
             .bind(public_id)

@@ -21,6 +21,7 @@ pub mod leaks;
 pub mod master_keys;
 pub mod members;
 pub mod mfa;
+pub mod org_lifecycle;
 pub mod orgs;
 pub mod platform;
 pub mod policies;

@@ -31,6 +31,9 @@ pub struct MembershipRow {
 pub enum OrgError {
     #[error("that address is taken")]
     SlugTaken,
+    /// Another org's old address, held for it after a rename.
+    #[error("that address is held after a rename")]
+    SlugHeld,
     #[error("the organization must keep at least one owner")]
     LastOwner,
     #[error("a team with that name exists")]
@@ -87,7 +90,7 @@ impl Db {
             sqlx::query_as::<_, MembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
                  m.role FROM orgs o JOIN memberships m ON m.org_id = o.id \
-                 WHERE o.slug = $1 AND m.user_id = $2",
+                 WHERE o.slug = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
             )
             .bind(slug)
             .bind(user_id)
@@ -111,7 +114,7 @@ impl Db {
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
                  m.role, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
                  FROM orgs o JOIN memberships m ON m.org_id = o.id \
-                 WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3",
+                 WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3 AND o.deleted_at IS NULL",
             )
             .bind(slug)
             .bind(user_id)
@@ -134,7 +137,8 @@ impl Db {
             sqlx::query_as::<_, MembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
                  sa.role FROM orgs o JOIN service_accounts sa ON sa.org_id = o.id \
-                 AND sa.id = $3 AND sa.deleted_at IS NULL WHERE o.slug = $1 AND o.id = $2",
+                 AND sa.id = $3 AND sa.deleted_at IS NULL WHERE o.slug = $1 AND o.id = $2 \
+                 AND o.deleted_at IS NULL",
             )
             .bind(slug)
             .bind(org_id)
@@ -156,8 +160,18 @@ impl Db {
     ) -> Result<Uuid, OrgError> {
         let id = Uuid::now_v7();
         let event = event.on("org", id).in_org_established(id);
-        let result: Result<(), sqlx::Error> = async {
+        let result: Result<Result<(), OrgError>, sqlx::Error> = async {
             in_tx!(self, |tx| {
+                // Another org's old address stays its own for 30 days.
+                let held: i64 = sqlx::query_scalar(super::org_lifecycle::SLUG_HELD_BY_OTHER)
+                    .bind(slug)
+                    .bind(now)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if held > 0 {
+                    return Ok(Err(OrgError::SlugHeld));
+                }
                 sqlx::query(
                     "INSERT INTO orgs (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
                 )
@@ -191,11 +205,12 @@ impl Db {
                 .await?;
                 insert_event!(&mut *tx, &event, now)?;
             });
-            Ok(())
+            Ok(Ok(()))
         }
         .await;
         match result {
-            Ok(()) => Ok(id),
+            Ok(Ok(())) => Ok(id),
+            Ok(Err(e)) => Err(e),
             Err(e) if is_unique_violation(&e) => Err(OrgError::SlugTaken),
             Err(e) => Err(e.into()),
         }
@@ -207,7 +222,7 @@ impl Db {
                 "SELECT o.slug, o.name, m.role, \
                  (SELECT COUNT(*) FROM memberships c WHERE c.org_id = o.id) AS member_count \
                  FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 \
-                 ORDER BY o.name",
+                 AND o.deleted_at IS NULL ORDER BY o.name",
             )
             .bind(user.id())
             .fetch_all(pool)

@@ -174,6 +174,8 @@ pub struct OrgSummary {
     pub created_at: i64,
     pub require_mfa: bool,
     pub member_count: i64,
+    /// When its owners deleted it (restorable for 30 days, then purged).
+    pub deleted_at: Option<i64>,
 }
 
 impl Db {
@@ -248,7 +250,7 @@ impl Db {
     ) -> Result<Vec<OrgSummary>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, OrgSummary>(
-                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, \
+                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, o.deleted_at, \
                  (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS member_count \
                  FROM orgs o WHERE ($1 IS NULL OR o.id > $1) ORDER BY o.id LIMIT $2",
             )
@@ -266,7 +268,7 @@ impl Db {
     ) -> Result<Option<OrgSummary>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, OrgSummary>(
-                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, \
+                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, o.deleted_at, \
                  (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS member_count \
                  FROM orgs o WHERE o.id = $1",
             )

@@ -164,7 +164,7 @@ macro_rules! key_access_sql {
              JOIN roles r ON r.id = g.role_id) \
              ON g.workspace_id = w.id AND tm.org_id = o.id AND tm.",
             $member_col,
-            " = $2 WHERE o.slug = $1 AND o.id = $3 ORDER BY t.name, t.id"
+            " = $2 WHERE o.slug = $1 AND o.id = $3 AND o.deleted_at IS NULL ORDER BY t.name, t.id"
         )
     };
 }

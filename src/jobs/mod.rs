@@ -4,5 +4,6 @@
 //! `server` calls them periodically; tests call them directly with a pinned
 //! clock.
 
+pub mod org_purge;
 pub mod resource_purge;
 pub mod schedules;

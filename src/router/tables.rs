@@ -16,8 +16,8 @@ use crate::api::{
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
-    audit, invitations as org_invitations, members, overview, roles, service_accounts, settings,
-    teams,
+    audit, invitations as org_invitations, lifecycle, members, overview, roles, service_accounts,
+    settings, teams,
 };
 use crate::web::{account, auth, health, invitations, ops, sudo};
 
@@ -171,6 +171,17 @@ pub fn orgs() -> RouteTable {
         )
         .get("/orgs/{slug}/settings", settings::show_settings)
         .post("/orgs/{slug}/settings", settings::update_settings)
+        .post("/orgs/{slug}/settings/rename", lifecycle::rename_org)
+        .get("/orgs/{slug}/settings/transfer", lifecycle::show_transfer)
+        .post(
+            "/orgs/{slug}/settings/transfer",
+            lifecycle::transfer_ownership,
+        )
+        .get("/orgs/{slug}/settings/delete", lifecycle::show_delete)
+        .post("/orgs/{slug}/settings/delete", lifecycle::delete_org)
+        // Takes `DeletedOrgOwner`: 404 for a live org and for anyone but
+        // an owner of the deleted one.
+        .post("/orgs/{slug}/restore", lifecycle::restore_org)
         .get("/orgs/{slug}/service-accounts", sa::list_service_accounts)
         .post("/orgs/{slug}/service-accounts", sa::create_service_account)
         .get(

@@ -31,6 +31,7 @@ mod members_api;
 mod mfa;
 mod ops;
 mod org_api;
+mod org_lifecycle;
 mod orgs;
 mod owner_sudo;
 mod passwords;

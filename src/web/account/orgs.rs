@@ -1,5 +1,7 @@
 //! `/account/orgs`: the organizations a user belongs to; create one (and
-//! become its owner); leave one.
+//! become its owner) while the `org-creation` flag is on (operators always
+//! may); leave one; the deleted orgs the user owns, to restore within their
+//! 30 days (`web::orgs::lifecycle::restore_org`).
 
 use askama::Template;
 use axum::extract::State;
@@ -12,11 +14,15 @@ use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::{CurrentUser, OrgMemberLeaving};
 use crate::db::audit::Event;
+use crate::db::flags::ORG_CREATION;
+use crate::db::org_lifecycle::{DeletedOrg, RESTORE_WINDOW_SECS};
 use crate::db::orgs::{OrgError, UserOrg};
 use crate::domain::{OrgName, Slug};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
+use crate::web::orgs::lifecycle::{SLUG_HELD, SLUG_TAKEN};
+use crate::web::timefmt;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +38,10 @@ pub struct NewOrgForm {
 pub struct OrgsPage {
     pub ctx: PageContext,
     pub orgs: Vec<UserOrg>,
+    /// Deleted orgs the user owns, with the last day they can be restored.
+    pub deleted: Vec<(DeletedOrg, String)>,
+    /// Whether this user may create an org now (the flag, or an operator).
+    pub creation_open: bool,
     pub form: NewOrgForm,
     pub errors: FieldErrors,
 }
@@ -44,9 +54,22 @@ async fn orgs_page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let deleted = state
+        .db
+        .deleted_orgs_of(user, now)
+        .await?
+        .into_iter()
+        .map(|org| {
+            let until = timefmt::date(org.deleted_at + RESTORE_WINDOW_SECS);
+            (org, until)
+        })
+        .collect();
     let page = OrgsPage {
         ctx: PageContext::new(state, session, Some(user), Section::Orgs).await?,
         orgs: state.db.user_orgs(user).await?,
+        deleted,
+        creation_open: creation_open(state, user).await?,
         form,
         errors,
     };
@@ -69,6 +92,12 @@ pub async fn list_orgs(
     .await
 }
 
+/// Whether `user` may create an org: while the `org-creation` flag is on,
+/// anyone; while it is off, operators only (the platform's own staff).
+async fn creation_open(state: &AppState, user: &CurrentUser) -> Result<bool, AppError> {
+    Ok(user.is_operator() || state.db.flag_enabled(ORG_CREATION).await?)
+}
+
 pub async fn create_org(
     State(state): State<AppState>,
     session: AppSession,
@@ -77,6 +106,10 @@ pub async fn create_org(
     Form(form): Form<NewOrgForm>,
 ) -> Result<Response, AppError> {
     let mut errors = FieldErrors::new();
+    if !creation_open(&state, &user).await? {
+        // The page says why instead of the form (`creation_open`).
+        return orgs_page(&state, &session, &user, form, errors, StatusCode::FORBIDDEN).await;
+    }
     let name = errors.check("name", OrgName::parse(&form.name));
     let slug_input = if form.slug.trim().is_empty() {
         Slug::suggest(&form.name)
@@ -111,8 +144,15 @@ pub async fn create_org(
         .await
     {
         Ok(_) => {}
-        Err(OrgError::SlugTaken) => {
-            errors.add("slug", "That address is taken; choose another.");
+        Err(e @ (OrgError::SlugTaken | OrgError::SlugHeld)) => {
+            errors.add(
+                "slug",
+                if matches!(e, OrgError::SlugHeld) {
+                    SLUG_HELD
+                } else {
+                    SLUG_TAKEN
+                },
+            );
             return orgs_page(
                 &state,
                 &session,

@@ -12,7 +12,7 @@ use super::ops_context;
 use crate::auth::AppSession;
 use crate::auth::session::FlashKind;
 use crate::authz::Operator;
-use crate::db::flags::ACCOUNT_REGISTRATION;
+use crate::db::flags::{ACCOUNT_REGISTRATION, ORG_CREATION};
 use crate::db::platform::OperatorAction;
 use crate::domain::Reason;
 use crate::error::AppError;
@@ -33,6 +33,10 @@ fn describe(name: &str) -> &'static str {
         ACCOUNT_REGISTRATION => {
             "Self-registration: the sign-up page and POST /v1/account/register. Operators and \
              the master key can create accounts whatever it says."
+        }
+        ORG_CREATION => {
+            "Organization creation by ordinary users (Account → Organizations). When off, only \
+             operators create organizations, and a new account starts in none."
         }
         _ => "",
     }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod invitations;
+pub mod lifecycle;
 pub mod members;
 pub mod overview;
 pub mod roles;

@@ -1,5 +1,6 @@
 //! `/orgs/{slug}/settings` (owners): the org's policies — "members must use
-//! MFA" and the maximum lifetime of API keys bound to the org.
+//! MFA" and the maximum lifetime of API keys bound to the org — and the
+//! rename form and links of its lifecycle (`web::orgs::lifecycle`).
 //!
 //! Loosening a policy needs sudo mode; tightening does not.
 //!
@@ -37,6 +38,28 @@ pub struct SettingsPage {
     pub max_key_lifetime_days: String,
     pub without_mfa: i64,
     pub errors: FieldErrors,
+    /// The rename form's values, and its errors (apart from the policies').
+    pub rename: RenameForm,
+    pub rename_errors: FieldErrors,
+}
+
+/// Renaming the org: its name and its address (slug).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub slug: String,
+}
+
+impl RenameForm {
+    /// The org's current name and slug.
+    pub fn current(owner: &OrgOwner) -> Self {
+        Self {
+            name: owner.scope().name().to_owned(),
+            slug: owner.scope().slug().to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -60,13 +83,15 @@ pub fn parse_lifetime(input: &str) -> Result<Option<i64>, &'static str> {
     }
 }
 
-async fn settings_page(
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn settings_page(
     state: &AppState,
     session: &AppSession,
     owner: &OrgOwner,
     require_mfa: bool,
     max_key_lifetime_days: String,
     errors: FieldErrors,
+    rename: (RenameForm, FieldErrors),
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let page = SettingsPage {
@@ -83,6 +108,8 @@ async fn settings_page(
         max_key_lifetime_days,
         without_mfa: state.db.members_without_mfa(owner.scope()).await?,
         errors,
+        rename: rename.0,
+        rename_errors: rename.1,
     };
     render(status, &page)
 }
@@ -112,6 +139,7 @@ pub async fn show_settings(
         require_mfa,
         days,
         FieldErrors::new(),
+        (RenameForm::current(&owner), FieldErrors::new()),
         StatusCode::OK,
     )
     .await
@@ -155,6 +183,7 @@ pub async fn update_settings(
             require_mfa,
             form.max_key_lifetime_days,
             errors,
+            (RenameForm::current(&owner), FieldErrors::new()),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;

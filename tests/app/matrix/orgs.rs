@@ -42,6 +42,13 @@ pub fn row(method: &str, path: &str) -> Option<(Expect, Expect)> {
         ("POST", "/orgs/{slug}/invitations/{id}/revoke") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/settings") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/settings") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/settings/rename") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/settings/transfer") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/settings/transfer") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/settings/delete") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/settings/delete") => (Forbidden, Served),
+        // Only a deleted org can be restored: a live one is 404 for all.
+        ("POST", "/orgs/{slug}/restore") => (NotFound, NotFound),
         ("GET", "/orgs/{slug}/service-accounts") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/service-accounts") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/service-accounts/{id}") => (Forbidden, Served),
@@ -188,6 +195,12 @@ fn owner_posts() -> Vec<OwnerPost> {
             false,
         ),
         (
+            "/orgs/{slug}/settings/rename",
+            "/orgs/{slug}/settings",
+            vec![("name", "Acme Corporation"), ("slug", "acme")],
+            false,
+        ),
+        (
             "/orgs/{slug}/service-accounts",
             "/orgs/{slug}/service-accounts",
             vec![("name", "Build bot"), ("description", "")],
@@ -245,7 +258,22 @@ fn owner_posts() -> Vec<OwnerPost> {
             vec![],
             false,
         ),
-        // Ann is the other owner, so Ada may leave; she leaves last.
+        // Ada deletes acme and restores it (from her account page), then
+        // hands her ownership to Ann and stays a member.
+        (
+            "/orgs/{slug}/settings/delete",
+            "/orgs/{slug}/settings/delete",
+            vec![("confirm", "acme")],
+            true,
+        ),
+        ("/orgs/{slug}/restore", "/account/orgs", vec![], true),
+        (
+            "/orgs/{slug}/settings/transfer",
+            "/orgs/{slug}/settings/transfer",
+            vec![("email", "ann@example.com")],
+            true,
+        ),
+        // Ann is an owner, so Ada may leave; she leaves last.
         ("/orgs/{slug}/leave", "/orgs/{slug}", vec![], false),
     ]
 }
