@@ -57,8 +57,8 @@ fn id_param(params: &RawPathParams) -> Result<Uuid, ApiError> {
 
 /// An optional UUID query parameter.
 fn uuid_field(field: &str, value: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
+    match value {
+        None => Ok(None),
         Some(v) => Uuid::parse_str(v)
             .map(Some)
             .map_err(|_| invalid(field, "Use an id (a UUID).")),
@@ -800,7 +800,7 @@ mod tests {
     #[test]
     fn ids_and_limits_are_checked_field_by_field() {
         assert!(uuid_field("org", None).unwrap().is_none());
-        assert!(uuid_field("org", Some("")).unwrap().is_none());
+        assert!(uuid_field("org", Some("")).is_err());
         assert!(uuid_field("org", Some("acme")).is_err());
         assert_eq!(limit_field(None).unwrap(), 50);
         assert!(limit_field(Some("0")).is_err());

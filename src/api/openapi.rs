@@ -110,6 +110,19 @@ impl Modify for BearerKeys {
                     })
                 });
                 if by_master_key {
+                    op.responses
+                        .responses
+                        .entry("429".to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                utoipa::openapi::ResponseBuilder::new()
+                                    .description(
+                                        "`rate_limited`: the master key's requests per minute are \
+                                     spent; see `Retry-After`",
+                                    )
+                                    .build(),
+                            )
+                        });
                     op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
                         ParameterBuilder::new()
                             .name("X-Gatehouse-Reason")

@@ -98,6 +98,11 @@ pub struct ResourcePage {
 pub struct NewResource {
     /// 1–100 characters, one line; unique among the live resources of the
     /// kind in the workspace.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// At most 1000 characters.
     #[serde(default)]
@@ -126,6 +131,11 @@ fn empty_object() -> Value {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourcePatch {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     pub description: Option<String>,
     #[schema(value_type = Option<Object>)]
@@ -133,6 +143,7 @@ pub struct ResourcePatch {
     #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
     /// The version the change is based on, when no `If-Match` is sent.
+    #[schema(minimum = 1)]
     pub version: Option<i64>,
 }
 
