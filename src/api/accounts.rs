@@ -97,13 +97,6 @@ impl From<UserSummary> for Account {
     }
 }
 
-fn field(name: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: name.to_owned(),
-        message: message.into(),
-    }
-}
-
 /// Checks a registration, creates the account and writes `event(new user)`
 /// in the same transaction. `platform` is the master key's proof when
 /// operators' automation registers someone: whoever called chose the
@@ -117,10 +110,10 @@ async fn register(
 ) -> Result<User, ApiError> {
     let mut errors = Vec::new();
     let email = Email::parse(&req.email)
-        .map_err(|m| errors.push(field("email", m)))
+        .map_err(|m| errors.push(FieldError::new("email", m)))
         .ok();
     let name = DisplayName::parse(&req.display_name)
-        .map_err(|m| errors.push(field("display_name", m)))
+        .map_err(|m| errors.push(FieldError::new("display_name", m)))
         .ok();
     let hints: Vec<&str> = [
         email.as_ref().map(Email::local_part),
@@ -130,7 +123,7 @@ async fn register(
     .flatten()
     .collect();
     let password = NewPassword::parse(&req.password, &hints)
-        .map_err(|m| errors.push(field("password", m)))
+        .map_err(|m| errors.push(FieldError::new("password", m)))
         .ok();
     let (Some(email), Some(name), Some(password)) = (email, name, password) else {
         return Err(ApiError::Validation(errors));
@@ -158,7 +151,7 @@ async fn register(
     match created {
         Ok(u) => Ok(u),
         // The sign-up page says as much; nothing more is revealed.
-        Err(CreateUserError::EmailTaken) => Err(ApiError::Validation(vec![field(
+        Err(CreateUserError::EmailTaken) => Err(ApiError::Validation(vec![FieldError::new(
             "email",
             "An account with this email address already exists. Sign in instead.",
         )])),
@@ -299,7 +292,7 @@ fn page_query(raw: Option<&str>) -> Result<(i64, Option<Uuid>), ApiError> {
         Some(l) => match l.parse::<i64>() {
             Ok(n) if (1..=100).contains(&n) => n,
             _ => {
-                errors.push(field("limit", "A whole number from 1 to 100."));
+                errors.push(FieldError::new("limit", "A whole number from 1 to 100."));
                 50
             }
         },
@@ -309,7 +302,7 @@ fn page_query(raw: Option<&str>) -> Result<(i64, Option<Uuid>), ApiError> {
         Some(a) => match Uuid::parse_str(a) {
             Ok(id) => Some(id),
             Err(_) => {
-                errors.push(field(
+                errors.push(FieldError::new(
                     "after",
                     "The next_after of the previous page (a UUID).",
                 ));

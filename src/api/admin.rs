@@ -22,8 +22,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::accounts::Account;
-use super::error::{ApiError, ErrorBody, FieldError};
-use super::runs::{Run, run_params};
+use super::error::{ApiError, ErrorBody};
+use super::runs::{Run, id_param, instant, run_params};
 use crate::auth::throttle;
 use crate::authz::MasterKey;
 use crate::db::audit::AuditCursor;
@@ -34,26 +34,21 @@ use crate::db::users::User;
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
+/// The orgs whose logs must show an action on this account.
+async fn account_org_ids(
+    state: &AppState,
+    key: &MasterKey,
+    id: Uuid,
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(account_orgs(state, key, id)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect())
+}
+
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 100;
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
-}
-
-/// A UUID path parameter; anything else is simply not found.
-fn id_param(params: &RawPathParams) -> Result<Uuid, ApiError> {
-    params
-        .iter()
-        .find(|(k, _)| *k == "id")
-        .map(|(_, v)| v)
-        .filter(|v| v.len() == 36)
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .ok_or(ApiError::NotFound)
-}
 
 /// An optional UUID query parameter.
 fn uuid_field(field: &str, value: Option<&str>) -> Result<Option<Uuid>, ApiError> {
@@ -61,7 +56,7 @@ fn uuid_field(field: &str, value: Option<&str>) -> Result<Option<Uuid>, ApiError
         None => Ok(None),
         Some(v) => Uuid::parse_str(v)
             .map(Some)
-            .map_err(|_| invalid(field, "Use an id (a UUID).")),
+            .map_err(|_| ApiError::invalid(field, "Use an id (a UUID).")),
     }
 }
 
@@ -70,13 +65,16 @@ fn limit_field(value: Option<&str>) -> Result<i64, ApiError> {
         None => Ok(DEFAULT_LIMIT),
         Some(l) => match l.parse::<i64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(invalid("limit", "Use a whole number from 1 to 100.")),
+            _ => Err(ApiError::invalid(
+                "limit",
+                "Use a whole number from 1 to 100.",
+            )),
         },
     }
 }
 
 fn malformed() -> ApiError {
-    invalid("query", "The query string is malformed.")
+    ApiError::invalid("query", "The query string is malformed.")
 }
 
 // ---------------------------------------------------------------- accounts
@@ -163,7 +161,7 @@ pub async fn get_account(
     key: MasterKey,
     params: RawPathParams,
 ) -> Result<Json<AccountDetail>, ApiError> {
-    let user = load_account(&state, &key, id_param(&params)?).await?;
+    let user = load_account(&state, &key, id_param(&params, "id")?).await?;
     let now = state.clock.unix();
     let keys = state.db.platform_user_keys(key.scope(), user.id).await?;
     Ok(Json(AccountDetail {
@@ -184,12 +182,8 @@ async fn set_disabled(
     params: RawPathParams,
     disable: bool,
 ) -> Result<Json<AccountStatusChange>, ApiError> {
-    let user = load_account(&state, &key, id_param(&params)?).await?;
-    let orgs: Vec<Uuid> = account_orgs(&state, &key, user.id)
-        .await?
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
+    let user = load_account(&state, &key, id_param(&params, "id")?).await?;
+    let orgs = account_org_ids(&state, &key, user.id).await?;
     let now = state.clock.unix();
     let outcome = state
         .db
@@ -283,25 +277,16 @@ pub async fn delete_account(
     client: ClientInfo,
     params: RawPathParams,
 ) -> Result<Json<AccountDeleted>, ApiError> {
-    let user = load_account(&state, &key, id_param(&params)?).await?;
-    let sole_owner = ApiError::Conflict {
-        code: "sole_owner",
-        message: "The account is the only owner of an organization: that organization must \
-                  get another owner (or be deleted) first; nothing changed.",
-    };
+    let user = load_account(&state, &key, id_param(&params, "id")?).await?;
     if !state
         .db
         .organizations_blocking_deletion_of(key.scope(), user.id)
         .await?
         .is_empty()
     {
-        return Err(sole_owner);
+        return Err(sole_owner());
     }
-    let orgs: Vec<Uuid> = account_orgs(&state, &key, user.id)
-        .await?
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
+    let orgs = account_org_ids(&state, &key, user.id).await?;
     let origin = client.origin();
     let records = OperatorAction {
         action: "master_key.account.deleted",
@@ -325,7 +310,7 @@ pub async fn delete_account(
         .await?
         // An org lost its other owner meanwhile (checked again in the
         // transaction).
-        .ok_or_else(sole_owner_again)?;
+        .ok_or_else(sole_owner)?;
     Ok(Json(AccountDeleted {
         id: user.id,
         audit_label: done.label(),
@@ -334,11 +319,13 @@ pub async fn delete_account(
     }))
 }
 
-fn sole_owner_again() -> ApiError {
+/// 409 `sole_owner`: checked before the erasure, and again inside its
+/// transaction (an org may lose its other owner meanwhile).
+fn sole_owner() -> ApiError {
     ApiError::Conflict {
         code: "sole_owner",
-        message: "The account became the only owner of an organization meanwhile; nothing \
-                  changed.",
+        message: "The account is the only owner of an organization: that organization must \
+                  get another owner (or be deleted) first; nothing changed.",
     }
 }
 
@@ -369,8 +356,8 @@ pub struct AdminKey {
 
 impl AdminKey {
     fn of(k: ApiKey, now: i64) -> Self {
-        let status = k.status(now).label().to_lowercase();
         AdminKey {
+            status: k.status(now).as_str().to_owned(),
             prefix: format!("{}{}", crate::auth::api_key::PREFIX, k.public_id),
             scopes: k
                 .scope_set()
@@ -378,10 +365,6 @@ impl AdminKey {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
-            status: match status.as_str() {
-                "expiring soon" => "expiring".to_owned(),
-                _ => status,
-            },
             id: k.id,
             name: k.name,
             description: k.description,
@@ -496,7 +479,7 @@ pub async fn revoke_key(
     client: ClientInfo,
     params: RawPathParams,
 ) -> Result<Json<KeyRevoked>, ApiError> {
-    let id = id_param(&params)?;
+    let id = id_param(&params, "id")?;
     let target = state
         .db
         .platform_key(key.scope(), id)
@@ -505,9 +488,9 @@ pub async fn revoke_key(
     // The key's org sees it in its log, and so does each org of its owner.
     let mut orgs: Vec<Uuid> = target.org_id.into_iter().collect();
     if let Some(owner) = target.owner_user_id {
-        for org in account_orgs(&state, &key, owner).await? {
-            if !orgs.contains(&org.id) {
-                orgs.push(org.id);
+        for org in account_org_ids(&state, &key, owner).await? {
+            if !orgs.contains(&org) {
+                orgs.push(org);
             }
         }
     }
@@ -607,20 +590,6 @@ struct RawPlatformAuditParams {
     before: Option<String>,
 }
 
-fn instant(field: &str, s: &str) -> Result<Option<i64>, ApiError> {
-    if s.trim().is_empty() {
-        return Ok(None);
-    }
-    crate::domain::run::parse_instant(s)
-        .map(Some)
-        .ok_or_else(|| {
-            invalid(
-                field,
-                "Use unix seconds, an RFC 3339 date-time or a day (YYYY-MM-DD).",
-            )
-        })
-}
-
 fn text_filter(s: String) -> Result<Option<String>, ApiError> {
     let s = s.trim().to_lowercase();
     if s.contains('\0') {
@@ -652,7 +621,7 @@ pub async fn list_audit(
         None => None,
         Some(b) => Some(
             AuditCursor::decode(b)
-                .ok_or_else(|| invalid("before", "Pass the `next` value of a page."))?,
+                .ok_or_else(|| ApiError::invalid("before", "Pass the `next` value of a page."))?,
         ),
     };
     let filter = AuditFilter {

@@ -218,20 +218,13 @@ fn denied(key: &ApiWorkspaceKey, d: crate::authz::Denied) -> ApiError {
 
 fn params(query: Option<&str>) -> Result<(bool, Option<String>), ApiError> {
     let p: ImportParams = serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|_| invalid_field("query", "The query string is malformed."))?;
+        .map_err(|_| ApiError::invalid("query", "The query string is malformed."))?;
     let prune = match p.prune.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
-        Some(_) => return Err(invalid_field("prune", "Use `true` or `false`.")),
+        Some(_) => return Err(ApiError::invalid("prune", "Use `true` or `false`.")),
     };
     Ok((prune, p.plan))
-}
-
-fn invalid_field(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

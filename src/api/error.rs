@@ -18,6 +18,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code, e.g. `token_expired`, `insufficient_scope`, `validation_failed`.
@@ -133,6 +142,11 @@ impl From<Throttled> for ApiError {
 impl ApiError {
     pub fn unauthorized(code: &'static str, message: &'static str) -> Self {
         ApiError::Unauthorized { code, message }
+    }
+
+    /// 422 `validation_failed` naming one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
     fn parts(&self) -> (StatusCode, &'static str, String) {

@@ -31,7 +31,7 @@ use crate::auth::throttle;
 use crate::authz::api::scopes::{KeysRead, KeysWrite};
 use crate::authz::api::{ApiOrgKey, UserKeyAuth};
 use crate::db::audit::Event;
-use crate::db::keys::{ApiKey, KeyOwner, KeyStatus, NewKey};
+use crate::db::keys::{ApiKey, KeyOwner, NewKey};
 use crate::domain::{Scope, Scopes};
 use crate::request::ClientInfo;
 use crate::state::AppState;
@@ -99,15 +99,6 @@ pub struct ManagedKeyList {
     pub keys: Vec<ManagedKey>,
 }
 
-fn status_name(s: KeyStatus) -> &'static str {
-    match s {
-        KeyStatus::Active => "active",
-        KeyStatus::Expiring => "expiring",
-        KeyStatus::Expired => "expired",
-        KeyStatus::Revoked => "revoked",
-    }
-}
-
 fn shape(k: ApiKey, workspaces: &[String], token: Option<String>, now: i64) -> ManagedKey {
     let updated_at = [Some(k.created_at), k.rotated_at, k.revoked_at]
         .into_iter()
@@ -119,7 +110,7 @@ fn shape(k: ApiKey, workspaces: &[String], token: Option<String>, now: i64) -> M
             created_by: k.created_by.clone(),
             workspaces_preview: workspaces.iter().take(PREVIEW).cloned().collect(),
             workspaces_total: workspaces.len(),
-            status: status_name(k.status(now)).to_owned(),
+            status: k.status(now).as_str().to_owned(),
             expires_at: k.expires_at,
             last_used_at: k.last_used_at,
         },
@@ -202,9 +193,7 @@ async fn own_key(
         .find_personal_key(owner, key_param(params)?)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let names = by_key(state.db.workspace_names_of_keys_of(owner).await?)
-        .remove(&k.id)
-        .unwrap_or_default();
+    let names = state.db.key_workspace_names(k.id).await?;
     Ok((k, names))
 }
 
@@ -269,13 +258,6 @@ pub struct NewManagedKey {
     pub workspaces: Vec<Uuid>,
 }
 
-fn field(name: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: name.to_owned(),
-        message: message.into(),
-    }
-}
-
 /// The maker's reach, which a key made or rotated here must stay within.
 struct Reach {
     scopes: Scopes,
@@ -302,7 +284,7 @@ impl Reach {
     ) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if scopes.contains(Scope::KeysWrite) {
-            errors.push(field(
+            errors.push(FieldError::new(
                 "permissions",
                 "keys:write is never given over the API: a key that makes keys is made on the \
                  pages, in sudo mode.",
@@ -314,7 +296,7 @@ impl Reach {
             .map(|s| s.as_str())
             .collect();
         if !missing.is_empty() {
-            errors.push(field(
+            errors.push(FieldError::new(
                 "permissions",
                 format!(
                     "The key making this one does not hold {}; a key cannot give more than it \
@@ -326,13 +308,13 @@ impl Reach {
         if let Some(limit) = self.expires_at
             && expires_at.is_none_or(|at| at > limit)
         {
-            errors.push(field(
+            errors.push(FieldError::new(
                 "expiresInDays",
                 "It would outlive the key making it: choose fewer days.",
             ));
         }
         if workspaces.iter().any(|w| !self.workspaces.contains(w)) {
-            errors.push(field(
+            errors.push(FieldError::new(
                 "workspaces",
                 "Each workspace must be one the key making it is granted.",
             ));
@@ -348,14 +330,14 @@ fn check_new(
     let mut errors = Vec::new();
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        errors.push(field(
+        errors.push(FieldError::new(
             "name",
             "A key name has 1 to 100 characters on one line.",
         ));
     }
     let description = body.description.trim();
     if description.chars().count() > 500 {
-        errors.push(field(
+        errors.push(FieldError::new(
             "description",
             "A description has at most 500 characters.",
         ));
@@ -363,12 +345,12 @@ fn check_new(
     let scopes = match Scopes::from_names(&body.permissions) {
         Ok(s) => Some(s),
         Err(m) => {
-            errors.push(field("permissions", m));
+            errors.push(FieldError::new("permissions", m));
             None
         }
     };
     if !(1..=MAX_LIFETIME_DAYS).contains(&body.expires_in_days) {
-        errors.push(field(
+        errors.push(FieldError::new(
             "expiresInDays",
             "Use a whole number of days from 1 to 365.",
         ));
@@ -470,9 +452,7 @@ pub async fn create_key(
         .find_personal_key(&owner, &issued.public_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let names = by_key(state.db.workspace_names_of_keys_of(&owner).await?)
-        .remove(&created.id)
-        .unwrap_or_default();
+    let names = state.db.key_workspace_names(created.id).await?;
     let token = issued.token.expose().to_owned();
     Ok((
         StatusCode::CREATED,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::error::{ApiError, ErrorBody, FieldError};
+use super::error::{ApiError, ErrorBody};
 use super::orgs::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::AuditRead;
@@ -83,43 +83,41 @@ struct RawAuditParams {
     before: Option<String>,
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
-}
-
 fn day(field: &str, s: &str) -> Result<Option<i64>, ApiError> {
     if s.trim().is_empty() {
         return Ok(None);
     }
     day_start(s)
         .map(Some)
-        .ok_or_else(|| invalid(field, "Write the day as YYYY-MM-DD."))
+        .ok_or_else(|| ApiError::invalid(field, "Write the day as YYYY-MM-DD."))
 }
 
 /// Parses the query exactly as `AuditParams` documents it.
 fn audit_params(raw: Option<&str>) -> Result<(AuditFilter, Option<AuditCursor>, i64), ApiError> {
     let p: RawAuditParams = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|_| invalid("query", "The query string is malformed."))?;
+        .map_err(|_| ApiError::invalid("query", "The query string is malformed."))?;
     let limit = match p.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<i64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(invalid("limit", "Use a whole number from 1 to 100.")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "Use a whole number from 1 to 100.",
+                ));
+            }
         },
     };
     let before = match p.before.as_deref() {
         None => None,
         Some(b) => Some(
             AuditCursor::decode(b)
-                .ok_or_else(|| invalid("before", "Pass the `next` value of a page."))?,
+                .ok_or_else(|| ApiError::invalid("before", "Pass the `next` value of a page."))?,
         ),
     };
     // No NUL reaches a query: PostgreSQL text cannot hold it.
     if p.actor.contains('\0') || p.action.contains('\0') {
-        return Err(invalid("query", "The query string is malformed."));
+        return Err(ApiError::invalid("query", "The query string is malformed."));
     }
     let filter = AuditFilter {
         from: day("from", &p.from)?,

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::ApiJson;
-use super::error::{ApiError, ErrorBody, FieldError};
+use super::error::{ApiError, ErrorBody};
 use crate::authz::api::ApiOrgKey;
 use crate::authz::api::scopes::{MembersRead, TeamsRead, TeamsWrite};
 use crate::db::audit::Event;
@@ -66,38 +66,39 @@ struct RawMemberListParams {
     after: Option<String>,
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
-}
-
 /// Parses the query exactly as `MemberListParams` documents it.
 fn member_params(raw: Option<&str>) -> Result<(i64, Option<MemberCursor>), ApiError> {
     let params: RawMemberListParams = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|_| invalid("query", "The query string is malformed."))?;
+        .map_err(|_| ApiError::invalid("query", "The query string is malformed."))?;
     let limit = match params.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<i64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(invalid("limit", "Use a whole number from 1 to 100.")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "Use a whole number from 1 to 100.",
+                ));
+            }
         },
     };
-    let after = match params.after.as_deref() {
-        None => None,
-        Some(a) => {
-            let well_formed = a.len() > 32
+    let after =
+        match params.after.as_deref() {
+            None => None,
+            Some(a) => {
+                let well_formed = a.len() > 32
                 && a.as_bytes()[..32]
                     .iter()
                     .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
                 && a.as_bytes()[32] == b'~'
                 // NUL cannot be stored in PostgreSQL text: not a cursor.
                 && !a.contains('\0');
-            let cursor = well_formed.then(|| MemberCursor::decode(a)).flatten();
-            Some(cursor.ok_or_else(|| invalid("after", "Pass the `next` value of a page."))?)
-        }
-    };
+                let cursor = well_formed.then(|| MemberCursor::decode(a)).flatten();
+                Some(cursor.ok_or_else(|| {
+                    ApiError::invalid("after", "Pass the `next` value of a page.")
+                })?)
+            }
+        };
     Ok((limit, after))
 }
 

@@ -159,13 +159,6 @@ pub struct ListParams {
     pub deleted: Option<String>,
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
-}
-
 fn validation(problems: Vec<FieldProblem>) -> ApiError {
     ApiError::Validation(
         problems
@@ -281,25 +274,30 @@ pub async fn list<K: KindSpec>(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ResourcePage>, ApiError> {
     let p: ListParams = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|_| invalid("query", "The query string is malformed."))?;
+        .map_err(|_| ApiError::invalid("query", "The query string is malformed."))?;
     let limit = match p.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<i64>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-            _ => return Err(invalid("limit", "Use a whole number from 1 to 100.")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "Use a whole number from 1 to 100.",
+                ));
+            }
         },
     };
     let after = match p.after.as_deref() {
         None => None,
         Some(a) => Some(
             ResourceCursor::decode(a)
-                .ok_or_else(|| invalid("after", "Pass the `next` value of a page."))?,
+                .ok_or_else(|| ApiError::invalid("after", "Pass the `next` value of a page."))?,
         ),
     };
     let deleted = match p.deleted.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
-        Some(_) => return Err(invalid("deleted", "Use `true` or `false`.")),
+        Some(_) => return Err(ApiError::invalid("deleted", "Use `true` or `false`.")),
     };
     let scope = key.scope();
     let mut rows = if deleted {
@@ -424,7 +422,7 @@ pub async fn update<K: KindSpec>(
         }
         (None, Some(v)) => (v, StatusCode::CONFLICT),
         (None, None) => {
-            return Err(invalid(
+            return Err(ApiError::invalid(
                 "version",
                 "is required: send the version you are changing, as `If-Match` or here",
             ));

@@ -189,19 +189,12 @@ struct RawRunParams {
     before: Option<String>,
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }])
-}
-
-fn instant(field: &str, s: &str) -> Result<Option<i64>, ApiError> {
+pub(super) fn instant(field: &str, s: &str) -> Result<Option<i64>, ApiError> {
     if s.trim().is_empty() {
         return Ok(None);
     }
     parse_instant(s).map(Some).ok_or_else(|| {
-        invalid(
+        ApiError::invalid(
             field,
             "Use unix seconds, an RFC 3339 date-time or a day (YYYY-MM-DD).",
         )
@@ -213,25 +206,30 @@ pub(super) fn run_params(
     raw: Option<&str>,
 ) -> Result<(RunFilter, Option<RunCursor>, i64), ApiError> {
     let p: RawRunParams = serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|_| invalid("query", "The query string is malformed."))?;
+        .map_err(|_| ApiError::invalid("query", "The query string is malformed."))?;
     let limit = match p.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => match l.parse::<i64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(invalid("limit", "Use a whole number from 1 to 100.")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "Use a whole number from 1 to 100.",
+                ));
+            }
         },
     };
     let before = match p.before.as_deref() {
         None => None,
         Some(b) => Some(
             RunCursor::decode(b)
-                .ok_or_else(|| invalid("before", "Pass the `next` value of a page."))?,
+                .ok_or_else(|| ApiError::invalid("before", "Pass the `next` value of a page."))?,
         ),
     };
     let status = match p.status.trim() {
         "" => None,
         s => Some(RunStatus::parse(s).ok_or_else(|| {
-            invalid(
+            ApiError::invalid(
                 "status",
                 "must be one of `queued`, `running`, `succeeded`, `failed`, `cancelled`",
             )
@@ -246,7 +244,7 @@ pub(super) fn run_params(
 }
 
 /// Reads a UUID path parameter; anything else is simply not found.
-fn id_param(params: &RawPathParams, name: &str) -> Result<Uuid, ApiError> {
+pub(super) fn id_param(params: &RawPathParams, name: &str) -> Result<Uuid, ApiError> {
     params
         .iter()
         .find(|(k, _)| *k == name)
@@ -311,7 +309,7 @@ pub async fn request_run(
     };
     let input = match body.input {
         None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(document(&v).map_err(|m| invalid("input", &m))?),
+        Some(v) => Some(document(&v).map_err(|m| ApiError::invalid("input", &m))?),
     };
     let event = Event::by(key.principal().actor())
         .did("run.requested")

@@ -62,6 +62,16 @@ pub enum KeyStatus {
 }
 
 impl KeyStatus {
+    /// The API's name of the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Expiring => "expiring",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             KeyStatus::Active => "Active",
@@ -629,6 +639,19 @@ impl Db {
             sqlx::query_scalar(
                 "SELECT workspace_id FROM api_key_workspaces WHERE key_id = $1 \
                  ORDER BY workspace_id",
+            )
+            .bind(key_id)
+            .fetch_all(pool)
+            .await
+        })
+    }
+
+    /// The names of the workspaces a key is granted, by name.
+    pub async fn key_workspace_names(&self, key_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT w.name FROM api_key_workspaces g JOIN workspaces w ON w.id = g.workspace_id \
+                 WHERE g.key_id = $1 ORDER BY w.name",
             )
             .bind(key_id)
             .fetch_all(pool)

@@ -8,6 +8,7 @@ use crate::helpers::*;
 use crate::orgs::two_orgs;
 use crate::resources::add_workspace;
 use crate::runs::grant_key_workspace;
+use crate::service_accounts::public_id;
 
 fn code(res: &TestResponse) -> String {
     json_of(res)["error"]["code"]
@@ -190,7 +191,7 @@ async fn no_key_made_over_the_api_reaches_beyond_its_maker() {
         // Rotating a key that reaches further than the maker is refused:
         // its new secret would.
         let wider = ada.create_key("wider", &["members:read", "profile:read"], "30").await;
-        let wider_id = &wider[4..wider[4..].find('_').unwrap() + 4];
+        let wider_id = public_id(&wider);
         let res = call(
             &app,
             Method::POST,
@@ -204,7 +205,7 @@ async fn no_key_made_over_the_api_reaches_beyond_its_maker() {
             .await
             .assert_status(StatusCode::OK);
         // And so is rotating the maker itself (it holds keys:write).
-        let maker_id = &key[4..key[4..].find('_').unwrap() + 4];
+        let maker_id = public_id(&key);
         let res = call(
             &app,
             Method::POST,
@@ -282,7 +283,7 @@ async fn a_key_rotates_and_revokes_its_persons_narrower_keys() {
         let theirs = grace_client
             .create_key("theirs", &["profile:read"], "30")
             .await;
-        let their_id = &theirs[4..theirs[4..].find('_').unwrap() + 4];
+        let their_id = public_id(&theirs);
         for path in [
             format!("/v1/keys/{their_id}"),
             format!("/v1/keys/{their_id}/revoke"),
@@ -347,5 +348,44 @@ async fn keys_made_over_the_api_spend_the_same_hourly_allowance_as_the_pages() {
             app
         },
     )
+    .await;
+}
+
+#[tokio::test]
+async fn a_service_accounts_key_or_a_revoked_maker_makes_nothing() {
+    each_engine(|app| async move {
+        let (mut ada, _grace, _olga) = two_orgs(&app).await;
+        let sa = ada.create_service_account("acme", "deployer").await;
+        let robot = ada
+            .create_sa_key(
+                "acme",
+                &sa,
+                &["keys:read", "keys:write", "profile:read"],
+                &[],
+            )
+            .await;
+        let maker = ada
+            .create_key("maker", &["keys:write", "profile:read"], "30")
+            .await;
+        let body = r#"{"name":"n","permissions":["profile:read"],"expiresInDays":1}"#;
+        let before = key_count(&app).await;
+        let res = call(&app, Method::POST, "/v1/keys", &robot, Some(body)).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert_eq!(code(&res), "service_account_key");
+        call(
+            &app,
+            Method::POST,
+            &format!("/v1/keys/{}/revoke", public_id(&maker)),
+            &maker,
+            None,
+        )
+        .await
+        .assert_status(StatusCode::OK);
+        let res = call(&app, Method::POST, "/v1/keys", &maker, Some(body)).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(code(&res), "token_revoked");
+        assert_eq!(key_count(&app).await, before);
+        app
+    })
     .await;
 }

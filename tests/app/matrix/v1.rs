@@ -174,7 +174,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         .owner
         .create_key("matrix target", &["profile:read"], "7")
         .await;
-    let own_target_id = own_target[4..4 + own_target[4..].find('_').unwrap()].to_owned();
+    let own_target_id = crate::service_accounts::public_id(&own_target).to_owned();
     let url = |path: &str, team: &str, user: &str| {
         let id = if path.starts_with("/v1/admin/keys/") {
             &revoked_key
