@@ -41,6 +41,9 @@ pub enum AppError {
     /// 308 redirect, so a form posted to it is posted again there.
     #[error("moved permanently")]
     Moved { to: String },
+    /// The org was disabled by the platform (403 with the reason to ask).
+    #[error("organization disabled")]
+    OrgDisabled,
     #[error("CSRF check failed")]
     CsrfRejected,
     #[error("request body too large")]
@@ -86,6 +89,7 @@ impl From<Denied> for AppError {
             Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,
             Denied::PasswordChangeRequired => AppError::PasswordChangeRequired,
             Denied::Moved { to } => AppError::Moved { to },
+            Denied::OrgDisabled => AppError::OrgDisabled,
             e @ (Denied::Storage(_) | Denied::Session(_) | Denied::Stash(_)) => {
                 AppError::Internal(e.into())
             }
@@ -252,6 +256,13 @@ impl IntoResponse for AppError {
                 Redirect::to(paths::PASSWORD_CHANGE).into_response()
             }
             AppError::Moved { to } => Redirect::permanent(&to).into_response(),
+            AppError::OrgDisabled => error_page(
+                StatusCode::FORBIDDEN,
+                "This organization is disabled",
+                "The platform's operators have disabled this organization: its pages and API \
+                 keys are unavailable until it is enabled again. Nothing in it was deleted. \
+                 Ask your platform's support why.",
+            ),
             AppError::CsrfRejected => error_page(
                 StatusCode::FORBIDDEN,
                 "This form could not be accepted",

@@ -28,7 +28,7 @@ use crate::auth::throttle;
 use crate::authz::{MasterKey, PlatformScope};
 use crate::db::audit::{Actor, Event};
 use crate::db::flags::ACCOUNT_REGISTRATION;
-use crate::db::platform::UserSummary;
+use crate::db::platform::{OrgSummary, UserSummary};
 use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::request::ClientInfo;
@@ -360,6 +360,38 @@ pub struct OrgSummaryOut {
     pub require_mfa: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// `active`, `disabled` (by the platform: its pages and keys answer
+    /// `org_disabled`) or `deleted` (restorable for 30 days, then purged).
+    #[schema(pattern = "^(active|disabled|deleted)$")]
+    pub status: &'static str,
+    /// Unix seconds, when disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<i64>,
+    /// Unix seconds, when deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
+}
+
+impl From<OrgSummary> for OrgSummaryOut {
+    fn from(o: OrgSummary) -> Self {
+        OrgSummaryOut {
+            status: if o.deleted_at.is_some() {
+                "deleted"
+            } else if o.disabled_at.is_some() {
+                "disabled"
+            } else {
+                "active"
+            },
+            id: o.id,
+            slug: o.slug,
+            name: o.name,
+            member_count: o.member_count,
+            require_mfa: o.require_mfa,
+            created_at: o.created_at,
+            disabled_at: o.disabled_at,
+            deleted_at: o.deleted_at,
+        }
+    }
 }
 
 /// A page of organizations.
@@ -397,17 +429,7 @@ pub async fn list_orgs(
         None
     };
     Ok(Json(OrgPage {
-        orgs: orgs
-            .into_iter()
-            .map(|o| OrgSummaryOut {
-                id: o.id,
-                slug: o.slug,
-                name: o.name,
-                member_count: o.member_count,
-                require_mfa: o.require_mfa,
-                created_at: o.created_at,
-            })
-            .collect(),
+        orgs: orgs.into_iter().map(OrgSummaryOut::from).collect(),
         next_after,
     }))
 }

@@ -144,6 +144,15 @@ impl ApiError {
         ApiError::Unauthorized { code, message }
     }
 
+    /// 403 `org_disabled`: the platform disabled the org (nothing deleted).
+    pub fn org_disabled() -> Self {
+        ApiError::Forbidden {
+            code: "org_disabled",
+            message: "The platform's operators have disabled this organization; its keys work \
+                      again when it is enabled.",
+        }
+    }
+
     /// 422 `validation_failed` naming one field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])

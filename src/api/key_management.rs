@@ -32,7 +32,7 @@ use crate::authz::api::scopes::{KeysRead, KeysWrite};
 use crate::authz::api::{ApiOrgKey, UserKeyAuth};
 use crate::db::audit::Event;
 use crate::db::keys::{ApiKey, KeyOwner, NewKey};
-use crate::domain::{Scope, Scopes};
+use crate::domain::Scopes;
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
@@ -283,16 +283,18 @@ impl Reach {
         workspaces: &[Uuid],
     ) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if scopes.contains(Scope::KeysWrite) {
+        for scope in scopes.iter().filter(|s| s.web_only()) {
             errors.push(FieldError::new(
                 "permissions",
-                "keys:write is never given over the API: a key that makes keys is made on the \
-                 pages, in sudo mode.",
+                format!(
+                    "{scope} is never given over the API: a key that holds it is made on the \
+                     pages, in sudo mode."
+                ),
             ));
         }
         let missing: Vec<&str> = scopes
             .iter()
-            .filter(|s| *s != Scope::KeysWrite && !self.scopes.contains(*s))
+            .filter(|s| !s.web_only() && !self.scopes.contains(*s))
             .map(|s| s.as_str())
             .collect();
         if !missing.is_empty() {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod admin_orgs;
 pub mod bundles;
 pub mod error;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod keys;
 pub mod me;
 pub mod openapi;
 pub mod org_audit;
+pub mod org_lifecycle;
 pub mod org_members;
 pub mod orgs;
 pub mod resources;

@@ -31,7 +31,7 @@ impl Modify for BearerKeys {
                     .bearer_format("gtk_<public id>_<secret><checksum>")
                     .description(Some(
                         "A Gatehouse API key. Scopes: profile:read, profile:write, keys:read, keys:write, \
-                         members:read, members:write, teams:read, teams:write, audit:read, and \
+                         members:read, members:write, teams:read, teams:write, audit:read, org:admin, and \
                          the workspace permissions agents:read, agents:write, agents:run, \
                          tools:read, tools:write, mcp:read, mcp:write, schedules:read, \
                          schedules:write, runs:read, runs:write.",
@@ -187,6 +187,15 @@ impl Modify for BearerKeys {
         super::accounts::register_by_master_key,
         super::accounts::list_accounts,
         super::accounts::list_orgs,
+        super::admin_orgs::create_org,
+        super::admin_orgs::get_org,
+        super::admin_orgs::disable_org,
+        super::admin_orgs::enable_org,
+        super::admin_orgs::delete_org,
+        super::admin_orgs::restore_org,
+        super::org_lifecycle::rename_org,
+        super::org_lifecycle::transfer_org,
+        super::org_lifecycle::delete_org,
         super::admin::get_account,
         super::admin::disable_account,
         super::admin::enable_account,
@@ -247,6 +256,15 @@ impl Modify for BearerKeys {
         AccountPage,
         super::accounts::OrgSummaryOut,
         super::accounts::OrgPage,
+        super::admin_orgs::CreateOrgRequest,
+        super::admin_orgs::FirstOwnerOut,
+        super::admin_orgs::CreatedOrg,
+        super::admin_orgs::OrgStatusChange,
+        super::org_lifecycle::OrgOut,
+        super::org_lifecycle::RenameOrgRequest,
+        super::org_lifecycle::TransferOrgRequest,
+        super::org_lifecycle::OrgTransferred,
+        super::org_lifecycle::OrgDeleted,
         super::admin::AccountOrg,
         super::admin::AccountDetail,
         super::admin::AccountStatusChange,

@@ -42,6 +42,7 @@ impl From<Denied> for ApiError {
                 code: "forbidden",
                 message: "This key may not do this.",
             },
+            Denied::OrgDisabled => ApiError::org_disabled(),
             Denied::Unauthenticated { .. } => ApiError::unauthorized(
                 "missing_token",
                 "Send an API key as `Authorization: Bearer <key>`.",
@@ -113,6 +114,14 @@ impl ApiPrincipal {
         }
     }
 
+    /// The owner as the proof self-service data functions take, for a
+    /// personal key (`None` for a service account's). The operator flag is
+    /// never carried over: a key does not hold platform authority.
+    pub fn owner_proof(&self) -> Option<CurrentUser> {
+        self.user()
+            .map(|u| CurrentUser::new(u.id, u.email.clone(), u.display_name.clone(), false))
+    }
+
     pub fn actor(&self) -> Actor {
         match &self.owner {
             KeyOwner::User(u) => Actor::User {
@@ -164,6 +173,7 @@ pub mod scopes {
         MembersRead => Scope::MembersRead,
         MembersWrite => Scope::MembersWrite,
         AuditRead => Scope::AuditRead,
+        OrgAdmin => Scope::OrgAdmin,
         TeamsRead => Scope::TeamsRead,
         TeamsWrite => Scope::TeamsWrite,
     }
@@ -337,6 +347,9 @@ pub async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<ApiPrin
     }
     // A deleted org's keys stop at once (and work again if it is restored
     // within its 30 days): checked on every request, nothing is revoked.
+    if creds.org_disabled_at.is_some() {
+        return Err(ApiError::org_disabled());
+    }
     if creds.org_deleted_at.is_some() {
         return Err(ApiError::Forbidden {
             code: "org_disabled",
@@ -408,8 +421,7 @@ impl<S> UserKeyAuth<S> {
     }
 
     /// The owner, as the proof self-service data functions take: a key acts
-    /// for its owner and never for anyone else. The operator flag is never
-    /// carried over: a key does not hold platform authority.
+    /// for its owner and never for anyone else (`ApiPrincipal::owner_proof`).
     pub fn owner_proof(&self) -> CurrentUser {
         CurrentUser::new(
             self.user.id,

@@ -30,6 +30,10 @@ pub enum Denied {
     /// shown only to a member of the org (anyone else gets `NotFound`).
     #[error("moved permanently")]
     Moved { to: String },
+    /// The org was disabled by the platform's operators: its pages and keys
+    /// are refused (shown only to its members; anyone else gets `NotFound`).
+    #[error("organization disabled")]
+    OrgDisabled,
     /// The user must change their password before anything else.
     #[error("password change required")]
     PasswordChangeRequired,

@@ -30,6 +30,11 @@ pub(in crate::authz) fn scope_from_row(
     principal: Principal,
     row: MembershipRow,
 ) -> Option<OrgScope> {
+    // A disabled org proves nothing; callers that show members why
+    // (`member_scope`) check `disabled_at` first.
+    if row.disabled_at.is_some() {
+        return None;
+    }
     let role = OrgRole::parse(&row.role)?;
     Some(OrgScope::new(
         principal,
@@ -52,12 +57,16 @@ pub(in crate::authz) async fn member_scope(
     user: &CurrentUser,
     slug: &str,
 ) -> Result<OrgScope, Denied> {
-    let scope = state
+    let row = state
         .db
         .membership_by_slug(user.id(), slug)
         .await?
-        .and_then(|row| scope_from_row(Principal::User(user.id()), row))
         .ok_or(Denied::NotFound)?;
+    // Only a member learns that the platform disabled the org.
+    if row.disabled_at.is_some() {
+        return Err(Denied::OrgDisabled);
+    }
+    let scope = scope_from_row(Principal::User(user.id()), row).ok_or(Denied::NotFound)?;
     // The org's "members must use MFA" policy: before anything else.
     if scope.require_mfa() {
         require_mfa(state, user).await?;

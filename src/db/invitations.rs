@@ -20,6 +20,9 @@ use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, OwnerScope, SudoUser};
 use crate::domain::OrgRole;
 
+/// Characters of an invitation's token (base62; about 190 bits).
+pub const TOKEN_LEN: usize = 32;
+
 /// How long an invitation link works.
 pub const INVITATION_TTL_SECS: i64 = 7 * 86_400;
 

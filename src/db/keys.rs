@@ -150,6 +150,8 @@ pub struct KeyCredentials {
     pub sa_deleted_at: Option<i64>,
     /// When the org the key is bound to was deleted (soft), if it was.
     pub org_deleted_at: Option<i64>,
+    /// When the platform disabled that org, if it is disabled.
+    pub org_disabled_at: Option<i64>,
 }
 
 impl KeyCredentials {
@@ -527,7 +529,7 @@ impl Db {
                  u.time_zone AS owner_time_zone, u.is_operator AS owner_is_operator, \
                  u.created_at AS owner_created_at, u.updated_at AS owner_updated_at, \
                  sa.name AS sa_name, sa.org_id AS sa_org_id, sa.deleted_at AS sa_deleted_at, \
-                 o.deleted_at AS org_deleted_at \
+                 o.deleted_at AS org_deleted_at, o.disabled_at AS org_disabled_at \
                  FROM api_keys k LEFT JOIN users u ON u.id = k.owner_user_id \
                  LEFT JOIN service_accounts sa ON sa.id = k.service_account_id \
                  LEFT JOIN orgs o ON o.id = k.org_id \

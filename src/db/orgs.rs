@@ -25,6 +25,8 @@ pub struct MembershipRow {
     pub require_mfa: bool,
     pub max_key_lifetime_days: Option<i64>,
     pub role: String,
+    /// When the platform disabled the org (its pages and keys are refused).
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,23 @@ pub enum OrgError {
     NotAMember,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+/// Who owns a new org first: an account (a membership now), or an address
+/// with no account yet (an owner invitation, `invited_by` empty: the
+/// platform invited).
+#[derive(Debug, Clone, Copy)]
+pub enum FirstOwner<'a> {
+    Member {
+        user_id: Uuid,
+        display_name: &'a str,
+        email: &'a str,
+    },
+    Invited {
+        invitation_id: Uuid,
+        email: &'a str,
+        token_digest: &'a [u8],
+    },
 }
 
 /// A personal key's membership in its org, with its owner's MFA state.
@@ -89,7 +108,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
-                 m.role FROM orgs o JOIN memberships m ON m.org_id = o.id \
+                 m.role, o.disabled_at FROM orgs o JOIN memberships m ON m.org_id = o.id \
                  WHERE o.slug = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
             )
             .bind(slug)
@@ -112,7 +131,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, KeyMembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
-                 m.role, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
+                 m.role, o.disabled_at, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
                  FROM orgs o JOIN memberships m ON m.org_id = o.id \
                  WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3 AND o.deleted_at IS NULL",
             )
@@ -136,7 +155,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
-                 sa.role FROM orgs o JOIN service_accounts sa ON sa.org_id = o.id \
+                 sa.role, o.disabled_at FROM orgs o JOIN service_accounts sa ON sa.org_id = o.id \
                  AND sa.id = $3 AND sa.deleted_at IS NULL WHERE o.slug = $1 AND o.id = $2 \
                  AND o.deleted_at IS NULL",
             )
@@ -158,8 +177,35 @@ impl Db {
         event: Event,
         now: i64,
     ) -> Result<Uuid, OrgError> {
+        let first = FirstOwner::Member {
+            user_id: owner.id(),
+            display_name: owner.display_name(),
+            email: owner.email(),
+        };
+        self.insert_org(
+            name,
+            slug,
+            first,
+            |id| vec![event.on("org", id).in_org_established(id)],
+            now,
+        )
+        .await
+    }
+
+    /// One org creation for every caller (a user for themselves, the
+    /// platform for someone): the slug checks, the org, its first owner (a
+    /// membership, or an owner invitation to an address with no account),
+    /// its `default` workspace and `events(id)`, in one transaction.
+    pub(in crate::db) async fn insert_org(
+        &self,
+        name: &str,
+        slug: &str,
+        first: FirstOwner<'_>,
+        events: impl FnOnce(Uuid) -> Vec<Event>,
+        now: i64,
+    ) -> Result<Uuid, OrgError> {
         let id = Uuid::now_v7();
-        let event = event.on("org", id).in_org_established(id);
+        let events = events(id);
         let result: Result<Result<(), OrgError>, sqlx::Error> = async {
             in_tx!(self, |tx| {
                 // Another org's old address stays its own for 30 days.
@@ -181,17 +227,44 @@ impl Db {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO memberships (org_id, user_id, role, member_name, member_email, \
-                     created_at) VALUES ($1, $2, 'owner', $3, $4, $5)",
-                )
-                .bind(id)
-                .bind(owner.id())
-                .bind(owner.display_name().to_lowercase())
-                .bind(owner.email())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                match first {
+                    FirstOwner::Member {
+                        user_id,
+                        display_name,
+                        email,
+                    } => {
+                        sqlx::query(
+                            "INSERT INTO memberships (org_id, user_id, role, member_name, \
+                             member_email, created_at) VALUES ($1, $2, 'owner', $3, $4, $5)",
+                        )
+                        .bind(id)
+                        .bind(user_id)
+                        .bind(display_name.to_lowercase())
+                        .bind(email)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    FirstOwner::Invited {
+                        invitation_id,
+                        email,
+                        token_digest,
+                    } => {
+                        sqlx::query(
+                            "INSERT INTO invitations (id, org_id, email, role, team_ids, \
+                             token_digest, invited_by, created_at, expires_at) \
+                             VALUES ($1, $2, $3, 'owner', '', $4, NULL, $5, $6)",
+                        )
+                        .bind(invitation_id)
+                        .bind(id)
+                        .bind(email)
+                        .bind(token_digest)
+                        .bind(now)
+                        .bind(now + super::invitations::INVITATION_TTL_SECS)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
                 // Every org starts with one workspace (DESIGN.md §2a).
                 sqlx::query(
                     "INSERT INTO workspaces (id, org_id, slug, name, created_at) \
@@ -203,7 +276,9 @@ impl Db {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                insert_event!(&mut *tx, &event, now)?;
+                for event in &events {
+                    insert_event!(&mut *tx, event, now)?;
+                }
             });
             Ok(Ok(()))
         }

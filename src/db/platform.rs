@@ -16,7 +16,7 @@ use crate::authz::proof::{Operator, PlatformScope};
 use crate::db::audit::{Actor, Event, Origin, insert_event};
 use crate::db::keys::ApiKey;
 use crate::db::runs::{RunCursor, RunFilter, RunRow, run_columns};
-use crate::db::users::User;
+use crate::db::users::{User, user_columns};
 use crate::domain::Reason;
 use crate::domain::RunStatus;
 
@@ -176,6 +176,8 @@ pub struct OrgSummary {
     pub member_count: i64,
     /// When its owners deleted it (restorable for 30 days, then purged).
     pub deleted_at: Option<i64>,
+    /// When the platform disabled it (its pages and keys are refused).
+    pub disabled_at: Option<i64>,
 }
 
 impl Db {
@@ -250,7 +252,7 @@ impl Db {
     ) -> Result<Vec<OrgSummary>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, OrgSummary>(
-                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, o.deleted_at, \
+                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, o.deleted_at, o.disabled_at, \
                  (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS member_count \
                  FROM orgs o WHERE ($1 IS NULL OR o.id > $1) ORDER BY o.id LIMIT $2",
             )
@@ -268,7 +270,7 @@ impl Db {
     ) -> Result<Option<OrgSummary>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, OrgSummary>(
-                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, o.deleted_at, \
+                "SELECT o.id, o.slug, o.name, o.created_at, o.require_mfa, o.deleted_at, o.disabled_at, \
                  (SELECT COUNT(*) FROM memberships m WHERE m.org_id = o.id) AS member_count \
                  FROM orgs o WHERE o.id = $1",
             )
@@ -321,6 +323,24 @@ impl Db {
         id: Uuid,
     ) -> Result<Option<User>, sqlx::Error> {
         self.find_user(id).await
+    }
+
+    /// The account with `email` (stored lower-cased), if there is one.
+    pub async fn platform_user_by_email(
+        &self,
+        _scope: &PlatformScope,
+        email: &str,
+    ) -> Result<Option<User>, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, User>(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE email = $1"
+            ))
+            .bind(email)
+            .fetch_optional(pool)
+            .await
+        })
     }
 
     /// A user's org memberships: (org id, slug, name, role).

@@ -66,6 +66,15 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
+/// The columns of `User`, for queries that splice them in with `concat!`.
+macro_rules! user_columns {
+    () => {
+        "id, email, display_name, phone, job_title, time_zone, is_operator, disabled_at, \
+         created_at, updated_at, must_change_password, must_enrol_mfa"
+    };
+}
+pub(crate) use user_columns;
+
 impl Db {
     /// Creates an account and writes `events(new user)` (who created it and
     /// how) in the same transaction.
@@ -144,11 +153,11 @@ impl Db {
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<User>, sqlx::Error> {
         on_pool!(self, |pool| {
-            sqlx::query_as::<_, User>(
-                "SELECT id, email, display_name, phone, job_title, time_zone, is_operator, \
-                 disabled_at, created_at, updated_at, must_change_password, must_enrol_mfa \
-                 FROM users WHERE id = $1",
-            )
+            sqlx::query_as::<_, User>(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE id = $1"
+            ))
             .bind(id)
             .fetch_optional(pool)
             .await

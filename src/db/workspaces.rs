@@ -93,6 +93,7 @@ struct KeyAccessLine {
     org_name: String,
     require_mfa: bool,
     max_key_lifetime_days: Option<i64>,
+    disabled_at: Option<i64>,
     role: String,
     has_mfa: bool,
     key_granted: bool,
@@ -145,7 +146,7 @@ macro_rules! key_access_sql {
     ($principal_join:literal, $role:literal, $has_mfa:literal, $members:literal, $member_col:literal) => {
         concat!(
             "SELECT o.id AS org_id, o.slug AS org_slug, o.name AS org_name, o.require_mfa, \
-             o.max_key_lifetime_days, ",
+             o.max_key_lifetime_days, o.disabled_at, ",
             $role,
             " AS role, ",
             $has_mfa,
@@ -249,6 +250,7 @@ impl Db {
             require_mfa: first.require_mfa,
             max_key_lifetime_days: first.max_key_lifetime_days,
             role: first.role.clone(),
+            disabled_at: first.disabled_at,
         };
         let (has_mfa, key_granted) = (first.has_mfa, first.key_granted);
         let access = fold(lines.into_iter().map(|l| l.line).collect());

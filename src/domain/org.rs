@@ -53,6 +53,11 @@ impl OrgName {
     }
 }
 
+/// The field message for a slug another org holds after a rename.
+pub const SLUG_HELD: &str = "That address belonged to another organization until recently and is held for it for 30 days; choose another.";
+/// The field message for a slug a live or deleted org has.
+pub const SLUG_TAKEN: &str = "That address is taken; choose another.";
+
 /// The org's name in URLs: 3 to 40 lowercase letters, digits and single
 /// hyphens, starting with a letter.
 #[derive(Debug, Clone, PartialEq, Eq)]

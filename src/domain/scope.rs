@@ -18,12 +18,14 @@ pub enum Scope {
     TeamsRead,
     TeamsWrite,
     AuditRead,
+    /// Rename, hand over or delete the key's org (its owners only).
+    OrgAdmin,
     /// A workspace permission (`agents:read`, `runs:write`, …).
     Workspace(Permission),
 }
 
 impl Scope {
-    pub const ALL: [Scope; 20] = [
+    pub const ALL: [Scope; 21] = [
         Scope::ProfileRead,
         Scope::ProfileWrite,
         Scope::KeysRead,
@@ -33,6 +35,7 @@ impl Scope {
         Scope::TeamsRead,
         Scope::TeamsWrite,
         Scope::AuditRead,
+        Scope::OrgAdmin,
         Scope::Workspace(Permission::AgentsRead),
         Scope::Workspace(Permission::AgentsWrite),
         Scope::Workspace(Permission::AgentsRun),
@@ -57,6 +60,7 @@ impl Scope {
             Scope::TeamsRead => "teams:read",
             Scope::TeamsWrite => "teams:write",
             Scope::AuditRead => "audit:read",
+            Scope::OrgAdmin => "org:admin",
             Scope::Workspace(p) => p.as_str(),
         }
     }
@@ -75,8 +79,17 @@ impl Scope {
             Scope::TeamsRead => "List the teams the key is granted.",
             Scope::TeamsWrite => "Change the membership of the teams the key is granted.",
             Scope::AuditRead => "Read the audit log of the key's organization.",
+            Scope::OrgAdmin => {
+                "Rename, hand over or delete the key's organization (its owners only)."
+            }
             Scope::Workspace(p) => p.description(),
         }
+    }
+
+    /// Scopes given only on the pages, in sudo mode, and never by a key
+    /// over the API: making keys, and an org's own lifecycle.
+    pub fn web_only(self) -> bool {
+        matches!(self, Scope::KeysWrite | Scope::OrgAdmin)
     }
 
     pub fn parse(s: &str) -> Option<Scope> {

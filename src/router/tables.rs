@@ -11,8 +11,8 @@ use axum::response::Redirect;
 
 use super::RouteTable;
 use crate::api::{
-    accounts, admin, key_management, keys, me, openapi, org_audit, org_members, orgs as api_orgs,
-    secret_scanning,
+    accounts, admin, admin_orgs, key_management, keys, me, openapi, org_audit,
+    org_lifecycle as api_org_lifecycle, org_members, orgs as api_orgs, secret_scanning,
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
@@ -249,6 +249,9 @@ pub fn ops() -> RouteTable {
         .get("/ops/orgs", orgs::list_orgs)
         .get("/ops/orgs/{id}", orgs::show_org)
         .post("/ops/orgs/{id}/view", orgs::view_org)
+        .post("/ops/orgs/{id}/disable", orgs::disable_org)
+        .post("/ops/orgs/{id}/enable", orgs::enable_org)
+        .post("/ops/orgs/{id}/restore", orgs::restore_org)
         .get("/ops/accounts/new", accounts::new_account_form)
         .post("/ops/accounts", accounts::create_account)
         .get("/ops/accounts/{id}/created", accounts::show_created)
@@ -276,6 +279,9 @@ pub fn v1() -> RouteTable {
         .get("/keys/{id}", key_management::get_key)
         .post("/keys/{id}/rotate", key_management::rotate_key)
         .post("/keys/{id}/revoke", key_management::revoke_key)
+        .patch("/orgs/{slug}", api_org_lifecycle::rename_org)
+        .delete("/orgs/{slug}", api_org_lifecycle::delete_org)
+        .post("/orgs/{slug}/transfer", api_org_lifecycle::transfer_org)
         .get("/orgs/{slug}/keys", key_management::list_org_keys)
         .get("/orgs/{slug}/members", api_orgs::list_members)
         .patch("/orgs/{slug}/members/{user_id}", org_members::patch_member)
@@ -296,6 +302,12 @@ pub fn v1() -> RouteTable {
         .post("/admin/account/register", accounts::register_by_master_key)
         .get("/admin/accounts", accounts::list_accounts)
         .get("/admin/orgs", accounts::list_orgs)
+        .post("/admin/orgs", admin_orgs::create_org)
+        .get("/admin/orgs/{id}", admin_orgs::get_org)
+        .delete("/admin/orgs/{id}", admin_orgs::delete_org)
+        .post("/admin/orgs/{id}/disable", admin_orgs::disable_org)
+        .post("/admin/orgs/{id}/enable", admin_orgs::enable_org)
+        .post("/admin/orgs/{id}/restore", admin_orgs::restore_org)
         .get("/admin/accounts/{id}", admin::get_account)
         .delete("/admin/accounts/{id}", admin::delete_account)
         .post("/admin/accounts/{id}/disable", admin::disable_account)

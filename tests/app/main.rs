@@ -30,6 +30,7 @@ mod matrix;
 mod members_api;
 mod mfa;
 mod ops;
+mod org_admin;
 mod org_api;
 mod org_lifecycle;
 mod orgs;

@@ -31,8 +31,7 @@ use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
-/// Length of the link's secret (base62, ≈190 bits).
-pub const TOKEN_LEN: usize = 32;
+pub use crate::db::invitations::TOKEN_LEN;
 const KEY_NEW_LINK: &str = "invitation_link";
 
 /// The link just created, kept for one showing.

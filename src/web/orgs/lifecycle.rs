@@ -23,17 +23,13 @@ use crate::authz::{DeletedOrgOwner, OrgOwner, SudoGate};
 use crate::db::audit::Event;
 use crate::db::org_lifecycle::{OrgContents, RESTORE_WINDOW_SECS};
 use crate::db::orgs::OrgError;
+pub use crate::domain::org::{SLUG_HELD, SLUG_TAKEN};
 use crate::domain::{Email, OrgName, Slug};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::ListForm as Form;
 use crate::web::timefmt;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
-
-/// The field message for a slug another org holds after a rename.
-pub const SLUG_HELD: &str = "That address belonged to another organization until recently and is held for it for 30 days; choose another.";
-/// The field message for a slug a live or deleted org has.
-pub const SLUG_TAKEN: &str = "That address is taken; choose another.";
 
 /// Renames the org (name and slug). Errors re-render the settings page with
 /// the entered values beside the fields; nothing changes.

@@ -38,7 +38,10 @@ pub fn row(
         | ("POST", "/ops/users/{id}/require-password-change")
         | ("POST", "/ops/users/{id}/delete")
         | ("POST", "/ops/users/{id}/keys/{key}/revoke") => Some(("/ops/users/{id}", vec![reason])),
-        ("POST", "/ops/orgs/{id}/view") => Some(("/ops/orgs/{id}", vec![reason])),
+        ("POST", "/ops/orgs/{id}/view")
+        | ("POST", "/ops/orgs/{id}/disable")
+        | ("POST", "/ops/orgs/{id}/enable")
+        | ("POST", "/ops/orgs/{id}/restore") => Some(("/ops/orgs/{id}", vec![reason])),
         ("POST", "/ops/accounts") => Some((
             "/ops/accounts/new",
             vec![

@@ -20,6 +20,12 @@ pub enum Row {
     /// Making, rotating and revoking the key owner's keys: served for the
     /// owner's key-making key, on one of the owner's keys.
     OwnKeys(&'static str),
+    /// The org itself (rename, transfer, delete) with `org:admin`: refused
+    /// like `Org` for everyone but acme's owner, whose request is
+    /// authorized and then answered with the status given (a rename to the
+    /// same name; a transfer to and a deletion without a confirmation that
+    /// are refused as invalid — the stories make them for real).
+    OrgAdmin(StatusCode),
     /// Platform administration: the master key only.
     Admin,
     /// No key needed.
@@ -37,6 +43,10 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         ("POST", "/v1/keys")
         | ("POST", "/v1/keys/{id}/rotate")
         | ("POST", "/v1/keys/{id}/revoke") => OwnKeys("keys:write"),
+        ("PATCH", "/v1/orgs/{slug}") => OrgAdmin(StatusCode::OK),
+        ("POST", "/v1/orgs/{slug}/transfer") | ("DELETE", "/v1/orgs/{slug}") => {
+            OrgAdmin(StatusCode::UNPROCESSABLE_ENTITY)
+        }
         ("GET", "/v1/orgs/{slug}/keys") => Org("keys:read", MEMBERS_ARE_REFUSED),
         ("GET", "/v1/orgs/{slug}/members") => Org("members:read", MEMBERS_ARE_REFUSED),
         ("PATCH", "/v1/orgs/{slug}/members/{user_id}")
@@ -53,6 +63,12 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         ("POST", "/v1/admin/account/register")
         | ("GET", "/v1/admin/accounts")
         | ("GET", "/v1/admin/orgs")
+        | ("POST", "/v1/admin/orgs")
+        | ("GET", "/v1/admin/orgs/{id}")
+        | ("DELETE", "/v1/admin/orgs/{id}")
+        | ("POST", "/v1/admin/orgs/{id}/disable")
+        | ("POST", "/v1/admin/orgs/{id}/enable")
+        | ("POST", "/v1/admin/orgs/{id}/restore")
         | ("GET", "/v1/admin/accounts/{id}")
         | ("DELETE", "/v1/admin/accounts/{id}")
         | ("POST", "/v1/admin/accounts/{id}/disable")
@@ -77,12 +93,18 @@ const ALL: &[&str] = &[
     "teams:read",
     "teams:write",
     "audit:read",
+    "org:admin",
 ];
 
 fn body(method: &str, path: &str) -> Option<&'static str> {
     match (method, path) {
         // Grace is a member already: served, and nothing changes.
         ("PATCH", "/v1/orgs/{slug}/members/{user_id}") => Some(r#"{"role":"member"}"#),
+        ("PATCH", "/v1/orgs/{slug}") => Some("{}"),
+        ("POST", "/v1/orgs/{slug}/transfer") => Some(r#"{"email":"nobody@example.com"}"#),
+        ("POST", "/v1/admin/orgs") => {
+            Some(r#"{"name":"Matrix Made","owner_email":"dora@example.com"}"#)
+        }
         ("PATCH", _) => Some(r#"{"display_name":"Renamed"}"#),
         ("PUT", _) => Some(r#"{"role":"viewer"}"#),
         ("POST", "/v1/secret-scanning/reports") => Some("[]"),
@@ -91,7 +113,11 @@ fn body(method: &str, path: &str) -> Option<&'static str> {
         }
         ("POST", "/v1/keys/{id}/rotate") => Some(r#"{"grace":"none"}"#),
         ("POST", "/v1/keys/{id}/revoke") => None,
-        ("POST", p) if p.starts_with("/v1/admin/accounts/") || p.starts_with("/v1/admin/keys/") => {
+        ("POST", p)
+            if p.starts_with("/v1/admin/accounts/")
+                || p.starts_with("/v1/admin/keys/")
+                || p.starts_with("/v1/admin/orgs/") =>
+        {
             None
         }
         ("POST", "/v1/admin/account/register") => Some(
@@ -102,6 +128,13 @@ fn body(method: &str, path: &str) -> Option<&'static str> {
         ),
         _ => None,
     }
+}
+
+fn code_of(res: &TestResponse) -> String {
+    json_of(res)["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn method_of(m: &str) -> Method {
@@ -175,9 +208,22 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         .create_key("matrix target", &["profile:read"], "7")
         .await;
     let own_target_id = crate::service_accounts::public_id(&own_target).to_owned();
+    // The org the admin org rows disable, enable, restore and delete.
+    let made = api(
+        &app.router,
+        Method::POST,
+        "/v1/admin/orgs",
+        Some(&master),
+        Some(r#"{"name":"Matrix Org","owner_email":"dora@example.com"}"#),
+    )
+    .await;
+    made.assert_status(StatusCode::CREATED);
+    let made_org = json_of(&made)["org"]["id"].as_str().unwrap().to_owned();
     let url = |path: &str, team: &str, user: &str| {
         let id = if path.starts_with("/v1/admin/keys/") {
             &revoked_key
+        } else if path.starts_with("/v1/admin/orgs/") {
+            &made_org
         } else if path.starts_with("/v1/keys/") {
             &own_target_id
         } else {
@@ -333,6 +379,27 @@ pub async fn walk(app: &TestApp, w: &mut World) {
                     "owner's key-making key {what}: {} {}",
                     res.status,
                     res.body
+                );
+            }
+            Row::OrgAdmin(owner_status) => {
+                expect(
+                    &send(Some(only_profile.clone())).await,
+                    StatusCode::FORBIDDEN,
+                    "a key without the scope",
+                );
+                let before = snapshot(app).await;
+                let res = send(Some(elsewhere.clone())).await;
+                expect(&res, StatusCode::NOT_FOUND, "another org's key");
+                let res = send(Some(member.clone())).await;
+                expect(&res, StatusCode::FORBIDDEN, "member's key");
+                assert_eq!(code_of(&res), "owner_required", "member's key {what}");
+                let res = send(Some(master.clone())).await;
+                assert!(res.status.is_client_error(), "master key {what}");
+                assert_eq!(snapshot(app).await, before, "a refusal changed something");
+                expect(
+                    &send(Some(owner.clone())).await,
+                    owner_status,
+                    "owner's key",
                 );
             }
             Row::Admin => {
