@@ -7,7 +7,8 @@
 //!    refused before the body is read;
 //! 2. a synchronizer token: the form field `csrf_token` (or the header
 //!    `X-CSRF-Token`) must equal the token kept in the server-side session,
-//!    compared in constant time.
+//!    compared in constant time. A `multipart/form-data` form (a file
+//!    upload) carries it as a part named `csrf_token`.
 //!
 //! `/v1` is exempt: it authenticates with bearer keys and never reads cookies,
 //! so a browser cannot be tricked into sending credentials to it.
@@ -138,9 +139,12 @@ pub async fn verify_csrf(
     let Ok(bytes) = to_bytes(body, limit).await else {
         return Err(CsrfRejection::TooLarge);
     };
-    let form_token = serde_urlencoded::from_bytes::<TokenField>(&bytes)
-        .ok()
-        .and_then(|f| f.csrf_token);
+    let form_token = match multipart_boundary(&parts.headers) {
+        Some(boundary) => multipart_token(bytes.clone(), boundary).await,
+        None => serde_urlencoded::from_bytes::<TokenField>(&bytes)
+            .ok()
+            .and_then(|f| f.csrf_token),
+    };
     let presented = header_token.or(form_token).unwrap_or_default();
     if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         tracing::warn!("refused a form submission with a missing or wrong CSRF token");
@@ -149,6 +153,25 @@ pub async fn verify_csrf(
     Ok(next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await)
+}
+
+/// The boundary of a `multipart/form-data` body, if the request is one.
+pub fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    multer::parse_boundary(content_type).ok()
+}
+
+/// The `csrf_token` part of a multipart body (the console's forms put it
+/// first, so the file after it is not read here).
+async fn multipart_token(bytes: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = parts.next_field().await {
+        if field.name() == Some("csrf_token") {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -742,3 +742,136 @@ async fn a_pruning_import_needs_sudo_and_a_snapshot_restores_on_the_pages() {
     })
     .await;
 }
+
+/// Posts a `multipart/form-data` form as a browser sends a file input:
+/// `fields` as text parts (the CSRF token first when given), then the file.
+async fn upload(
+    c: &mut Client,
+    path: &str,
+    token: Option<&str>,
+    fields: &[(&str, &str)],
+    file: &[u8],
+) -> TestResponse {
+    let boundary = "----gatehouse-test-boundary";
+    let mut body = Vec::new();
+    let mut part = |name: &str, filename: Option<&str>, value: &[u8]| {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                     Content-Type: application/json\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    };
+    if let Some(token) = token {
+        part("csrf_token", None, token.as_bytes());
+    }
+    for (k, v) in fields {
+        part(k, None, v.as_bytes());
+    }
+    part("bundle_file", Some("acme-default.gatehouse.json"), file);
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    c.send(req).await
+}
+
+#[tokio::test]
+async fn a_bundle_file_is_uploaded_planned_and_confirmed_on_the_pages() {
+    each_engine(|app| async move {
+        let (ada_key, _, mut ada) = world(&app).await;
+        populate(&ada_key).await;
+        let text = export(&ada_key, WS).await;
+        let staging = "/orgs/acme/workspaces/staging/config";
+        let page = ada.get(staging).await;
+        assert!(page.contains("enctype=\"multipart/form-data\""));
+        assert!(page.contains("type=\"file\""));
+        let token = csrf_in(&page.body).unwrap();
+        let before = state_of(&app).await;
+
+        // Without the token (or with a wrong one) the upload is refused.
+        let res = upload(
+            &mut ada,
+            &format!("{staging}/plan"),
+            None,
+            &[],
+            text.as_bytes(),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        let res = upload(
+            &mut ada,
+            &format!("{staging}/plan"),
+            Some("forged"),
+            &[],
+            text.as_bytes(),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+        // A file that is not text, and one that is not a bundle: 422 with
+        // the reason, nothing changed.
+        let res = upload(
+            &mut ada,
+            &format!("{staging}/plan"),
+            Some(&token),
+            &[],
+            &[0xff, 0xfe, 0x00],
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("not a bundle: a bundle is JSON text"));
+        let res = upload(
+            &mut ada,
+            &format!("{staging}/plan"),
+            Some(&token),
+            &[],
+            b"{\"version\":\"v0\"}",
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("version"));
+        assert_eq!(before, state_of(&app).await);
+
+        // The file wins over an empty text area; the plan page then confirms.
+        let plan_page = upload(
+            &mut ada,
+            &format!("{staging}/plan"),
+            Some(&token),
+            &[("bundle", "")],
+            text.as_bytes(),
+        )
+        .await;
+        assert_eq!(plan_page.status, StatusCode::OK, "{}", plan_page.body);
+        assert!(plan_page.contains("4 created, 0 updated, 0 unchanged, 0 deleted"));
+        assert_eq!(before, state_of(&app).await);
+        let plan_id = hidden(&plan_page.body, "plan");
+        ada.post(
+            &format!("{staging}/apply"),
+            &[("bundle", text.as_str()), ("plan", plan_id.as_str())],
+        )
+        .await
+        .assert_redirect(staging);
+        assert_eq!(
+            export(&ada_key, "/v1/orgs/acme/workspaces/staging").await,
+            text
+        );
+        app
+    })
+    .await;
+}

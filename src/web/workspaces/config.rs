@@ -1,6 +1,6 @@
 //! `/orgs/{slug}/workspaces/{ws}/config…`: a workspace's configuration on
-//! the console — download it as a bundle, import one (paste it → the plan →
-//! confirm), and the history of snapshots with their differences and
+//! the console — download it as a bundle, import one (upload or paste it →
+//! the plan → confirm), and the history of snapshots with their differences and
 //! "restore" (a planned, confirmed import of a snapshot's bundle).
 //!
 //! Invariants: every page needs the `:read` of every kind here
@@ -14,14 +14,14 @@
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{RawPathParams, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::AppSession;
-use crate::auth::csrf::MAX_BUNDLE_BODY_BYTES;
+use crate::auth::csrf::{MAX_BUNDLE_BODY_BYTES, multipart_boundary};
 use crate::auth::session::FlashKind;
 use crate::authz::proof::ConfigRead;
 use crate::authz::resource::{check_config_read, check_config_write, check_some_write};
@@ -189,6 +189,9 @@ struct ImportForm {
     plan: String,
     #[serde(default)]
     restored_from: String,
+    /// The uploaded file was not UTF-8 text.
+    #[serde(skip)]
+    not_text: bool,
 }
 
 impl ImportForm {
@@ -200,12 +203,44 @@ impl ImportForm {
 }
 
 /// Reads the form (a bundle can exceed the 64 KiB of other forms; the
-/// router's body limit still bounds it).
-async fn read_form(body: Body) -> Result<ImportForm, AppError> {
+/// router's body limit still bounds it): URL-encoded (the pasted bundle, the
+/// plan page's hidden fields) or `multipart/form-data` (a bundle file
+/// uploaded; a file chosen wins over the text area).
+async fn read_form(headers: &HeaderMap, body: Body) -> Result<ImportForm, AppError> {
     let bytes = axum::body::to_bytes(body, MAX_BUNDLE_BODY_BYTES)
         .await
         .map_err(|_| AppError::PayloadTooLarge)?;
-    Ok(serde_urlencoded::from_bytes(&bytes).unwrap_or_default())
+    let Some(boundary) = multipart_boundary(headers) else {
+        return Ok(serde_urlencoded::from_bytes(&bytes).unwrap_or_default());
+    };
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let mut form = ImportForm::default();
+    let mut file: Option<Vec<u8>> = None;
+    // A malformed body reads as what was read before the fault: the plan
+    // then explains what is missing.
+    while let Ok(Some(field)) = parts.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let Ok(value) = field.bytes().await else {
+            break;
+        };
+        let text = || String::from_utf8_lossy(&value).into_owned();
+        match name.as_str() {
+            "bundle" => form.bundle = text(),
+            "bundle_file" if !value.is_empty() => file = Some(value.to_vec()),
+            "prune" => form.prune = Some(text()),
+            "plan" => form.plan = text(),
+            "restored_from" => form.restored_from = text(),
+            _ => {}
+        }
+    }
+    if let Some(file) = file {
+        match String::from_utf8(file) {
+            Ok(text) => form.bundle = text,
+            Err(_) => form.not_text = true,
+        }
+    }
+    Ok(form)
 }
 
 async fn context(
@@ -294,10 +329,16 @@ async fn planned(
     read: &ConfigRead,
     form: &ImportForm,
 ) -> Result<Result<(Parsed, Plan), Vec<FieldProblem>>, AppError> {
+    if form.not_text {
+        return Ok(Err(vec![FieldProblem::new(
+            "bundle",
+            "The file chosen is not a bundle: a bundle is JSON text (UTF-8).",
+        )]));
+    }
     if form.bundle.trim().is_empty() {
         return Ok(Err(vec![FieldProblem::new(
             "bundle",
-            "Paste a configuration bundle (the JSON a download gives).",
+            "Choose a bundle file or paste a bundle (the JSON a download gives).",
         )]));
     }
     let parsed = match bundle::parse(form.bundle.as_bytes()) {
@@ -372,10 +413,11 @@ pub async fn plan_import(
     State(state): State<AppState>,
     session: AppSession,
     member: WorkspaceMember,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     let read = check_config_read(member.scope())?;
-    let form = read_form(body).await?;
+    let form = read_form(&headers, body).await?;
     match planned(&state, &read, &form).await? {
         Ok((_, plan)) => {
             let restored = restored_from(&state, &read, &form.restored_from).await?;
@@ -413,12 +455,13 @@ pub async fn apply_import(
     member: WorkspaceMember,
     gate: SudoGate,
     client: ClientInfo,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     let read = check_config_read(member.scope())?;
     // A Viewer is refused before the form is read.
     check_some_write(&read)?;
-    let form = read_form(body).await?;
+    let form = read_form(&headers, body).await?;
     let (parsed, plan) = match planned(&state, &read, &form).await? {
         Ok(p) => p,
         Err(problems) => {
