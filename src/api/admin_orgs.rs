@@ -109,10 +109,16 @@ pub async fn create_org(
     let name = OrgName::parse(&req.name)
         .map_err(|m| errors.push(FieldError::new("name", m)))
         .ok();
-    let slug_input = req.slug.clone().unwrap_or_else(|| Slug::suggest(&req.name));
-    let slug = Slug::parse(&slug_input)
-        .map_err(|m| errors.push(FieldError::new("slug", m)))
-        .ok();
+    // A slug suggested from a name that is itself refused says nothing new.
+    let slug = match (&req.slug, &name) {
+        (Some(slug), _) => Slug::parse(slug.trim())
+            .map_err(|m| errors.push(FieldError::new("slug", m)))
+            .ok(),
+        (None, Some(name)) => Slug::parse(&Slug::suggest(name.as_str()))
+            .map_err(|m| errors.push(FieldError::new("slug", m)))
+            .ok(),
+        (None, None) => None,
+    };
     let email = Email::parse(&req.owner_email)
         .map_err(|m| errors.push(FieldError::new("owner_email", m)))
         .ok();

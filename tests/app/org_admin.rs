@@ -132,6 +132,19 @@ async fn the_master_key_creates_an_org_for_an_existing_account_or_by_invitation(
             .map(|f| f["field"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(fields, ["name", "slug", "owner_email"]);
+        // Without a slug, a refused name is not reported twice.
+        let res = call(
+            &app,
+            Method::POST,
+            "/v1/admin/orgs",
+            &key,
+            Some(r#"{"name":"","owner_email":"ada@example.com"}"#),
+        )
+        .await;
+        assert_eq!(
+            json_of(&res)["error"]["fields"].as_array().unwrap().len(),
+            1
+        );
         let res = call(
             &app,
             Method::POST,
