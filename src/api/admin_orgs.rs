@@ -35,16 +35,26 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
-    /// 1 to 100 characters.
-    #[schema(max_length = 100)]
+    /// 1 to 100 characters (surrounding spaces are trimmed), one line.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// The org's address (`/orgs/{slug}`); suggested from the name when
     /// absent.
-    #[schema(max_length = 40)]
+    #[schema(
+        min_length = 3,
+        max_length = 40,
+        pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+    )]
     pub slug: Option<String>,
     /// The first owner: an existing account becomes the owner at once;
     /// an address with no account gets an owner invitation by email.
-    #[schema(max_length = 254)]
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^\s@\x00-\x1f\x7f-\x9f]{1,64}@(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\s*$"
+    )]
     pub owner_email: String,
 }
 
@@ -97,6 +107,7 @@ async fn load_org(state: &AppState, key: &MasterKey, id: Uuid) -> Result<OrgSumm
         (status = 400, description = "`reason_required`, or a body that is not JSON", body = ErrorBody),
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "`master_key_required`", body = ErrorBody),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a field is invalid or the slug is taken", body = ErrorBody),
     ))]
 pub async fn create_org(

@@ -38,12 +38,19 @@ pub struct OrgOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenameOrgRequest {
-    /// 1 to 100 characters.
-    #[schema(max_length = 100)]
+    /// 1 to 100 characters (surrounding spaces are trimmed), one line.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// The new address; the old one redirects the org's members for 30
     /// days and no other org may take it in that time.
-    #[schema(max_length = 40)]
+    #[schema(
+        min_length = 3,
+        max_length = 40,
+        pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+    )]
     pub slug: Option<String>,
 }
 
@@ -53,7 +60,10 @@ pub struct RenameOrgRequest {
 pub struct TransferOrgRequest {
     /// The email address of another member; they become an owner and the
     /// key's owner a member.
-    #[schema(max_length = 254)]
+    #[schema(
+        max_length = 254,
+        pattern = r"^\s*[^\s@\x00-\x1f\x7f-\x9f]{1,64}@(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\s*$"
+    )]
     pub email: String,
 }
 
@@ -69,6 +79,11 @@ pub struct OrgTransferred {
 #[into_params(parameter_in = Query)]
 pub struct DeleteOrgParams {
     /// The org's slug, repeated: what the page asks to type.
+    #[param(
+        min_length = 3,
+        max_length = 40,
+        pattern = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+    )]
     pub confirm: String,
 }
 
@@ -107,6 +122,7 @@ fn org_of(key: &ApiOrgKey<OrgAdmin>) -> OrgOut {
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`, `key_not_bound`, `owner_required`, `mfa_required` or `org_disabled`", body = ErrorBody),
         (status = 404, description = "Not the key's organization", body = ErrorBody),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = ErrorBody),
         (status = 422, description = "`validation_failed`: a bad name or slug, or the slug is taken", body = ErrorBody),
     ))]
 pub async fn rename_org(
@@ -166,6 +182,7 @@ pub async fn rename_org(
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "`insufficient_scope`, `key_not_bound`, `owner_required`, `service_account_key`, `mfa_required` or `org_disabled`", body = ErrorBody),
         (status = 404, description = "Not the key's organization", body = ErrorBody),
+        (status = 415, description = "Not JSON (`unsupported_media_type`)", body = ErrorBody),
         (status = 422, description = "`validation_failed`: not an email address, or no other member has it", body = ErrorBody),
     ))]
 pub async fn transfer_org(
