@@ -174,6 +174,22 @@ pub struct Config {
     /// Write logs as JSON lines instead of text.
     #[arg(long, env = "GATEHOUSE_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+
+    /// Seconds a client has to send a request's headers (and an idle
+    /// keep-alive connection to start its next request) before the
+    /// connection is closed.
+    #[arg(long, env = "GATEHOUSE_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout_secs: u64,
+
+    /// Open client connections at most; further clients wait in the
+    /// listen queue until one closes.
+    #[arg(long, env = "GATEHOUSE_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Seconds in-flight requests get to finish after SIGTERM before the
+    /// process exits anyway.
+    #[arg(long, env = "GATEHOUSE_SHUTDOWN_DRAIN_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_drain_secs: u64,
 }
 
 #[derive(Parser)]

@@ -293,6 +293,22 @@ impl IntoResponse for AppError {
             }
             AppError::Conflict(msg) => error_page(StatusCode::CONFLICT, "Conflict", msg),
             AppError::BadRequest(msg) => error_page(StatusCode::BAD_REQUEST, "Bad request", msg),
+            AppError::Internal(err) if crate::db::outage_in(&err) => {
+                // Not a bug: the database is unreachable. Say so, and when
+                // to try again, instead of "something went wrong".
+                tracing::warn!(error = %format!("{err:#}"), "database unavailable");
+                let mut res = error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Briefly unavailable",
+                    "Gatehouse cannot reach its database right now. Nothing you sent was lost \
+                     or half-done; please try again in a few seconds.",
+                );
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::db::OUTAGE_RETRY_AFTER_SECS),
+                );
+                res
+            }
             AppError::Internal(err) => {
                 // The cause goes to the log (with the request id of the span);
                 // the person sees only that something went wrong on our side.

@@ -247,6 +247,28 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(err) = &self {
+            if crate::db::outage_in(err) {
+                tracing::warn!(error = %format!("{err:#}"), "database unavailable");
+                let body = ErrorBody {
+                    error: ErrorDetail {
+                        code: "unavailable".to_owned(),
+                        message: "The database cannot be reached right now; nothing was \
+                                  changed. Retry after the time in Retry-After."
+                            .to_owned(),
+                        scope: None,
+                        permission: None,
+                        from: None,
+                        to: None,
+                        fields: Vec::new(),
+                    },
+                };
+                let mut res = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::db::OUTAGE_RETRY_AFTER_SECS),
+                );
+                return res;
+            }
             tracing::error!(error = %format!("{err:#}"), "internal error in the API");
         }
         let (status, code, message) = self.parts();

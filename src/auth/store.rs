@@ -65,8 +65,14 @@ pub fn hash_id(id: &Id) -> Vec<u8> {
     Sha256::digest(id.0.to_le_bytes()).to_vec()
 }
 
-fn backend(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(err.to_string())
+/// tower-sessions keeps only the text of a store error; an outage is marked
+/// in it (`db::OUTAGE_MARK`) so that the page can still say 503, not 500.
+fn backend(err: sqlx::Error) -> StoreError {
+    if crate::db::is_unavailable(&err) {
+        StoreError::Backend(format!("{}{err}", crate::db::OUTAGE_MARK))
+    } else {
+        StoreError::Backend(err.to_string())
+    }
 }
 
 /// The user a pending sign-in is for, when the session has no user yet.

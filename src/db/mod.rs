@@ -103,6 +103,38 @@ macro_rules! execute {
 }
 pub(crate) use execute;
 
+/// Whether `e` means the database cannot be reached right now (a pool that
+/// timed out or closed, a broken connection), rather than a fault of the
+/// request: the console answers those with 503 and `Retry-After`.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// The start of the text of an outage that crossed a boundary keeping only
+/// text (the session store's errors).
+pub const OUTAGE_MARK: &str = "database unavailable: ";
+
+/// Whether an outage of the database (`is_unavailable`) is anywhere in the
+/// chain of causes of `err`.
+pub fn outage_in(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_unavailable)
+            || cause.to_string().contains(OUTAGE_MARK)
+    })
+}
+
+/// How long a client is asked to wait during a database outage.
+pub const OUTAGE_RETRY_AFTER_SECS: u64 = 5;
+
 /// Why the database could not be opened; the message names the problem and
 /// never the credentials in the URL.
 #[derive(Debug, thiserror::Error)]

@@ -50,6 +50,7 @@ mod sa_access;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;
+mod serving;
 mod sessions;
 mod storage;
 mod sudo;
