@@ -47,6 +47,10 @@ pub fn public() -> RouteTable {
         .get(CHALLENGE_PAGE, mfa_challenge::show_challenge)
         .post(CHALLENGE_PAGE, mfa_challenge::answer_challenge)
         .post("/logout", auth::logout)
+        .get("/password/forgot", auth::recovery::show_forgot)
+        .post("/password/forgot", auth::recovery::request_reset)
+        .get("/password/reset/{token}", auth::recovery::show_reset)
+        .post("/password/reset/{token}", auth::recovery::reset_password)
         .get("/invitations/{token}", invitations::show_invitation)
         .post("/invitations/{token}", invitations::accept_invitation)
         .get("/sudo", sudo::show_sudo)
@@ -225,7 +229,7 @@ pub fn orgs() -> RouteTable {
 /// The operator console: every handler takes the `Operator` proof, so anyone
 /// else gets 404 here as on an unknown path.
 pub fn ops() -> RouteTable {
-    use ops::{accounts, audit, flags, master_keys, orgs, support, users};
+    use ops::{accounts, audit, flags, master_keys, orgs, outbox, support, users};
     RouteTable::new("ops")
         .get("/ops", ops::show_overview)
         .get("/ops/users", users::list_users)
@@ -259,6 +263,7 @@ pub fn ops() -> RouteTable {
             "/ops/master-keys/{public_id}/revoke",
             master_keys::revoke_master_key,
         )
+        .get("/ops/outbox", outbox::list_outbox)
         .get("/ops/audit", audit::show_audit)
 }
 

@@ -43,6 +43,7 @@ pub enum OpsSection {
     NewAccount,
     Flags,
     MasterKeys,
+    Outbox,
     Audit,
 }
 
@@ -116,6 +117,7 @@ const OPS_NAV: &[(OpsSection, &str, &str)] = &[
     ),
     (OpsSection::Flags, "/ops/flags", "Feature flags"),
     (OpsSection::MasterKeys, "/ops/master-keys", "Master keys"),
+    (OpsSection::Outbox, "/ops/outbox", "Outbox"),
     (OpsSection::Audit, "/ops/audit", "Audit log"),
 ];
 

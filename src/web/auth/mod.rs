@@ -5,6 +5,7 @@
 
 pub mod login;
 pub mod mfa;
+pub mod recovery;
 pub mod signup;
 
 use axum::extract::State;
