@@ -4,7 +4,9 @@
 -- (`claimed_by`, `claimed_until`) on a pending row whose lease has expired;
 -- only the claimer sends it. The row id is the message's Message-ID, so a
 -- resend after a crash is recognisable. The bodies (which may hold a
--- one-time link) are emptied once the row is sent or given up.
+-- one-time link) are emptied once the row is sent or given up. `on_behalf_of`
+-- names the person a message speaks for (an inviter), so that deleting
+-- their account removes what names them.
 CREATE TABLE outbox (
     id              BLOB PRIMARY KEY NOT NULL,
     kind            TEXT NOT NULL,
@@ -13,6 +15,7 @@ CREATE TABLE outbox (
     text_body       TEXT NOT NULL,
     html_body       TEXT NOT NULL,
     security        BOOLEAN NOT NULL,
+    on_behalf_of    BLOB,
     status          TEXT NOT NULL DEFAULT 'pending',
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,

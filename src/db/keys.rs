@@ -170,6 +170,7 @@ impl KeyCredentials {
             // Page-only requirements: they do not bind a key.
             must_change_password: false,
             must_enrol_mfa: false,
+            email_verified_at: None,
         })
     }
 }

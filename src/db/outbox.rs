@@ -35,13 +35,16 @@ pub struct NewMail {
     /// A security message: it cannot be unsubscribed from, so it carries no
     /// `List-Unsubscribe`.
     pub security: bool,
+    /// The person the message speaks for and names (an inviter), if not
+    /// the recipient: deleting their account deletes it.
+    pub on_behalf_of: Option<Uuid>,
 }
 
 /// The one insert into `outbox`.
 #[doc(hidden)]
 pub const INSERT_MAIL: &str = "INSERT INTO outbox (id, kind, recipient, subject, text_body, \
-     html_body, security, status, attempts, next_attempt_at, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8)";
+     html_body, security, on_behalf_of, status, attempts, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $9, 'pending', 0, $8, $8)";
 
 /// Queues `$mail` (`&NewMail`) on the executor `$exec` — the transaction of
 /// the change that causes it. Evaluates to the message id.
@@ -58,6 +61,7 @@ macro_rules! insert_mail {
             .bind(&mail.html)
             .bind(mail.security)
             .bind($now)
+            .bind(mail.on_behalf_of)
             .execute($exec)
             .await
             .map(|_| id)

@@ -46,6 +46,37 @@ pub const RESET_TTL_SECS: i64 = 30 * 60;
 /// An email-verification link works for a day.
 pub const VERIFICATION_TTL_SECS: i64 = 24 * 3600;
 
+/// A link to issue inside another change's transaction (sign-up): the
+/// digest of its secret and the message that carries it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewLink<'a> {
+    pub purpose: Purpose,
+    pub token_digest: &'a [u8],
+    pub mail: &'a NewMail,
+}
+
+/// Stores `$link` (`&NewLink`) for `$user_id` at `$email` and queues its
+/// message, on the transaction `$tx`.
+macro_rules! insert_link {
+    ($tx:ident, $user_id:expr, $email:expr, $link:expr, $now:expr) => {{
+        let link: &$crate::db::recovery::NewLink<'_> = $link;
+        sqlx::query(
+            "INSERT INTO user_tokens (token_digest, user_id, purpose, email, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(link.token_digest)
+        .bind($user_id)
+        .bind(link.purpose.as_str())
+        .bind($email)
+        .bind($now)
+        .bind($now + link.purpose.ttl_secs())
+        .execute(&mut *$tx)
+        .await?;
+        $crate::db::outbox::insert_mail!(&mut *$tx, link.mail, $now)?;
+    }};
+}
+pub(crate) use insert_link;
+
 /// The account a recovery request names (by its address).
 #[derive(Debug, Clone, FromRow)]
 pub struct RecoveryAccount {
@@ -136,19 +167,12 @@ impl Db {
             .bind(purpose.as_str())
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO user_tokens (token_digest, user_id, purpose, email, created_at, \
-                 expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token_digest)
-            .bind(user_id)
-            .bind(purpose.as_str())
-            .bind(email)
-            .bind(now)
-            .bind(now + purpose.ttl_secs())
-            .execute(&mut *tx)
-            .await?;
-            insert_mail!(&mut *tx, mail, now)?;
+            let link = NewLink {
+                purpose,
+                token_digest,
+                mail,
+            };
+            insert_link!(tx, user_id, email, &link, now);
             insert_event!(&mut *tx, event, now)?;
         });
         Ok(())

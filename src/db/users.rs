@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::recovery::{NewLink, insert_link};
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, PlatformScope};
 
@@ -29,6 +30,11 @@ pub struct User {
     /// their MFA).
     #[sqlx(default)]
     pub must_enrol_mfa: bool,
+    /// When the person followed a link sent to their address (email
+    /// verification, a password reset, an emailed invitation); `None` while
+    /// it is unproven.
+    #[sqlx(default)]
+    pub email_verified_at: Option<i64>,
 }
 
 /// What sign-in needs: the id, the stored hash and whether the account may
@@ -38,6 +44,8 @@ pub struct Credentials {
     pub id: Uuid,
     pub password_hash: String,
     pub disabled_at: Option<i64>,
+    #[sqlx(default)]
+    pub email_verified_at: Option<i64>,
 }
 
 pub struct NewUser<'a> {
@@ -75,7 +83,19 @@ impl Db {
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
-        self.insert_user(new, false, events, now).await
+        self.insert_user(new, false, None, events, now).await
+    }
+
+    /// `create_user` that also issues `link` (the email-verification link)
+    /// and queues its message, in the same transaction.
+    pub async fn create_user_with_link(
+        &self,
+        new: NewUser<'_>,
+        link: &NewLink<'_>,
+        events: impl FnOnce(&User) -> Vec<Event>,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
+        self.insert_user(new, false, Some(link), events, now).await
     }
 
     /// `create_user` for an account an operator creates: its initial
@@ -88,13 +108,14 @@ impl Db {
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
-        self.insert_user(new, true, events, now).await
+        self.insert_user(new, true, None, events, now).await
     }
 
     async fn insert_user(
         &self,
         new: NewUser<'_>,
         must_change_password: bool,
+        link: Option<&NewLink<'_>>,
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
@@ -111,6 +132,7 @@ impl Db {
             updated_at: now,
             must_change_password,
             must_enrol_mfa: false,
+            email_verified_at: None,
         };
         let events = events(&user);
         let result: Result<(), sqlx::Error> = async {
@@ -128,6 +150,9 @@ impl Db {
                 .bind(must_change_password)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(link) = link {
+                    insert_link!(tx, user.id, new.email, link, now);
+                }
                 for event in &events {
                     insert_event!(&mut *tx, event, now)?;
                 }
@@ -146,8 +171,8 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, User>(
                 "SELECT id, email, display_name, phone, job_title, time_zone, is_operator, \
-                 disabled_at, created_at, updated_at, must_change_password, must_enrol_mfa \
-                 FROM users WHERE id = $1",
+                 disabled_at, created_at, updated_at, must_change_password, must_enrol_mfa, \
+                 email_verified_at FROM users WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -161,7 +186,7 @@ impl Db {
     ) -> Result<Option<Credentials>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, Credentials>(
-                "SELECT id, password_hash, disabled_at FROM users WHERE email = $1",
+                "SELECT id, password_hash, disabled_at, email_verified_at FROM users WHERE email = $1",
             )
             .bind(email)
             .fetch_optional(pool)

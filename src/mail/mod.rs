@@ -62,6 +62,7 @@ pub fn password_reset(
         text,
         html,
         security: true,
+        on_behalf_of: None,
     })
 }
 
@@ -104,6 +105,7 @@ pub fn email_verification(
         text,
         html,
         security: true,
+        on_behalf_of: None,
     })
 }
 
@@ -130,6 +132,7 @@ struct InvitationHtml<'a> {
 /// An invitation to an org, with its link (not a security message).
 pub fn invitation(
     to: &str,
+    inviter_id: uuid::Uuid,
     inviter: &str,
     org: &str,
     role: &str,
@@ -150,6 +153,7 @@ pub fn invitation(
         text,
         html,
         security: false,
+        on_behalf_of: Some(inviter_id),
     })
 }
 
@@ -196,5 +200,6 @@ pub fn security_notice(
         text,
         html,
         security: true,
+        on_behalf_of: None,
     })
 }

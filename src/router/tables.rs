@@ -51,6 +51,8 @@ pub fn public() -> RouteTable {
         .post("/password/forgot", auth::recovery::request_reset)
         .get("/password/reset/{token}", auth::recovery::show_reset)
         .post("/password/reset/{token}", auth::recovery::reset_password)
+        .get("/email/verify/{token}", auth::verification::show_verify)
+        .post("/email/verify/{token}", auth::verification::confirm_verify)
         .get("/invitations/{token}", invitations::show_invitation)
         .post("/invitations/{token}", invitations::accept_invitation)
         .get("/sudo", sudo::show_sudo)
@@ -67,6 +69,10 @@ pub fn account() -> RouteTable {
     use account::{security, sessions};
     RouteTable::new("account")
         .get("/account", overview::show_overview)
+        .post(
+            "/account/email/verify",
+            auth::verification::resend_verification,
+        )
         .get("/account/profile", profile::show_profile)
         .post("/account/profile", profile::update_profile)
         .get("/account/notifications", notifications::show_notifications)

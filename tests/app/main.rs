@@ -55,5 +55,6 @@ mod sessions;
 mod storage;
 mod sudo;
 mod support;
+mod verification;
 mod workspace_access;
 mod workspaces;

@@ -7,6 +7,7 @@ pub mod login;
 pub mod mfa;
 pub mod recovery;
 pub mod signup;
+pub mod verification;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};

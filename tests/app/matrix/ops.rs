@@ -76,9 +76,10 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         // Asking for a reset link is for anyone (a form without its email
         // field answers 422); a token that matches no link is not found.
         ("GET", "/password/forgot") | ("POST", "/password/forgot") => Expect::Served,
-        ("GET", "/password/reset/{token}") | ("POST", "/password/reset/{token}") => {
-            Expect::NotFound
-        }
+        ("GET", "/password/reset/{token}")
+        | ("POST", "/password/reset/{token}")
+        | ("GET", "/email/verify/{token}")
+        | ("POST", "/email/verify/{token}") => Expect::NotFound,
         // Sudo and sign-out are for someone signed in.
         ("GET", "/sudo") | ("POST", "/logout") | ("POST", "/sudo") | ("POST", "/sudo/leave") => {
             Expect::SignIn
