@@ -13,6 +13,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::outbox::{NewMail, insert_mail};
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, KeyMinter, OrgScope, OwnerScope, SudoUser};
 use crate::domain::Scopes;
@@ -246,6 +247,7 @@ impl Db {
         owner: &SudoUser,
         binding: Option<(&OrgScope, &[Uuid])>,
         key: NewKey<'_>,
+        notice: Option<&NewMail>,
         event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Uuid, sqlx::Error> {
@@ -285,6 +287,9 @@ impl Db {
                 .bind(owner.id())
                 .execute(&mut *tx)
                 .await?;
+            }
+            if let Some(notice) = notice {
+                insert_mail!(&mut *tx, notice, now)?;
             }
             insert_event!(&mut *tx, &event, now)?;
         });
@@ -438,10 +443,12 @@ impl Db {
         &self,
         owner: KeyOwner<'_>,
         key_id: Uuid,
+        notice: Option<&NewMail>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        self.revoke_key_where(key_id, Some(owner), event, now).await
+        self.revoke_key_where(key_id, Some(owner), notice, event, now)
+            .await
     }
 
     /// The one revocation statement: the key `key_id` if it is unrevoked and
@@ -452,6 +459,7 @@ impl Db {
         &self,
         key_id: Uuid,
         owner: Option<KeyOwner<'_>>,
+        notice: Option<&NewMail>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -463,7 +471,7 @@ impl Db {
         // `token_revoked`.
         let forget_previous = matches!(owner, Some(KeyOwner::ServiceAccountsOf(_)));
         let done = in_tx!(self, |tx| {
-            update_key_audited!(
+            let done = update_key_audited!(
                 tx,
                 sqlx::query_scalar(concat!(
                     "UPDATE api_keys SET revoked_at = $1, \
@@ -480,7 +488,11 @@ impl Db {
                 .bind(org_id),
                 event,
                 now
-            )
+            );
+            if done && let Some(notice) = notice {
+                insert_mail!(&mut *tx, notice, now)?;
+            }
+            done
         });
         Ok(done)
     }

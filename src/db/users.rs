@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::outbox::{NewMail, insert_mail};
 use super::recovery::{NewLink, insert_link};
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, PlatformScope};
@@ -261,6 +262,7 @@ impl Db {
         user: &CurrentUser,
         new_hash: &str,
         keep_session: &[u8],
+        notice: &NewMail,
         event: Event,
         now: i64,
     ) -> Result<u64, sqlx::Error> {
@@ -285,6 +287,7 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            insert_mail!(&mut *tx, notice, now)?;
             insert_event!(&mut *tx, &event.with("sessions_revoked", revoked), now)?;
             revoked
         });

@@ -160,6 +160,7 @@ pub fn invitation(
 #[derive(Template)]
 #[template(path = "mail/security_notice.txt")]
 struct NoticeText<'a> {
+    security: bool,
     name: &'a str,
     what: &'a str,
     when: &'a str,
@@ -169,6 +170,7 @@ struct NoticeText<'a> {
 #[derive(Template)]
 #[template(path = "mail/security_notice.html")]
 struct NoticeHtml<'a> {
+    security: bool,
     name: &'a str,
     what: &'a str,
     when: &'a str,
@@ -185,21 +187,51 @@ pub fn security_notice(
     when: &str,
     public_url: &str,
 ) -> Result<NewMail, askama::Error> {
+    notice(to, name, subject, what, when, public_url, true)
+}
+
+/// A notice about the account that the person may turn off on the
+/// preferences page (API key events): it carries `List-Unsubscribe`.
+pub fn account_notice(
+    to: &str,
+    name: &str,
+    subject: &str,
+    what: &str,
+    when: &str,
+    public_url: &str,
+) -> Result<NewMail, askama::Error> {
+    notice(to, name, subject, what, when, public_url, false)
+}
+
+fn notice(
+    to: &str,
+    name: &str,
+    subject: &str,
+    what: &str,
+    when: &str,
+    public_url: &str,
+    security: bool,
+) -> Result<NewMail, askama::Error> {
     let forgot_link = format!("{public_url}/password/forgot");
     let forgot_link = forgot_link.as_str();
     let (text, html) = both_parts!(NoticeText, NoticeHtml, {
+        security,
         name,
         what,
         when,
         forgot_link
     });
     Ok(NewMail {
-        kind: "security_notice",
+        kind: if security {
+            "security_notice"
+        } else {
+            "account_notice"
+        },
         recipient: to.to_owned(),
         subject: subject.to_owned(),
         text,
         html,
-        security: true,
+        security,
         on_behalf_of: None,
     })
 }

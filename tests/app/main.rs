@@ -30,6 +30,7 @@ mod master_key;
 mod matrix;
 mod members_api;
 mod mfa;
+mod notices;
 mod ops;
 mod org_api;
 mod org_lifecycle;
