@@ -190,6 +190,78 @@ pub struct Config {
     /// process exits anyway.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_DRAIN_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub shutdown_drain_secs: u64,
+
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or a trusted network only).
+    None,
+    /// Plain connection upgraded with STARTTLS (required, never optional).
+    Starttls,
+    /// TLS from the first byte ("SMTPS", usually port 465).
+    Tls,
+}
+
+/// Email delivery. With no `--smtp-host`, every message is written as an
+/// `.eml` file under `--outbox-dir` instead (the embedded default).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MailArgs {
+    /// The SMTP server to send mail through. Unset: messages are written as
+    /// `.eml` files under `--outbox-dir`.
+    #[arg(long, env = "GATEHOUSE_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// The SMTP port; defaults to 25 (none), 587 (starttls) or 465 (tls).
+    #[arg(long, env = "GATEHOUSE_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+
+    /// How the SMTP connection is secured: none, starttls or tls.
+    #[arg(long, env = "GATEHOUSE_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    pub smtp_tls: SmtpTls,
+
+    /// The SMTP user name, when the server wants credentials.
+    #[arg(long, env = "GATEHOUSE_SMTP_USER")]
+    pub smtp_user: Option<String>,
+
+    /// The SMTP password (with `--smtp-user`).
+    #[arg(long, env = "GATEHOUSE_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<SecretText>,
+
+    /// The sender of every message, e.g. `Gatehouse <no-reply@example.com>`.
+    #[arg(
+        long,
+        env = "GATEHOUSE_MAIL_FROM",
+        default_value = "Gatehouse <gatehouse@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Where messages are written as `.eml` files when no SMTP host is set.
+    #[arg(long, env = "GATEHOUSE_OUTBOX_DIR", default_value = "data/outbox")]
+    pub outbox_dir: PathBuf,
+
+    /// Refuse sign-in until the account's email address is verified (the
+    /// link emailed at sign-up). Off for the embedded quick start; turn it
+    /// on in production.
+    #[arg(
+        long,
+        env = "GATEHOUSE_REQUIRE_EMAIL_VERIFICATION",
+        default_value_t = false
+    )]
+    pub require_email_verification: bool,
+}
+
+impl MailArgs {
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.smtp_tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        })
+    }
 }
 
 #[derive(Parser)]

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod jobs;
+pub mod mail;
 pub mod middleware;
 pub mod operators;
 pub mod paths;

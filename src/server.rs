@@ -212,6 +212,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.bind))?;
     spawn_cleanup(&state);
     crate::jobs::schedules::spawn(&state);
+    crate::jobs::outbox::spawn(&state);
     let url = state.config.public_url();
     let engine = state.db.engine();
     let db = state.db.clone();

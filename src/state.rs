@@ -12,6 +12,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::db::flags::{ACCOUNT_REGISTRATION, ORG_CREATION};
+use crate::mail::Mailer;
 
 /// Everything a handler may need, cloned cheaply per request.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     pub secrets: Arc<Cipher>,
     /// This instance's leases of the `/v1` request quotas (see `auth::quota`).
     pub quotas: Arc<QuotaLeases>,
+    /// How queued email leaves (SMTP, or `.eml` files; see `mail`).
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
         let secrets = Arc::new(secrets::unlock(&config, &db, now).await?);
         let passwords = PasswordHasher::new(config.hash_concurrency())?;
         let quotas = Arc::new(QuotaLeases::new(config.api_quota_lease));
+        let mailer = Arc::new(Mailer::from_config(&config)?);
         Ok(Self {
             db,
             config: Arc::new(config),
@@ -48,6 +52,7 @@ impl AppState {
             passwords,
             secrets,
             quotas,
+            mailer,
         })
     }
 }

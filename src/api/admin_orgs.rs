@@ -8,8 +8,8 @@
 //! (`db::platform_orgs`); a disabled org's pages and keys answer
 //! `org_disabled` and nothing in it is deleted; a deleted org is the
 //! owners' soft deletion, restorable for 30 days. No answer carries a
-//! secret: the owner invitation of a new org is delivered to its address,
-//! never returned.
+//! secret: the owner invitation of a new org is emailed to its address (in
+//! the outbox, in the org's transaction), never returned.
 
 use axum::Json;
 use axum::extract::{RawPathParams, State};
@@ -29,6 +29,7 @@ use crate::db::orgs::{FirstOwner, OrgError};
 use crate::db::platform::OperatorAction;
 use crate::db::platform_orgs::OrgStateChange;
 use crate::domain::{Email, OrgName, Slug};
+use crate::mail;
 use crate::state::AppState;
 
 /// A new organization and who owns it first.
@@ -143,6 +144,17 @@ pub async fn create_org(
     let invitation_id = Uuid::now_v7();
     let token = random_base62(crate::db::invitations::TOKEN_LEN);
     let token_digest = digest(&token);
+    let link = format!("{}/invitations/{token}", state.config.public_url());
+    let message = mail::invitation(
+        email.as_str(),
+        None,
+        "The platform's operators",
+        name.as_str(),
+        "owner",
+        &link,
+        crate::db::invitations::INVITATION_TTL_SECS / 86_400,
+    )
+    .map_err(|e| ApiError::Internal(e.into()))?;
     let first = match &account {
         Some(user) => FirstOwner::Member {
             user_id: user.id,
@@ -153,6 +165,7 @@ pub async fn create_org(
             invitation_id,
             email: email.as_str(),
             token_digest: &token_digest,
+            mail: &message,
         },
     };
     let action = OperatorAction {

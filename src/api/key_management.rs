@@ -588,7 +588,7 @@ pub async fn revoke_key(
     // Revoked already: nothing to do, and nothing written.
     state
         .db
-        .revoke_key(KeyOwner::User(&owner), target.id, event, now)
+        .revoke_key(KeyOwner::User(&owner), target.id, None, event, now)
         .await?;
     let target = state
         .db

@@ -23,6 +23,9 @@
 //! | `api:key:{key}` | 1 min | `--api-requests-per-minute` (600) | every `/v1` request with an API key (`auth::quota`: leased blocks, 429 + `RateLimit` headers) |
 //! | `api:master:{key}` | 1 min | `--master-key-requests-per-minute` (600) | every `/v1` request with a master key (`auth::quota`) |
 //! | `leak-report:ip:{ip}` | 1 h | 60 | leaked-key reports (`/v1/secret-scanning`) |
+//! | `password-reset:email:{email}` | 1 h | 3 | forgot-password requests for one address typed (whether or not it has an account) |
+//! | `password-reset:ip:{ip}` | 1 h | 20 | forgot-password requests from one address |
+//! | `verify-email:user:{user}` | 1 h | 3 | "send the verification link again" |
 //!
 //! Two limits are not counters, and are listed here so the table is whole:
 //! a pending MFA sign-in starts over after `MAX_CHALLENGE_FAILURES` wrong
@@ -52,6 +55,12 @@ pub const EXPORTS_PER_HOUR: i64 = 5;
 pub const DELETION_ATTEMPTS_PER_HOUR: i64 = 3;
 /// Leaked-key reports accepted per IP address per hour.
 pub const LEAK_REPORTS_PER_IP_PER_HOUR: i64 = 60;
+/// Forgot-password requests per address typed per hour.
+pub const RESETS_PER_EMAIL_PER_HOUR: i64 = 3;
+/// Forgot-password requests per IP address per hour.
+pub const RESETS_PER_IP_PER_HOUR: i64 = 20;
+/// Verification links a user may have sent again per hour.
+pub const VERIFICATIONS_PER_HOUR: i64 = 3;
 
 /// One rate-limit counter: its name in the database, the window it counts
 /// in, and how many hits the window allows.
@@ -175,6 +184,34 @@ impl Bucket {
         )
     }
 
+    /// Forgot-password requests naming one address (whether or not it
+    /// has an account, so the limit reveals nothing).
+    pub fn password_reset_email(email: &str) -> Self {
+        Self::new(
+            format!("password-reset:email:{email}"),
+            HOUR,
+            RESETS_PER_EMAIL_PER_HOUR,
+        )
+    }
+
+    /// Forgot-password requests from one IP address, across addresses.
+    pub fn password_reset_ip(ip: &str) -> Self {
+        Self::new(
+            format!("password-reset:ip:{ip}"),
+            HOUR,
+            RESETS_PER_IP_PER_HOUR,
+        )
+    }
+
+    /// Verification links sent again for one user.
+    pub fn verification_resend(user_id: Uuid) -> Self {
+        Self::new(
+            format!("verify-email:user:{user_id}"),
+            HOUR,
+            VERIFICATIONS_PER_HOUR,
+        )
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -204,6 +241,9 @@ mod tests {
             Bucket::account_deletion(id),
             Bucket::signup_ip(config, "192.0.2.1"),
             Bucket::leak_reports("192.0.2.1"),
+            Bucket::password_reset_email("a@example.com"),
+            Bucket::password_reset_ip("192.0.2.1"),
+            Bucket::verification_resend(id),
             Bucket::api_key(config, id),
             Bucket::master_key(config, id),
         ]

@@ -172,6 +172,8 @@ pub fn account_buckets(config: &Config, email: &str, user_id: Uuid) -> Vec<Strin
             Bucket::key_issue(config, user_id),
             Bucket::export(user_id),
             Bucket::account_deletion(user_id),
+            Bucket::password_reset_email(email),
+            Bucket::verification_resend(user_id),
         ]
         .iter()
         .map(|b| b.name().to_owned()),

@@ -429,6 +429,7 @@ impl<S> UserKeyAuth<S> {
             self.user.display_name.clone(),
             false,
         )
+        .with_email_verified(self.user.email_verified_at.is_some())
     }
 }
 

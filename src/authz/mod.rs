@@ -124,12 +124,11 @@ async fn resolve_with_requirements(
                     password_change: u.must_change_password,
                     mfa_enrolment: u.must_enrol_mfa,
                 };
-                Some(CurrentUser::new(
-                    u.id,
-                    u.email,
-                    u.display_name,
-                    u.is_operator,
-                ))
+                let verified = u.email_verified_at.is_some();
+                Some(
+                    CurrentUser::new(u.id, u.email, u.display_name, u.is_operator)
+                        .with_email_verified(verified),
+                )
             }
             // The account was deleted or disabled since sign-in: end the session.
             _ => {

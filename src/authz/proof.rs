@@ -22,6 +22,7 @@ pub struct CurrentUser {
     email: String,
     display_name: String,
     is_operator: bool,
+    email_verified: bool,
 }
 
 impl CurrentUser {
@@ -36,7 +37,18 @@ impl CurrentUser {
             email,
             display_name,
             is_operator,
+            email_verified: false,
         }
+    }
+
+    /// Whether the user has proven control of their address (as loaded).
+    pub(in crate::authz) fn with_email_verified(mut self, verified: bool) -> Self {
+        self.email_verified = verified;
+        self
+    }
+
+    pub fn email_verified(&self) -> bool {
+        self.email_verified
     }
 
     pub fn id(&self) -> Uuid {

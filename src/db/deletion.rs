@@ -369,6 +369,13 @@ impl Db {
                 .bind(user.id())
                 .execute(&mut *tx)
                 .await?;
+            // Mail addressed to them, or speaking for them (invitations they
+            // sent name them), sent or not, goes too.
+            sqlx::query("DELETE FROM outbox WHERE recipient = $1 OR on_behalf_of = $2")
+                .bind(user.email())
+                .bind(user.id())
+                .execute(&mut *tx)
+                .await?;
             for record in records {
                 insert_event!(&mut *tx, record, now)?;
             }

@@ -15,6 +15,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::outbox::{NewMail, insert_mail};
 use super::users::{NewUser, User, is_unique_violation};
 use super::{Db, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, OwnerScope, SudoUser};
@@ -36,6 +37,8 @@ pub enum InvitationError {
     WrongEmail,
     #[error("an account with that email exists")]
     EmailTaken,
+    #[error("the account has not proven control of the invited address")]
+    Unproven,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -78,6 +81,7 @@ struct TokenRow {
     expires_at: i64,
     accepted_at: Option<i64>,
     revoked_at: Option<i64>,
+    emailed: bool,
 }
 
 /// An invitation whose link is valid right now. Only `invitation_by_token`
@@ -92,9 +96,15 @@ pub struct PendingInvitation {
     role: OrgRole,
     team_ids: Vec<Uuid>,
     expires_at: i64,
+    emailed: bool,
 }
 
 impl PendingInvitation {
+    /// The link was emailed to the invited address (so following it proves
+    /// control of that address).
+    pub fn emailed(&self) -> bool {
+        self.emailed
+    }
     pub fn id(&self) -> Uuid {
         self.id
     }
@@ -229,6 +239,7 @@ impl Db {
         role: OrgRole,
         team_ids: &[Uuid],
         token_digest: &[u8],
+        mail: &NewMail,
         event: impl FnOnce(&CreatedInvitation) -> Event,
         now: i64,
     ) -> Result<CreatedInvitation, InvitationError> {
@@ -255,7 +266,8 @@ impl Db {
             .await?;
             sqlx::query(
                 "INSERT INTO invitations (id, org_id, email, role, team_ids, token_digest, \
-                 invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 invited_by, created_at, expires_at, emailed) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE)",
             )
             .bind(id)
             .bind(scope.org_id())
@@ -268,6 +280,8 @@ impl Db {
             .bind(now + INVITATION_TTL_SECS)
             .execute(&mut *tx)
             .await?;
+            // The link goes to the invited address only, with the invitation.
+            insert_mail!(&mut *tx, mail, now)?;
             let created = CreatedInvitation { id, replaced };
             insert_event!(&mut *tx, &event(&created), now)?;
             Ok(created)
@@ -331,7 +345,7 @@ impl Db {
         let row = on_pool!(self, |pool| {
             sqlx::query_as::<_, TokenRow>(
                 "SELECT i.id, i.org_id, o.name AS org_name, o.slug AS org_slug, i.email, i.role, \
-                 i.team_ids, i.expires_at, i.accepted_at, i.revoked_at \
+                 i.team_ids, i.expires_at, i.accepted_at, i.revoked_at, i.emailed \
                  FROM invitations i JOIN orgs o ON o.id = i.org_id WHERE i.token_digest = $1 \
                  AND o.deleted_at IS NULL",
             )
@@ -358,6 +372,7 @@ impl Db {
                     role,
                     team_ids: parse_team_ids(&row.team_ids),
                     expires_at: row.expires_at,
+                    emailed: row.emailed,
                 }))
             }
             _ => Ok(TokenLookup::Spent),
@@ -378,9 +393,25 @@ impl Db {
         if user.email() != inv.email {
             return Err(InvitationError::WrongEmail);
         }
+        // Control of the invited address: proven before (a verified email),
+        // or by this link, which was emailed to it.
+        if !user.email_verified() && !inv.emailed {
+            return Err(InvitationError::Unproven);
+        }
         in_tx!(self, |tx| {
             let accepted =
                 accept_in_tx!(tx, inv, user.id(), user.display_name(), user.email(), now);
+            if inv.emailed {
+                sqlx::query(
+                    "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) \
+                     WHERE id = $2 AND email = $3",
+                )
+                .bind(now)
+                .bind(user.id())
+                .bind(user.email())
+                .execute(&mut *tx)
+                .await?;
+            }
             insert_event!(&mut *tx, &event(&accepted), now)?;
             Ok(accepted)
         })
@@ -399,6 +430,11 @@ impl Db {
         if new.email != inv.email {
             return Err(InvitationError::WrongEmail);
         }
+        // A link passed on by hand (made before invitations were emailed)
+        // proves nothing about the address.
+        if !inv.emailed {
+            return Err(InvitationError::Unproven);
+        }
         let id = Uuid::now_v7();
         let user = User {
             id,
@@ -413,12 +449,14 @@ impl Db {
             updated_at: now,
             must_change_password: false,
             must_enrol_mfa: false,
+            email_verified_at: Some(now),
         };
         let result: Result<Accepted, InvitationError> = async {
             in_tx!(self, |tx| {
                 sqlx::query(
                     "INSERT INTO users (id, email, password_hash, display_name, time_zone, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, 'UTC', $5, $5)",
+                     created_at, updated_at, email_verified_at) \
+                     VALUES ($1, $2, $3, $4, 'UTC', $5, $5, $5)",
                 )
                 .bind(id)
                 .bind(new.email)

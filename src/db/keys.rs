@@ -13,6 +13,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::outbox::{NewMail, insert_mail};
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, KeyMinter, OrgScope, OwnerScope, SudoUser};
 use crate::domain::Scopes;
@@ -172,6 +173,7 @@ impl KeyCredentials {
             // Page-only requirements: they do not bind a key.
             must_change_password: false,
             must_enrol_mfa: false,
+            email_verified_at: None,
         })
     }
 }
@@ -247,6 +249,7 @@ impl Db {
         owner: &SudoUser,
         binding: Option<(&OrgScope, &[Uuid])>,
         key: NewKey<'_>,
+        notice: Option<&NewMail>,
         event: impl FnOnce(Uuid) -> Event,
         now: i64,
     ) -> Result<Uuid, sqlx::Error> {
@@ -286,6 +289,9 @@ impl Db {
                 .bind(owner.id())
                 .execute(&mut *tx)
                 .await?;
+            }
+            if let Some(notice) = notice {
+                insert_mail!(&mut *tx, notice, now)?;
             }
             insert_event!(&mut *tx, &event, now)?;
         });
@@ -439,10 +445,12 @@ impl Db {
         &self,
         owner: KeyOwner<'_>,
         key_id: Uuid,
+        notice: Option<&NewMail>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        self.revoke_key_where(key_id, Some(owner), event, now).await
+        self.revoke_key_where(key_id, Some(owner), notice, event, now)
+            .await
     }
 
     /// The one revocation statement: the key `key_id` if it is unrevoked and
@@ -453,6 +461,7 @@ impl Db {
         &self,
         key_id: Uuid,
         owner: Option<KeyOwner<'_>>,
+        notice: Option<&NewMail>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -464,7 +473,7 @@ impl Db {
         // `token_revoked`.
         let forget_previous = matches!(owner, Some(KeyOwner::ServiceAccountsOf(_)));
         let done = in_tx!(self, |tx| {
-            update_key_audited!(
+            let done = update_key_audited!(
                 tx,
                 sqlx::query_scalar(concat!(
                     "UPDATE api_keys SET revoked_at = $1, \
@@ -481,7 +490,11 @@ impl Db {
                 .bind(org_id),
                 event,
                 now
-            )
+            );
+            if done && let Some(notice) = notice {
+                insert_mail!(&mut *tx, notice, now)?;
+            }
+            done
         });
         Ok(done)
     }

@@ -22,7 +22,7 @@ impl Db {
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        self.revoke_key_where(key_id, None, event, now).await
+        self.revoke_key_where(key_id, None, None, event, now).await
     }
 
     /// Ends the grace period of a rotated key whose *old* secret leaked: the

@@ -17,6 +17,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::outbox::{NewMail, insert_mail};
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::CurrentUser;
 use crate::cipher::Sealed;
@@ -116,13 +117,16 @@ impl Db {
     /// Turns MFA on with a confirmed secret and a fresh set of backup codes.
     /// `confirmed_step` is the step of the code that confirmed it, so that
     /// code cannot be replayed to sign in. Returns false (and changes
-    /// nothing) when MFA was already on.
+    /// nothing) when MFA was already on. `notice` (the security email) and
+    /// `event` are written with the change.
+    #[allow(clippy::too_many_arguments)]
     pub async fn enable_mfa(
         &self,
         user: &CurrentUser,
         secret: &Sealed,
         confirmed_step: i64,
         code_digests: &[Vec<u8>],
+        notice: &NewMail,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -149,6 +153,7 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 replace_codes!(tx, user.id(), code_digests, now);
+                insert_mail!(&mut *tx, notice, now)?;
                 insert_event!(&mut *tx, &event, now)?;
             }
             inserted == 1
@@ -221,6 +226,7 @@ impl Db {
     pub async fn disable_mfa(
         &self,
         user: &CurrentUser,
+        notice: &NewMail,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -235,6 +241,7 @@ impl Db {
                 .await?
                 .rows_affected();
             if removed > 0 {
+                insert_mail!(&mut *tx, notice, now)?;
                 insert_event!(&mut *tx, &event, now)?;
             }
             removed

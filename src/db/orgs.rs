@@ -60,6 +60,8 @@ pub enum FirstOwner<'a> {
         invitation_id: Uuid,
         email: &'a str,
         token_digest: &'a [u8],
+        /// The invitation's email with its link, queued with it.
+        mail: &'a super::outbox::NewMail,
     },
 }
 
@@ -249,11 +251,15 @@ impl Db {
                         invitation_id,
                         email,
                         token_digest,
+                        mail,
                     } => {
+                        // Emailed to the address, so following the link
+                        // proves control of it (as for an owner's invitation).
+                        super::outbox::insert_mail!(&mut *tx, mail, now)?;
                         sqlx::query(
                             "INSERT INTO invitations (id, org_id, email, role, team_ids, \
-                             token_digest, invited_by, created_at, expires_at) \
-                             VALUES ($1, $2, $3, 'owner', '', $4, NULL, $5, $6)",
+                             token_digest, invited_by, created_at, expires_at, emailed) \
+                             VALUES ($1, $2, $3, 'owner', '', $4, NULL, $5, $6, TRUE)",
                         )
                         .bind(invitation_id)
                         .bind(id)

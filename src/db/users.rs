@@ -5,6 +5,8 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::outbox::{NewMail, insert_mail};
+use super::recovery::{NewLink, insert_link};
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{CurrentUser, PlatformScope};
 
@@ -29,6 +31,11 @@ pub struct User {
     /// their MFA).
     #[sqlx(default)]
     pub must_enrol_mfa: bool,
+    /// When the person followed a link sent to their address (email
+    /// verification, a password reset, an emailed invitation); `None` while
+    /// it is unproven.
+    #[sqlx(default)]
+    pub email_verified_at: Option<i64>,
 }
 
 /// What sign-in needs: the id, the stored hash and whether the account may
@@ -38,6 +45,8 @@ pub struct Credentials {
     pub id: Uuid,
     pub password_hash: String,
     pub disabled_at: Option<i64>,
+    #[sqlx(default)]
+    pub email_verified_at: Option<i64>,
 }
 
 pub struct NewUser<'a> {
@@ -70,7 +79,7 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
 macro_rules! user_columns {
     () => {
         "id, email, display_name, phone, job_title, time_zone, is_operator, disabled_at, \
-         created_at, updated_at, must_change_password, must_enrol_mfa"
+         created_at, updated_at, must_change_password, must_enrol_mfa, email_verified_at"
     };
 }
 pub(crate) use user_columns;
@@ -84,7 +93,19 @@ impl Db {
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
-        self.insert_user(new, false, events, now).await
+        self.insert_user(new, false, None, events, now).await
+    }
+
+    /// `create_user` that also issues `link` (the email-verification link)
+    /// and queues its message, in the same transaction.
+    pub async fn create_user_with_link(
+        &self,
+        new: NewUser<'_>,
+        link: &NewLink<'_>,
+        events: impl FnOnce(&User) -> Vec<Event>,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
+        self.insert_user(new, false, Some(link), events, now).await
     }
 
     /// `create_user` for an account an operator creates: its initial
@@ -97,13 +118,14 @@ impl Db {
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
-        self.insert_user(new, true, events, now).await
+        self.insert_user(new, true, None, events, now).await
     }
 
     async fn insert_user(
         &self,
         new: NewUser<'_>,
         must_change_password: bool,
+        link: Option<&NewLink<'_>>,
         events: impl FnOnce(&User) -> Vec<Event>,
         now: i64,
     ) -> Result<User, CreateUserError> {
@@ -120,6 +142,7 @@ impl Db {
             updated_at: now,
             must_change_password,
             must_enrol_mfa: false,
+            email_verified_at: None,
         };
         let events = events(&user);
         let result: Result<(), sqlx::Error> = async {
@@ -137,6 +160,9 @@ impl Db {
                 .bind(must_change_password)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(link) = link {
+                    insert_link!(tx, user.id, new.email, link, now);
+                }
                 for event in &events {
                     insert_event!(&mut *tx, event, now)?;
                 }
@@ -170,7 +196,7 @@ impl Db {
     ) -> Result<Option<Credentials>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, Credentials>(
-                "SELECT id, password_hash, disabled_at FROM users WHERE email = $1",
+                "SELECT id, password_hash, disabled_at, email_verified_at FROM users WHERE email = $1",
             )
             .bind(email)
             .fetch_optional(pool)
@@ -245,6 +271,7 @@ impl Db {
         user: &CurrentUser,
         new_hash: &str,
         keep_session: &[u8],
+        notice: &NewMail,
         event: Event,
         now: i64,
     ) -> Result<u64, sqlx::Error> {
@@ -269,6 +296,7 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            insert_mail!(&mut *tx, notice, now)?;
             insert_event!(&mut *tx, &event.with("sessions_revoked", revoked), now)?;
             revoked
         });

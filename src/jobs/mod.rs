@@ -5,5 +5,6 @@
 //! clock.
 
 pub mod org_purge;
+pub mod outbox;
 pub mod resource_purge;
 pub mod schedules;

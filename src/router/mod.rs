@@ -161,13 +161,18 @@ pub fn build_router(state: AppState) -> Router {
     )
 }
 
-/// The request path as logged: an invitation link's secret is replaced, so
-/// that nothing secret reaches the logs.
+/// The request path as logged: the secret of an invitation, password-reset
+/// or email-verification link is replaced, so that nothing secret reaches
+/// the logs.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/invitations/") {
-        Some(rest) if !rest.is_empty() => "/invitations/<redacted>".into(),
-        _ => path.into(),
+    for prefix in ["/invitations/", "/password/reset/", "/email/verify/"] {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            return format!("{prefix}<redacted>").into();
+        }
     }
+    path.into()
 }
 
 #[cfg(test)]

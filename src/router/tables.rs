@@ -47,6 +47,12 @@ pub fn public() -> RouteTable {
         .get(CHALLENGE_PAGE, mfa_challenge::show_challenge)
         .post(CHALLENGE_PAGE, mfa_challenge::answer_challenge)
         .post("/logout", auth::logout)
+        .get("/password/forgot", auth::recovery::show_forgot)
+        .post("/password/forgot", auth::recovery::request_reset)
+        .get("/password/reset/{token}", auth::recovery::show_reset)
+        .post("/password/reset/{token}", auth::recovery::reset_password)
+        .get("/email/verify/{token}", auth::verification::show_verify)
+        .post("/email/verify/{token}", auth::verification::confirm_verify)
         .get("/invitations/{token}", invitations::show_invitation)
         .post("/invitations/{token}", invitations::accept_invitation)
         .get("/sudo", sudo::show_sudo)
@@ -63,6 +69,10 @@ pub fn account() -> RouteTable {
     use account::{security, sessions};
     RouteTable::new("account")
         .get("/account", overview::show_overview)
+        .post(
+            "/account/email/verify",
+            auth::verification::resend_verification,
+        )
         .get("/account/profile", profile::show_profile)
         .post("/account/profile", profile::update_profile)
         .get("/account/notifications", notifications::show_notifications)
@@ -225,7 +235,7 @@ pub fn orgs() -> RouteTable {
 /// The operator console: every handler takes the `Operator` proof, so anyone
 /// else gets 404 here as on an unknown path.
 pub fn ops() -> RouteTable {
-    use ops::{accounts, audit, flags, master_keys, orgs, support, users};
+    use ops::{accounts, audit, flags, master_keys, orgs, outbox, support, users};
     RouteTable::new("ops")
         .get("/ops", ops::show_overview)
         .get("/ops/users", users::list_users)
@@ -262,6 +272,7 @@ pub fn ops() -> RouteTable {
             "/ops/master-keys/{public_id}/revoke",
             master_keys::revoke_master_key,
         )
+        .get("/ops/outbox", outbox::list_outbox)
         .get("/ops/audit", audit::show_audit)
 }
 

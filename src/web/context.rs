@@ -43,6 +43,7 @@ pub enum OpsSection {
     NewAccount,
     Flags,
     MasterKeys,
+    Outbox,
     Audit,
 }
 
@@ -87,6 +88,9 @@ pub struct PageContext {
     /// On operator console pages: the operator has no MFA yet (a banner asks
     /// them to enrol).
     pub ops_mfa_missing: bool,
+    /// The signed-in user has not verified their address: a banner offers
+    /// to send the link again.
+    pub email_unverified: bool,
 }
 
 const ACCOUNT_NAV: &[(Section, &str, &str)] = &[
@@ -116,6 +120,7 @@ const OPS_NAV: &[(OpsSection, &str, &str)] = &[
     ),
     (OpsSection::Flags, "/ops/flags", "Feature flags"),
     (OpsSection::MasterKeys, "/ops/master-keys", "Master keys"),
+    (OpsSection::Outbox, "/ops/outbox", "Outbox"),
     (OpsSection::Audit, "/ops/audit", "Audit log"),
 ];
 
@@ -147,6 +152,7 @@ impl PageContext {
             section,
             org: None,
             ops_mfa_missing: false,
+            email_unverified: user.is_some_and(|u| !u.email_verified()),
         })
     }
 

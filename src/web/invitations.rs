@@ -76,6 +76,10 @@ pub fn acceptance(
 pub enum Viewer {
     Anonymous,
     Invitee,
+    /// The invited address, not verified, and this link was not emailed
+    /// (an invitation from before email delivery): acceptance waits for
+    /// the address to be verified.
+    Unproven,
     SomeoneElse(String),
 }
 
@@ -103,6 +107,9 @@ async fn invitation_page(
 ) -> Result<Response, AppError> {
     let viewer = match user {
         None => Viewer::Anonymous,
+        Some(u) if u.email() == inv.email() && !u.email_verified() && !inv.emailed() => {
+            Viewer::Unproven
+        }
         Some(u) if u.email() == inv.email() => Viewer::Invitee,
         Some(u) => Viewer::SomeoneElse(u.email().to_owned()),
     };
@@ -160,7 +167,7 @@ pub async fn accept_invitation(
         Ok(a) => a,
         // Only the invited address may accept; anyone else sees the page
         // again with what to do, and nothing changes.
-        Err(InvitationError::WrongEmail) => {
+        Err(InvitationError::WrongEmail | InvitationError::Unproven) => {
             return invitation_page(
                 &state,
                 &session,

@@ -53,3 +53,22 @@ pub fn reauth<'a>(
         headers,
     }
 }
+
+/// The security notice emailed to `user` about a change to their account
+/// (always sent: security email cannot be turned off), dated now.
+pub fn security_notice(
+    state: &crate::state::AppState,
+    user: &crate::authz::CurrentUser,
+    subject: &str,
+    what: &str,
+) -> Result<crate::db::outbox::NewMail, AppError> {
+    let now = state.clock.unix();
+    Ok(crate::mail::security_notice(
+        user.email(),
+        user.display_name(),
+        subject,
+        what,
+        &timefmt::Timestamp::new(now, now).utc,
+        &state.config.public_url(),
+    )?)
+}

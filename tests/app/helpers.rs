@@ -131,7 +131,9 @@ impl TestApp {
     }
 
     pub fn client(&self) -> Client {
-        Client::new(self.router.clone())
+        let mut c = Client::new(self.router.clone());
+        c.db = Some(self.state.db.clone());
+        c
     }
 
     pub fn db(&self) -> &Db {
@@ -301,6 +303,9 @@ pub fn csrf_in(html: &str) -> Option<String> {
 /// page, and comes from a fixed IP address.
 pub struct Client {
     router: Router,
+    /// The app's database, for helpers that read what a person would find
+    /// in their mailbox.
+    pub db: Option<Db>,
     pub cookies: HashMap<String, String>,
     pub csrf: Option<String>,
     pub ip: String,
@@ -311,6 +316,7 @@ impl Client {
     pub fn new(router: Router) -> Self {
         Self {
             router,
+            db: None,
             cookies: HashMap::new(),
             csrf: None,
             ip: "203.0.113.7".into(),

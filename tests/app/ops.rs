@@ -416,7 +416,7 @@ async fn an_operator_creates_an_account_whose_initial_password_is_shown_once() {
     each_engine(|app| async move {
         let mut c = operator(&app, "olga@example.com").await;
         let form = c.get("/ops/accounts/new").await;
-        assert!(form.contains("does not send email yet"));
+        assert!(form.contains("does not email initial passwords"));
         let refused = c
             .post(
                 "/ops/accounts",

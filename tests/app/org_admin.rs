@@ -113,6 +113,17 @@ async fn the_master_key_creates_an_org_for_an_existing_account_or_by_invitation(
         }
         .unwrap();
         assert_eq!(pending, 1);
+        // The link went by email (never in the answer); Gavin follows it and
+        // owns the org.
+        let mut gavin = signed_in(&app, "gavin@example.com", "Gavin").await;
+        let link = gavin.last_invitation_link("gavin@example.com").await;
+        assert!(!res.contains(&link));
+        gavin
+            .submit(&link, &link, &[])
+            .await
+            .assert_redirect("/orgs/hooli");
+        let page = gavin.get("/orgs/hooli").await;
+        assert!(page.contains("You are an owner of this organization."));
 
         // Bad fields and a taken slug: 422 per field, nothing created.
         let orgs = app.count("SELECT COUNT(*) FROM orgs").await;

@@ -156,6 +156,12 @@ pub async fn confirm_setup(
             &sealed,
             step,
             &digests,
+            &crate::web::security_notice(
+                &state,
+                &user,
+                "Two-factor authentication is on for your Gatehouse account",
+                "Two-factor authentication was turned on for your Gatehouse account.",
+            )?,
             mfa_event(&user, &client, "mfa.enabled").detail(json!({ "method": "totp" })),
             now,
         )
@@ -337,7 +343,14 @@ pub async fn disable_mfa(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let disabled = mfa_event(&user, &client, "mfa.disabled");
-    state.db.disable_mfa(&user, disabled, now).await?;
+    let notice = crate::web::security_notice(
+        &state,
+        &user,
+        "Two-factor authentication is off for your Gatehouse account",
+        "Two-factor authentication was turned off for your Gatehouse account. Signing in now \
+         needs only the password.",
+    )?;
+    state.db.disable_mfa(&user, &notice, disabled, now).await?;
     session.forget_fresh_codes().await?;
     session
         .flash(

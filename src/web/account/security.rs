@@ -160,9 +160,16 @@ pub async fn change_password(
         .did("password.changed")
         .on("user", user.id())
         .from(&client.origin());
+    let notice = crate::web::security_notice(
+        &state,
+        &user,
+        "Your Gatehouse password was changed",
+        "The password of your Gatehouse account was changed, and your other sessions were \
+         signed out.",
+    )?;
     let revoked = state
         .db
-        .change_password(&user, &hash, &keep, changed, now)
+        .change_password(&user, &hash, &keep, &notice, changed, now)
         .await?;
     let message = match revoked {
         0 => "Password changed. You had no other sessions.".to_owned(),

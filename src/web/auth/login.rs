@@ -158,6 +158,17 @@ pub async fn login(
         )
         .await;
     }
+    if state.config.mail.require_email_verification && creds.email_verified_at.is_none() {
+        // The password is right, so nothing is charged; the account just
+        // cannot be used before its address is proven.
+        return retry(
+            StatusCode::FORBIDDEN,
+            "Confirm your email address first: open the link we sent you when you signed up. \
+             No link? Use \"Forgot your password?\": a reset confirms your address too."
+                .into(),
+        )
+        .await;
+    }
     if let Verified::YesRehashed(new_hash) = verified {
         state
             .db

@@ -5,7 +5,9 @@
 
 pub mod login;
 pub mod mfa;
+pub mod recovery;
 pub mod signup;
+pub mod verification;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AppSession;
+use crate::auth::api_key::digest;
 use crate::auth::limits::Bucket;
 use crate::auth::session::FlashKind;
 use crate::auth::throttle;
@@ -16,10 +17,12 @@ use crate::authz::MaybeUser;
 use crate::db::audit::{Actor, Event};
 use crate::db::flags::ACCOUNT_REGISTRATION;
 use crate::db::invitations::{Accepted, InvitationError, PendingInvitation};
+use crate::db::recovery::{NewLink, Purpose};
 use crate::db::users::{CreateUserError, NewUser, User};
 use crate::domain::{DisplayName, Email, NewPassword, Password};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::web::auth::verification;
 use crate::web::extract::{Form, Query};
 use crate::web::invitations;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
@@ -187,14 +190,24 @@ pub async fn signup(
             .from(&client.origin()),
         ]
     };
+    // The verification link is issued, and its message queued, with the
+    // account itself.
+    let (token, message) = verification::new_link(&state, email.as_str(), name.as_str())?;
+    let token_digest = digest(&token);
+    let link = NewLink {
+        purpose: Purpose::EmailVerification,
+        token_digest: &token_digest,
+        mail: &message,
+    };
     let user = match state
         .db
-        .create_user(
+        .create_user_with_link(
             NewUser {
                 email: email.as_str(),
                 password_hash: &hash,
                 display_name: name.as_str(),
             },
+            &link,
             signed_up,
             now,
         )
@@ -210,6 +223,20 @@ pub async fn signup(
         }
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
+    if state.config.mail.require_email_verification {
+        // Signing in waits for the address to be proven.
+        session
+            .flash(
+                FlashKind::Success,
+                format!(
+                    "Your account is ready. We sent a link to {}: open it to confirm your \
+                     address, then sign in.",
+                    user.email
+                ),
+            )
+            .await?;
+        return Ok(Redirect::to(crate::paths::LOGIN).into_response());
+    }
     session.sign_in(user.id, &client.origin(), now).await?;
     session
         .flash(
@@ -265,6 +292,11 @@ async fn signup_with_invitation(
         }
         Err(InvitationError::NoLongerValid) => {
             return Ok(invitations::invalid_invitation(StatusCode::GONE));
+        }
+        // A link from before invitations were emailed proves nothing about
+        // the address: the owner sends a new one.
+        Err(InvitationError::Unproven) => {
+            return Ok(invitations::invalid_invitation(StatusCode::FORBIDDEN));
         }
         Err(e) => return Err(e.into()),
     };

@@ -26,9 +26,45 @@ use crate::auth::{AppSession, api_key, throttle};
 use crate::authz::SudoGate;
 use crate::authz::sudo::take_stashed_form;
 use crate::db::keys::{ApiKey, NewKey};
+use crate::db::outbox::NewMail;
+use crate::db::prefs::Category;
 use crate::error::AppError;
+use crate::mail;
 use crate::state::AppState;
+use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, render};
+
+/// The notice of a change to one of the user's own keys, if they keep API
+/// key email on (`db::prefs`, category `api_keys`; it carries
+/// `List-Unsubscribe`). A service account's keys notify no one.
+async fn key_notice(
+    state: &AppState,
+    home: &KeyHome<'_>,
+    subject: &str,
+    what: &str,
+) -> Result<Option<NewMail>, AppError> {
+    let KeyHome::Personal(user) = home else {
+        return Ok(None);
+    };
+    let wanted = state
+        .db
+        .notification_prefs(user)
+        .await?
+        .iter()
+        .any(|(category, pref)| *category == Category::ApiKeys && pref.email);
+    if !wanted {
+        return Ok(None);
+    }
+    let now = state.clock.unix();
+    Ok(Some(mail::account_notice(
+        user.email(),
+        user.display_name(),
+        subject,
+        what,
+        &Timestamp::new(now, now).utc,
+        &state.config.public_url(),
+    )?))
+}
 
 /// The live workspaces of each binding's org that its principal reaches, as
 /// checkbox groups: what a new key may be granted.
@@ -185,12 +221,19 @@ pub async fn create_key(
             None => event,
         }
     };
+    let notice = key_notice(
+        state,
+        &home,
+        "A new API key was created on your Gatehouse account",
+        &format!("A new API key, “{name}”, was created on your Gatehouse account."),
+    )
+    .await?;
     match home {
         KeyHome::Personal(_) => {
             let bound = binding.as_ref().map(|(scope, _)| (*scope, teams));
             state
                 .db
-                .create_personal_key(&sudo, bound, key, created, now)
+                .create_personal_key(&sudo, bound, key, notice.as_ref(), created, now)
                 .await?;
         }
         KeyHome::ServiceAccount { owner, account } => {
@@ -357,9 +400,19 @@ pub async fn revoke_key(
     let now = state.clock.unix();
     let detail = json!({ "prefix": key.prefix(), "name": key.name });
     let revoked = home.event(client, "api_key.revoked", key.id, detail);
+    let notice = key_notice(
+        state,
+        &home,
+        "An API key was revoked on your Gatehouse account",
+        &format!(
+            "The API key “{}” of your Gatehouse account was revoked.",
+            key.name
+        ),
+    )
+    .await?;
     if state
         .db
-        .revoke_key(home.owner(), key.id, revoked, now)
+        .revoke_key(home.owner(), key.id, notice.as_ref(), revoked, now)
         .await?
     {
         session

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod flags;
 pub mod master_keys;
 pub mod orgs;
+pub mod outbox;
 pub mod support;
 pub mod users;
 

@@ -1,9 +1,10 @@
 //! `/orgs/{slug}/invitations` (owners): invite by email with an org role and
 //! teams, show the link once, list pending invitations, revoke one.
 //!
-//! There is no email delivery yet, so the owner copies the link. The secret
-//! is shown once (kept in the session only until the page after the
-//! redirect) and stored as a SHA-256 digest; the audit event never holds it.
+//! The link is emailed to the invited address, queued in the transaction
+//! that creates the invitation (`db::outbox`), and never shown to the owner:
+//! following it is proof of control of the address. Its secret is stored as
+//! a SHA-256 digest; the audit event never holds it.
 
 use std::collections::HashMap;
 
@@ -26,21 +27,13 @@ use crate::db::invitations::{CreatedInvitation, InvitationError};
 use crate::domain::Email;
 use crate::domain::OrgRole;
 use crate::error::AppError;
+use crate::mail;
 use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::timefmt::Timestamp;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 pub use crate::db::invitations::TOKEN_LEN;
-const KEY_NEW_LINK: &str = "invitation_link";
-
-/// The link just created, kept for one showing.
-#[derive(Debug, Serialize, Deserialize)]
-struct NewLink {
-    slug: String,
-    email: String,
-    link: String,
-}
 
 pub struct TeamOption {
     pub id: String,
@@ -64,7 +57,6 @@ pub struct PendingItem {
 pub struct InvitationsPage {
     pub ctx: PageContext,
     pub slug: String,
-    pub new_link: Option<(String, String)>,
     pub pending: Vec<PendingItem>,
     pub teams: Vec<TeamOption>,
     pub email: String,
@@ -123,19 +115,10 @@ async fn invitations_page(
             }
         })
         .collect();
-    // The link is shown on the first page after its creation, then dropped.
-    let new_link = match session.get::<NewLink>(KEY_NEW_LINK).await? {
-        Some(l) => {
-            session.remove(KEY_NEW_LINK).await?;
-            (l.slug == scope.slug()).then_some((l.email, l.link))
-        }
-        None => None,
-    };
     let page = InvitationsPage {
         ctx: PageContext::for_org(state, session, owner.user(), scope, Section::OrgInvitations)
             .await?,
         slug: scope.slug().to_owned(),
-        new_link,
         pending,
         teams: live
             .iter()
@@ -248,6 +231,18 @@ pub async fn create_invitation(
             }))
             .from(&client.origin())
     };
+    // The link goes by email to the invited address only (never shown here),
+    // so following it proves control of that address.
+    let link = format!("{}/invitations/{token}", state.config.public_url());
+    let message = mail::invitation(
+        email.as_str(),
+        Some(owner.user().id()),
+        owner.user().display_name(),
+        owner.scope().name(),
+        &role.label().to_lowercase(),
+        &link,
+        crate::db::invitations::INVITATION_TTL_SECS / 86_400,
+    )?;
     let created = match state
         .db
         .create_invitation(
@@ -257,6 +252,7 @@ pub async fn create_invitation(
             role,
             &team_ids,
             &digest(&token),
+            &message,
             invited,
             now,
         )
@@ -280,21 +276,12 @@ pub async fn create_invitation(
         }
         Err(e) => return Err(e.into()),
     };
-    session
-        .put(
-            KEY_NEW_LINK,
-            &NewLink {
-                slug: owner.scope().slug().to_owned(),
-                email: email.to_string(),
-                link: format!("{}/invitations/{token}", state.config.public_url()),
-            },
-        )
-        .await?;
     let message = if created.replaced.is_empty() {
-        format!("Invitation for {email} created.")
+        format!("Invitation for {email} created and sent by email.")
     } else {
         format!(
-            "Invitation for {email} created. It replaces the earlier one, which no longer works."
+            "Invitation for {email} created and sent by email. It replaces the earlier one, \
+             which no longer works."
         )
     };
     session.flash(FlashKind::Success, message).await?;

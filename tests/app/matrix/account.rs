@@ -22,6 +22,7 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
     use Row::*;
     Some(match (method, path) {
         ("GET", "/account")
+        | ("POST", "/account/email/verify")
         | ("GET", "/account/profile")
         | ("POST", "/account/profile")
         | ("GET", "/account/notifications")
@@ -87,6 +88,8 @@ fn owner_posts() -> Vec<(
             "/account/notifications",
             Some(("/account/notifications", vec![], false)),
         ),
+        // "Send the verification link again" (Ada's address is unverified).
+        ("/account/email/verify", Some(("/account", vec![], false))),
         (
             "/account/orgs",
             Some((

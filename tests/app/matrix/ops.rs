@@ -26,6 +26,7 @@ pub fn row(
         | ("GET", "/ops/accounts/{id}/created")
         | ("GET", "/ops/flags")
         | ("GET", "/ops/master-keys")
+        | ("GET", "/ops/outbox")
         | ("GET", "/ops/audit") => None,
         ("POST", "/ops/users/{id}/view") => Some(("/ops/users/{id}", vec![reason])),
         ("POST", "/ops/users/{id}/disable") => Some(("/ops/users/{id}", vec![reason])),
@@ -75,6 +76,13 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         // Accepting needs an account first.
         ("POST", "/invitations/{token}") => Expect::SignIn,
         ("POST", "/login") | ("POST", "/signup") => Expect::Served,
+        // Asking for a reset link is for anyone (a form without its email
+        // field answers 422); a token that matches no link is not found.
+        ("GET", "/password/forgot") | ("POST", "/password/forgot") => Expect::Served,
+        ("GET", "/password/reset/{token}")
+        | ("POST", "/password/reset/{token}")
+        | ("GET", "/email/verify/{token}")
+        | ("POST", "/email/verify/{token}") => Expect::NotFound,
         // Sudo and sign-out are for someone signed in.
         ("GET", "/sudo") | ("POST", "/logout") | ("POST", "/sudo") | ("POST", "/sudo/leave") => {
             Expect::SignIn
