@@ -22,6 +22,7 @@
 //! | `signup:ip:{ip}` | 1 h | `--signups-per-ip-per-hour` (10) | the sign-up form and `POST /v1/accounts` |
 //! | `api:key:{key}` | 1 min | `--api-requests-per-minute` (600) | every `/v1` request with an API key (`auth::quota`: leased blocks, 429 + `RateLimit` headers) |
 //! | `api:master:{key}` | 1 min | `--master-key-requests-per-minute` (600) | every `/v1` request with a master key (`auth::quota`) |
+//! | `scim:token:{token}` | 1 min | `--api-requests-per-minute` (600) | every `/scim/v2` request with an org's SCIM token (`auth::quota`) |
 //! | `leak-report:ip:{ip}` | 1 h | 60 | leaked-key reports (`/v1/secret-scanning`) |
 //!
 //! Two limits are not counters, and are listed here so the table is whole:
@@ -166,6 +167,16 @@ impl Bucket {
         )
     }
 
+    /// Requests of one SCIM token to `/scim/v2`, counted as `api_key`'s are
+    /// (an identity provider's sync is a burst of small requests).
+    pub fn scim_token(config: &Config, token_id: Uuid) -> Self {
+        Self::new(
+            format!("scim:token:{token_id}"),
+            MINUTE,
+            config.api_requests_per_minute,
+        )
+    }
+
     /// Leaked-key reports from one address (the endpoint is public).
     pub fn leak_reports(ip: &str) -> Self {
         Self::new(
@@ -206,6 +217,7 @@ mod tests {
             Bucket::leak_reports("192.0.2.1"),
             Bucket::api_key(config, id),
             Bucket::master_key(config, id),
+            Bucket::scim_token(config, id),
         ]
     }
 

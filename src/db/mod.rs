@@ -32,6 +32,7 @@ pub mod rate_limits;
 pub mod resources;
 pub mod roles;
 pub mod runs;
+pub mod scim;
 pub mod service_accounts;
 pub mod sessions;
 pub mod support;
