@@ -126,7 +126,7 @@ pub fn build_router(state: AppState) -> Router {
     let scim_prefix = scim.prefix();
     let scim = scim
         .into_router()
-        .method_not_allowed_fallback(crate::api::scim::not_found)
+        .method_not_allowed_fallback(crate::api::scim::method_not_allowed)
         .fallback(crate::api::scim::not_found);
     let mut router = tables::operations()
         .into_router()

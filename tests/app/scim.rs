@@ -198,6 +198,8 @@ async fn discovery_documents_are_scim_json() {
         );
         assert_eq!(spc["patch"]["supported"], json!(true));
         assert_eq!(spc["bulk"]["supported"], json!(false));
+        let wrong = scim(&app, Method::DELETE, "/Schemas", Some(&token), None).await;
+        assert_scim_error(&wrong, StatusCode::METHOD_NOT_ALLOWED, None);
         let missing = scim(&app, Method::GET, "/Nothing", Some(&token), None).await;
         assert_scim_error(&missing, StatusCode::NOT_FOUND, None);
         app

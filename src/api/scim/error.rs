@@ -36,9 +36,9 @@ pub enum ScimError {
     /// 409 without a `scimType`: the change would break an invariant.
     #[error("conflict: {0}")]
     Conflict(&'static str),
-    /// 501: a feature the service provider config says is off.
-    #[error("not implemented")]
-    NotImplemented(&'static str),
+    /// 405: the resource exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
     #[error(transparent)]
@@ -111,7 +111,11 @@ impl IntoResponse for ScimError {
             }
             ScimError::Uniqueness(d) => (StatusCode::CONFLICT, Some("uniqueness"), (*d).to_owned()),
             ScimError::Conflict(d) => (StatusCode::CONFLICT, None, (*d).to_owned()),
-            ScimError::NotImplemented(d) => (StatusCode::NOT_IMPLEMENTED, None, (*d).to_owned()),
+            ScimError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                "This method is not allowed here.".to_owned(),
+            ),
             ScimError::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 None,

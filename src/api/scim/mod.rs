@@ -101,6 +101,12 @@ pub fn base_url(state: &AppState) -> String {
     )
 }
 
+/// A SCIM route asked with a method it does not take: a SCIM 405 (axum
+/// keeps the `Allow` header).
+pub async fn method_not_allowed() -> ScimError {
+    ScimError::MethodNotAllowed
+}
+
 /// Unknown paths under `/scim/v2`: a SCIM 404.
 pub async fn not_found() -> ScimError {
     ScimError::NotFound
