@@ -427,6 +427,16 @@ async fn deprovisioning_cuts_keys_teams_and_pages_at_the_next_request_in_one_aud
             .await
             .assert_status(StatusCode::OK);
         assert_eq!(app.count("SELECT COUNT(*) FROM team_members").await, 0);
+        assert!(
+            ada.get(&format!("/orgs/acme/members/{id}"))
+                .await
+                .contains("Deactivated")
+        );
+        assert!(
+            ada.get("/orgs/acme/members")
+                .await
+                .contains("Deactivated (SCIM)")
+        );
         assert_eq!(
             app.count(
                 "SELECT COUNT(*) FROM audit_events WHERE action = 'scim.user_deprovisioned' \
