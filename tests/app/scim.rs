@@ -622,3 +622,32 @@ async fn list_paging_follows_start_index_and_count() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_scim_token_is_refused_past_its_limit_with_a_scim_429() {
+    each_engine_with(
+        |c| {
+            c.api_requests_per_minute = 3;
+            c.api_quota_lease = 1;
+        },
+        |app| async move {
+            let (mut ada, _, mut olga) = two_orgs(&app).await;
+            let token = ada.create_scim_token("acme", "Okta").await;
+            let other = olga.create_scim_token("globex", "Globex IdP").await;
+            for _ in 0..3 {
+                scim(&app, Method::GET, "/Users", Some(&token), None)
+                    .await
+                    .assert_status(StatusCode::OK);
+            }
+            let limited = scim(&app, Method::GET, "/Users", Some(&token), None).await;
+            assert_scim_error(&limited, StatusCode::TOO_MANY_REQUESTS, None);
+            assert!(limited.headers.contains_key(header::RETRY_AFTER));
+            // The limit is the token's own.
+            scim(&app, Method::GET, "/Users", Some(&other), None)
+                .await
+                .assert_status(StatusCode::OK);
+            app
+        },
+    )
+    .await;
+}
