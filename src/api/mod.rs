@@ -20,6 +20,7 @@ pub mod org_members;
 pub mod orgs;
 pub mod resources;
 pub mod runs;
+pub mod scim;
 pub mod secret_scanning;
 pub mod workspace_access;
 pub mod workspaces;

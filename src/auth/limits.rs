@@ -22,6 +22,7 @@
 //! | `signup:ip:{ip}` | 1 h | `--signups-per-ip-per-hour` (10) | the sign-up form and `POST /v1/accounts` |
 //! | `api:key:{key}` | 1 min | `--api-requests-per-minute` (600) | every `/v1` request with an API key (`auth::quota`: leased blocks, 429 + `RateLimit` headers) |
 //! | `api:master:{key}` | 1 min | `--master-key-requests-per-minute` (600) | every `/v1` request with a master key (`auth::quota`) |
+//! | `scim:token:{token}` | 1 min | `--api-requests-per-minute` (600) | every `/scim/v2` request with an org's SCIM token (`auth::quota`) |
 //! | `leak-report:ip:{ip}` | 1 h | 60 | leaked-key reports (`/v1/secret-scanning`) |
 //! | `password-reset:email:{email}` | 1 h | 3 | forgot-password requests for one address typed (whether or not it has an account) |
 //! | `password-reset:ip:{ip}` | 1 h | 20 | forgot-password requests from one address |
@@ -175,6 +176,16 @@ impl Bucket {
         )
     }
 
+    /// Requests of one SCIM token to `/scim/v2`, counted as `api_key`'s are
+    /// (an identity provider's sync is a burst of small requests).
+    pub fn scim_token(config: &Config, token_id: Uuid) -> Self {
+        Self::new(
+            format!("scim:token:{token_id}"),
+            MINUTE,
+            config.api_requests_per_minute,
+        )
+    }
+
     /// Leaked-key reports from one address (the endpoint is public).
     pub fn leak_reports(ip: &str) -> Self {
         Self::new(
@@ -246,6 +257,7 @@ mod tests {
             Bucket::verification_resend(id),
             Bucket::api_key(config, id),
             Bucket::master_key(config, id),
+            Bucket::scim_token(config, id),
         ]
     }
 

@@ -36,6 +36,7 @@ pub mod operator;
 pub mod org;
 pub mod proof;
 pub mod resource;
+pub mod scim;
 pub mod sudo;
 pub mod workspace;
 
@@ -48,6 +49,7 @@ pub use proof::{
     Allowed, CurrentUser, MfaEnrolled, Operator, OrgScope, OwnerScope, PermissionSource,
     PlatformScope, Principal, SudoUser, WorkspaceScope,
 };
+pub use scim::ScimClient;
 pub use sudo::SudoGate;
 pub use workspace::{ApiWorkspaceCan, ApiWorkspaceKey, WorkspaceCan, WorkspaceMember};
 

@@ -577,3 +577,44 @@ pub mod perm {
         RunsWrite => Permission::RunsWrite,
     }
 }
+
+/// Proof that a request carries a live SCIM token of one org: the identity
+/// provider's authority over that org's memberships and teams, and nothing
+/// else. Every SCIM query filters by `org_id()`, so an id of another org is
+/// simply not found.
+#[derive(Debug, Clone)]
+pub struct ScimScope {
+    org_id: Uuid,
+    slug: String,
+    token_id: Uuid,
+    token_name: String,
+}
+
+impl ScimScope {
+    pub(in crate::authz) fn new(
+        org_id: Uuid,
+        slug: String,
+        token_id: Uuid,
+        token_name: String,
+    ) -> Self {
+        Self {
+            org_id,
+            slug,
+            token_id,
+            token_name,
+        }
+    }
+    pub fn org_id(&self) -> Uuid {
+        self.org_id
+    }
+    pub fn slug(&self) -> &str {
+        &self.slug
+    }
+    pub fn token_id(&self) -> Uuid {
+        self.token_id
+    }
+    /// The token's name, as its owner gave it (audit records carry it).
+    pub fn token_name(&self) -> &str {
+        &self.token_name
+    }
+}

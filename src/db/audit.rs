@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::invitations::PendingInvitation;
 use super::{Db, on_pool};
-use crate::authz::proof::{CurrentUser, OrgScope, PlatformScope};
+use crate::authz::proof::{CurrentUser, OrgScope, PlatformScope, ScimScope};
 
 /// Who acted.
 #[derive(Debug, Clone)]
@@ -40,6 +40,12 @@ pub enum Actor {
         id: Uuid,
         name: String,
     },
+    /// An org's identity provider, through one of its SCIM tokens; recorded
+    /// as `scim:<token name>`.
+    ScimToken {
+        id: Uuid,
+        name: String,
+    },
 }
 
 impl Actor {
@@ -53,6 +59,7 @@ impl Actor {
             Actor::System => "system".to_owned(),
             Actor::MasterKey { prefix } => format!("master-key:{prefix}"),
             Actor::Schedule { name, .. } => format!("schedule:{name}"),
+            Actor::ScimToken { name, .. } => format!("scim:{name}"),
         }
     }
 
@@ -60,7 +67,8 @@ impl Actor {
         match self {
             Actor::User { id, .. }
             | Actor::ServiceAccount { id, .. }
-            | Actor::Schedule { id, .. } => Some(*id),
+            | Actor::Schedule { id, .. }
+            | Actor::ScimToken { id, .. } => Some(*id),
             Actor::Anonymous | Actor::System | Actor::MasterKey { .. } => None,
         }
     }
@@ -143,6 +151,13 @@ impl Event {
     /// The org whose log the event belongs to, taken from the proof that the
     /// actor was checked against it (an `&OwnerScope` derefs to one).
     pub fn in_org(mut self, scope: &OrgScope) -> Self {
+        self.org_id = Some(scope.org_id());
+        self
+    }
+
+    /// The org of a SCIM token (the identity provider's actions land in the
+    /// log of the one org its token reaches).
+    pub fn in_scim_org(mut self, scope: &ScimScope) -> Self {
         self.org_id = Some(scope.org_id());
         self
     }

@@ -30,6 +30,8 @@ pub struct MemberRow {
     pub role: String,
     pub joined_at: i64,
     pub sort_name: String,
+    /// When the org's identity provider deactivated the membership (SCIM).
+    pub suspended_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -42,6 +44,8 @@ pub struct MemberDetail {
     pub time_zone: String,
     pub role: String,
     pub joined_at: i64,
+    /// When the org's identity provider deactivated the membership (SCIM).
+    pub suspended_at: Option<i64>,
 }
 
 /// Names an org member: by the email the console's form takes, or by id.
@@ -127,7 +131,8 @@ macro_rules! member_page_sql {
     ($column:literal, $after:literal) => {
         concat!(
             "SELECT m.user_id, u.display_name, u.email, m.role, m.created_at AS joined_at, \
-             m.member_name AS sort_name FROM memberships m JOIN users u ON u.id = m.user_id \
+             m.member_name AS sort_name, m.suspended_at FROM memberships m \
+             JOIN users u ON u.id = m.user_id \
              WHERE m.org_id = $1 \
              AND ($2 = '%%' OR m.member_name LIKE $2 ESCAPE '\\' OR m.member_email LIKE $2 ESCAPE '\\') \
              AND (",
@@ -207,7 +212,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MemberDetail>(
                 "SELECT m.user_id, u.display_name, u.email, u.phone, u.job_title, u.time_zone, \
-                 m.role, m.created_at AS joined_at FROM memberships m \
+                 m.role, m.created_at AS joined_at, m.suspended_at FROM memberships m \
                  JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.user_id = $2",
             )
             .bind(scope.org_id())

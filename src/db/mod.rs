@@ -34,6 +34,7 @@ pub mod recovery;
 pub mod resources;
 pub mod roles;
 pub mod runs;
+pub mod scim;
 pub mod service_accounts;
 pub mod sessions;
 pub mod support;

@@ -130,7 +130,7 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_scalar::<_, String>(
                 "SELECT o.slug FROM org_slug_holds h JOIN orgs o ON o.id = h.org_id \
-                 JOIN memberships m ON m.org_id = o.id AND m.user_id = $2 \
+                 JOIN memberships m ON m.org_id = o.id AND m.user_id = $2 AND m.suspended_at IS NULL \
                  WHERE h.slug = $1 AND h.held_until > $3 AND o.deleted_at IS NULL",
             )
             .bind(slug)
@@ -241,6 +241,7 @@ impl Db {
             sqlx::query_as::<_, DeletedOrg>(
                 "SELECT o.slug, o.name, o.deleted_at FROM orgs o \
                  JOIN memberships m ON m.org_id = o.id AND m.user_id = $1 AND m.role = 'owner' \
+                 AND m.suspended_at IS NULL \
                  WHERE o.deleted_at IS NOT NULL AND o.deleted_at > $2 ORDER BY o.name",
             )
             .bind(user.id())
@@ -261,6 +262,7 @@ impl Db {
             sqlx::query_as::<_, DeletedOrgRow>(
                 "SELECT o.id AS org_id, o.slug, o.name FROM orgs o \
                  JOIN memberships m ON m.org_id = o.id AND m.user_id = $1 AND m.role = 'owner' \
+                 AND m.suspended_at IS NULL \
                  WHERE o.slug = $2 AND o.deleted_at IS NOT NULL AND o.deleted_at > $3",
             )
             .bind(user_id)

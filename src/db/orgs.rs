@@ -111,7 +111,8 @@ impl Db {
             sqlx::query_as::<_, MembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
                  m.role, o.disabled_at FROM orgs o JOIN memberships m ON m.org_id = o.id \
-                 WHERE o.slug = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
+                 WHERE o.slug = $1 AND m.user_id = $2 AND o.deleted_at IS NULL \
+                 AND m.suspended_at IS NULL",
             )
             .bind(slug)
             .bind(user_id)
@@ -135,7 +136,8 @@ impl Db {
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
                  m.role, o.disabled_at, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
                  FROM orgs o JOIN memberships m ON m.org_id = o.id \
-                 WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3 AND o.deleted_at IS NULL",
+                 WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3 AND o.deleted_at IS NULL \
+                 AND m.suspended_at IS NULL",
             )
             .bind(slug)
             .bind(user_id)
@@ -303,7 +305,7 @@ impl Db {
                 "SELECT o.slug, o.name, m.role, \
                  (SELECT COUNT(*) FROM memberships c WHERE c.org_id = o.id) AS member_count \
                  FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = $1 \
-                 AND o.deleted_at IS NULL ORDER BY o.name",
+                 AND o.deleted_at IS NULL AND m.suspended_at IS NULL ORDER BY o.name",
             )
             .bind(user.id())
             .fetch_all(pool)

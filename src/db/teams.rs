@@ -309,7 +309,7 @@ impl Db {
                     MemberRef::Email(email) => sqlx::query_scalar(
                         "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
                          WHERE m.org_id = $1 AND m.member_email = $2 AND t.id = $3 \
-                         AND t.deleted_at IS NULL",
+                         AND t.deleted_at IS NULL AND m.suspended_at IS NULL",
                     )
                     .bind(scope.org_id())
                     .bind(email)
@@ -319,7 +319,7 @@ impl Db {
                     MemberRef::Id(user_id) => sqlx::query_scalar(
                         "SELECT m.user_id FROM memberships m JOIN teams t ON t.org_id = m.org_id \
                          WHERE m.org_id = $1 AND m.user_id = $2 AND t.id = $3 \
-                         AND t.deleted_at IS NULL",
+                         AND t.deleted_at IS NULL AND m.suspended_at IS NULL",
                     )
                     .bind(scope.org_id())
                     .bind(user_id)

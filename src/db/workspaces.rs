@@ -210,7 +210,7 @@ impl Db {
         let (sql, id) = match principal {
             Principal::User(id) => (
                 key_access_sql!(
-                    "JOIN memberships m ON m.org_id = o.id AND m.user_id = $2",
+                    "JOIN memberships m ON m.org_id = o.id AND m.user_id = $2 AND m.suspended_at IS NULL",
                     "m.role",
                     "EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id)",
                     "team_members",

@@ -122,9 +122,16 @@ pub fn build_router(state: AppState) -> Router {
     let api = v1
         .into_router()
         .merge(tables::v1_workspaces().into_router());
+    let scim = tables::scim();
+    let scim_prefix = scim.prefix();
+    let scim = scim
+        .into_router()
+        .method_not_allowed_fallback(crate::api::scim::method_not_allowed)
+        .fallback(crate::api::scim::not_found);
     let mut router = tables::operations()
         .into_router()
         .nest(prefix, crate::api::conventions(api))
+        .nest(scim_prefix, scim)
         .merge(pages)
         .with_state(state.clone())
         // Inside the security headers, so that a refused body gets them too.

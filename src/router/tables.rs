@@ -16,8 +16,8 @@ use crate::api::{
 };
 use crate::web::auth::mfa::{self as mfa_challenge, CHALLENGE_PAGE};
 use crate::web::orgs::{
-    audit, invitations as org_invitations, lifecycle, members, overview, roles, service_accounts,
-    settings, teams,
+    audit, invitations as org_invitations, lifecycle, members, overview, roles, scim_tokens,
+    service_accounts, settings, teams,
 };
 use crate::web::{account, auth, health, invitations, ops, sudo};
 
@@ -31,8 +31,27 @@ pub fn all() -> Vec<RouteTable> {
         ops(),
         v1(),
         v1_workspaces(),
+        scim(),
         operations(),
     ]
+}
+
+/// SCIM 2.0 under `/scim/v2`, for an org's identity provider: every handler
+/// takes `ScimClient` (one org's SCIM token); no session, no CSRF.
+pub fn scim() -> RouteTable {
+    use crate::api::scim::{discovery, users};
+    RouteTable::nested("scim", "/scim/v2")
+        .get("/ServiceProviderConfig", discovery::service_provider_config)
+        .get("/ResourceTypes", discovery::resource_types)
+        .get("/ResourceTypes/{id}", discovery::resource_type)
+        .get("/Schemas", discovery::schemas)
+        .get("/Schemas/{id}", discovery::schema)
+        .get("/Users", users::list_users)
+        .post("/Users", users::create_user)
+        .get("/Users/{id}", users::get_user)
+        .put("/Users/{id}", users::replace_user)
+        .patch("/Users/{id}", users::patch_user)
+        .delete("/Users/{id}", users::delete_user)
 }
 
 /// Pages for people who are not signed in yet, or are changing that:
@@ -180,6 +199,12 @@ pub fn orgs() -> RouteTable {
             org_invitations::revoke_invitation,
         )
         .get("/orgs/{slug}/settings", settings::show_settings)
+        .get("/orgs/{slug}/settings/scim", scim_tokens::list_scim_tokens)
+        .post("/orgs/{slug}/settings/scim", scim_tokens::create_scim_token)
+        .post(
+            "/orgs/{slug}/settings/scim/{token}/revoke",
+            scim_tokens::revoke_scim_token,
+        )
         .post("/orgs/{slug}/settings", settings::update_settings)
         .post("/orgs/{slug}/settings/rename", lifecycle::rename_org)
         .get("/orgs/{slug}/settings/transfer", lifecycle::show_transfer)

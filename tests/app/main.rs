@@ -50,6 +50,7 @@ mod roles;
 mod rotation_trace;
 mod runs;
 mod sa_access;
+mod scim;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;

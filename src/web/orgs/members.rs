@@ -43,6 +43,8 @@ pub struct MemberItem {
     pub role_label: &'static str,
     pub is_owner: bool,
     pub joined: Timestamp,
+    /// Deactivated by the org's identity provider (SCIM).
+    pub suspended: bool,
 }
 
 #[derive(Template)]
@@ -68,6 +70,7 @@ fn item(row: &MemberRow, now: i64) -> MemberItem {
         role_label: role.label(),
         is_owner: role == OrgRole::Owner,
         joined: Timestamp::new(row.joined_at, now),
+        suspended: row.suspended_at.is_some(),
     }
 }
 
@@ -124,6 +127,8 @@ pub struct MemberPage {
     pub member: MemberDetail,
     pub role: &'static str,
     pub joined: Timestamp,
+    /// When the org's identity provider deactivated the membership.
+    pub suspended: Option<Timestamp>,
     pub teams: Vec<MemberTeam>,
     pub keys: Vec<KeyView>,
     pub is_self: bool,
@@ -159,6 +164,7 @@ pub async fn show_member(
             .unwrap_or(OrgRole::Member)
             .as_str(),
         joined: Timestamp::new(member.joined_at, now),
+        suspended: member.suspended_at.map(|t| Timestamp::new(t, now)),
         teams: state.db.member_teams(&scope, member_id).await?,
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
         is_self: member_id == user.id(),

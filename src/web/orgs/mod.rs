@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod members;
 pub mod overview;
 pub mod roles;
+pub mod scim_tokens;
 pub mod service_accounts;
 pub mod settings;
 pub mod teams;

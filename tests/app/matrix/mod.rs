@@ -8,6 +8,7 @@
 mod account;
 mod ops;
 mod orgs;
+mod scim;
 mod v1;
 pub mod workspaces;
 
@@ -102,6 +103,9 @@ pub struct World {
     /// A custom role of acme, and one of globex.
     pub role: String,
     pub globex_role: String,
+    /// A SCIM token of acme's, and one of globex's (their ids).
+    pub scim_token: String,
+    pub globex_scim_token: String,
 }
 
 impl World {
@@ -225,9 +229,27 @@ async fn world(app: &TestApp) -> World {
         "Secret project role",
     )
     .await;
+    owner.create_scim_token("acme", "Provisioner").await;
+    other_owner
+        .create_scim_token("globex", "Secret project IdP")
+        .await;
+    let scim_token = id_where(
+        app,
+        "SELECT id FROM scim_tokens WHERE name = $1",
+        "Provisioner",
+    )
+    .await;
+    let globex_scim_token = id_where(
+        app,
+        "SELECT id FROM scim_tokens WHERE name = $1",
+        "Secret project IdP",
+    )
+    .await;
     World {
         role,
         globex_role,
+        scim_token,
+        globex_scim_token,
         anonymous,
         no_org: signed_in(app, "eve@example.com", "Eve").await,
         other_member,
@@ -273,6 +295,7 @@ async fn every_route_of_every_surface_has_a_matrix_row() {
                 "orgs" => orgs::row(method, path).is_some(),
                 "ops" => ops::row(method, path).is_some(),
                 "v1" => v1::row(method, path).is_some(),
+                "scim" => scim::row(method, path).is_some(),
                 "workspaces" | "v1-workspaces" => workspaces::row(method, path).is_some(),
                 "public" | "operations" => ops::public_row(method, path).is_some(),
                 other => panic!("a surface without a matrix: {other}"),
@@ -296,6 +319,7 @@ async fn every_route_answers_each_persona_as_the_matrix_says() {
             let mut w = world(&app).await;
             ops::walk_public(&app, &mut w).await;
             v1::walk(&app, &mut w).await;
+            scim::walk(&app, &mut w).await;
             ops::walk(&app, &mut w).await;
             account::walk(&app, &mut w).await;
             orgs::walk(&app, &mut w).await;

@@ -41,6 +41,9 @@ pub fn row(method: &str, path: &str) -> Option<(Expect, Expect)> {
         ("POST", "/orgs/{slug}/invitations") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/invitations/{id}/revoke") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/settings") => (Forbidden, Served),
+        ("GET", "/orgs/{slug}/settings/scim") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/settings/scim") => (Forbidden, Served),
+        ("POST", "/orgs/{slug}/settings/scim/{token}/revoke") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/settings") => (Forbidden, Served),
         ("POST", "/orgs/{slug}/settings/rename") => (Forbidden, Served),
         ("GET", "/orgs/{slug}/settings/transfer") => (Forbidden, Served),
@@ -76,6 +79,7 @@ struct Ids<'a> {
     member_key: &'a str,
     invitation: &'a str,
     role: &'a str,
+    scim_token: &'a str,
 }
 
 fn fill(path: &str, ids: &Ids) -> String {
@@ -95,6 +99,7 @@ fn fill(path: &str, ids: &Ids) -> String {
         .replace("{user}", ids.member)
         .replace("{sa}", ids.sa)
         .replace("{key}", key)
+        .replace("{token}", ids.scim_token)
 }
 
 type OwnerPost = (
@@ -198,6 +203,18 @@ fn owner_posts() -> Vec<OwnerPost> {
             "/orgs/{slug}/settings/rename",
             "/orgs/{slug}/settings",
             vec![("name", "Acme Corporation"), ("slug", "acme")],
+            false,
+        ),
+        (
+            "/orgs/{slug}/settings/scim",
+            "/orgs/{slug}/settings/scim",
+            vec![("name", "Second IdP")],
+            true,
+        ),
+        (
+            "/orgs/{slug}/settings/scim/{token}/revoke",
+            "/orgs/{slug}/settings/scim",
+            vec![],
             false,
         ),
         (
@@ -309,6 +326,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             member_key: &w.globex_sa_key,
             invitation: &w.globex_invitation,
             role: &w.globex_role,
+            scim_token: &w.globex_scim_token,
         },
         // acme's member and service account with globex's keys.
         Ids {
@@ -319,12 +337,16 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             member_key: &w.globex_member_key,
             invitation: &w.globex_invitation,
             role: &w.globex_role,
+            scim_token: &w.globex_scim_token,
         },
     ];
     for (i, ids) in foreign.iter().enumerate() {
         for (method, path) in &table {
             let names_one = if i == 0 {
-                path.contains("{id}") || path.contains("{user}") || path.contains("{key}")
+                path.contains("{id}")
+                    || path.contains("{user}")
+                    || path.contains("{key}")
+                    || path.contains("{token}")
             } else {
                 path.contains("{key}")
             };
@@ -360,6 +382,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         member_key: "AAAAAAAAAAAA",
         invitation: &w.invitation,
         role: &w.role,
+        scim_token: &w.scim_token,
     };
     for (method, path) in table.iter().filter(|(m, _)| *m == "GET") {
         let (_, owner) = row(method, path).unwrap();
