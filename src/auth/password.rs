@@ -97,7 +97,8 @@ impl PasswordHasher {
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when
-    /// there is no account (`stored` is `None`), so both take the same time.
+    /// there is no account or no password (`stored` is `None` or empty), so
+    /// every case takes the same time.
     pub async fn verify(
         self: &Arc<Self>,
         password: &Password,
@@ -109,6 +110,9 @@ impl PasswordHasher {
         // what a hash from before normalisation was made from).
         let legacy = matches!(normal, Cow::Owned(_)).then(|| raw.as_bytes().to_vec());
         let bytes = normal.into_owned().into_bytes();
+        // An account with no password yet (provisioned by SCIM: an empty
+        // hash) is verified like an unknown one, so it takes as long.
+        let stored = stored.filter(|s| !s.is_empty());
         let exists = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
         let verified = self
@@ -285,6 +289,21 @@ mod tests {
         let hasher = PasswordHasher::new(1).unwrap();
         let v = hasher
             .verify(&Password::new("gatehouse dummy password for timing"), None)
+            .await
+            .unwrap();
+        assert_eq!(v, Verified::No);
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_password_never_verifies_and_pays_the_same_hash() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        // The dummy hash's own password, to show the dummy was checked and
+        // still refused.
+        let v = hasher
+            .verify(
+                &Password::new("gatehouse dummy password for timing"),
+                Some(""),
+            )
             .await
             .unwrap();
         assert_eq!(v, Verified::No);

@@ -11,7 +11,8 @@ use crate::ops::{last_event, operator};
 use crate::orgs::{org_id, two_orgs, user_id};
 use crate::runs::{AGENT, EVERY_RUN_SCOPE, insert_resource, request, workspace_key};
 
-async fn master(app: &TestApp) -> String {
+/// A new master key's token.
+pub async fn master(app: &TestApp) -> String {
     create_master_key(app.db(), "provisioning", 30, START)
         .await
         .unwrap()
@@ -20,7 +21,8 @@ async fn master(app: &TestApp) -> String {
         .to_owned()
 }
 
-fn code(res: &TestResponse) -> String {
+/// The stable error code of a JSON error answer.
+pub fn code(res: &TestResponse) -> String {
     json_of(res)["error"]["code"]
         .as_str()
         .unwrap_or_default()

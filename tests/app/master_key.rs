@@ -4,6 +4,7 @@
 use axum::http::{Method, StatusCode};
 use gatehouse::operators::{create_master_key, rotate_master_key};
 
+use crate::admin_api::{code, master};
 use crate::helpers::*;
 use crate::ops::{last_event, operator};
 
@@ -16,22 +17,6 @@ const ADMIN: &[(Method, &str, Option<&str>)] = &[
     (Method::GET, "/v1/admin/accounts?limit=5", None),
     (Method::GET, "/v1/admin/orgs", None),
 ];
-
-async fn master(app: &TestApp) -> String {
-    create_master_key(app.db(), "provisioning", 30, START)
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .to_owned()
-}
-
-fn code(res: &TestResponse) -> String {
-    json_of(res)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 #[tokio::test]
 async fn a_personal_key_gets_403_and_no_key_401_on_every_admin_endpoint() {

@@ -8,25 +8,10 @@
 use axum::http::{Method, StatusCode};
 use gatehouse::operators::create_master_key;
 
+use crate::admin_api::{code, master};
 use crate::helpers::*;
 use crate::ops::{last_event, operator};
 use crate::orgs::{org_id, two_orgs};
-
-async fn master(app: &TestApp) -> String {
-    create_master_key(app.db(), "provisioning", 30, START)
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .to_owned()
-}
-
-fn code(res: &TestResponse) -> String {
-    json_of(res)["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 async fn call(
     app: &TestApp,

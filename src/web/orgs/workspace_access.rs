@@ -21,7 +21,7 @@ use crate::authz::workspace::workspace_scope;
 use crate::authz::{CurrentUser, OrgOwner, SudoGate, WorkspaceMember};
 use crate::db::audit::Event;
 use crate::db::grants::{Grant, GrantOutcome, TeamGrantRow};
-use crate::domain::PermissionSet;
+use crate::domain::{BuiltinRole, PermissionSet};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::{Form, Path};
@@ -107,7 +107,13 @@ async fn access_page(
             roles
                 .into_iter()
                 .map(|r| Choice {
-                    selected: form.role == r.id.to_string(),
+                    // The least powerful role is the default choice: a
+                    // grant made in a hurry gives read access, not Creator.
+                    selected: if form.role.is_empty() {
+                        r.org_id.is_none() && r.name == BuiltinRole::Viewer.name()
+                    } else {
+                        form.role == r.id.to_string()
+                    },
                     id: r.id.to_string(),
                     label: r.name,
                 })
