@@ -51,7 +51,7 @@ function tail(file, lines = 40) {
  *
  * @param {object} options
  * @param {string} options.logFile where the server's stdout and stderr go
- * @returns {Promise<{ baseUrl: string, port: number, pid: number, logFile: string, databaseUrl: string, stop: () => Promise<void> }>}
+ * @returns {Promise<{ baseUrl: string, port: number, pid: number, logFile: string, databaseUrl: string, outboxDir: string, stop: () => Promise<void> }>}
  */
 export async function startGatehouse({ logFile }) {
   if (!fs.existsSync(gatehouseBin)) {
@@ -66,6 +66,9 @@ export async function startGatehouse({ logFile }) {
     '--bind', `127.0.0.1:${port}`,
     '--database-url', databaseUrl,
     '--public-url', baseUrl,
+    // Mail is written as .eml files here (no SMTP server): scenarios read
+    // what a person would find in their mailbox (`mailbox.mjs`).
+    '--outbox-dir', path.join(dataDir, 'outbox'),
   ];
   await fsp.mkdir(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'w');
@@ -136,5 +139,5 @@ export async function startGatehouse({ logFile }) {
     await sleep(100);
   }
 
-  return { baseUrl, port, pid: child.pid, logFile, databaseUrl, stop };
+  return { baseUrl, port, pid: child.pid, logFile, databaseUrl, outboxDir: path.join(dataDir, 'outbox'), stop };
 }
