@@ -142,31 +142,40 @@ pub async fn create_org(
         .platform_user_by_email(key.scope(), email.as_str())
         .await?;
     let invitation_id = Uuid::now_v7();
-    let token = random_base62(crate::db::invitations::TOKEN_LEN);
-    let token_digest = digest(&token);
-    let link = format!("{}/invitations/{token}", state.config.public_url());
-    let message = mail::invitation(
-        email.as_str(),
-        None,
-        "The platform's operators",
-        name.as_str(),
-        "owner",
-        &link,
-        crate::db::invitations::INVITATION_TTL_SECS / 86_400,
-    )
-    .map_err(|e| ApiError::Internal(e.into()))?;
-    let first = match &account {
-        Some(user) => FirstOwner::Member {
+    // The invitation's secret and its email, only when there is no account
+    // to make the owner at once.
+    let invite = match &account {
+        Some(_) => None,
+        None => {
+            let token = random_base62(crate::db::invitations::TOKEN_LEN);
+            let link = format!("{}/invitations/{token}", state.config.public_url());
+            let message = mail::invitation(
+                email.as_str(),
+                None,
+                "The platform's operators",
+                name.as_str(),
+                "owner",
+                &link,
+                crate::db::invitations::INVITATION_TTL_SECS / 86_400,
+            )
+            .map_err(|e| ApiError::Internal(e.into()))?;
+            Some((digest(&token), message))
+        }
+    };
+    let first = match (&account, &invite) {
+        (Some(user), _) => FirstOwner::Member {
             user_id: user.id,
             display_name: &user.display_name,
             email: &user.email,
         },
-        None => FirstOwner::Invited {
+        (None, Some((token_digest, message))) => FirstOwner::Invited {
             invitation_id,
             email: email.as_str(),
-            token_digest: &token_digest,
-            mail: &message,
+            token_digest,
+            mail: message,
         },
+        // `invite` is made exactly when there is no account.
+        (None, None) => return Err(ApiError::Internal(anyhow::anyhow!("no invitation made"))),
     };
     let action = OperatorAction {
         action: "master_key.org.created",

@@ -190,6 +190,11 @@ async fn a_disabled_org_refuses_its_members_pages_and_keys_until_enabled() {
         let res = api(&app.router, Method::GET, "/v1/orgs/acme/members", Some(&ada_key), None).await;
         res.assert_status(StatusCode::FORBIDDEN);
         assert_eq!(code(&res), "org_disabled");
+        // No new key can be bound to it meanwhile.
+        let keys = app.count("SELECT COUNT(*) FROM api_keys").await;
+        let res = ada.post_bound_key(&["members:read"], "acme", &[], "30").await;
+        res.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, keys);
         // Nothing was deleted.
         assert_eq!(
             app.count("SELECT COUNT(*) FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE o.slug = 'acme'")
