@@ -144,6 +144,12 @@ impl From<CodeError> for AppError {
     }
 }
 
+impl From<crate::auth::passkeys::CeremonyError> for AppError {
+    fn from(e: crate::auth::passkeys::CeremonyError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<TotpSetupError> for AppError {
     fn from(e: TotpSetupError) -> Self {
         AppError::Internal(e.into())

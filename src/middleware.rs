@@ -42,9 +42,9 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, body)).await
 }
 
-/// No inline script or style, nothing from another origin, forms post only
-/// to this origin, and no framing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+/// No inline script or style, nothing from another origin (the one script is
+/// `/static/passkeys.js`), forms post only to this origin, and no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The security headers, as layers; HSTS only when served over https.

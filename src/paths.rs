@@ -12,6 +12,8 @@ pub const SUDO: &str = "/sudo";
 /// MFA enrolment: where an organization's "members must use MFA" policy
 /// sends a user without MFA.
 pub const MFA_ENROLMENT: &str = "/account/security/mfa/setup";
+/// Where a person adds, renames and removes passkeys.
+pub const PASSKEYS: &str = "/account/security/passkeys";
 /// Changing the password: where a user who must change it is sent.
 pub const PASSWORD_CHANGE: &str = "/account/security/password";
 /// Sign-out.

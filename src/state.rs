@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::passkeys::RelyingParty;
 use crate::auth::quota::QuotaLeases;
 use crate::auth::{PasswordHasher, secrets};
 use crate::cipher::Cipher;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub quotas: Arc<QuotaLeases>,
     /// How queued email leaves (SMTP, or `.eml` files; see `mail`).
     pub mailer: Arc<Mailer>,
+    /// The WebAuthn relying party of the public URL (see `auth::passkeys`).
+    pub passkeys: Arc<RelyingParty>,
 }
 
 impl AppState {
@@ -45,6 +48,10 @@ impl AppState {
         let passwords = PasswordHasher::new(config.hash_concurrency())?;
         let quotas = Arc::new(QuotaLeases::new(config.api_quota_lease));
         let mailer = Arc::new(Mailer::from_config(&config)?);
+        let passkeys = Arc::new(
+            RelyingParty::new(&config.public_url())
+                .map_err(|e| anyhow::anyhow!("the public URL cannot be a WebAuthn origin: {e}"))?,
+        );
         Ok(Self {
             db,
             config: Arc::new(config),
@@ -53,6 +60,7 @@ impl AppState {
             secrets,
             quotas,
             mailer,
+            passkeys,
         })
     }
 }

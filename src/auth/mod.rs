@@ -1,7 +1,7 @@
 //! Authentication: password hashing, the session store and the typed session
 //! on top of it, CSRF tokens, the rate-limit catalogue and its counters,
 //! re-authentication of a signed-in user, the second factor (TOTP, backup
-//! codes and the flows' session state), and the key that seals TOTP secrets
+//! codes and the flows' session state), passkeys (WebAuthn ceremonies), and the key that seals TOTP secrets
 //! at rest.
 
 pub mod api_key;
@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod devices;
 pub mod limits;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod quota;
 pub mod reauth;

@@ -140,7 +140,7 @@ impl Reauth<'_> {
         };
         // With the password asked too, the code is wanted only where MFA is
         // on; asked alone, a user without MFA has no right code.
-        if password.is_some() && !self.db.user_has_mfa(user.id()).await? {
+        if password.is_some() && !self.db.user_has_totp(user.id()).await? {
             return Ok(Outcome::Confirmed { code: None });
         }
         Ok(

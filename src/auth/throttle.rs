@@ -97,6 +97,12 @@ pub async fn check_signin(
     if subject.device.is_some() {
         return Ok(());
     }
+    check_address(db, config, ip, now).await
+}
+
+/// Refuses with 429 while the address is locked out of signing in (also
+/// checked alone for a passwordless sign-in, which names no account first).
+pub async fn check_address(db: &Db, config: &Config, ip: &str, now: i64) -> Result<(), Throttled> {
     let address = Bucket::signin_ip(config, ip);
     if let Some(c) = db
         .read_counter(address.name(), address.window_secs(), now)
@@ -108,6 +114,19 @@ pub async fn check_signin(
             retry_after: (until - now).max(1) as u64,
         });
     }
+    Ok(())
+}
+
+/// Counts a failed passwordless sign-in against the address.
+pub async fn record_address_failure(
+    db: &Db,
+    config: &Config,
+    ip: &str,
+    now: i64,
+) -> Result<(), Throttled> {
+    let address = Bucket::signin_ip(config, ip);
+    db.hit_counter(address.name(), address.window_secs(), now)
+        .await?;
     Ok(())
 }
 

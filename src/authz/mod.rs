@@ -100,7 +100,9 @@ fn allowed_while_required(required: Required, path: &str) -> bool {
         return path == paths::MFA_ENROLMENT
             || path == paths::SUDO
             || path.starts_with("/sudo/")
-            || path.starts_with("/account/security/mfa/backup-codes");
+            || path.starts_with("/account/security/mfa/backup-codes")
+            // A passkey meets the requirement as well as TOTP does.
+            || path.starts_with(paths::PASSKEYS);
     }
     true
 }

@@ -345,6 +345,7 @@ impl Db {
             for sql in [
                 "DELETE FROM mfa_backup_codes WHERE user_id = $1",
                 "DELETE FROM user_mfa WHERE user_id = $1",
+                "DELETE FROM passkeys WHERE user_id = $1",
                 "DELETE FROM notification_prefs WHERE user_id = $1",
             ] {
                 sqlx::query(sql).bind(user.id()).execute(&mut *tx).await?;

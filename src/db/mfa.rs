@@ -78,8 +78,24 @@ macro_rules! replace_codes {
 }
 
 impl Db {
-    /// Whether the user has MFA on (the organization policy hook).
+    /// Whether the user has a second factor: TOTP or a passkey (the
+    /// organization policy hook).
     pub async fn user_has_mfa(&self, user_id: Uuid) -> Result<bool, sqlx::Error> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT (SELECT COUNT(*) FROM user_mfa WHERE user_id = $1) \
+                 + (SELECT COUNT(*) FROM passkeys WHERE user_id = $1)",
+            )
+            .bind(user_id)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(n > 0)
+    }
+
+    /// Whether the user has TOTP on (and so backup codes): the forms that
+    /// ask for a code.
+    pub async fn user_has_totp(&self, user_id: Uuid) -> Result<bool, sqlx::Error> {
         let n = on_pool!(self, |pool| {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM user_mfa WHERE user_id = $1")
                 .bind(user_id)

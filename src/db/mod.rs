@@ -24,6 +24,7 @@ pub mod mfa;
 pub mod org_lifecycle;
 pub mod orgs;
 pub mod outbox;
+pub mod passkeys;
 pub mod platform;
 pub mod platform_orgs;
 pub mod policies;

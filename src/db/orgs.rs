@@ -134,7 +134,8 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, KeyMembershipRow>(
                 "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
-                 m.role, o.disabled_at, EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) AS has_mfa \
+                 m.role, o.disabled_at, (EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) \
+                 OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)) AS has_mfa \
                  FROM orgs o JOIN memberships m ON m.org_id = o.id \
                  WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3 AND o.deleted_at IS NULL \
                  AND m.suspended_at IS NULL",

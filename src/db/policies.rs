@@ -65,8 +65,9 @@ impl Db {
     pub async fn members_without_mfa(&self, scope: &OwnerScope) -> Result<i64, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM memberships m LEFT JOIN user_mfa f ON f.user_id = m.user_id \
-                 WHERE m.org_id = $1 AND f.user_id IS NULL",
+                "SELECT COUNT(*) FROM memberships m WHERE m.org_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) \
+                 AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)",
             )
             .bind(scope.org_id())
             .fetch_one(pool)

@@ -68,6 +68,13 @@ impl Db {
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;
+                    // Passkeys are second factors too: a reset for a lost
+                    // device removes them all.
+                    let n = n + sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                     if n > 0 {
                         sqlx::query("UPDATE users SET must_enrol_mfa = TRUE WHERE id = $1")
                             .bind(user_id)

@@ -212,7 +212,8 @@ impl Db {
                 key_access_sql!(
                     "JOIN memberships m ON m.org_id = o.id AND m.user_id = $2 AND m.suspended_at IS NULL",
                     "m.role",
-                    "EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id)",
+                    "(EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) \
+                     OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id))",
                     "team_members",
                     "user_id"
                 ),

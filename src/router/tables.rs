@@ -65,6 +65,8 @@ pub fn public() -> RouteTable {
         .post("/signup", auth::signup::signup)
         .get(CHALLENGE_PAGE, mfa_challenge::show_challenge)
         .post(CHALLENGE_PAGE, mfa_challenge::answer_challenge)
+        .post("/login/passkey", auth::passkey::sign_in_with_passkey)
+        .post("/login/mfa/passkey", auth::passkey::answer_with_passkey)
         .post("/logout", auth::logout)
         .get("/password/forgot", auth::recovery::show_forgot)
         .post("/password/forgot", auth::recovery::request_reset)
@@ -76,6 +78,7 @@ pub fn public() -> RouteTable {
         .post("/invitations/{token}", invitations::accept_invitation)
         .get("/sudo", sudo::show_sudo)
         .post("/sudo", sudo::confirm_sudo)
+        .post("/sudo/passkey", sudo::confirm_sudo_with_passkey)
         .post("/sudo/leave", sudo::leave_sudo)
         // Shown after deletion, when there is no account left to be signed
         // in to.
@@ -84,7 +87,7 @@ pub fn public() -> RouteTable {
 
 /// The signed-in person's own account under `/account`.
 pub fn account() -> RouteTable {
-    use account::{delete, export, keys, mfa, notifications, orgs, overview, profile};
+    use account::{delete, export, keys, mfa, notifications, orgs, overview, passkeys, profile};
     use account::{security, sessions};
     RouteTable::new("account")
         .get("/account", overview::show_overview)
@@ -144,6 +147,10 @@ pub fn account() -> RouteTable {
         )
         .get("/account/security/mfa/disable", mfa::show_disable)
         .post("/account/security/mfa/disable", mfa::disable_mfa)
+        .get("/account/security/passkeys/new", passkeys::show_new)
+        .post("/account/security/passkeys", passkeys::register)
+        .post("/account/security/passkeys/{id}/rename", passkeys::rename)
+        .post("/account/security/passkeys/{id}/remove", passkeys::remove)
 }
 
 /// The org console under `/orgs/{slug}`: every handler takes `OrgMember` or
@@ -663,6 +670,7 @@ pub fn operations() -> RouteTable {
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
         .get("/static/app.css", health::stylesheet)
+        .get("/static/passkeys.js", health::passkeys_script)
         .get("/favicon.ico", health::favicon)
         .get("/static/favicon.svg", health::favicon)
 }

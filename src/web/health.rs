@@ -33,6 +33,18 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// The one script of the console: the WebAuthn ceremonies of the passkey
+/// forms (every other page works without JavaScript).
+pub async fn passkeys_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/passkeys.js"),
+    )
+}
+
 pub async fn favicon() -> impl IntoResponse {
     (
         [

@@ -1,5 +1,8 @@
-//! `/sudo`: confirm the password (and, for a user with MFA, a TOTP or backup
-//! code) to open a sudo window, and leave it again.
+//! `/sudo`: confirm the password (and, for a user with TOTP, a TOTP or backup
+//! code) — or a passkey, which is both factors at once — to open a sudo
+//! window, and leave it again. A user whose only second factor is a passkey
+//! confirms with the passkey: the password alone would skip their second
+//! factor.
 
 use askama::Template;
 use axum::extract::State;
@@ -7,9 +10,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::auth::AppSession;
+use serde_json::json;
+
 use crate::auth::reauth::{Factors, Outcome};
 use crate::auth::session::FlashKind;
+use crate::auth::{AppSession, devices, throttle};
 use crate::authz::CurrentUser;
 use crate::db::audit::Event;
 use crate::domain::Password;
@@ -17,6 +22,8 @@ use crate::error::AppError;
 use crate::paths::safe_next;
 use crate::state::AppState;
 use crate::web::auth::NextQuery;
+use crate::web::auth::mfa::passkey_options;
+use crate::web::auth::passkey::{Expect, check, message};
 use crate::web::extract::{Form, Query};
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, reauth, render};
 
@@ -26,9 +33,45 @@ pub struct SudoPage {
     pub ctx: PageContext,
     pub next: String,
     pub minutes: i64,
-    /// The user has MFA: the form asks for a code too.
+    /// The user has TOTP: the form asks for a code too.
     pub needs_code: bool,
+    /// The password form is offered (not to a user whose only second factor
+    /// is a passkey).
+    pub password_form: bool,
+    /// The user has passkeys: the options of the ceremony the page offers.
+    pub passkey_options: Option<String>,
     pub errors: FieldErrors,
+}
+
+impl SudoPage {
+    async fn new(
+        state: &AppState,
+        session: &AppSession,
+        user: &CurrentUser,
+        next: String,
+        errors: FieldErrors,
+    ) -> Result<Self, AppError> {
+        let now = state.clock.unix();
+        let needs_code = state.db.user_has_totp(user.id()).await?;
+        let passkey_options = passkey_options(state, session, user.id(), now).await?;
+        Ok(Self {
+            ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
+            next,
+            minutes: state.config.sudo_minutes,
+            needs_code,
+            password_form: needs_code || passkey_options.is_none(),
+            passkey_options,
+            errors,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SudoPasskeyForm {
+    #[serde(default)]
+    pub credential: String,
+    #[serde(default)]
+    pub next: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,15 +90,10 @@ pub async fn show_sudo(
     user: CurrentUser,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, AppError> {
-    let page = SudoPage {
-        ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
-        next: safe_next(q.next.as_deref())
-            .unwrap_or("/account")
-            .to_owned(),
-        minutes: state.config.sudo_minutes,
-        needs_code: state.db.user_has_mfa(user.id()).await?,
-        errors: FieldErrors::new(),
-    };
+    let next = safe_next(q.next.as_deref())
+        .unwrap_or("/account")
+        .to_owned();
+    let page = SudoPage::new(&state, &session, &user, next, FieldErrors::new()).await?;
     ok(&page)
 }
 
@@ -69,6 +107,17 @@ pub async fn confirm_sudo(
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
+    let passkey_only =
+        !state.db.user_has_totp(user.id()).await? && state.db.user_has_passkey(user.id()).await?;
+    if passkey_only {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "passkey",
+            "Your account's second factor is a passkey: confirm with it.",
+        );
+        let page = SudoPage::new(&state, &session, &user, next, errors).await?;
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     let outcome = reauth(&state, &headers)
         .confirm(
             &user,
@@ -100,22 +149,74 @@ pub async fn confirm_sudo(
     }
     if !errors.is_empty() {
         state.db.record_event(&event("sudo.failed"), now).await?;
-        let page = SudoPage {
-            ctx: PageContext::new(&state, &session, Some(&user), Section::Security).await?,
-            next,
-            minutes: state.config.sudo_minutes,
-            needs_code: state.db.user_has_mfa(user.id()).await?,
-            errors,
-        };
+        let page = SudoPage::new(&state, &session, &user, next, errors).await?;
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
+    open_sudo(&state, &session, &user, &client, "password", &next).await
+}
+
+/// `POST /sudo/passkey`: sudo confirmed with one of the user's passkeys.
+pub async fn confirm_sudo_with_passkey(
+    State(state): State<AppState>,
+    session: AppSession,
+    user: CurrentUser,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Form(form): Form<SudoPasskeyForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let next = safe_next(Some(&form.next)).unwrap_or("/account").to_owned();
+    // The sign-in counters guard this as they guard the password prompt.
+    let subject = devices::signin_subject(&state.db, &state.config, &headers, user.email()).await?;
+    throttle::check_signin(&state.db, &state.config, subject, &client.ip, now).await?;
+    let checked = check(
+        &state,
+        &session,
+        &client,
+        Expect::User(user.id()),
+        &form.credential,
+    )
+    .await?;
+    if let Err(e) = checked {
+        throttle::record_signin_failure(&state.db, &state.config, subject, &client.ip, now).await?;
+        let failed = Event::by(user.actor())
+            .did("sudo.failed")
+            .on("user", user.id())
+            .from(&client.origin());
+        state.db.record_event(&failed, now).await?;
+        let mut errors = FieldErrors::new();
+        errors.add("passkey", message(&e));
+        let page = SudoPage::new(&state, &session, &user, next, errors).await?;
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    throttle::clear_signin_failures(&state.db, &state.config, subject).await?;
+    open_sudo(&state, &session, &user, &client, "passkey", &next).await
+}
+
+/// Opens the sudo window after a confirmation by `method`.
+async fn open_sudo(
+    state: &AppState,
+    session: &AppSession,
+    user: &CurrentUser,
+    client: &ClientInfo,
+    method: &str,
+    next: &str,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
     // Entering sudo mode is a privilege change: the session id is rotated.
     session.rotate_id().await?;
     session
         .set_sudo_until(now + state.config.sudo_minutes * 60)
         .await?;
-    state.db.record_event(&event("sudo.granted"), now).await?;
-    Ok(Redirect::to(&next).into_response())
+    // Sudo state lives in the session, written by the session layer after
+    // the handler returns: the event stands alone.
+    let granted = Event::by(user.actor())
+        .did("sudo.granted")
+        .on("user", user.id())
+        .detail(json!({ "method": method }))
+        .from(&client.origin());
+    state.db.record_event(&granted, now).await?;
+    Ok(Redirect::to(next).into_response())
 }
 
 /// Where the person came from, if it was a page of this site.

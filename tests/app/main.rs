@@ -37,6 +37,7 @@ mod org_api;
 mod org_lifecycle;
 mod orgs;
 mod owner_sudo;
+mod passkeys;
 mod passwords;
 mod pending_sign_in;
 mod policies;

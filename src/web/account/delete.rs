@@ -96,7 +96,7 @@ async fn delete_page(
         keys,
         memberships: Vec::new(),
         blocking: state.db.organizations_blocking_deletion(user).await?,
-        needs_code: state.db.user_has_mfa(user.id()).await?,
+        needs_code: state.db.user_has_totp(user.id()).await?,
         errors,
     };
     render(status, &page)

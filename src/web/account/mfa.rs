@@ -89,7 +89,7 @@ pub async fn show_setup(
     session: AppSession,
     user: SudoUser,
 ) -> Result<Response, AppError> {
-    if state.db.user_has_mfa(user.id()).await? {
+    if state.db.user_has_totp(user.id()).await? {
         return already_on(&session).await;
     }
     setup_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
@@ -103,7 +103,7 @@ pub async fn confirm_setup(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    if state.db.user_has_mfa(user.id()).await? {
+    if state.db.user_has_totp(user.id()).await? {
         return already_on(&session).await;
     }
     let Some(secret) = session.existing_enrolment_secret().await? else {
@@ -300,7 +300,7 @@ pub async fn show_disable(
     session: AppSession,
     user: SudoUser,
 ) -> Result<Response, AppError> {
-    if !state.db.user_has_mfa(user.id()).await? {
+    if !state.db.user_has_totp(user.id()).await? {
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     let page = DisablePage {
@@ -319,7 +319,7 @@ pub async fn disable_mfa(
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    if !state.db.user_has_mfa(user.id()).await? {
+    if !state.db.user_has_totp(user.id()).await? {
         return Ok(Redirect::to(SECURITY_PAGE).into_response());
     }
     // A code check like any other: `reauth` throttles it by the sign-in

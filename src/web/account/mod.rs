@@ -9,6 +9,7 @@ pub mod mfa;
 pub mod notifications;
 pub mod orgs;
 pub mod overview;
+pub mod passkeys;
 pub mod profile;
 pub mod security;
 pub mod sessions;

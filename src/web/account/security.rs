@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::auth::reauth::Factors;
 use crate::auth::session::FlashKind;
@@ -27,6 +28,32 @@ pub struct SecurityPage {
     pub errors: FieldErrors,
     pub session_count: usize,
     pub mfa: Option<MfaView>,
+    pub passkeys: Vec<PasskeyView>,
+    /// A rename that was refused: shown again beside that passkey.
+    pub rename: Option<PasskeyRename>,
+}
+
+/// A passkey as the page lists it.
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created: Timestamp,
+    pub last_used: Option<Timestamp>,
+    pub backed_up: bool,
+}
+
+/// A refused rename of one passkey.
+pub struct PasskeyRename {
+    pub id: Uuid,
+    pub name: String,
+    pub error: &'static str,
+}
+
+impl SecurityPage {
+    /// The refused name and message, if `id` is the passkey being renamed.
+    pub fn rename_of(&self, id: &str) -> Option<&PasskeyRename> {
+        self.rename.as_ref().filter(|r| r.id.to_string() == id)
+    }
 }
 
 /// Two-factor authentication as the page shows it.
@@ -47,11 +74,12 @@ pub struct PasswordForm {
     pub new_password_confirm: Password,
 }
 
-async fn security_page(
+pub(super) async fn security_page(
     state: &AppState,
     session: &AppSession,
     user: &CurrentUser,
     errors: FieldErrors,
+    rename: Option<PasskeyRename>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
@@ -63,11 +91,26 @@ async fn security_page(
         backup_codes_left: s.backup_codes_left,
         low: s.backup_codes_left <= backup_codes::LOW_WATERMARK,
     });
+    let passkeys = state
+        .db
+        .list_passkeys(user)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id.to_string(),
+            name: p.name,
+            created: Timestamp::new(p.created_at, now),
+            last_used: p.last_used_at.map(|t| Timestamp::new(t, now)),
+            backed_up: p.backed_up,
+        })
+        .collect();
     let page = SecurityPage {
         ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
         errors,
         session_count: sessions.len(),
         mfa,
+        passkeys,
+        rename,
     };
     render(status, &page)
 }
@@ -77,7 +120,15 @@ pub async fn show_security(
     session: AppSession,
     user: CurrentUser,
 ) -> Result<Response, AppError> {
-    security_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
+    security_page(
+        &state,
+        &session,
+        &user,
+        FieldErrors::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The password form on its own address: where a user whom an operator
@@ -102,7 +153,15 @@ pub async fn show_password_change(
             )
             .await?;
     }
-    security_page(&state, &session, &user, FieldErrors::new(), StatusCode::OK).await
+    security_page(
+        &state,
+        &session,
+        &user,
+        FieldErrors::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn change_password(
@@ -149,6 +208,7 @@ pub async fn change_password(
             &session,
             &user,
             errors,
+            None,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;

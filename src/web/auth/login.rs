@@ -1,5 +1,6 @@
-//! The sign-in page: email and password. A user with MFA is sent on to
-//! the challenge (`web::auth::mfa`) after the password.
+//! The sign-in page: email and password, or a passkey (`web::auth::passkey`).
+//! A user with MFA is sent on to the challenge (`web::auth::mfa`) after the
+//! password.
 
 use askama::Template;
 use axum::extract::State;
@@ -34,6 +35,73 @@ pub struct LoginPage {
     pub next: String,
     pub error: Option<String>,
     pub registration_open: bool,
+    /// The options of a passwordless sign-in ceremony, for the page's
+    /// script (`static/passkeys.js`).
+    pub passkey_options: String,
+}
+
+impl LoginPage {
+    /// The sign-in page, with a new passkey ceremony open in the session.
+    pub async fn new(
+        state: &AppState,
+        session: &AppSession,
+        email: String,
+        next: String,
+        error: Option<String>,
+    ) -> Result<Self, AppError> {
+        let now = state.clock.unix();
+        Ok(Self {
+            ctx: PageContext::new(state, session, None, Section::Public).await?,
+            email,
+            next,
+            error,
+            registration_open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
+            passkey_options: state.passkeys.start_discovery(session, now).await?,
+        })
+    }
+}
+
+/// The sign-in page shown again with a message (and the address typed).
+pub struct LoginRetry<'a> {
+    pub state: &'a AppState,
+    pub session: &'a AppSession,
+    pub email: String,
+    pub next: String,
+}
+
+impl LoginRetry<'_> {
+    pub async fn render(&self, status: StatusCode, error: &str) -> Result<Response, AppError> {
+        let page = LoginPage::new(
+            self.state,
+            self.session,
+            self.email.clone(),
+            self.next.clone(),
+            Some(error.to_owned()),
+        )
+        .await?;
+        render(status, &page)
+    }
+}
+
+/// Why an account whose credentials are right still cannot sign in: it is
+/// disabled, or its address must be confirmed first.
+pub fn account_refusal(
+    state: &AppState,
+    disabled_at: Option<i64>,
+    email_verified_at: Option<i64>,
+) -> Option<&'static str> {
+    if disabled_at.is_some() {
+        return Some("This account has been disabled. Contact your administrator.");
+    }
+    if state.config.mail.require_email_verification && email_verified_at.is_none() {
+        // The credentials are right, so nothing is charged; the account
+        // just cannot be used before its address is proven.
+        return Some(
+            "Confirm your email address first: open the link we sent you when you signed up. \
+             No link? Use \"Forgot your password?\": a reset confirms your address too.",
+        );
+    }
+    None
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,13 +125,8 @@ pub async fn show_login(
             Redirect::to(safe_next(q.next.as_deref()).unwrap_or("/account")).into_response(),
         );
     }
-    let page = LoginPage {
-        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
-        email: String::new(),
-        next: safe_next(q.next.as_deref()).unwrap_or_default().to_owned(),
-        error: None,
-        registration_open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
-    };
+    let next = safe_next(q.next.as_deref()).unwrap_or_default().to_owned();
+    let page = LoginPage::new(&state, &session, String::new(), next, None).await?;
     ok(&page)
 }
 
@@ -76,21 +139,15 @@ pub async fn login(
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
     let next = safe_next(Some(&form.next)).unwrap_or_default().to_owned();
+    let login_retry = LoginRetry {
+        state: &state,
+        session: &session,
+        email: form.email.trim().to_owned(),
+        next: next.clone(),
+    };
     let retry = |status: StatusCode, error: String| {
-        let state = state.clone();
-        let session = session.clone();
-        let email = form.email.trim().to_owned();
-        let next = next.clone();
-        async move {
-            let page = LoginPage {
-                ctx: PageContext::new(&state, &session, None, Section::Public).await?,
-                email,
-                next,
-                error: Some(error),
-                registration_open: state.db.flag_enabled(ACCOUNT_REGISTRATION).await?,
-            };
-            render(status, &page)
-        }
+        let login_retry = &login_retry;
+        async move { login_retry.render(status, &error).await }
     };
 
     let Ok(email) = Email::parse(&form.email) else {
@@ -151,23 +208,8 @@ pub async fn login(
             return retry(StatusCode::UNAUTHORIZED, SIGNIN_FAILED.into()).await;
         }
     };
-    if creds.disabled_at.is_some() {
-        return retry(
-            StatusCode::FORBIDDEN,
-            "This account has been disabled. Contact your administrator.".into(),
-        )
-        .await;
-    }
-    if state.config.mail.require_email_verification && creds.email_verified_at.is_none() {
-        // The password is right, so nothing is charged; the account just
-        // cannot be used before its address is proven.
-        return retry(
-            StatusCode::FORBIDDEN,
-            "Confirm your email address first: open the link we sent you when you signed up. \
-             No link? Use \"Forgot your password?\": a reset confirms your address too."
-                .into(),
-        )
-        .await;
+    if let Some(refusal) = account_refusal(&state, creds.disabled_at, creds.email_verified_at) {
+        return retry(StatusCode::FORBIDDEN, refusal.into()).await;
     }
     if let Verified::YesRehashed(new_hash) = verified {
         state

@@ -25,6 +25,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::extract::Form;
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, ok, render};
+use uuid::Uuid;
 
 pub const CHALLENGE_PAGE: &str = "/login/mfa";
 
@@ -35,6 +36,116 @@ const EXPIRED: &str = "That sign-in took too long. Please sign in again.";
 pub struct ChallengePage {
     pub ctx: PageContext,
     pub errors: FieldErrors,
+    /// The user has passkeys: the options of the ceremony the page offers
+    /// first.
+    pub passkey_options: Option<String>,
+    /// The user has TOTP (and backup codes): the code form is shown.
+    pub has_totp: bool,
+}
+
+impl ChallengePage {
+    /// The challenge for `user_id`, with a passkey ceremony open when they
+    /// have passkeys.
+    pub async fn new(
+        state: &AppState,
+        session: &AppSession,
+        user_id: Uuid,
+        errors: FieldErrors,
+    ) -> Result<Self, AppError> {
+        let now = state.clock.unix();
+        Ok(Self {
+            ctx: PageContext::new(state, session, None, Section::Public).await?,
+            errors,
+            passkey_options: passkey_options(state, session, user_id, now).await?,
+            has_totp: state.db.user_has_totp(user_id).await?,
+        })
+    }
+}
+
+/// Opens an assertion ceremony over `user_id`'s passkeys, if they have any
+/// (the MFA step and the sudo prompt); its options for the page's script.
+pub async fn passkey_options(
+    state: &AppState,
+    session: &AppSession,
+    user_id: Uuid,
+    now: i64,
+) -> Result<Option<String>, AppError> {
+    let stored = state.db.user_passkeys(user_id).await?;
+    let passkeys: Vec<_> = stored
+        .iter()
+        .filter_map(|p| crate::auth::passkeys::from_stored(&p.credential).ok())
+        .collect();
+    if passkeys.is_empty() {
+        return Ok(None);
+    }
+    let options = state
+        .passkeys
+        .start_assertion(session, user_id, &passkeys, now)
+        .await?;
+    Ok(Some(options))
+}
+
+/// A sign-in whose factors were all checked: what completing it needs.
+pub struct Passed<'a> {
+    pub user_id: Uuid,
+    pub email: String,
+    /// The second factor (or passkey) that passed, for the audit log.
+    pub method: &'static str,
+    pub next: String,
+    pub subject: SigninSubject<'a>,
+}
+
+/// Completes a sign-in: the session is bound (its id rotated), the
+/// failure counter cleared, `signin.succeeded` recorded with the method,
+/// and the browser trusted for the account.
+pub async fn complete_sign_in(
+    state: &AppState,
+    session: &AppSession,
+    client: &ClientInfo,
+    headers: &HeaderMap,
+    passed: Passed<'_>,
+    now: i64,
+) -> Result<Response, AppError> {
+    let origin = client.origin();
+    // `sign_in` drops the pending state and rotates the session id.
+    session.sign_in(passed.user_id, &origin, now).await?;
+    throttle::clear_signin_failures(&state.db, &state.config, passed.subject).await?;
+    let event = |action, detail| {
+        Event::by(Actor::User {
+            id: passed.user_id,
+            email: passed.email.clone(),
+        })
+        .did(action)
+        .on("user", passed.user_id)
+        .detail(detail)
+        .from(&origin)
+    };
+    // A sign-in is written by the session layer after the handler returns:
+    // these events stand alone.
+    let method = passed.method;
+    state
+        .db
+        .record_event(
+            &event("mfa.challenge_passed", json!({ "method": method })),
+            now,
+        )
+        .await?;
+    state
+        .db
+        .record_event(&event("signin.succeeded", json!({ "mfa": method })), now)
+        .await?;
+    let to = if passed.next.is_empty() {
+        "/account"
+    } else {
+        passed.next.as_str()
+    };
+    let mut res = Redirect::to(to).into_response();
+    if let Some(cookie) =
+        devices::trust(&state.db, &state.config, headers, passed.user_id, now).await?
+    {
+        res.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,7 +156,7 @@ pub struct ChallengeForm {
 
 /// The pending sign-in of this session, if it is still valid; an expired one
 /// is dropped (and audited) with a message for the sign-in page.
-async fn live_pending(
+pub async fn live_pending(
     state: &AppState,
     session: &AppSession,
     client: &ClientInfo,
@@ -83,16 +194,10 @@ pub async fn show_challenge(
         return Ok(Redirect::to("/account").into_response());
     }
     let now = state.clock.unix();
-    if live_pending(&state, &session, &client, now)
-        .await?
-        .is_none()
-    {
+    let Some(pending) = live_pending(&state, &session, &client, now).await? else {
         return Ok(Redirect::to("/login").into_response());
-    }
-    let page = ChallengePage {
-        ctx: PageContext::new(&state, &session, None, Section::Public).await?,
-        errors: FieldErrors::new(),
     };
+    let page = ChallengePage::new(&state, &session, pending.user_id, FieldErrors::new()).await?;
     ok(&page)
 }
 
@@ -121,10 +226,7 @@ pub async fn answer_challenge(
         async move {
             let mut errors = FieldErrors::new();
             errors.add("code", message);
-            let page = ChallengePage {
-                ctx: PageContext::new(&state, &session, None, Section::Public).await?,
-                errors,
-            };
+            let page = ChallengePage::new(&state, &session, user.id, errors).await?;
             render(status, &page)
         }
     };
@@ -194,23 +296,14 @@ pub async fn answer_challenge(
         .await;
     };
 
-    // Signed in: `sign_in` drops the pending state and rotates the session id.
-    session.sign_in(user.id, &origin, now).await?;
-    throttle::clear_signin_failures(&state.db, &state.config, subject).await?;
-    state
-        .db
-        .record_event(
-            &event("mfa.challenge_passed", json!({ "method": kind.as_str() })),
-            now,
-        )
-        .await?;
-    state
-        .db
-        .record_event(
-            &event("signin.succeeded", json!({ "mfa": kind.as_str() })),
-            now,
-        )
-        .await?;
+    let passed = Passed {
+        user_id: user.id,
+        email: user.email.clone(),
+        method: kind.as_str(),
+        next: pending.next,
+        subject,
+    };
+    let res = complete_sign_in(&state, &session, &client, &headers, passed, now).await?;
     if kind == CodeKind::BackupCode {
         let left = state
             .db
@@ -233,15 +326,6 @@ pub async fn answer_challenge(
             )
         };
         session.flash(flash, message).await?;
-    }
-    let to = if pending.next.is_empty() {
-        "/account"
-    } else {
-        pending.next.as_str()
-    };
-    let mut res = Redirect::to(to).into_response();
-    if let Some(cookie) = devices::trust(&state.db, &state.config, &headers, user.id, now).await? {
-        res.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(res)
 }

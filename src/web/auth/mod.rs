@@ -1,10 +1,12 @@
 //! Signing in and out, and signing up, one file per page as the templates
 //! are (`templates/auth/`): `login` (the password), `mfa` (the second
-//! factor, for a user with MFA, after the password), `signup` (with or
+//! factor, for a user with MFA, after the password), `passkey` (signing in
+//! with a passkey, either step), `signup` (with or
 //! without an invitation). Sign-out and the `next` query they share are here.
 
 pub mod login;
 pub mod mfa;
+pub mod passkey;
 pub mod recovery;
 pub mod signup;
 pub mod verification;

@@ -159,6 +159,8 @@ pub async fn snapshot(app: &TestApp) -> Vec<i64> {
         "SELECT COUNT(*) FROM users",
         "SELECT COUNT(*) FROM roles",
         "SELECT COUNT(*) FROM workspace_grants",
+        "SELECT COUNT(*) FROM passkeys",
+        "SELECT COUNT(*) FROM passkeys WHERE name = 'matrix'",
     ] {
         counts.push(app.count(sql).await);
     }

@@ -67,10 +67,15 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         | ("GET", "/healthz")
         | ("GET", "/readyz")
         | ("GET", "/static/app.css")
+        | ("GET", "/static/passkeys.js")
         | ("GET", "/favicon.ico")
         | ("GET", "/static/favicon.svg") => Expect::Served,
         // Without a pending sign-in there is no challenge to answer.
-        ("GET", "/login/mfa") | ("POST", "/login/mfa") => Expect::SignIn,
+        ("GET", "/login/mfa") | ("POST", "/login/mfa") | ("POST", "/login/mfa/passkey") => {
+            Expect::SignIn
+        }
+        // Without a passkey's response: the sign-in page again, with 422.
+        ("POST", "/login/passkey") => Expect::Served,
         // A token that matches no invitation.
         ("GET", "/invitations/{token}") => Expect::NotFound,
         // Accepting needs an account first.
@@ -84,9 +89,11 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         | ("GET", "/email/verify/{token}")
         | ("POST", "/email/verify/{token}") => Expect::NotFound,
         // Sudo and sign-out are for someone signed in.
-        ("GET", "/sudo") | ("POST", "/logout") | ("POST", "/sudo") | ("POST", "/sudo/leave") => {
-            Expect::SignIn
-        }
+        ("GET", "/sudo")
+        | ("POST", "/logout")
+        | ("POST", "/sudo")
+        | ("POST", "/sudo/passkey")
+        | ("POST", "/sudo/leave") => Expect::SignIn,
         _ => return None,
     })
 }
