@@ -5,11 +5,12 @@
 //!
 //! The wire types are written by hand (serde_json values): the SCIM crates
 //! on crates.io either target another framework or model far more of the
-//! RFC than the few shapes used here (User, ListResponse, PatchOp, Error,
+//! RFC than the few shapes used here (User, Group, ListResponse, PatchOp, Error,
 //! and the discovery documents).
 
 pub mod discovery;
 pub mod error;
+pub mod groups;
 pub mod users;
 
 use axum::body::Bytes;
