@@ -470,6 +470,11 @@ async fn a_scim_managed_team_refuses_hand_edits_but_its_workspace_role_stays_edi
             sorted(vec![ada_id.clone(), grace.clone()])
         );
 
+        // An invitation cannot put someone on it either.
+        let invitations = ada.get("/orgs/acme/invitations").await;
+        assert_eq!(invitations.status, StatusCode::OK);
+        assert!(!invitations.contains(&id), "not offered");
+
         // Nor through /v1, with a stable code.
         let key = ada
             .create_bound_key(&["teams:write", "teams:read"], "acme", &[&id])
