@@ -31,7 +31,6 @@ pub struct ScimGroup {
 pub struct ScimGroupMember {
     pub team_id: Uuid,
     pub user_id: Uuid,
-    pub display_name: String,
 }
 
 /// Which groups a SCIM list asks for.
@@ -200,7 +199,7 @@ impl Db {
         // The members of exactly the page's groups, in one query.
         let members = on_pool!(self, |pool| {
             sqlx::query_as::<_, ScimGroupMember>(
-                "SELECT tm.team_id, u.id AS user_id, u.display_name FROM team_members tm \
+                "SELECT tm.team_id, u.id AS user_id FROM team_members tm \
                  JOIN users u ON u.id = tm.user_id WHERE tm.org_id = $1 AND tm.team_id IN \
                  (SELECT t.id FROM teams t WHERE t.org_id = $1 AND t.scim_managed = TRUE \
                   AND t.deleted_at IS NULL AND ($2 IS NULL OR LOWER(t.name) = LOWER($2)) \
@@ -227,7 +226,7 @@ impl Db {
     ) -> Result<Vec<ScimGroupMember>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, ScimGroupMember>(
-                "SELECT tm.team_id, u.id AS user_id, u.display_name FROM team_members tm \
+                "SELECT tm.team_id, u.id AS user_id FROM team_members tm \
                  JOIN users u ON u.id = tm.user_id WHERE tm.org_id = $1 AND tm.team_id = $2 \
                  ORDER BY u.display_name, u.id",
             )

@@ -58,6 +58,7 @@ pub fn scim() -> RouteTable {
         .put("/Groups/{id}", groups::replace_group)
         .patch("/Groups/{id}", groups::patch_group)
         .delete("/Groups/{id}", groups::delete_group)
+        .post("/.search", crate::api::scim::search_not_implemented)
 }
 
 /// Pages for people who are not signed in yet, or are changing that:

@@ -599,6 +599,41 @@ async fn group_lists_filter_and_page() {
             .await,
         );
         assert_eq!(gamma["totalResults"], json!(1));
+        let named = json_of(
+            &scim(
+                &app,
+                Method::GET,
+                "/Groups?attributes=displayName",
+                Some(&token),
+                None,
+            )
+            .await,
+        );
+        let first = named["Resources"][0].as_object().unwrap();
+        assert!(first.contains_key("id") && first.contains_key("displayName"));
+        assert!(!first.contains_key("members"));
+        let user = json_of(
+            &scim(
+                &app,
+                Method::GET,
+                &format!("/Users/{grace}?excludedAttributes=name,emails"),
+                Some(&token),
+                None,
+            )
+            .await,
+        );
+        assert!(user.get("name").is_none() && user.get("emails").is_none());
+        assert_eq!(user["userName"], json!("grace@example.com"));
+        // Searching every resource type at once is not offered: a SCIM 501.
+        let search = scim(
+            &app,
+            Method::POST,
+            "/.search",
+            Some(&token),
+            Some(json!({})),
+        )
+        .await;
+        assert_scim_error(&search, StatusCode::NOT_IMPLEMENTED, None);
         let types = json_of(
             &scim(
                 &app,

@@ -1,7 +1,10 @@
 //! The discovery documents (RFC 7644 §4): what this service provider
 //! supports, its resource types and their schemas. They say exactly what the
 //! handlers do: PATCH and filtering on, bulk, sort, ETags and password
-//! changes off.
+//! changes off. A User's `userName` (the email) is set when the person is
+//! provisioned and never changes (`immutable`); their name and emails are
+//! the person's own (`readOnly`: a new account takes its first name from
+//! them, and later values are accepted and ignored).
 
 use axum::extract::State;
 use serde_json::{Value, json};
@@ -88,18 +91,18 @@ fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniquenes
 }
 
 fn user_schema(base: &str) -> Value {
-    let mut name = attribute("name", "complex", false, "readWrite", "none");
+    let mut name = attribute("name", "complex", false, "readOnly", "none");
     name["subAttributes"] = json!([
-        attribute("formatted", "string", false, "readWrite", "none"),
-        attribute("givenName", "string", false, "readWrite", "none"),
-        attribute("familyName", "string", false, "readWrite", "none"),
+        attribute("formatted", "string", false, "readOnly", "none"),
+        attribute("givenName", "string", false, "readOnly", "none"),
+        attribute("familyName", "string", false, "readOnly", "none"),
     ]);
-    let mut emails = attribute("emails", "complex", false, "readWrite", "none");
+    let mut emails = attribute("emails", "complex", false, "readOnly", "none");
     emails["multiValued"] = json!(true);
     emails["subAttributes"] = json!([
-        attribute("value", "string", false, "readWrite", "none"),
-        attribute("type", "string", false, "readWrite", "none"),
-        attribute("primary", "boolean", false, "readWrite", "none"),
+        attribute("value", "string", false, "readOnly", "none"),
+        attribute("type", "string", false, "readOnly", "none"),
+        attribute("primary", "boolean", false, "readOnly", "none"),
     ]);
     json!({
         "schemas": [SCHEMA_SCHEMA],
@@ -107,9 +110,9 @@ fn user_schema(base: &str) -> Value {
         "name": "User",
         "description": "A member of the organization.",
         "attributes": [
-            attribute("userName", "string", true, "readWrite", "server"),
+            attribute("userName", "string", true, "immutable", "server"),
             name,
-            attribute("displayName", "string", false, "readWrite", "none"),
+            attribute("displayName", "string", false, "readOnly", "none"),
             emails,
             attribute("active", "boolean", false, "readWrite", "none"),
         ],
@@ -127,12 +130,7 @@ fn group_schema(base: &str) -> Value {
     reference["referenceTypes"] = json!(["User"]);
     let mut kind = attribute("type", "string", false, "immutable", "none");
     kind["canonicalValues"] = json!(["User"]);
-    members["subAttributes"] = json!([
-        value,
-        reference,
-        attribute("display", "string", false, "readOnly", "none"),
-        kind,
-    ]);
+    members["subAttributes"] = json!([value, reference, kind]);
     let mut external_id = attribute("externalId", "string", false, "readWrite", "none");
     external_id["caseExact"] = json!(true);
     json!({

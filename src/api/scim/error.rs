@@ -39,6 +39,9 @@ pub enum ScimError {
     /// 405: the resource exists but not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 501: an operation of the RFC this service provider does not offer.
+    #[error("not implemented")]
+    NotImplemented(&'static str),
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
     #[error(transparent)]
@@ -116,6 +119,7 @@ impl IntoResponse for ScimError {
                 None,
                 "This method is not allowed here.".to_owned(),
             ),
+            ScimError::NotImplemented(d) => (StatusCode::NOT_IMPLEMENTED, None, (*d).to_owned()),
             ScimError::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 None,

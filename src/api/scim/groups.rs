@@ -22,13 +22,15 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::discovery::GROUP_SCHEMA;
 use super::error::ScimError;
-use super::{PATCH_SCHEMA, ScimBody, ScimJson, ScimPath, ScimQuery, attr, base_url, rfc3339};
+use super::users::{ListQuery, parse_paging};
+use super::{
+    PATCH_SCHEMA, Projection, ScimBody, ScimJson, ScimPath, ScimQuery, attr, base_url, rfc3339,
+};
 use crate::authz::ScimClient;
 use crate::db::audit::Event;
 use crate::db::scim_groups::{
@@ -64,7 +66,6 @@ fn group_json(state: &AppState, g: &ScimGroup, members: Option<Vec<&ScimGroupMem
                 .map(|m| {
                     json!({
                         "value": m.user_id.to_string(),
-                        "display": m.display_name,
                         "type": "User",
                         "$ref": format!("{base}/Users/{}", m.user_id),
                     })
@@ -189,31 +190,13 @@ pub fn parse_filter(filter: &str) -> Result<GroupFilter, ScimError> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct GroupListQuery {
-    #[serde(default)]
-    pub filter: Option<String>,
-    #[serde(default, rename = "startIndex")]
-    pub start_index: Option<String>,
-    #[serde(default)]
-    pub count: Option<String>,
-    #[serde(default, rename = "excludedAttributes")]
-    pub excluded_attributes: Option<String>,
-}
-
-/// Whether `excludedAttributes` names `members` (comma-separated, any case).
-fn excludes_members(q: &GroupListQuery) -> bool {
-    q.excluded_attributes.as_deref().is_some_and(|a| {
-        a.split(',')
-            .map(str::trim)
-            .any(|a| a.eq_ignore_ascii_case("members"))
-    })
-}
-
+/// `attributes` / `excludedAttributes` are honoured; members are not even
+/// loaded when they are not returned (`excludedAttributes=members`, which
+/// identity providers send to keep large groups cheap).
 pub async fn list_groups(
     State(state): State<AppState>,
     client: ScimClient,
-    ScimQuery(q): ScimQuery<GroupListQuery>,
+    ScimQuery(q): ScimQuery<ListQuery>,
 ) -> Result<ScimJson, ScimError> {
     let filter = q
         .filter
@@ -221,12 +204,8 @@ pub async fn list_groups(
         .map(parse_filter)
         .transpose()?
         .unwrap_or(GroupFilter::All);
-    let (start, count) = super::users::parse_paging(&super::users::ListQuery {
-        filter: None,
-        start_index: q.start_index.clone(),
-        count: q.count.clone(),
-    })?;
-    let with_members = !excludes_members(&q);
+    let (start, count) = parse_paging(&q)?;
+    let with_members = q.projection.wants("members");
     let (total, groups, members) = state
         .db
         .scim_groups(client.scope(), &filter, start - 1, count, with_members)
@@ -236,7 +215,9 @@ pub async fn list_groups(
         .map(|g| {
             let of_group =
                 with_members.then(|| members.iter().filter(|m| m.team_id == g.id).collect());
-            group_json(&state, g, of_group)
+            let mut group = group_json(&state, g, of_group);
+            q.projection.apply(&mut group);
+            group
         })
         .collect();
     Ok(ScimJson(super::list_response(total, start, resources)))
@@ -265,27 +246,15 @@ async fn answer(
     Ok(group_json(state, &g, Some(members.iter().collect())))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct GroupQuery {
-    #[serde(default, rename = "excludedAttributes")]
-    pub excluded_attributes: Option<String>,
-}
-
 pub async fn get_group(
     State(state): State<AppState>,
     client: ScimClient,
     ScimPath(id): ScimPath,
-    ScimQuery(q): ScimQuery<GroupQuery>,
+    ScimQuery(projection): ScimQuery<Projection>,
 ) -> Result<ScimJson, ScimError> {
-    let with_members = !excludes_members(&GroupListQuery {
-        filter: None,
-        start_index: None,
-        count: None,
-        excluded_attributes: q.excluded_attributes,
-    });
-    Ok(ScimJson(
-        answer(&state, &client, group_id(&id)?, with_members).await?,
-    ))
+    let mut group = answer(&state, &client, group_id(&id)?, projection.wants("members")).await?;
+    projection.apply(&mut group);
+    Ok(ScimJson(group))
 }
 
 pub async fn create_group(

@@ -32,7 +32,8 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         | ("GET", "/scim/v2/Users")
         | ("POST", "/scim/v2/Users")
         | ("GET", "/scim/v2/Groups")
-        | ("POST", "/scim/v2/Groups") => Row::Org,
+        | ("POST", "/scim/v2/Groups")
+        | ("POST", "/scim/v2/.search") => Row::Org,
         ("GET", "/scim/v2/Users/{id}")
         | ("PUT", "/scim/v2/Users/{id}")
         | ("PATCH", "/scim/v2/Users/{id}")
