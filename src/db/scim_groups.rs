@@ -386,10 +386,7 @@ impl Db {
                     let event = event
                         .with("before", name.as_str())
                         .with("after", renamed.unwrap_or(&name).as_str())
-                        .with(
-                            "external_id",
-                            new_external.cloned().flatten().or(external_id),
-                        )
+                        .with("external_id", new_external.cloned().unwrap_or(external_id))
                         .with("members_added", ids(&added))
                         .with("members_removed", ids(&removed));
                     insert_event!(&mut *tx, &event, now)?;

@@ -361,6 +361,25 @@ async fn an_entra_style_sequence_with_capitalised_ops_and_a_deactivated_user_end
         .await
         .assert_status(StatusCode::OK);
         assert_eq!(member_ids(&app, &token, &id).await, vec![newbie.clone()]);
+        // Clearing the externalId is recorded as cleared.
+        let cleared = scim(
+            &app,
+            Method::PATCH,
+            &format!("/Groups/{id}"),
+            Some(&token),
+            Some(patch(json!([{ "op": "Remove", "path": "externalId" }]))),
+        )
+        .await;
+        assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+        assert!(json_of(&cleared).get("externalId").is_none());
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'scim.group_updated' \
+                 AND detail LIKE '%\"external_id\":null%'"
+            )
+            .await,
+            1
+        );
         app
     })
     .await;

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::db::scim::ScimStoreError;
+use crate::db::scim_groups::GroupStoreError;
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -85,6 +86,21 @@ impl From<ScimStoreError> for ScimError {
                 "This person is the organization's last active owner and cannot be deprovisioned.",
             ),
             ScimStoreError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// A group change refused by storage (`db::scim_groups`).
+impl From<GroupStoreError> for ScimError {
+    fn from(e: GroupStoreError) -> Self {
+        match e {
+            GroupStoreError::NameTaken => {
+                ScimError::Uniqueness("A team with this displayName exists in the organization.")
+            }
+            GroupStoreError::UnknownMember(id) => ScimError::invalid_value(format!(
+                "members: {id} is not an active user of this organization."
+            )),
+            GroupStoreError::Db(e) => e.into(),
         }
     }
 }

@@ -33,9 +33,7 @@ use super::{
 };
 use crate::authz::ScimClient;
 use crate::db::audit::Event;
-use crate::db::scim_groups::{
-    GroupChanges, GroupFilter, GroupStoreError, ScimGroup, ScimGroupMember,
-};
+use crate::db::scim_groups::{GroupChanges, GroupFilter, ScimGroup, ScimGroupMember};
 use crate::domain::TeamName;
 use crate::request::ClientInfo;
 use crate::state::AppState;
@@ -75,20 +73,6 @@ fn group_json(state: &AppState, g: &ScimGroup, members: Option<Vec<&ScimGroupMem
         }
     }
     group
-}
-
-impl From<GroupStoreError> for ScimError {
-    fn from(e: GroupStoreError) -> Self {
-        match e {
-            GroupStoreError::NameTaken => {
-                ScimError::Uniqueness("A team with this displayName exists in the organization.")
-            }
-            GroupStoreError::UnknownMember(id) => ScimError::invalid_value(format!(
-                "members: {id} is not an active user of this organization."
-            )),
-            GroupStoreError::Db(e) => e.into(),
-        }
-    }
 }
 
 fn group_id(raw: &str) -> Result<Uuid, ScimError> {
