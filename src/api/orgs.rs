@@ -155,6 +155,9 @@ pub struct Team {
     pub member_count: i64,
     /// Unix seconds.
     pub created_at: i64,
+    /// Made by the organization's identity provider (SCIM): its members
+    /// change there, and adding or removing one here is a 409 `scim_managed`.
+    pub scim_managed: bool,
 }
 
 /// The teams the key may reach.
@@ -188,6 +191,7 @@ pub async fn list_teams(
                 name: t.name,
                 member_count: t.member_count,
                 created_at: t.created_at,
+                scim_managed: t.scim_managed,
             })
             .collect(),
     }))

@@ -498,6 +498,20 @@ async fn a_scim_managed_team_refuses_hand_edits_but_its_workspace_role_stays_edi
         let key = ada
             .create_bound_key(&["teams:write", "teams:read"], "acme", &[&id])
             .await;
+        let listed = api(
+            &app.router,
+            Method::GET,
+            "/v1/orgs/acme/teams",
+            Some(&key),
+            None,
+        )
+        .await;
+        assert_eq!(
+            json_of(&listed)["teams"][0]["scim_managed"],
+            json!(true),
+            "{}",
+            listed.body
+        );
         for method in [Method::PUT, Method::DELETE] {
             let res = api(
                 &app.router,
