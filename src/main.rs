@@ -89,6 +89,25 @@ enum OperatorCommand {
     /// Platform-level API keys for automation against `/v1/admin`.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
+    /// An organization's SCIM tokens (owners make them in the org's settings).
+    #[command(subcommand)]
+    ScimToken(ScimTokenCommand),
+}
+
+#[derive(Subcommand)]
+enum ScimTokenCommand {
+    /// Create a SCIM token of an organization; only the token is printed
+    /// on stdout, once.
+    Create {
+        /// The organization's address (`/orgs/{slug}`).
+        #[arg(long)]
+        org: String,
+        /// What uses the token (the audit log names its actions so), e.g. "Okta".
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -292,6 +311,16 @@ async fn run_operator(command: OperatorCommand) -> anyhow::Result<()> {
         OperatorCommand::MasterKey(MasterKeyCommand::Rotate { public_id, db }) => {
             let issued = operators::rotate_master_key(&open(&db).await?, &public_id, now).await?;
             print_master_key(&issued, "rotated (the previous secret no longer works)");
+        }
+        OperatorCommand::ScimToken(ScimTokenCommand::Create { org, name, db }) => {
+            let issued = operators::create_scim_token(&open(&db).await?, &org, &name, now).await?;
+            // The token alone on stdout, so a script can capture it.
+            println!("{}", issued.token.expose());
+            eprintln!(
+                "SCIM token {}{} created for {org}; it is shown only now.",
+                gatehouse::auth::api_key::PREFIX,
+                issued.public_id
+            );
         }
         OperatorCommand::MasterKey(MasterKeyCommand::List { db }) => {
             let keys = operators::list_master_keys(&open(&db).await?).await?;

@@ -1,5 +1,5 @@
 //! What the `gatehouse operator …` commands do: grant and revoke the operator
-//! flag, create, rotate and list master keys. These exist only on the command
+//! flag, create, rotate and list master keys, make an org's SCIM token. These exist only on the command
 //! line — whoever runs them already controls the server and its database —
 //! and each is audited with the actor `system`.
 
@@ -154,4 +154,52 @@ pub async fn list_master_keys(db: &Db) -> anyhow::Result<Vec<MasterKey>> {
     Ok(db
         .list_master_keys(&PlatformScope::for_command_line())
         .await?)
+}
+
+/// A SCIM token made on the command line: the token is shown once.
+#[derive(Debug)]
+pub struct IssuedScimToken {
+    pub public_id: String,
+    pub token: Token,
+}
+
+/// Makes a SCIM token of the org with this slug, as an owner does on the
+/// org's SCIM settings page (for automation, e.g. CI's SCIM compliance run).
+pub async fn create_scim_token(
+    db: &Db,
+    slug: &str,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<IssuedScimToken> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        anyhow::bail!("a SCIM token needs a name of 1 to 100 characters on one line");
+    }
+    let issued = api_key::issue();
+    let prefix = format!("{}{}", api_key::PREFIX, issued.public_id);
+    let created = |id, org_id| {
+        by_command_line("scim_token.created")
+            .on("scim_token", id)
+            .in_org_by_platform(&PlatformScope::for_command_line(), org_id)
+            .detail(json!({ "name": name, "prefix": prefix }))
+    };
+    if db
+        .create_scim_token_by_platform(
+            &PlatformScope::for_command_line(),
+            slug.trim(),
+            name,
+            &issued.public_id,
+            &issued.digest,
+            created,
+            now,
+        )
+        .await?
+        .is_none()
+    {
+        anyhow::bail!("no organization has the address {}", slug.trim());
+    }
+    Ok(IssuedScimToken {
+        public_id: issued.public_id,
+        token: issued.token,
+    })
 }

@@ -155,6 +155,9 @@ pub struct Team {
     pub member_count: i64,
     /// Unix seconds.
     pub created_at: i64,
+    /// Made by the organization's identity provider (SCIM): its members
+    /// change there, and adding or removing one here is a 409 `scim_managed`.
+    pub scim_managed: bool,
 }
 
 /// The teams the key may reach.
@@ -188,6 +191,7 @@ pub async fn list_teams(
                 name: t.name,
                 member_count: t.member_count,
                 created_at: t.created_at,
+                scim_managed: t.scim_managed,
             })
             .collect(),
     }))
@@ -257,6 +261,14 @@ async fn reachable_team(
         .ok_or(ApiError::NotFound)
 }
 
+/// 409 `scim_managed`: the team is the identity provider's to staff.
+fn scim_managed() -> ApiError {
+    ApiError::Conflict {
+        code: "scim_managed",
+        message: "This team is managed by the organization's identity provider (SCIM); change its members there.",
+    }
+}
+
 /// Adds an org member to a team the key may reach (idempotent).
 #[utoipa::path(put, path = "/v1/orgs/{slug}/teams/{team_id}/members/{user_id}", tag = "orgs",
     security(("api_key" = ["teams:write"])),
@@ -273,6 +285,7 @@ async fn reachable_team(
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "The key lacks `teams:write`, is not bound to an organization (`key_not_bound`), or its owner is not an owner of the organization (`owner_required`)", body = ErrorBody),
         (status = 404, description = "No such team within the key's grants, or no such member of the organization", body = ErrorBody),
+        (status = 409, description = "The team is managed by the organization's identity provider (`scim_managed`); nothing changed", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid body; nothing changed", body = ErrorBody),
     ))]
@@ -308,6 +321,7 @@ pub async fn put_team_member(
     {
         Ok((_, added)) => added,
         Err(OrgError::NotAMember) => return Err(ApiError::NotFound),
+        Err(OrgError::ScimManaged) => return Err(scim_managed()),
         Err(e) => return Err(ApiError::Internal(e.into())),
     };
     Ok(Json(TeamMembership {
@@ -331,6 +345,7 @@ pub async fn put_team_member(
         (status = 401, description = "Missing or invalid key", body = ErrorBody),
         (status = 403, description = "The key lacks `teams:write`, is not bound to an organization (`key_not_bound`), or its owner is not an owner of the organization (`owner_required`)", body = ErrorBody),
         (status = 404, description = "No such team within the key's grants, or the user is not on it", body = ErrorBody),
+        (status = 409, description = "The team is managed by the organization's identity provider (`scim_managed`); nothing changed", body = ErrorBody),
     ))]
 pub async fn delete_team_member(
     State(state): State<AppState>,
@@ -347,12 +362,15 @@ pub async fn delete_team_member(
         .in_org(scope)
         .detail(json!({ "team": team, "via_key": key.principal().public_id() }))
         .from(&client.origin());
-    if !state
+    match state
         .db
         .remove_team_member(scope, team_id, user_id, removed, state.clock.unix())
-        .await?
+        .await
     {
-        return Err(ApiError::NotFound);
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::NotFound),
+        Err(OrgError::ScimManaged) => return Err(scim_managed()),
+        Err(e) => return Err(ApiError::Internal(e.into())),
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -198,12 +198,13 @@ macro_rules! accept_in_tx {
             == 1;
         let mut teams_added = Vec::new();
         for team_id in &inv.team_ids {
-            // Only live teams of the inviting org: a team deleted since the
-            // invitation (or an id that was never this org's) adds nothing.
+            // Only live teams of the inviting org that it staffs itself: a
+            // team deleted since the invitation, one its identity provider
+            // manages (SCIM), or an id that was never this org's adds nothing.
             let n = sqlx::query(
                 "INSERT INTO team_members (team_id, org_id, user_id, created_at) \
                  SELECT id, org_id, $1, $2 FROM teams \
-                 WHERE id = $3 AND org_id = $4 AND deleted_at IS NULL \
+                 WHERE id = $3 AND org_id = $4 AND deleted_at IS NULL AND scim_managed = FALSE \
                  ON CONFLICT (team_id, user_id) DO NOTHING",
             )
             .bind($user_id)

@@ -36,6 +36,7 @@ pub mod resources;
 pub mod roles;
 pub mod runs;
 pub mod scim;
+pub mod scim_groups;
 pub mod service_accounts;
 pub mod sessions;
 pub mod support;

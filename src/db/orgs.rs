@@ -42,6 +42,10 @@ pub enum OrgError {
     TeamNameTaken,
     #[error("not a member of this organization")]
     NotAMember,
+    /// The team is managed by the org's identity provider (SCIM): its name,
+    /// its people and its existence change there, not by hand.
+    #[error("the team is managed by the identity provider (SCIM)")]
+    ScimManaged,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::audit::{Event, insert_event};
 use super::users::is_unique_violation;
 use super::{Db, execute, in_tx, on_pool};
-use crate::authz::proof::{OwnerScope, ScimScope};
+use crate::authz::proof::{OwnerScope, PlatformScope, ScimScope};
 
 /// A SCIM token as its org's owners see it (never the secret).
 #[derive(Debug, Clone, FromRow)]
@@ -118,6 +118,47 @@ impl Db {
             insert_event!(&mut *tx, &event, now)?;
         });
         Ok(id)
+    }
+
+    /// The command line's `operator scim-token create`: a SCIM token of the
+    /// live org with this slug (no owner made it: `created_by` is empty),
+    /// with `event(token id, org id)`. `None` when there is no such org.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_scim_token_by_platform(
+        &self,
+        _platform: &PlatformScope,
+        slug: &str,
+        name: &str,
+        public_id: &str,
+        digest: &[u8],
+        event: impl FnOnce(Uuid, Uuid) -> Event,
+        now: i64,
+    ) -> Result<Option<Uuid>, sqlx::Error> {
+        let id = Uuid::now_v7();
+        in_tx!(self, |tx| {
+            let org: Option<Uuid> =
+                sqlx::query_scalar("SELECT id FROM orgs WHERE slug = $1 AND deleted_at IS NULL")
+                    .bind(slug)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(org_id) = org else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "INSERT INTO scim_tokens (id, org_id, public_id, name, secret_digest, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(org_id)
+            .bind(public_id)
+            .bind(name)
+            .bind(digest)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_event!(&mut *tx, &event(id, org_id), now)?;
+        });
+        Ok(Some(id))
     }
 
     /// The org's SCIM tokens, newest first, revoked ones included.

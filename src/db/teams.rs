@@ -5,6 +5,12 @@
 //!
 //! Every change takes the audit event that records it and writes it in its
 //! own transaction: the change and its record commit or roll back together.
+//!
+//! A team managed by the org's identity provider (`scim_managed`, made by
+//! `/scim/v2/Groups`) is refused here (`OrgError::ScimManaged`) for rename,
+//! delete, restore and adding or removing a person, whoever calls (console
+//! or `/v1`); its workspace grants and its service accounts stay the
+//! owners' (`db::grants`, `db::service_accounts`).
 
 use sqlx::FromRow;
 use uuid::Uuid;
@@ -26,6 +32,8 @@ pub struct TeamRow {
     pub created_at: i64,
     pub deleted_at: Option<i64>,
     pub member_count: i64,
+    /// Made by the org's identity provider (SCIM groups): not editable here.
+    pub scim_managed: bool,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -43,6 +51,31 @@ pub struct MemberTeam {
     pub name: String,
     /// "‹workspace›: ‹role›" for each workspace grant, by workspace name.
     pub workspace_roles: Vec<String>,
+}
+
+/// Returns `Err(OrgError::ScimManaged)` from the enclosing transaction when
+/// the team is one of the identity provider's.
+macro_rules! refuse_scim_managed {
+    ($tx:ident, $org:expr, $team:expr) => {{
+        let managed: Option<bool> =
+            sqlx::query_scalar("SELECT scim_managed FROM teams WHERE org_id = $1 AND id = $2")
+                .bind($org)
+                .bind($team)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        if managed == Some(true) {
+            return Ok(Err(OrgError::ScimManaged));
+        }
+    }};
+}
+
+/// Flattens the result of a transaction whose body decides an `OrgError`,
+/// naming a unique violation of the team name.
+fn settle<T>(r: Result<Result<T, OrgError>, sqlx::Error>) -> Result<T, OrgError> {
+    match r {
+        Ok(r) => r,
+        Err(e) => Err(Db::team_name_error(e)),
+    }
 }
 
 impl Db {
@@ -117,8 +150,8 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, TeamRow>(
                 "SELECT t.id, t.name, t.created_at, t.deleted_at, \
-                 (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count \
-                 FROM teams t WHERE t.org_id = $1 \
+                 (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count, \
+                 t.scim_managed FROM teams t WHERE t.org_id = $1 \
                  AND (t.deleted_at IS NULL OR t.deleted_at > $2) ORDER BY t.name",
             )
             .bind(scope.org_id())
@@ -137,8 +170,8 @@ impl Db {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, TeamRow>(
                 "SELECT t.id, t.name, t.created_at, t.deleted_at, \
-                 (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count \
-                 FROM teams t WHERE t.org_id = $1 AND t.id = $2 \
+                 (SELECT COUNT(*) FROM team_members tm WHERE tm.team_id = t.id) AS member_count, \
+                 t.scim_managed FROM teams t WHERE t.org_id = $1 AND t.id = $2 \
                  AND (t.deleted_at IS NULL OR t.deleted_at > $3)",
             )
             .bind(scope.org_id())
@@ -196,9 +229,10 @@ impl Db {
         event: Event,
         now: i64,
     ) -> Result<bool, OrgError> {
-        let renamed: Result<bool, sqlx::Error> = async {
+        let renamed: Result<Result<bool, OrgError>, sqlx::Error> = async {
             Ok(in_tx!(self, |tx| {
-                execute_audited!(
+                refuse_scim_managed!(tx, scope.org_id(), team_id);
+                Ok(execute_audited!(
                     tx,
                     sqlx::query(
                         "UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3 \
@@ -209,11 +243,11 @@ impl Db {
                     .bind(team_id),
                     &event,
                     now
-                )
+                ))
             }))
         }
         .await;
-        renamed.map_err(Self::team_name_error)
+        settle(renamed)
     }
 
     /// Soft-deletes a team: its members lose team-scoped access at once (the
@@ -226,22 +260,26 @@ impl Db {
         team_id: Uuid,
         event: Event,
         now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let deleted = in_tx!(self, |tx| {
-            execute_audited!(
-                tx,
-                sqlx::query(
-                    "UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 \
-                 AND deleted_at IS NULL",
-                )
-                .bind(now)
-                .bind(scope.org_id())
-                .bind(team_id),
-                &event,
-                now
-            )
-        });
-        Ok(deleted)
+    ) -> Result<bool, OrgError> {
+        let deleted: Result<Result<bool, OrgError>, sqlx::Error> = async {
+            Ok(in_tx!(self, |tx| {
+                refuse_scim_managed!(tx, scope.org_id(), team_id);
+                Ok(execute_audited!(
+                    tx,
+                    sqlx::query(
+                        "UPDATE teams SET deleted_at = $1 WHERE org_id = $2 AND id = $3 \
+                     AND deleted_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(scope.org_id())
+                    .bind(team_id),
+                    &event,
+                    now
+                ))
+            }))
+        }
+        .await;
+        settle(deleted)
     }
 
     pub async fn restore_team(
@@ -251,9 +289,10 @@ impl Db {
         event: Event,
         now: i64,
     ) -> Result<bool, OrgError> {
-        let restored: Result<bool, sqlx::Error> = async {
+        let restored: Result<Result<bool, OrgError>, sqlx::Error> = async {
             Ok(in_tx!(self, |tx| {
-                execute_audited!(
+                refuse_scim_managed!(tx, scope.org_id(), team_id);
+                Ok(execute_audited!(
                     tx,
                     sqlx::query(
                         "UPDATE teams SET deleted_at = NULL WHERE org_id = $1 AND id = $2 \
@@ -264,11 +303,11 @@ impl Db {
                     .bind(now - TEAM_RESTORE_SECS),
                     &event,
                     now
-                )
+                ))
             }))
         }
         .await;
-        restored.map_err(Self::team_name_error)
+        settle(restored)
     }
 
     pub async fn team_members(
@@ -304,6 +343,15 @@ impl Db {
         now: i64,
     ) -> Result<(Uuid, bool), OrgError> {
         in_tx!(self, |tx| {
+            let managed: Option<bool> =
+                sqlx::query_scalar("SELECT scim_managed FROM teams WHERE org_id = $1 AND id = $2")
+                    .bind(scope.org_id())
+                    .bind(team_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if managed == Some(true) {
+                return Err(OrgError::ScimManaged);
+            }
             let member: Option<Uuid> =
                 match member {
                     MemberRef::Email(email) => sqlx::query_scalar(
@@ -358,31 +406,35 @@ impl Db {
         user_id: Uuid,
         event: Event,
         now: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let removed = in_tx!(self, |tx| {
-            let n = sqlx::query(
-                "DELETE FROM team_members WHERE org_id = $1 AND team_id = $2 AND user_id = $3",
-            )
-            .bind(scope.org_id())
-            .bind(team_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            sqlx::query(
-                "DELETE FROM api_key_teams WHERE team_id = $1 AND key_id IN \
+    ) -> Result<bool, OrgError> {
+        let removed: Result<Result<bool, OrgError>, sqlx::Error> = async {
+            Ok(in_tx!(self, |tx| {
+                refuse_scim_managed!(tx, scope.org_id(), team_id);
+                let n = sqlx::query(
+                    "DELETE FROM team_members WHERE org_id = $1 AND team_id = $2 AND user_id = $3",
+                )
+                .bind(scope.org_id())
+                .bind(team_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(
+                    "DELETE FROM api_key_teams WHERE team_id = $1 AND key_id IN \
                  (SELECT id FROM api_keys WHERE owner_user_id = $2 AND org_id = $3)",
-            )
-            .bind(team_id)
-            .bind(user_id)
-            .bind(scope.org_id())
-            .execute(&mut *tx)
-            .await?;
-            if n == 1 {
-                insert_event!(&mut *tx, &event, now)?;
-            }
-            n == 1
-        });
-        Ok(removed)
+                )
+                .bind(team_id)
+                .bind(user_id)
+                .bind(scope.org_id())
+                .execute(&mut *tx)
+                .await?;
+                if n == 1 {
+                    insert_event!(&mut *tx, &event, now)?;
+                }
+                Ok(n == 1)
+            }))
+        }
+        .await;
+        settle(removed)
     }
 }

@@ -39,7 +39,7 @@ pub fn all() -> Vec<RouteTable> {
 /// SCIM 2.0 under `/scim/v2`, for an org's identity provider: every handler
 /// takes `ScimClient` (one org's SCIM token); no session, no CSRF.
 pub fn scim() -> RouteTable {
-    use crate::api::scim::{discovery, users};
+    use crate::api::scim::{discovery, groups, users};
     RouteTable::nested("scim", "/scim/v2")
         .get("/ServiceProviderConfig", discovery::service_provider_config)
         .get("/ResourceTypes", discovery::resource_types)
@@ -52,6 +52,13 @@ pub fn scim() -> RouteTable {
         .put("/Users/{id}", users::replace_user)
         .patch("/Users/{id}", users::patch_user)
         .delete("/Users/{id}", users::delete_user)
+        .get("/Groups", groups::list_groups)
+        .post("/Groups", groups::create_group)
+        .get("/Groups/{id}", groups::get_group)
+        .put("/Groups/{id}", groups::replace_group)
+        .patch("/Groups/{id}", groups::patch_group)
+        .delete("/Groups/{id}", groups::delete_group)
+        .post("/.search", crate::api::scim::search_not_implemented)
 }
 
 /// Pages for people who are not signed in yet, or are changing that:

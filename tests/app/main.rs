@@ -52,6 +52,7 @@ mod rotation_trace;
 mod runs;
 mod sa_access;
 mod scim;
+mod scim_groups;
 mod secret_scanning;
 mod secrets;
 mod service_accounts;

@@ -51,7 +51,7 @@ pub async fn scim(
     c.send(req.body(body).unwrap()).await
 }
 
-fn assert_scim_error(res: &TestResponse, status: StatusCode, scim_type: Option<&str>) {
+pub fn assert_scim_error(res: &TestResponse, status: StatusCode, scim_type: Option<&str>) {
     assert_eq!(res.status, status, "{}", res.body);
     let body = json_of(res);
     assert_eq!(
@@ -64,14 +64,14 @@ fn assert_scim_error(res: &TestResponse, status: StatusCode, scim_type: Option<&
     }
 }
 
-fn deactivate(value: Value) -> Value {
+pub fn deactivate(value: Value) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{ "op": "replace", "value": { "active": value } }],
     })
 }
 
-async fn provision(app: &TestApp, token: &str, email: &str) -> String {
+pub async fn provision(app: &TestApp, token: &str, email: &str) -> String {
     let res = scim(
         app,
         Method::POST,

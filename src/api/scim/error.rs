@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::db::scim::ScimStoreError;
+use crate::db::scim_groups::GroupStoreError;
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -39,6 +40,9 @@ pub enum ScimError {
     /// 405: the resource exists but not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 501: an operation of the RFC this service provider does not offer.
+    #[error("not implemented")]
+    NotImplemented(&'static str),
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
     #[error(transparent)]
@@ -86,6 +90,21 @@ impl From<ScimStoreError> for ScimError {
     }
 }
 
+/// A group change refused by storage (`db::scim_groups`).
+impl From<GroupStoreError> for ScimError {
+    fn from(e: GroupStoreError) -> Self {
+        match e {
+            GroupStoreError::NameTaken => {
+                ScimError::Uniqueness("A team with this displayName exists in the organization.")
+            }
+            GroupStoreError::UnknownMember(id) => ScimError::invalid_value(format!(
+                "members: {id} is not an active user of this organization."
+            )),
+            GroupStoreError::Db(e) => e.into(),
+        }
+    }
+}
+
 /// The rate limiter and storage errors shared with `/v1`.
 impl From<ApiError> for ScimError {
     fn from(e: ApiError) -> Self {
@@ -116,6 +135,7 @@ impl IntoResponse for ScimError {
                 None,
                 "This method is not allowed here.".to_owned(),
             ),
+            ScimError::NotImplemented(d) => (StatusCode::NOT_IMPLEMENTED, None, (*d).to_owned()),
             ScimError::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 None,

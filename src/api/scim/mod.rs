@@ -5,11 +5,12 @@
 //!
 //! The wire types are written by hand (serde_json values): the SCIM crates
 //! on crates.io either target another framework or model far more of the
-//! RFC than the few shapes used here (User, ListResponse, PatchOp, Error,
+//! RFC than the few shapes used here (User, Group, ListResponse, PatchOp, Error,
 //! and the discovery documents).
 
 pub mod discovery;
 pub mod error;
+pub mod groups;
 pub mod users;
 
 use axum::body::Bytes;
@@ -82,6 +83,90 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
     })
 }
 
+/// `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5), as a GET of
+/// one resource or of a list sends them: comma-separated names, in any case,
+/// bare (`displayName`), dotted (`name.givenName`) or with their schema URN.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct Projection {
+    #[serde(default)]
+    pub attributes: Option<String>,
+    #[serde(default, rename = "excludedAttributes")]
+    pub excluded_attributes: Option<String>,
+}
+
+/// What is always returned, whatever is asked.
+const ALWAYS_RETURNED: [&str; 3] = ["schemas", "id", "meta"];
+
+fn attribute_names(list: &str) -> Vec<(String, Option<String>)> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            // `urn:…:User:name.givenName` → `name.givenName`.
+            let bare = if a.starts_with("urn:") {
+                a.rsplit(':').next().unwrap_or(a)
+            } else {
+                a
+            };
+            match bare.split_once('.') {
+                Some((top, sub)) => (top.to_owned(), Some(sub.to_owned())),
+                None => (bare.to_owned(), None),
+            }
+        })
+        .collect()
+}
+
+impl Projection {
+    /// Whether the answer will carry `name` (to skip loading what is not
+    /// returned).
+    pub fn wants(&self, name: &str) -> bool {
+        if let Some(list) = &self.attributes {
+            return attribute_names(list)
+                .iter()
+                .any(|(top, _)| top.eq_ignore_ascii_case(name));
+        }
+        if let Some(list) = &self.excluded_attributes {
+            return !attribute_names(list)
+                .iter()
+                .any(|(top, sub)| sub.is_none() && top.eq_ignore_ascii_case(name));
+        }
+        true
+    }
+
+    /// Trims one resource to what was asked (`attributes` wins when both
+    /// are sent); `schemas`, `id` and `meta` always stay.
+    pub fn apply(&self, resource: &mut Value) {
+        let Some(obj) = resource.as_object_mut() else {
+            return;
+        };
+        let keep = |k: &str| ALWAYS_RETURNED.iter().any(|a| a.eq_ignore_ascii_case(k));
+        if let Some(list) = &self.attributes {
+            let names = attribute_names(list);
+            obj.retain(|k, _| keep(k) || names.iter().any(|(top, _)| top.eq_ignore_ascii_case(k)));
+        } else if let Some(list) = &self.excluded_attributes {
+            for (top, sub) in attribute_names(list) {
+                let Some(key) = obj
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(&top) && !keep(k))
+                    .cloned()
+                else {
+                    continue;
+                };
+                match sub {
+                    None => {
+                        obj.remove(&key);
+                    }
+                    Some(sub) => {
+                        if let Some(Value::Object(inner)) = obj.get_mut(&key) {
+                            inner.retain(|k, _| !k.eq_ignore_ascii_case(&sub));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// An instant as RFC 3339 (SCIM's `meta.created`).
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -105,6 +190,16 @@ pub fn base_url(state: &AppState) -> String {
 /// keeps the `Allow` header).
 pub async fn method_not_allowed() -> ScimError {
     ScimError::MethodNotAllowed
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3, searching every resource type at
+/// once) is not offered: a SCIM 501, which the RFC names for an operation a
+/// service provider does not support. Lists are `GET /Users` and
+/// `GET /Groups` with `filter`.
+pub async fn search_not_implemented(_client: crate::authz::ScimClient) -> ScimError {
+    ScimError::NotImplemented(
+        "POST /.search is not supported; list /Users or /Groups with a filter instead.",
+    )
 }
 
 /// Unknown paths under `/scim/v2`: a SCIM 404.
@@ -150,5 +245,45 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
             .await
             .map(|axum::extract::Query(v)| ScimQuery(v))
             .map_err(|_| ScimError::invalid_value("The query string is not valid."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn projection(attributes: Option<&str>, excluded: Option<&str>) -> Projection {
+        Projection {
+            attributes: attributes.map(str::to_owned),
+            excluded_attributes: excluded.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn projections_keep_or_drop_what_is_named_and_always_the_id() {
+        let user = serde_json::json!({
+            "schemas": ["s"], "id": "1", "meta": {}, "userName": "a@example.com",
+            "name": { "formatted": "A", "givenName": "A" }, "active": true,
+        });
+        let mut only = user.clone();
+        projection(
+            Some("USERNAME, urn:ietf:params:scim:schemas:core:2.0:User:active"),
+            None,
+        )
+        .apply(&mut only);
+        assert_eq!(
+            only,
+            serde_json::json!({
+                "schemas": ["s"], "id": "1", "meta": {}, "userName": "a@example.com", "active": true,
+            })
+        );
+        let mut without = user.clone();
+        projection(None, Some("name.givenName,active,id")).apply(&mut without);
+        assert_eq!(without["name"], serde_json::json!({ "formatted": "A" }));
+        assert!(without.get("active").is_none() && without["id"] == "1");
+        assert!(!projection(None, Some("Members")).wants("members"));
+        assert!(projection(None, Some("members.value")).wants("members"));
+        assert!(!projection(Some("displayName"), None).wants("members"));
+        assert!(projection(None, None).wants("members"));
     }
 }

@@ -25,7 +25,8 @@ use uuid::Uuid;
 use super::discovery::{MAX_RESULTS, USER_SCHEMA};
 use super::error::ScimError;
 use super::{
-    PATCH_SCHEMA, ScimBody, ScimJson, ScimPath, ScimQuery, attr, base_url, list_response, rfc3339,
+    PATCH_SCHEMA, Projection, ScimBody, ScimJson, ScimPath, ScimQuery, attr, base_url,
+    list_response, rfc3339,
 };
 use crate::authz::ScimClient;
 use crate::db::audit::Event;
@@ -173,6 +174,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, ScimJson(user_json(&state, &member))).into_response())
 }
 
+/// The query of a list (Users and Groups alike).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     #[serde(default)]
@@ -181,6 +183,8 @@ pub struct ListQuery {
     pub start_index: Option<String>,
     #[serde(default)]
     pub count: Option<String>,
+    #[serde(flatten)]
+    pub projection: Projection,
 }
 
 /// `userName eq "…"` or `externalId eq "…"` (attribute and operator names
@@ -250,7 +254,14 @@ pub async fn list_users(
         .db
         .scim_members(client.scope(), &filter, start - 1, count)
         .await?;
-    let resources = members.iter().map(|m| user_json(&state, m)).collect();
+    let resources = members
+        .iter()
+        .map(|m| {
+            let mut user = user_json(&state, m);
+            q.projection.apply(&mut user);
+            user
+        })
+        .collect();
     Ok(ScimJson(list_response(total, start, resources)))
 }
 
@@ -266,9 +277,12 @@ pub async fn get_user(
     State(state): State<AppState>,
     client: ScimClient,
     ScimPath(id): ScimPath,
+    ScimQuery(projection): ScimQuery<Projection>,
 ) -> Result<ScimJson, ScimError> {
     let m = member(&state, &client, user_id(&id)?).await?;
-    Ok(ScimJson(user_json(&state, &m)))
+    let mut user = user_json(&state, &m);
+    projection.apply(&mut user);
+    Ok(ScimJson(user))
 }
 
 /// The changes a PUT or PATCH asks for, checked in full before any is made.

@@ -120,8 +120,10 @@ async fn invitations_page(
             .await?,
         slug: scope.slug().to_owned(),
         pending,
+        // A SCIM-managed team is staffed by the identity provider only.
         teams: live
             .iter()
+            .filter(|t| !t.scim_managed)
             .map(|t| TeamOption {
                 id: t.id.to_string(),
                 name: t.name.clone(),
@@ -189,7 +191,7 @@ pub async fn create_invitation(
         .list_teams(owner.scope(), now)
         .await?
         .into_iter()
-        .filter(|t| t.deleted_at.is_none())
+        .filter(|t| t.deleted_at.is_none() && !t.scim_managed)
         .map(|t| (t.id, t.name))
         .collect();
     let mut team_ids = Vec::new();

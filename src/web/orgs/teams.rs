@@ -1,5 +1,11 @@
 //! `/orgs/{slug}/teams`: create, rename, delete (restorable for 30 days),
 //! and team membership (a team holds roles on workspaces; its members hold none of their own).
+//!
+//! A team made by the org's identity provider (`/scim/v2/Groups`) says so on
+//! its page and refuses rename, delete, restore and adding or removing a
+//! person (`OrgError::ScimManaged`, from `db::teams`): those change in the
+//! identity provider. Its service accounts and its workspace roles stay the
+//! owners' to edit — that is access, not membership.
 
 use askama::Template;
 use axum::extract::State;
@@ -28,7 +34,12 @@ pub struct TeamItem {
     pub name: String,
     pub member_count: i64,
     pub deleted: Option<Timestamp>,
+    pub scim_managed: bool,
 }
+
+/// What a hand edit of a SCIM-managed team is told.
+pub const SCIM_MANAGED: &str =
+    "This team is managed by your identity provider (SCIM): change its name and its members there.";
 
 fn team_item(t: &TeamRow, now: i64) -> TeamItem {
     TeamItem {
@@ -36,6 +47,7 @@ fn team_item(t: &TeamRow, now: i64) -> TeamItem {
         name: t.name.clone(),
         member_count: t.member_count,
         deleted: t.deleted_at.map(|d| Timestamp::new(d, now)),
+        scim_managed: t.scim_managed,
     }
 }
 
@@ -319,6 +331,19 @@ pub async fn rename_team(
             )
             .await;
         }
+        Err(OrgError::ScimManaged) => {
+            errors.add("name", SCIM_MANAGED);
+            return team_page(
+                &state,
+                &session,
+                &owner,
+                &team,
+                String::new(),
+                errors,
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
         Err(e) => return Err(e.into()),
     }
     session.flash(FlashKind::Success, "Team renamed.").await?;
@@ -337,8 +362,13 @@ pub async fn delete_team(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let team = load_team(&state, &owner, &id).await?;
-    let sudo = gate.check(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id))?;
-    if state
+    let back = format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id);
+    if team.scim_managed {
+        session.flash(FlashKind::Error, SCIM_MANAGED).await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let sudo = gate.check(&back)?;
+    match state
         .db
         .delete_team(
             owner.scope(),
@@ -352,17 +382,25 @@ pub async fn delete_team(
                 .from(&client.origin()),
             state.clock.unix(),
         )
-        .await?
+        .await
     {
-        session
-            .flash(
-                FlashKind::Success,
-                format!(
-                    "Team “{}” deleted. You can restore it for 30 days.",
-                    team.name
-                ),
-            )
-            .await?;
+        Ok(true) => {
+            session
+                .flash(
+                    FlashKind::Success,
+                    format!(
+                        "Team “{}” deleted. You can restore it for 30 days.",
+                        team.name
+                    ),
+                )
+                .await?;
+        }
+        Ok(false) => {}
+        Err(OrgError::ScimManaged) => {
+            session.flash(FlashKind::Error, SCIM_MANAGED).await?;
+            return Ok(Redirect::to(&back).into_response());
+        }
+        Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&format!("/orgs/{}/teams", owner.scope().slug())).into_response())
 }
@@ -406,6 +444,9 @@ pub async fn restore_team(
                     "Another team now has this name. Rename that one first.",
                 )
                 .await?;
+        }
+        Err(OrgError::ScimManaged) => {
+            session.flash(FlashKind::Error, SCIM_MANAGED).await?;
         }
         Err(e) => return Err(e.into()),
     }
@@ -483,6 +524,19 @@ pub async fn add_team_member(
             )
             .await;
         }
+        Err(OrgError::ScimManaged) => {
+            errors.add("email", SCIM_MANAGED);
+            return team_page(
+                &state,
+                &session,
+                &owner,
+                &team,
+                form.email,
+                errors,
+                StatusCode::CONFLICT,
+            )
+            .await;
+        }
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id)).into_response())
@@ -497,7 +551,7 @@ pub async fn remove_team_member(
 ) -> Result<Response, AppError> {
     let team = load_team(&state, &owner, &id).await?;
     let user_id = id_from(&user)?;
-    if !state
+    match state
         .db
         .remove_team_member(
             owner.scope(),
@@ -511,9 +565,18 @@ pub async fn remove_team_member(
                 .from(&client.origin()),
             state.clock.unix(),
         )
-        .await?
+        .await
     {
-        return Err(AppError::NotFound);
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::NotFound),
+        Err(OrgError::ScimManaged) => {
+            session.flash(FlashKind::Error, SCIM_MANAGED).await?;
+            return Ok(
+                Redirect::to(&format!("/orgs/{}/teams/{}", owner.scope().slug(), team.id))
+                    .into_response(),
+            );
+        }
+        Err(e) => return Err(e.into()),
     }
     session
         .flash(FlashKind::Success, "Removed from the team.")

@@ -1,7 +1,7 @@
 //! The `/scim/v2` rows: every SCIM route × {no token, a revoked token, the
 //! other org's token, acme's token}. Without a live token every route is a
-//! SCIM 401; another org's token gets 404 for acme's user ids and changes
-//! nothing; acme's token reaches the handler.
+//! SCIM 401; another org's token gets 404 for acme's user and group ids and
+//! changes nothing; acme's token reaches the handler.
 
 use axum::http::{Method, StatusCode};
 use gatehouse::router::tables;
@@ -18,6 +18,8 @@ pub enum Row {
     Org,
     /// `/Users/{id}`: 404 for another org's token.
     User,
+    /// `/Groups/{id}`: 404 for another org's token.
+    Group,
 }
 
 pub fn row(method: &str, path: &str) -> Option<Row> {
@@ -28,11 +30,18 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         | ("GET", "/scim/v2/Schemas")
         | ("GET", "/scim/v2/Schemas/{id}")
         | ("GET", "/scim/v2/Users")
-        | ("POST", "/scim/v2/Users") => Row::Org,
+        | ("POST", "/scim/v2/Users")
+        | ("GET", "/scim/v2/Groups")
+        | ("POST", "/scim/v2/Groups")
+        | ("POST", "/scim/v2/.search") => Row::Org,
         ("GET", "/scim/v2/Users/{id}")
         | ("PUT", "/scim/v2/Users/{id}")
         | ("PATCH", "/scim/v2/Users/{id}")
         | ("DELETE", "/scim/v2/Users/{id}") => Row::User,
+        ("GET", "/scim/v2/Groups/{id}")
+        | ("PUT", "/scim/v2/Groups/{id}")
+        | ("PATCH", "/scim/v2/Groups/{id}")
+        | ("DELETE", "/scim/v2/Groups/{id}") => Row::Group,
         _ => return None,
     })
 }
@@ -54,6 +63,8 @@ pub async fn walk(app: &TestApp, w: &mut World) {
         .submit(page, &format!("{page}/{old}/revoke"), &[])
         .await
         .assert_redirect(page);
+    // A group of acme's, made by its identity provider, with Grace on it.
+    let group = crate::scim_groups::create_group(app, &acme, "Provisioned", &[&w.grace_id]).await;
     let before = snapshot(app).await;
     let body = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -62,9 +73,12 @@ pub async fn walk(app: &TestApp, w: &mut World) {
     });
     for (method, path) in tables::scim().routes() {
         let kind = row(method, path).unwrap();
-        let url = path
-            .trim_start_matches("/scim/v2")
-            .replace("{id}", &w.grace_id);
+        let id = if kind == Row::Group {
+            &group
+        } else {
+            &w.grace_id
+        };
+        let url = path.trim_start_matches("/scim/v2").replace("{id}", id);
         for bearer in [None, Some(revoked.as_str()), Some("gtk_nonsense")] {
             let res = scim(app, method_of(method), &url, bearer, Some(body.clone())).await;
             assert_eq!(
@@ -86,7 +100,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             Some(body.clone()),
         )
         .await;
-        if kind == Row::User {
+        if kind != Row::Org {
             assert_eq!(
                 res.status,
                 StatusCode::NOT_FOUND,
@@ -94,7 +108,7 @@ pub async fn walk(app: &TestApp, w: &mut World) {
             );
         }
         assert!(
-            !res.contains("grace@example.com"),
+            !res.contains("grace@example.com") && !res.contains("Provisioned"),
             "globex's token {method} {path} leaked"
         );
     }
@@ -105,10 +119,12 @@ pub async fn walk(app: &TestApp, w: &mut World) {
     );
     // acme's token reads every document and its own member.
     for (method, path) in tables::scim().routes().iter().filter(|(m, _)| *m == "GET") {
-        let url = path
-            .trim_start_matches("/scim/v2")
-            .replace("{id}", &w.grace_id)
-            .replace("ResourceTypes/{id}", "ResourceTypes/User");
+        let id = if path.starts_with("/scim/v2/Groups") {
+            &group
+        } else {
+            &w.grace_id
+        };
+        let url = path.trim_start_matches("/scim/v2").replace("{id}", id);
         let url = if path.ends_with("/ResourceTypes/{id}") {
             "/ResourceTypes/User".to_owned()
         } else if path.ends_with("/Schemas/{id}") {
