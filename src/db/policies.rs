@@ -82,6 +82,21 @@ impl Db {
     }
 }
 
+impl Db {
+    /// How many members have no passkey (for the phishing-resistant policy).
+    pub async fn members_without_passkey(&self, scope: &OwnerScope) -> Result<i64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM memberships m WHERE m.org_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)",
+            )
+            .bind(scope.org_id())
+            .fetch_one(pool)
+            .await
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,20 +125,5 @@ mod tests {
         };
         assert!(now.relax(&passkeys));
         assert!(!passkeys.relax(&now));
-    }
-}
-
-impl Db {
-    /// How many members have no passkey (for the phishing-resistant policy).
-    pub async fn members_without_passkey(&self, scope: &OwnerScope) -> Result<i64, sqlx::Error> {
-        on_pool!(self, |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM memberships m WHERE m.org_id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)",
-            )
-            .bind(scope.org_id())
-            .fetch_one(pool)
-            .await
-        })
     }
 }
