@@ -33,6 +33,10 @@ pub enum AppError {
     /// answered by a redirect to the enrolment page.
     #[error("MFA enrolment required")]
     MfaEnrolmentRequired,
+    /// The org `slug` requires a passkey: answered by a redirect to adding
+    /// one, which says which org asks.
+    #[error("passkey required")]
+    PasskeyRequired { slug: String },
     /// An operator requires a new password first; answered by a redirect to
     /// the password page.
     #[error("password change required")]
@@ -87,6 +91,7 @@ impl From<Denied> for AppError {
             Denied::Unauthenticated { next } => AppError::Unauthenticated { next },
             Denied::SudoRequired { next } => AppError::SudoRequired { next },
             Denied::MfaEnrolmentRequired => AppError::MfaEnrolmentRequired,
+            Denied::PasskeyRequired { slug } => AppError::PasskeyRequired { slug },
             Denied::PasswordChangeRequired => AppError::PasswordChangeRequired,
             Denied::Moved { to } => AppError::Moved { to },
             Denied::OrgDisabled => AppError::OrgDisabled,
@@ -258,6 +263,9 @@ impl IntoResponse for AppError {
                 Redirect::to(&with_next(paths::SUDO, Some(&next))).into_response()
             }
             AppError::MfaEnrolmentRequired => Redirect::to(paths::MFA_ENROLMENT).into_response(),
+            AppError::PasskeyRequired { slug } => {
+                Redirect::to(&format!("{}/new?required_by={slug}", paths::PASSKEYS)).into_response()
+            }
             AppError::PasswordChangeRequired => {
                 Redirect::to(paths::PASSWORD_CHANGE).into_response()
             }

@@ -38,6 +38,7 @@ impl From<Denied> for ApiError {
             Denied::Forbidden
             | Denied::SudoRequired { .. }
             | Denied::MfaEnrolmentRequired
+            | Denied::PasskeyRequired { .. }
             | Denied::PasswordChangeRequired => ApiError::Forbidden {
                 code: "forbidden",
                 message: "This key may not do this.",
@@ -554,7 +555,8 @@ impl<S: RequiredScope> FromRequestParts<AppState> for ApiOrgKey<S> {
                         code: "mfa_required",
                         message: "This organization requires two-factor authentication (its \
                                   policy \"Require two-factor authentication for members\" \
-                                  applies to API keys): the key's owner must turn it on.",
+                                  applies to API keys), or a passkey where it requires a \
+                                  phishing-resistant factor: the key's owner must add it.",
                     });
                 }
                 (Principal::User(user.id), Some(row.membership))

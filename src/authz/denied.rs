@@ -26,6 +26,9 @@ pub enum Denied {
     /// An organization policy needs the user to have MFA on.
     #[error("MFA enrolment required")]
     MfaEnrolmentRequired,
+    /// The org `slug` requires a passkey of its members.
+    #[error("passkey required")]
+    PasskeyRequired { slug: String },
     /// The org's slug was renamed: the same path under its new slug (`to`),
     /// shown only to a member of the org (anyone else gets `NotFound`).
     #[error("moved permanently")]

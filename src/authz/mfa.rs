@@ -22,3 +22,19 @@ pub async fn require_mfa<'a>(
         Err(Denied::MfaEnrolmentRequired)
     }
 }
+
+/// `Ok` when `user` has a passkey; otherwise `Denied::PasskeyRequired`
+/// naming the org `slug` whose policy asks for it.
+pub async fn require_passkey<'a>(
+    state: &AppState,
+    user: &'a CurrentUser,
+    slug: &str,
+) -> Result<MfaEnrolled<'a>, Denied> {
+    if state.db.user_has_passkey(user.id()).await? {
+        Ok(MfaEnrolled::new(user))
+    } else {
+        Err(Denied::PasskeyRequired {
+            slug: slug.to_owned(),
+        })
+    }
+}

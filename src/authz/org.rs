@@ -16,7 +16,7 @@
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use crate::authz::mfa::require_mfa;
+use crate::authz::mfa::{require_mfa, require_passkey};
 use crate::authz::proof::DeletedOrgScope;
 use crate::authz::proof::OrgFacts;
 use crate::authz::{CurrentUser, Denied, OrgScope, OwnerScope, Principal};
@@ -44,6 +44,7 @@ pub(in crate::authz) fn scope_from_row(
             slug: row.slug,
             name: row.name,
             require_mfa: row.require_mfa,
+            require_passkey: row.require_passkey,
             max_key_lifetime_days: row.max_key_lifetime_days,
         },
     ))
@@ -68,7 +69,9 @@ pub(in crate::authz) async fn member_scope(
     }
     let scope = scope_from_row(Principal::User(user.id()), row).ok_or(Denied::NotFound)?;
     // The org's "members must use MFA" policy: before anything else.
-    if scope.require_mfa() {
+    if scope.require_passkey() {
+        require_passkey(state, user, scope.slug()).await?;
+    } else if scope.require_mfa() {
         require_mfa(state, user).await?;
     }
     Ok(scope)

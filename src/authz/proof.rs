@@ -172,6 +172,7 @@ pub(in crate::authz) struct OrgFacts {
     pub(in crate::authz) slug: String,
     pub(in crate::authz) name: String,
     pub(in crate::authz) require_mfa: bool,
+    pub(in crate::authz) require_passkey: bool,
     pub(in crate::authz) max_key_lifetime_days: Option<i64>,
 }
 
@@ -213,9 +214,15 @@ impl OrgScope {
     pub fn is_owner(&self) -> bool {
         self.role == OrgRole::Owner
     }
-    /// The org's policy: members must have MFA on.
+    /// The org's policy: members must have MFA on (implied by
+    /// `require_passkey`).
     pub fn require_mfa(&self) -> bool {
-        self.org.require_mfa
+        self.org.require_mfa || self.org.require_passkey
+    }
+    /// The org's policy: members must have a passkey (a phishing-resistant
+    /// factor).
+    pub fn require_passkey(&self) -> bool {
+        self.org.require_passkey
     }
     /// The org's policy: the longest lifetime a key bound to it may have.
     pub fn max_key_lifetime_days(&self) -> Option<i64> {

@@ -251,7 +251,8 @@ impl FromRequestParts<AppState> for ApiWorkspaceKey {
                 code: "mfa_required",
                 message: "This organization requires two-factor authentication (its policy \
                           \"Require two-factor authentication for members\" applies to API \
-                          keys): the key's owner must turn it on.",
+                          keys), or a passkey where it requires a phishing-resistant factor: \
+                          the key's owner must add it.",
             });
         }
         let org = scope_from_row(who, found.membership).ok_or(ApiError::NotFound)?;

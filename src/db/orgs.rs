@@ -23,6 +23,8 @@ pub struct MembershipRow {
     pub slug: String,
     pub name: String,
     pub require_mfa: bool,
+    /// Members must have a passkey (a phishing-resistant factor).
+    pub require_passkey: bool,
     pub max_key_lifetime_days: Option<i64>,
     pub role: String,
     /// When the platform disabled the org (its pages and keys are refused).
@@ -69,7 +71,9 @@ pub enum FirstOwner<'a> {
     },
 }
 
-/// A personal key's membership in its org, with its owner's MFA state.
+/// A personal key's membership in its org, with its owner's MFA state:
+/// `has_mfa` is whether they meet the org's policy (a passkey where the org
+/// requires one; otherwise a passkey or TOTP).
 #[derive(Debug, Clone, FromRow)]
 pub struct KeyMembershipRow {
     #[sqlx(flatten)]
@@ -113,7 +117,8 @@ impl Db {
     ) -> Result<Option<MembershipRow>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MembershipRow>(
-                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
+                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.require_passkey, \
+                 o.max_key_lifetime_days, \
                  m.role, o.disabled_at FROM orgs o JOIN memberships m ON m.org_id = o.id \
                  WHERE o.slug = $1 AND m.user_id = $2 AND o.deleted_at IS NULL \
                  AND m.suspended_at IS NULL",
@@ -137,9 +142,11 @@ impl Db {
     ) -> Result<Option<KeyMembershipRow>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, KeyMembershipRow>(
-                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
-                 m.role, o.disabled_at, (EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) \
-                 OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)) AS has_mfa \
+                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.require_passkey, \
+                 o.max_key_lifetime_days, \
+                 m.role, o.disabled_at, (EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) \
+                 OR (NOT o.require_passkey \
+                     AND EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id))) AS has_mfa \
                  FROM orgs o JOIN memberships m ON m.org_id = o.id \
                  WHERE o.slug = $1 AND m.user_id = $2 AND o.id = $3 AND o.deleted_at IS NULL \
                  AND m.suspended_at IS NULL",
@@ -163,7 +170,8 @@ impl Db {
     ) -> Result<Option<MembershipRow>, sqlx::Error> {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, MembershipRow>(
-                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.max_key_lifetime_days, \
+                "SELECT o.id AS org_id, o.slug, o.name, o.require_mfa, o.require_passkey, \
+                 o.max_key_lifetime_days, \
                  sa.role, o.disabled_at FROM orgs o JOIN service_accounts sa ON sa.org_id = o.id \
                  AND sa.id = $3 AND sa.deleted_at IS NULL WHERE o.slug = $1 AND o.id = $2 \
                  AND o.deleted_at IS NULL",

@@ -52,7 +52,8 @@ pub enum Removal {
     Removed,
     NotFound,
     /// It is the person's last second factor and an org of theirs requires
-    /// MFA: nothing was removed.
+    /// MFA, or their last passkey and an org requires one: nothing was
+    /// removed.
     LastFactorRequired,
 }
 
@@ -191,9 +192,9 @@ impl Db {
                 let stranded: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM memberships m JOIN orgs o ON o.id = m.org_id \
                      WHERE m.user_id = $1 AND m.suspended_at IS NULL AND o.deleted_at IS NULL \
-                     AND o.require_mfa \
                      AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = $1) \
-                     AND NOT EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = $1)",
+                     AND (o.require_passkey OR (o.require_mfa \
+                          AND NOT EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = $1)))",
                 )
                 .bind(user.id())
                 .fetch_one(&mut *tx)

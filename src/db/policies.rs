@@ -12,6 +12,8 @@ use crate::authz::proof::OwnerScope;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
 pub struct Policies {
     pub require_mfa: bool,
+    /// Members must have a passkey (a phishing-resistant factor).
+    pub require_passkey: bool,
     pub max_key_lifetime_days: Option<i64>,
 }
 
@@ -25,7 +27,9 @@ impl Policies {
             (Some(_), None) => true,
             (Some(old), Some(new)) => new > old,
         };
-        (before.require_mfa && !self.require_mfa) || longer
+        (before.require_mfa && !self.require_mfa)
+            || (before.require_passkey && !self.require_passkey)
+            || longer
     }
 }
 
@@ -41,17 +45,19 @@ impl Db {
     ) -> Result<Policies, sqlx::Error> {
         in_tx!(self, |tx| {
             let before = sqlx::query_as::<_, Policies>(
-                "SELECT require_mfa, max_key_lifetime_days FROM orgs WHERE id = $1",
+                "SELECT require_mfa, require_passkey, max_key_lifetime_days FROM orgs WHERE id = $1",
             )
             .bind(scope.org_id())
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(
-                "UPDATE orgs SET require_mfa = $1, max_key_lifetime_days = $2 WHERE id = $3",
+                "UPDATE orgs SET require_mfa = $1, max_key_lifetime_days = $2, \
+                 require_passkey = $4 WHERE id = $3",
             )
             .bind(new.require_mfa)
             .bind(new.max_key_lifetime_days)
             .bind(scope.org_id())
+            .bind(new.require_passkey)
             .execute(&mut *tx)
             .await?;
             if before != new {
@@ -76,6 +82,21 @@ impl Db {
     }
 }
 
+impl Db {
+    /// How many members have no passkey (for the phishing-resistant policy).
+    pub async fn members_without_passkey(&self, scope: &OwnerScope) -> Result<i64, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM memberships m WHERE m.org_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id)",
+            )
+            .bind(scope.org_id())
+            .fetch_one(pool)
+            .await
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +104,7 @@ mod tests {
     fn p(require_mfa: bool, days: Option<i64>) -> Policies {
         Policies {
             require_mfa,
+            require_passkey: false,
             max_key_lifetime_days: days,
         }
     }
@@ -97,5 +119,11 @@ mod tests {
         assert!(p(false, Some(30)).relax(&now));
         assert!(!p(true, Some(365)).relax(&p(false, None)));
         assert!(!p(false, None).relax(&p(false, None)));
+        let passkeys = Policies {
+            require_passkey: true,
+            ..now
+        };
+        assert!(now.relax(&passkeys));
+        assert!(!passkeys.relax(&now));
     }
 }

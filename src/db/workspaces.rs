@@ -92,6 +92,7 @@ struct KeyAccessLine {
     org_slug: String,
     org_name: String,
     require_mfa: bool,
+    require_passkey: bool,
     max_key_lifetime_days: Option<i64>,
     disabled_at: Option<i64>,
     role: String,
@@ -146,7 +147,7 @@ macro_rules! key_access_sql {
     ($principal_join:literal, $role:literal, $has_mfa:literal, $members:literal, $member_col:literal) => {
         concat!(
             "SELECT o.id AS org_id, o.slug AS org_slug, o.name AS org_name, o.require_mfa, \
-             o.max_key_lifetime_days, o.disabled_at, ",
+             o.require_passkey, o.max_key_lifetime_days, o.disabled_at, ",
             $role,
             " AS role, ",
             $has_mfa,
@@ -212,8 +213,9 @@ impl Db {
                 key_access_sql!(
                     "JOIN memberships m ON m.org_id = o.id AND m.user_id = $2 AND m.suspended_at IS NULL",
                     "m.role",
-                    "(EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id) \
-                     OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id))",
+                    "(EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id) \
+                     OR (NOT o.require_passkey \
+                         AND EXISTS (SELECT 1 FROM user_mfa f WHERE f.user_id = m.user_id)))",
                     "team_members",
                     "user_id"
                 ),
@@ -249,6 +251,7 @@ impl Db {
             slug: first.org_slug.clone(),
             name: first.org_name.clone(),
             require_mfa: first.require_mfa,
+            require_passkey: first.require_passkey,
             max_key_lifetime_days: first.max_key_lifetime_days,
             role: first.role.clone(),
             disabled_at: first.disabled_at,

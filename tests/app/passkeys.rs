@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+use gatehouse::clock::Clock;
+
 use crate::helpers::*;
 
 /// The test app's public URL, and so the only accepted origin.
@@ -636,7 +638,7 @@ async fn renaming_checks_the_name_and_the_last_required_factor_stays() {
             .await
             .assert_redirect("/account/security#passkeys");
         let page = ada.get("/account/security").await;
-        assert!(page.contains("is your only second factor"));
+        assert!(page.contains("is your only second factor (or your only passkey)"));
         assert_eq!(app.count("SELECT COUNT(*) FROM passkeys").await, 1);
 
         // With a second passkey, the first can go, with a notice.
@@ -664,6 +666,167 @@ async fn renaming_checks_the_name_and_the_last_required_factor_stays() {
             .await;
         assert!(res.location().unwrap().starts_with("/sudo"));
         drop(passkey);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_org_can_require_a_passkey_and_sends_members_without_one_to_add_it() {
+    each_engine(|app| async move {
+        let (mut ada, mut grace, _olga) = crate::orgs::two_orgs(&app).await;
+        // Grace has TOTP and a key bound to acme: enough for "require MFA".
+        let enrolled = crate::mfa::enrol(&app, &mut grace).await;
+        app.clock.advance(30);
+        let key = grace.create_bound_key(&["teams:read"], "acme", &[]).await;
+        let teams = |token: String| {
+            let router = app.router.clone();
+            async move {
+                api(
+                    &router,
+                    axum::http::Method::GET,
+                    "/v1/orgs/acme/teams",
+                    Some(&token),
+                    None,
+                )
+                .await
+            }
+        };
+        assert_eq!(teams(key.clone()).await.status, StatusCode::OK);
+
+        // The owner needs a passkey of her own first.
+        let res = ada
+            .submit(
+                "/orgs/acme/settings",
+                "/orgs/acme/settings",
+                &[("require_passkey", "on")],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("Add a passkey to your own account first"));
+        ada.sudo(PASSWORD, "/account")
+            .await
+            .assert_redirect("/account");
+        let mut ada_key = ada.add_passkey("Ada's laptop").await;
+        ada.submit(
+            "/orgs/acme/settings",
+            "/orgs/acme/settings",
+            &[("require_passkey", "on")],
+        )
+        .await
+        .assert_redirect("/orgs/acme/settings");
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM orgs WHERE slug = 'acme' AND require_passkey = TRUE \
+                 AND require_mfa = TRUE"
+            )
+            .await,
+            1
+        );
+        let page = ada.get("/orgs/acme/settings").await;
+        assert!(page.contains("1 member does not have a passkey yet."));
+
+        // Grace's TOTP is not enough now: her pages send her to add a
+        // passkey (saying which org asks), and her key stops.
+        grace
+            .get("/orgs/acme")
+            .await
+            .assert_redirect("/account/security/passkeys/new?required_by=acme");
+        let res = teams(key.clone()).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN);
+        assert_eq!(json_of(&res)["error"]["code"], "mfa_required");
+        let code = crate::mfa::totp_at(&enrolled.secret, app.clock.unix());
+        grace
+            .sudo_with_code(PASSWORD, &code, "/account")
+            .await
+            .assert_redirect("/account");
+        let page = grace
+            .get("/account/security/passkeys/new?required_by=acme")
+            .await;
+        assert!(page.contains("requires a passkey of its members"));
+        let mut authenticator = Authenticator::new();
+        let credential =
+            authenticator.register(&options_in(&page.body, "/account/security/passkeys"));
+        grace
+            .post(
+                "/account/security/passkeys",
+                &[
+                    ("name", "Grace's phone"),
+                    ("credential", &credential),
+                    ("required_by", "acme"),
+                ],
+            )
+            .await
+            .assert_redirect("/orgs/acme");
+        grace.get("/orgs/acme").await.assert_status(StatusCode::OK);
+        assert_eq!(teams(key).await.status, StatusCode::OK);
+
+        // Her only passkey stays while acme requires one, TOTP or not.
+        let id = crate::matrix::id_where(
+            &app,
+            "SELECT id FROM passkeys WHERE name = $1",
+            "Grace's phone",
+        )
+        .await;
+        grace.get("/account/security").await;
+        grace
+            .post(&format!("/account/security/passkeys/{id}/remove"), &[])
+            .await
+            .assert_redirect("/account/security#passkeys");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM passkeys WHERE name = 'Grace''s phone'")
+                .await,
+            1
+        );
+
+        // Loosening the policy needs sudo mode.
+        ada.post("/sudo/leave", &[]).await;
+        let res = ada
+            .submit("/orgs/acme/settings", "/orgs/acme/settings", &[])
+            .await;
+        assert!(res.location().unwrap().starts_with("/sudo"));
+        ada.sudo_with_passkey(&mut ada_key).await;
+        ada.submit("/orgs/acme/settings", "/orgs/acme/settings", &[])
+            .await
+            .assert_redirect("/orgs/acme/settings");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM orgs WHERE slug = 'acme' AND require_passkey = TRUE")
+                .await,
+            0
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_passkey_only_account_is_deleted_with_its_passkey() {
+    each_engine(|app| async move {
+        let (mut ada, mut passkey) = ada_with_passkey(&app).await;
+        let page = ada.get("/account/delete").await;
+        assert!(page.contains("Delete my account with your passkey"));
+        // The password alone is not enough.
+        let res = ada.post("/account/delete", &[("password", PASSWORD)]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(res.contains("Your browser sent no passkey"));
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
+                .await,
+            1
+        );
+        let credential = passkey.assert(&options_in(&res.body, "/account/delete"));
+        ada.post(
+            "/account/delete",
+            &[("password", PASSWORD), ("credential", &credential)],
+        )
+        .await
+        .assert_redirect("/account/deleted");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
+                .await,
+            0
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM passkeys").await, 0);
         app
     })
     .await;

@@ -45,8 +45,8 @@ async fn an_owner_saves_policies_and_the_change_is_audited_with_before_and_after
         );
         assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'policy.updated' AND org_id IS NOT NULL \
-                AND detail LIKE '%\"before\":{\"max_key_lifetime_days\":null,\"require_mfa\":false}%' \
-                AND detail LIKE '%\"after\":{\"max_key_lifetime_days\":90,\"require_mfa\":true}%'")
+                AND detail LIKE '%\"before\":{\"max_key_lifetime_days\":null,\"require_mfa\":false,\"require_passkey\":false}%' \
+                AND detail LIKE '%\"after\":{\"max_key_lifetime_days\":90,\"require_mfa\":true,\"require_passkey\":false}%'")
                 .await,
             1
         );

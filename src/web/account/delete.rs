@@ -2,13 +2,16 @@
 //!
 //! The page first says what will go (sessions, keys, memberships) and which
 //! organizations block it. The form asks for the current password, and a
-//! TOTP or backup code when MFA is on: sudo mode alone is not enough, so a
+//! TOTP or backup code when TOTP is on — or, for an account whose only
+//! second factor is a passkey, the passkey: sudo mode alone is not enough, so a
 //! session left open on a shared computer cannot delete the account. Three
 //! attempts per hour per user; the password check also charges the sign-in
 //! failure counters, as sudo does. The erasure is one transaction
 //! (`Db::delete_account`); afterwards the session is ended and a public
 //! confirmation page is shown.
 
+use crate::web::auth::mfa::passkey_options;
+use crate::web::auth::passkey::{Expect, check, message};
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -45,6 +48,9 @@ pub struct DeletePage {
     pub memberships: Vec<Item>,
     pub blocking: Vec<BlockingOrganization>,
     pub needs_code: bool,
+    /// The account's only second factor is a passkey: the options of the
+    /// ceremony the form runs before it is sent.
+    pub passkey_options: Option<String>,
     pub errors: FieldErrors,
 }
 
@@ -54,6 +60,14 @@ pub struct DeleteForm {
     pub password: Password,
     #[serde(default)]
     pub code: String,
+    /// The passkey's response, for a passkey-only account.
+    #[serde(default)]
+    pub credential: String,
+}
+
+/// Whether the account's only second factor is a passkey.
+async fn passkey_only(state: &AppState, user: &CurrentUser) -> Result<bool, AppError> {
+    Ok(!state.db.user_has_totp(user.id()).await? && state.db.user_has_passkey(user.id()).await?)
 }
 
 async fn delete_page(
@@ -97,6 +111,11 @@ async fn delete_page(
         memberships: Vec::new(),
         blocking: state.db.organizations_blocking_deletion(user).await?,
         needs_code: state.db.user_has_totp(user.id()).await?,
+        passkey_options: if passkey_only(state, user).await? {
+            passkey_options(state, session, user.id(), now).await?
+        } else {
+            None
+        },
         errors,
     };
     render(status, &page)
@@ -157,6 +176,20 @@ pub async fn delete_account(
             "That code is not right, or it was already used. Enter the current code from your \
              authenticator app, or a backup code.",
         ),
+    }
+    // A passkey-only account proves its second factor with the passkey.
+    if errors.is_empty() && passkey_only(&state, &user).await? {
+        let checked = check(
+            &state,
+            &session,
+            &client,
+            Expect::User(user.id()),
+            &form.credential,
+        )
+        .await?;
+        if let Err(e) = checked {
+            errors.add("passkey", message(&e));
+        }
     }
     if !errors.is_empty() {
         let failed = Event::by(user.actor())

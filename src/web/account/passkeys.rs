@@ -20,7 +20,7 @@ use crate::db::passkeys::{NewPasskey, Removal};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::auth::passkey::message;
-use crate::web::extract::{Form, Path};
+use crate::web::extract::{Form, Path, Query};
 use crate::web::{ClientInfo, FieldErrors, PageContext, Section, render};
 
 const SECURITY_PAGE: &str = "/account/security";
@@ -31,6 +31,8 @@ pub const MAX_NAME_CHARS: usize = 64;
 #[template(path = "account/passkey_new.html")]
 pub struct NewPasskeyPage {
     pub ctx: PageContext,
+    /// The org whose policy sent the person here, if one did.
+    pub required_by: Option<String>,
     pub name: String,
     /// The options of the registration ceremony, for the page's script.
     pub options: String,
@@ -41,8 +43,23 @@ pub struct NewPasskeyPage {
 pub struct RegisterForm {
     #[serde(default)]
     pub name: String,
+    /// The org whose policy sent the person here: where they go after.
+    #[serde(default)]
+    pub required_by: String,
     #[serde(default)]
     pub credential: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RequiredByQuery {
+    pub required_by: Option<String>,
+}
+
+/// An org slug as a policy redirect names it (anything else is dropped).
+fn org_slug(raw: &str) -> Option<String> {
+    crate::domain::Slug::parse(raw.trim())
+        .ok()
+        .map(|s| s.as_str().to_owned())
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +84,7 @@ async fn new_page(
     state: &AppState,
     session: &AppSession,
     user: &CurrentUser,
+    required_by: Option<String>,
     name: String,
     errors: FieldErrors,
     status: StatusCode,
@@ -92,6 +110,7 @@ async fn new_page(
         .await?;
     let page = NewPasskeyPage {
         ctx: PageContext::new(state, session, Some(user), Section::Security).await?,
+        required_by,
         name,
         options,
         errors,
@@ -103,11 +122,13 @@ pub async fn show_new(
     State(state): State<AppState>,
     session: AppSession,
     user: SudoUser,
+    Query(q): Query<RequiredByQuery>,
 ) -> Result<Response, AppError> {
     new_page(
         &state,
         &session,
         &user,
+        q.required_by.as_deref().and_then(org_slug),
         String::new(),
         FieldErrors::new(),
         StatusCode::OK,
@@ -154,6 +175,7 @@ pub async fn register(
             &state,
             &session,
             &user,
+            org_slug(&form.required_by),
             form.name.trim().to_owned(),
             errors,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -195,6 +217,7 @@ pub async fn register(
             &state,
             &session,
             &user,
+            org_slug(&form.required_by),
             name,
             errors,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -207,7 +230,12 @@ pub async fn register(
             format!("Passkey \u{201c}{name}\u{201d} added. You can now sign in with it."),
         )
         .await?;
-    Ok(Redirect::to(&format!("{SECURITY_PAGE}#passkeys")).into_response())
+    // Back to the org whose policy asked for it, if one did.
+    let to = match org_slug(&form.required_by) {
+        Some(slug) => format!("/orgs/{slug}"),
+        None => format!("{SECURITY_PAGE}#passkeys"),
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 fn registration_message(e: &PasskeyError) -> &'static str {
@@ -324,9 +352,9 @@ pub async fn remove(
                 .flash(
                     FlashKind::Error,
                     format!(
-                        "\u{201c}{}\u{201d} was not removed: it is your only second factor, and \
-                         an organization you belong to requires two-factor authentication. Add \
-                         another passkey or an authenticator app first.",
+                        "\u{201c}{}\u{201d} was not removed: it is your only second factor (or \
+                         your only passkey), and an organization you belong to requires it. Add \
+                         another passkey first.",
                         passkey.name
                     ),
                 )

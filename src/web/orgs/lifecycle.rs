@@ -50,7 +50,7 @@ pub async fn rename_org(
                 state,
                 session,
                 owner,
-                owner.scope().require_mfa(),
+                (owner.scope().require_mfa(), owner.scope().require_passkey()),
                 owner
                     .scope()
                     .max_key_lifetime_days()

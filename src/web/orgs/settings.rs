@@ -35,8 +35,10 @@ pub struct SettingsPage {
     pub ctx: PageContext,
     pub slug: String,
     pub require_mfa: bool,
+    pub require_passkey: bool,
     pub max_key_lifetime_days: String,
     pub without_mfa: i64,
+    pub without_passkey: i64,
     pub errors: FieldErrors,
     /// The rename form's values, and its errors (apart from the policies').
     pub rename: RenameForm,
@@ -67,6 +69,9 @@ pub struct PolicyForm {
     /// A checkbox: present ("on") when checked, absent otherwise.
     #[serde(default)]
     pub require_mfa: Option<String>,
+    /// A checkbox: members must have a passkey.
+    #[serde(default)]
+    pub require_passkey: Option<String>,
     #[serde(default)]
     pub max_key_lifetime_days: String,
 }
@@ -88,7 +93,7 @@ pub(super) async fn settings_page(
     state: &AppState,
     session: &AppSession,
     owner: &OrgOwner,
-    require_mfa: bool,
+    (require_mfa, require_passkey): (bool, bool),
     max_key_lifetime_days: String,
     errors: FieldErrors,
     rename: (RenameForm, FieldErrors),
@@ -105,8 +110,10 @@ pub(super) async fn settings_page(
         .await?,
         slug: owner.scope().slug().to_owned(),
         require_mfa,
+        require_passkey,
         max_key_lifetime_days,
         without_mfa: state.db.members_without_mfa(owner.scope()).await?,
+        without_passkey: state.db.members_without_passkey(owner.scope()).await?,
         errors,
         rename: rename.0,
         rename_errors: rename.1,
@@ -122,9 +129,12 @@ pub async fn show_settings(
     // A loosening sent without sudo comes back with its values.
     let (require_mfa, days) =
         match take_stashed_form::<PolicyForm>(&session, &form_page(&owner)).await? {
-            Some(form) => (form.require_mfa.is_some(), form.max_key_lifetime_days),
+            Some(form) => (
+                (form.require_mfa.is_some(), form.require_passkey.is_some()),
+                form.max_key_lifetime_days,
+            ),
             None => (
-                owner.scope().require_mfa(),
+                (owner.scope().require_mfa(), owner.scope().require_passkey()),
                 owner
                     .scope()
                     .max_key_lifetime_days()
@@ -160,7 +170,9 @@ pub async fn update_settings(
     client: ClientInfo,
     Form(form): Form<PolicyForm>,
 ) -> Result<Response, AppError> {
-    let require_mfa = form.require_mfa.is_some();
+    let require_passkey = form.require_passkey.is_some();
+    // A passkey is a second factor: requiring one requires MFA.
+    let require_mfa = form.require_mfa.is_some() || require_passkey;
     let mut errors = FieldErrors::new();
     let max_days = errors.check(
         "max_key_lifetime_days",
@@ -169,6 +181,12 @@ pub async fn update_settings(
     // Like GitHub: an owner turns the requirement on only with MFA of their
     // own, or the next page would send them to enrolment and lock them out
     // of the settings they just saved.
+    if require_passkey && !state.db.user_has_passkey(owner.user().id()).await? {
+        errors.add(
+            "require_passkey",
+            "Add a passkey to your own account first (Account → Security → Passkeys).",
+        );
+    }
     if require_mfa && !state.db.user_has_mfa(owner.user().id()).await? {
         errors.add(
             "require_mfa",
@@ -180,7 +198,7 @@ pub async fn update_settings(
             &state,
             &session,
             &owner,
-            require_mfa,
+            (require_mfa, require_passkey),
             form.max_key_lifetime_days,
             errors,
             (RenameForm::current(&owner), FieldErrors::new()),
@@ -190,10 +208,12 @@ pub async fn update_settings(
     };
     let after = Policies {
         require_mfa,
+        require_passkey,
         max_key_lifetime_days: max_days,
     };
     let current = Policies {
         require_mfa: owner.scope().require_mfa(),
+        require_passkey: owner.scope().require_passkey(),
         max_key_lifetime_days: owner.scope().max_key_lifetime_days(),
     };
     if after.relax(&current) {
@@ -207,10 +227,12 @@ pub async fn update_settings(
             .detail(json!({
                 "before": {
                     "require_mfa": before.require_mfa,
+                    "require_passkey": before.require_passkey,
                     "max_key_lifetime_days": before.max_key_lifetime_days,
                 },
                 "after": {
                     "require_mfa": after.require_mfa,
+                    "require_passkey": after.require_passkey,
                     "max_key_lifetime_days": after.max_key_lifetime_days,
                 },
             }))
@@ -221,7 +243,17 @@ pub async fn update_settings(
         .update_policies(owner.scope(), after, updated, state.clock.unix())
         .await?;
     let without = state.db.members_without_mfa(owner.scope()).await?;
-    let message = if require_mfa && !before.require_mfa && without > 0 {
+    let without_passkey = state.db.members_without_passkey(owner.scope()).await?;
+    let message = if require_passkey && !before.require_passkey && without_passkey > 0 {
+        format!(
+            "Policies saved. {without_passkey} {} without a passkey will be asked to add one when they next open the organization.",
+            if without_passkey == 1 {
+                "member"
+            } else {
+                "members"
+            }
+        )
+    } else if require_mfa && !before.require_mfa && without > 0 {
         format!(
             "Policies saved. {without} {} without two-factor authentication will be asked to set it up when they next open the organization.",
             if without == 1 { "member" } else { "members" }
