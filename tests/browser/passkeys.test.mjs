@@ -94,4 +94,26 @@ scenario('passkeys', (s) => {
     assert.equal(back.status, 200);
     expectAt(page, '/account/security/passkeys/new');
   });
+
+  s.step('creates an organization and requires passkeys of its members', async () => {
+    if (!js) return;
+    const { page } = s;
+    await s.clickAndVisit(accountNavLink(page, 'Organizations'), 'account-orgs');
+    await field(page, 'Organization name').fill('Harvard Mark I');
+    await field(page, 'Address').fill('mark-one');
+    await s.clickAndVisit(button(page, 'Create organization'), 'org-overview');
+    expectAt(page, '/orgs/mark-one');
+    await s.open('/orgs/mark-one/settings', 'org-settings');
+    const box = page.getByLabel('Require a phishing-resistant factor (passkeys) for members', { exact: true });
+    assert.equal(await box.isChecked(), false, 'off by default');
+    await box.check();
+    const saved = await s.clickAndVisit(button(page, 'Save policies'), 'org-settings-saved');
+    assert.equal(saved.status, 200);
+    await expectFlash(page, 'Policies saved.');
+    assert.equal(await page.getByLabel('Require a phishing-resistant factor (passkeys) for members', { exact: true }).isChecked(), true);
+    // She has a passkey, so the org's pages stay open to her.
+    const overview = await s.open('/orgs/mark-one', 'org-overview-with-policy');
+    assert.equal(overview.status, 200);
+    expectAt(page, '/orgs/mark-one');
+  });
 });
