@@ -79,6 +79,8 @@ pub fn public() -> RouteTable {
         .post("/password/forgot", auth::recovery::request_reset)
         .get("/password/reset/{token}", auth::recovery::show_reset)
         .post("/password/reset/{token}", auth::recovery::reset_password)
+        .get("/password/setup/{token}", auth::recovery::show_setup)
+        .post("/password/setup/{token}", auth::recovery::set_up_password)
         .get("/email/verify/{token}", auth::verification::show_verify)
         .post("/email/verify/{token}", auth::verification::confirm_verify)
         .get("/invitations/{token}", invitations::show_invitation)

@@ -86,6 +86,8 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         ("GET", "/password/forgot") | ("POST", "/password/forgot") => Expect::Served,
         ("GET", "/password/reset/{token}")
         | ("POST", "/password/reset/{token}")
+        | ("GET", "/password/setup/{token}")
+        | ("POST", "/password/setup/{token}")
         | ("GET", "/email/verify/{token}")
         | ("POST", "/email/verify/{token}") => Expect::NotFound,
         // Sudo and sign-out are for someone signed in.
