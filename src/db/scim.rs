@@ -546,10 +546,15 @@ impl Db {
 
     /// `active: true`: lifts a suspension (the revoked keys stay revoked).
     /// False when not a member; a member who is not suspended is unchanged.
+    ///
+    /// An account that has no password and was never sent a set-up link
+    /// (it was provisioned inactive) gets `setup` in the same transaction:
+    /// its first activation is when its person can use it.
     pub async fn restore_member(
         &self,
         scope: &ScimScope,
         user_id: Uuid,
+        setup: &NewLink<'_>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -573,6 +578,18 @@ impl Db {
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;
+                    let email: Option<String> = sqlx::query_scalar(
+                        "SELECT email FROM users u WHERE u.id = $1 AND u.password_hash = '' \
+                         AND u.disabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM user_tokens t \
+                         WHERE t.user_id = u.id AND t.purpose = $2)",
+                    )
+                    .bind(user_id)
+                    .bind(setup.purpose.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(email) = email {
+                        insert_link!(tx, user_id, &email, setup, now);
+                    }
                     insert_event!(&mut *tx, &event, now)?;
                 }
             }

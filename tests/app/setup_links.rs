@@ -199,7 +199,8 @@ async fn a_set_up_link_sets_only_its_own_account() {
 }
 
 #[tokio::test]
-async fn linking_an_existing_account_or_provisioning_inactive_sends_no_set_up_link() {
+async fn linking_an_existing_account_sends_no_set_up_link_and_an_inactive_one_gets_it_at_activation()
+ {
     each_engine_with_sink(|app, sink| async move {
         let (mut ada, _, _) = two_orgs(&app).await;
         registered(&app, "eve@example.com", "Eve").await;
@@ -231,6 +232,36 @@ async fn linking_an_existing_account_or_provisioning_inactive_sends_no_set_up_li
                 .await,
             0
         );
+
+        // Its first activation is when the sleeper can use the account:
+        // the link comes then, once.
+        let id = json_of(&res)["id"].as_str().unwrap().to_owned();
+        let activate = |active: bool| {
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "replace", "value": { "active": active } }],
+            })
+        };
+        for active in [true, false, true] {
+            let res = scim(
+                &app,
+                Method::PATCH,
+                &format!("/Users/{id}"),
+                Some(&token),
+                Some(activate(active)),
+            )
+            .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        }
+        let link = setup_link(&app, &sink, "sleeper@example.com", ACME_SUBJECT).await;
+        assert_eq!(
+            sink.to("sleeper@example.com").len(),
+            1,
+            "one link, not one per activation"
+        );
+        set_password(&mut app.client(), &link, NEW_PASSWORD)
+            .await
+            .assert_redirect("/login");
         app
     })
     .await;

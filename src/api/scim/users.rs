@@ -137,6 +137,23 @@ fn display_name(body: &Map<String, Value>, email: &Email) -> Result<String, Scim
     Ok(chosen)
 }
 
+/// A set-up link for `email` (its secret and message) naming the org, for
+/// storage to keep or drop in the transaction that decides.
+async fn setup_link(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    scope: &crate::authz::proof::ScimScope,
+) -> Result<(String, crate::db::outbox::NewMail), ScimError> {
+    let org = state.db.scim_org_name(scope).await?;
+    Ok(mail::new_setup_link(
+        &state.config.public_url(),
+        email,
+        name,
+        Some(&org),
+    )?)
+}
+
 pub async fn create_user(
     State(state): State<AppState>,
     client: ScimClient,
@@ -166,13 +183,7 @@ pub async fn create_user(
     };
     // Made whether or not an account is created (only then is it stored and
     // sent): the account's person sets their first password with it.
-    let org = state.db.scim_org_name(scope).await?;
-    let (token, message) = mail::new_setup_link(
-        &state.config.public_url(),
-        email.as_str(),
-        &name,
-        Some(&org),
-    )?;
+    let (token, message) = setup_link(&state, email.as_str(), &name, scope).await?;
     let setup = NewLink {
         purpose: Purpose::AccountSetup,
         token_digest: &digest(&token),
@@ -364,9 +375,17 @@ async fn apply(
                 .in_scim_org(scope)
                 .detail(json!({ "email": m.email, "membership": "restored" }))
                 .from(&info.origin());
+            // Stored and sent only to an account never set up (provisioned
+            // inactive); the message goes to the account's own address.
+            let (token, message) = setup_link(state, &m.email, &m.display_name, scope).await?;
+            let setup = NewLink {
+                purpose: Purpose::AccountSetup,
+                token_digest: &digest(&token),
+                mail: &message,
+            };
             if !state
                 .db
-                .restore_member(scope, m.user_id, event, now)
+                .restore_member(scope, m.user_id, &setup, event, now)
                 .await?
             {
                 return Err(ScimError::NotFound);
