@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::audit::{Event, insert_event};
 use super::outbox::{NewMail, insert_mail};
 use super::{Db, in_tx, on_pool};
+use crate::authz::proof::PlatformScope;
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,6 +317,68 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             insert_event!(&mut *tx, event, now)?;
+            Ok(true)
+        })
+    }
+
+    /// Whether the account has never had a password (created by SCIM or an
+    /// operator, its set-up link not followed yet).
+    pub async fn awaits_setup(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<bool, sqlx::Error> {
+        let n: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash = '' \
+                 AND disabled_at IS NULL",
+            )
+            .bind(user_id)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(n > 0)
+    }
+
+    /// An operator sends an account's set-up link again: only while the
+    /// account (enabled, at `email`) still has no password — checked in the
+    /// transaction — its earlier set-up links stop working, `setup` is
+    /// stored and its message queued, with the operator's `records`. False
+    /// when the account no longer awaits set-up: nothing changed.
+    pub async fn resend_setup_link(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+        email: &str,
+        setup: &NewLink<'_>,
+        records: &[Event],
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        in_tx!(self, |tx| {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE id = $1 AND email = $2 \
+                 AND password_hash = '' AND disabled_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(email)
+            .fetch_one(&mut *tx)
+            .await?;
+            if waiting == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE user_tokens SET used_at = $1 \
+                 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(setup.purpose.as_str())
+            .execute(&mut *tx)
+            .await?;
+            insert_link!(tx, user_id, email, setup, now);
+            for event in records {
+                insert_event!(&mut *tx, event, now)?;
+            }
             Ok(true)
         })
     }

@@ -296,6 +296,7 @@ pub fn ops() -> RouteTable {
             "/ops/users/{id}/require-password-change",
             support::require_password_change,
         )
+        .post("/ops/users/{id}/send-setup-link", support::send_setup_link)
         .post("/ops/users/{id}/delete", support::delete_user)
         .get("/ops/orgs", orgs::list_orgs)
         .get("/ops/orgs/{id}", orgs::show_org)

@@ -315,3 +315,72 @@ async fn an_operator_created_account_gets_its_link_by_email_and_no_password_on_t
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_operator_sends_the_set_up_link_again_only_while_the_account_has_no_password() {
+    each_engine_with_sink(|app, sink| async move {
+        let mut olga = operator(&app, "olga@example.com").await;
+        let created = olga
+            .submit(
+                "/ops/accounts/new",
+                "/ops/accounts",
+                &[
+                    ("email", "grace@example.com"),
+                    ("display_name", "Grace Hopper"),
+                    ("reason", "onboarding ticket 12"),
+                ],
+            )
+            .await;
+        created.assert_status(StatusCode::SEE_OTHER);
+        let subject = "You have a Gatehouse account";
+        let first = setup_link(&app, &sink, "grace@example.com", subject).await;
+        let id = crate::orgs::user_id(&app, "grace@example.com").await;
+        let page = format!("/ops/users/{id}");
+        let action = format!("/ops/users/{id}/send-setup-link");
+        olga.submit(
+            &page,
+            &format!("/ops/users/{id}/view"),
+            &[("reason", "ticket 13: link lost")],
+        )
+        .await
+        .assert_redirect(&page);
+        assert!(olga.get(&page).await.contains("Send the set-up link again"));
+
+        // A reason is required, as for every operator action.
+        olga.submit(&page, &action, &[("reason", "")])
+            .await
+            .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        olga.submit(&page, &action, &[("reason", "ticket 13: link lost")])
+            .await
+            .assert_redirect(&page);
+        assert!(
+            olga.get(&page)
+                .await
+                .contains("A new set-up link was emailed")
+        );
+        let second = setup_link(&app, &sink, "grace@example.com", subject).await;
+        assert_ne!(first, second);
+        let mut c = app.client();
+        c.get(&first).await.assert_status(StatusCode::GONE);
+        set_password(&mut c, &second, NEW_PASSWORD)
+            .await
+            .assert_redirect("/login");
+        let (_, detail) = crate::ops::last_event(&app, "ops.user.setup_link_sent")
+            .await
+            .unwrap();
+        assert_eq!(detail["reason"], "ticket 13: link lost");
+
+        // Once the person has a password there is nothing to send.
+        assert!(!olga.get(&page).await.contains("Send the set-up link again"));
+        deliver(&app).await;
+        let sent = sink.to("grace@example.com").len();
+        olga.submit(&page, &action, &[("reason", "ticket 14")])
+            .await
+            .assert_redirect(&page);
+        assert!(olga.get(&page).await.contains("nothing was sent"));
+        deliver(&app).await;
+        assert_eq!(sink.to("grace@example.com").len(), sent);
+        app
+    })
+    .await;
+}

@@ -37,6 +37,7 @@ pub fn row(
         | ("POST", "/ops/users/{id}/clear-lockouts")
         | ("POST", "/ops/users/{id}/sign-out")
         | ("POST", "/ops/users/{id}/require-password-change")
+        | ("POST", "/ops/users/{id}/send-setup-link")
         | ("POST", "/ops/users/{id}/delete")
         | ("POST", "/ops/users/{id}/keys/{key}/revoke") => Some(("/ops/users/{id}", vec![reason])),
         ("POST", "/ops/orgs/{id}/view")
