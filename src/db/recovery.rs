@@ -1,4 +1,5 @@
-//! One-time links sent by email: password reset and email verification.
+//! One-time links sent by email: password reset, account set-up (the first
+//! password of an account someone else created) and email verification.
 //!
 //! The person has no session proof here: their proof is the link's secret,
 //! and only its SHA-256 is stored (`user_tokens`). A link is for one
@@ -16,11 +17,14 @@ use uuid::Uuid;
 use super::audit::{Event, insert_event};
 use super::outbox::{NewMail, insert_mail};
 use super::{Db, in_tx, on_pool};
+use crate::authz::proof::PlatformScope;
 
 /// What a link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     PasswordReset,
+    /// The first password of an account created by SCIM or an operator.
+    AccountSetup,
     EmailVerification,
 }
 
@@ -28,6 +32,7 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::PasswordReset => "password_reset",
+            Purpose::AccountSetup => "account_setup",
             Purpose::EmailVerification => "email_verification",
         }
     }
@@ -36,13 +41,19 @@ impl Purpose {
     pub fn ttl_secs(self) -> i64 {
         match self {
             Purpose::PasswordReset => RESET_TTL_SECS,
+            Purpose::AccountSetup => SETUP_TTL_SECS,
             Purpose::EmailVerification => VERIFICATION_TTL_SECS,
         }
     }
 }
 
+/// Length of a link's secret (base62, ≈190 bits).
+pub const LINK_TOKEN_LEN: usize = 32;
 /// A password-reset link works for 30 minutes.
 pub const RESET_TTL_SECS: i64 = 30 * 60;
+/// An account set-up link works for 7 days: the person may not read the
+/// message the day their account is made.
+pub const SETUP_TTL_SECS: i64 = 7 * 24 * 3600;
 /// An email-verification link works for a day.
 pub const VERIFICATION_TTL_SECS: i64 = 24 * 3600;
 
@@ -214,15 +225,19 @@ impl Db {
         })
     }
 
-    /// Uses a password-reset link: in one transaction the link is spent
-    /// (only if still usable and for `owner`), the password replaced, every
-    /// session of the user (and any pending MFA sign-in) ended, the user's
-    /// other reset links spent, the address marked verified (the link
-    /// reached it), and `notice` and `event` (`sessions_revoked` added)
-    /// written. `None` when the link was no longer usable: nothing changed.
-    pub async fn reset_password_with_link(
+    /// Uses a password-reset or account set-up link (`purpose`): in one
+    /// transaction the link is spent (only if still usable and for
+    /// `owner`), the password replaced, every session of the user (and any
+    /// pending MFA sign-in) ended, the user's other reset and set-up links
+    /// spent (either sets the password, so neither may set it again later),
+    /// the address marked verified (the link reached it), and `notice` and
+    /// `event` (`sessions_revoked` added) written. `None` when the link was
+    /// no longer usable: nothing changed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_password_with_link(
         &self,
         token_digest: &[u8],
+        purpose: Purpose,
         owner: &LinkOwner,
         new_hash: &str,
         notice: &NewMail,
@@ -232,7 +247,7 @@ impl Db {
         in_tx!(self, |tx| {
             let claimed: Option<Uuid> = sqlx::query_scalar(spend_link_sql!())
                 .bind(token_digest)
-                .bind(Purpose::PasswordReset.as_str())
+                .bind(purpose.as_str())
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -258,11 +273,12 @@ impl Db {
                     .rows_affected();
             sqlx::query(
                 "UPDATE user_tokens SET used_at = $1 \
-                 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+                 WHERE user_id = $2 AND purpose IN ($3, $4) AND used_at IS NULL",
             )
             .bind(now)
             .bind(owner.user_id)
             .bind(Purpose::PasswordReset.as_str())
+            .bind(Purpose::AccountSetup.as_str())
             .execute(&mut *tx)
             .await?;
             insert_mail!(&mut *tx, notice, now)?;
@@ -301,6 +317,68 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             insert_event!(&mut *tx, event, now)?;
+            Ok(true)
+        })
+    }
+
+    /// Whether the account has never had a password (created by SCIM or an
+    /// operator, its set-up link not followed yet).
+    pub async fn awaits_setup(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+    ) -> Result<bool, sqlx::Error> {
+        let n: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE id = $1 AND password_hash = '' \
+                 AND disabled_at IS NULL",
+            )
+            .bind(user_id)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(n > 0)
+    }
+
+    /// An operator sends an account's set-up link again: only while the
+    /// account (enabled, at `email`) still has no password — checked in the
+    /// transaction — its earlier set-up links stop working, `setup` is
+    /// stored and its message queued, with the operator's `records`. False
+    /// when the account no longer awaits set-up: nothing changed.
+    pub async fn resend_setup_link(
+        &self,
+        _scope: &PlatformScope,
+        user_id: Uuid,
+        email: &str,
+        setup: &NewLink<'_>,
+        records: &[Event],
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        in_tx!(self, |tx| {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE id = $1 AND email = $2 \
+                 AND password_hash = '' AND disabled_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(email)
+            .fetch_one(&mut *tx)
+            .await?;
+            if waiting == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE user_tokens SET used_at = $1 \
+                 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(setup.purpose.as_str())
+            .execute(&mut *tx)
+            .await?;
+            insert_link!(tx, user_id, email, setup, now);
+            for event in records {
+                insert_event!(&mut *tx, event, now)?;
+            }
             Ok(true)
         })
     }

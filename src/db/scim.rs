@@ -13,6 +13,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::audit::{Event, insert_event};
+use super::recovery::{NewLink, insert_link};
 use super::users::is_unique_violation;
 use super::{Db, execute, in_tx, on_pool};
 use crate::authz::proof::{OwnerScope, PlatformScope, ScimScope};
@@ -313,10 +314,23 @@ impl Db {
         Ok((total, rows))
     }
 
+    /// The name of the SCIM token's org (for the messages it causes).
+    pub async fn scim_org_name(&self, scope: &ScimScope) -> Result<String, sqlx::Error> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT name FROM orgs WHERE id = $1")
+                .bind(scope.org_id())
+                .fetch_one(pool)
+                .await
+        })
+    }
+
     /// `POST /Users`: makes the person with `email` a member of the org —
     /// creating their account, with no password, when none exists (it
     /// cannot sign in until a password is set), and linking the existing
-    /// one otherwise. Returns the member and whether an account was made.
+    /// one otherwise. An account made here for an active membership gets
+    /// `setup` (its set-your-password link and the message carrying it) in
+    /// the same transaction; a linked account gets nothing. Returns the
+    /// member and whether an account was made.
     #[allow(clippy::too_many_arguments)]
     pub async fn provision_member(
         &self,
@@ -325,6 +339,7 @@ impl Db {
         display_name: &str,
         external_id: Option<&str>,
         active: bool,
+        setup: &NewLink<'_>,
         event: impl FnOnce(Uuid, bool) -> Event,
         now: i64,
     ) -> Result<(ScimMember, bool), ScimStoreError> {
@@ -384,6 +399,9 @@ impl Db {
                 .bind(external_id)
                 .execute(&mut *tx)
                 .await?;
+                if created && active {
+                    insert_link!(tx, user_id, email, setup, now);
+                }
                 insert_event!(&mut *tx, &event(user_id, created), now)?;
                 Ok(Ok((user_id, created)))
             })
@@ -528,10 +546,15 @@ impl Db {
 
     /// `active: true`: lifts a suspension (the revoked keys stay revoked).
     /// False when not a member; a member who is not suspended is unchanged.
+    ///
+    /// An account that has no password and was never sent a set-up link
+    /// (it was provisioned inactive) gets `setup` in the same transaction:
+    /// its first activation is when its person can use it.
     pub async fn restore_member(
         &self,
         scope: &ScimScope,
         user_id: Uuid,
+        setup: &NewLink<'_>,
         event: Event,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
@@ -555,6 +578,18 @@ impl Db {
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;
+                    let email: Option<String> = sqlx::query_scalar(
+                        "SELECT email FROM users u WHERE u.id = $1 AND u.password_hash = '' \
+                         AND u.disabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM user_tokens t \
+                         WHERE t.user_id = u.id AND t.purpose = $2)",
+                    )
+                    .bind(user_id)
+                    .bind(setup.purpose.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(email) = email {
+                        insert_link!(tx, user_id, &email, setup, now);
+                    }
                     insert_event!(&mut *tx, &event, now)?;
                 }
             }

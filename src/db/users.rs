@@ -121,6 +121,27 @@ impl Db {
         self.insert_user(new, true, None, events, now).await
     }
 
+    /// An account an operator creates for someone: it has no password (an
+    /// empty hash matches none) until its person follows `setup`, the
+    /// account set-up link emailed to the address, queued in the same
+    /// transaction. Nobody but that person ever sees a password.
+    pub async fn create_user_with_setup_link(
+        &self,
+        _scope: &PlatformScope,
+        email: &str,
+        display_name: &str,
+        setup: &NewLink<'_>,
+        events: impl FnOnce(&User) -> Vec<Event>,
+        now: i64,
+    ) -> Result<User, CreateUserError> {
+        let new = NewUser {
+            email,
+            password_hash: "",
+            display_name,
+        };
+        self.insert_user(new, false, Some(setup), events, now).await
+    }
+
     async fn insert_user(
         &self,
         new: NewUser<'_>,

@@ -5,9 +5,9 @@
 //! Nothing here sends at once: a handler renders a `NewMail` and hands it to
 //! the storage function of the change that causes it, which queues it in the
 //! same transaction (`db::outbox`); the worker of `jobs::outbox` sends it.
-//! Security messages (password reset, email verification, security notices)
-//! cannot be turned off and carry no `List-Unsubscribe`; everything else
-//! does.
+//! Security messages (password reset, account set-up, email verification,
+//! security notices) cannot be turned off and carry no `List-Unsubscribe`;
+//! everything else does.
 
 pub mod transport;
 
@@ -16,6 +16,7 @@ pub use transport::{Delivered, MailError, Mailer};
 use askama::Template;
 
 use crate::db::outbox::NewMail;
+use crate::db::recovery::{LINK_TOKEN_LEN, SETUP_TTL_SECS};
 
 /// Renders a message whose text and HTML parts share their fields: `$data`
 /// is moved into both template structs in turn.
@@ -59,6 +60,70 @@ pub fn password_reset(
         kind: "password_reset",
         recipient: to.to_owned(),
         subject: "Reset your Gatehouse password".to_owned(),
+        text,
+        html,
+        security: true,
+        on_behalf_of: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "mail/account_setup.txt")]
+struct AccountSetupText<'a> {
+    name: &'a str,
+    org: Option<&'a str>,
+    link: &'a str,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/account_setup.html")]
+struct AccountSetupHtml<'a> {
+    name: &'a str,
+    org: Option<&'a str>,
+    link: &'a str,
+    days: i64,
+}
+
+/// A new account set-up link for `to`: its secret (to be hashed and stored
+/// with `db::recovery::Purpose::AccountSetup`) and the message that carries
+/// it.
+pub fn new_setup_link(
+    public_url: &str,
+    to: &str,
+    name: &str,
+    org: Option<&str>,
+) -> Result<(String, NewMail), askama::Error> {
+    let token = crate::auth::api_key::random_base62(LINK_TOKEN_LEN);
+    let link = format!("{public_url}/password/setup/{token}");
+    let message = account_setup(to, name, org, &link, SETUP_TTL_SECS / (24 * 3600))?;
+    Ok((token, message))
+}
+
+/// The set-your-password link of an account someone else created: SCIM
+/// provisioning for `org`, or an operator (`org` is `None`). A security
+/// message: it carries a credential.
+pub fn account_setup(
+    to: &str,
+    name: &str,
+    org: Option<&str>,
+    link: &str,
+    days: i64,
+) -> Result<NewMail, askama::Error> {
+    let (text, html) = both_parts!(AccountSetupText, AccountSetupHtml, {
+        name,
+        org,
+        link,
+        days
+    });
+    let subject = match org {
+        Some(org) => format!("You have a Gatehouse account at {org} — set your password"),
+        None => "You have a Gatehouse account — set your password".to_owned(),
+    };
+    Ok(NewMail {
+        kind: "account_setup",
+        recipient: to.to_owned(),
+        subject,
         text,
         html,
         security: true,

@@ -79,6 +79,8 @@ pub fn public() -> RouteTable {
         .post("/password/forgot", auth::recovery::request_reset)
         .get("/password/reset/{token}", auth::recovery::show_reset)
         .post("/password/reset/{token}", auth::recovery::reset_password)
+        .get("/password/setup/{token}", auth::recovery::show_setup)
+        .post("/password/setup/{token}", auth::recovery::set_up_password)
         .get("/email/verify/{token}", auth::verification::show_verify)
         .post("/email/verify/{token}", auth::verification::confirm_verify)
         .get("/invitations/{token}", invitations::show_invitation)
@@ -294,6 +296,7 @@ pub fn ops() -> RouteTable {
             "/ops/users/{id}/require-password-change",
             support::require_password_change,
         )
+        .post("/ops/users/{id}/send-setup-link", support::send_setup_link)
         .post("/ops/users/{id}/delete", support::delete_user)
         .get("/ops/orgs", orgs::list_orgs)
         .get("/ops/orgs/{id}", orgs::show_org)

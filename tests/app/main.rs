@@ -58,6 +58,7 @@ mod secrets;
 mod service_accounts;
 mod serving;
 mod sessions;
+mod setup_links;
 mod storage;
 mod sudo;
 mod support;

@@ -412,11 +412,11 @@ async fn an_operator_cannot_disable_themselves() {
 }
 
 #[tokio::test]
-async fn an_operator_creates_an_account_whose_initial_password_is_shown_once() {
+async fn an_operator_creates_an_account_with_a_reason_and_no_password_is_shown() {
     each_engine(|app| async move {
         let mut c = operator(&app, "olga@example.com").await;
         let form = c.get("/ops/accounts/new").await;
-        assert!(form.contains("does not email initial passwords"));
+        assert!(form.contains("No password is made or shown"));
         let refused = c
             .post(
                 "/ops/accounts",
@@ -457,26 +457,26 @@ async fn an_operator_creates_an_account_whose_initial_password_is_shown_once() {
         assert_eq!(res.status, StatusCode::SEE_OTHER);
         let created_path = res.location().unwrap().to_owned();
         let page = c.get(&created_path).await;
-        let marker = "id=\"initial-password\" type=\"text\" value=\"";
-        let start = page.body.find(marker).unwrap() + marker.len();
-        let end = page.body[start..].find('"').unwrap() + start;
-        let password = page.body[start..end].to_owned();
-        assert_eq!(password.len(), 24);
-        assert!(
-            !c.get(&created_path).await.contains(&password),
-            "shown once"
+        page.assert_status(StatusCode::OK);
+        assert!(page.contains("emailed to <strong>grace@example.com</strong>"));
+        assert!(!page.contains("initial-password"));
+        // No password exists: nothing signs in until the person sets one
+        // (`setup_links` follows the emailed link).
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'grace@example.com' AND password_hash = ''")
+                .await,
+            1
         );
-
-        let mut grace = app.client();
-        grace
-            .login("grace@example.com", &password)
-            .await
-            .assert_redirect("/account");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_tokens WHERE purpose = 'account_setup'")
+                .await,
+            1
+        );
         let (actor, detail) = last_event(&app, "ops.account.created").await.unwrap();
         assert_eq!(actor, "olga@example.com");
         assert_eq!(detail["reason"], "onboarding ticket 12");
         assert_eq!(detail["email"], "grace@example.com");
-        assert!(!detail.to_string().contains(&password));
+        assert_eq!(detail["setup_link_emailed"], true);
         app
     })
     .await;

@@ -261,53 +261,6 @@ async fn a_required_password_change_holds_every_page_until_it_is_done() {
 }
 
 #[tokio::test]
-async fn an_account_an_operator_creates_must_change_its_initial_password() {
-    each_engine(|app| async move {
-        let mut olga = operator(&app, "olga@example.com").await;
-        let res = olga
-            .submit(
-                "/ops/accounts/new",
-                "/ops/accounts",
-                &[
-                    ("email", "grace@example.com"),
-                    ("display_name", "Grace Hopper"),
-                    ("reason", "onboarding ticket 12"),
-                ],
-            )
-            .await;
-        let page = olga.get(res.location().unwrap()).await;
-        let marker = "id=\"initial-password\" type=\"text\" value=\"";
-        let start = page.body.find(marker).unwrap() + marker.len();
-        let end = page.body[start..].find('"').unwrap() + start;
-        let initial = page.body[start..end].to_owned();
-        let mut grace = app.client();
-        grace
-            .login("grace@example.com", &initial)
-            .await
-            .assert_redirect("/account");
-        grace
-            .get("/account")
-            .await
-            .assert_redirect("/account/security/password");
-        grace
-            .submit(
-                "/account/security/password",
-                "/account/security/password",
-                &[
-                    ("current_password", &initial),
-                    ("new_password", NEW_PASSWORD),
-                    ("new_password_confirm", NEW_PASSWORD),
-                ],
-            )
-            .await
-            .assert_redirect("/account/security");
-        assert_eq!(grace.get("/account").await.status, StatusCode::OK);
-        app
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn clearing_lock_outs_lets_the_owner_sign_in_from_any_browser() {
     each_engine(|app| async move {
         let ada = ada_in_an_org(&app).await;

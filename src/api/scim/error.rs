@@ -76,6 +76,13 @@ impl From<sqlx::Error> for ScimError {
     }
 }
 
+/// A message that could not be rendered (`mail`).
+impl From<askama::Error> for ScimError {
+    fn from(e: askama::Error) -> Self {
+        ScimError::Internal(e.into())
+    }
+}
+
 impl From<ScimStoreError> for ScimError {
     fn from(e: ScimStoreError) -> Self {
         match e {

@@ -3,7 +3,9 @@
 //! through the token's org, so another org's member is 404).
 //!
 //! - `POST` provisions a membership: it creates the account with no password
-//!   when none exists, and links the existing account otherwise.
+//!   when none exists — and, for an active membership, emails its person a
+//!   set-your-password link (7 days) in the same transaction — and links the
+//!   existing account otherwise (no message).
 //! - `active: false` (PUT, or PATCH as Okta and Entra send it, with `"False"`
 //!   strings and any capitalisation) deprovisions in one transaction
 //!   (`Db::deprovision_member`); `active: true` restores the membership but
@@ -28,10 +30,13 @@ use super::{
     PATCH_SCHEMA, Projection, ScimBody, ScimJson, ScimPath, ScimQuery, attr, base_url,
     list_response, rfc3339,
 };
+use crate::auth::api_key::digest;
 use crate::authz::ScimClient;
 use crate::db::audit::Event;
+use crate::db::recovery::{NewLink, Purpose};
 use crate::db::scim::{MemberFilter, ScimMember, cut_detail};
 use crate::domain::Email;
+use crate::mail;
 use crate::request::ClientInfo;
 use crate::state::AppState;
 
@@ -132,6 +137,23 @@ fn display_name(body: &Map<String, Value>, email: &Email) -> Result<String, Scim
     Ok(chosen)
 }
 
+/// A set-up link for `email` (its secret and message) naming the org, for
+/// storage to keep or drop in the transaction that decides.
+async fn setup_link(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    scope: &crate::authz::proof::ScimScope,
+) -> Result<(String, crate::db::outbox::NewMail), ScimError> {
+    let org = state.db.scim_org_name(scope).await?;
+    Ok(mail::new_setup_link(
+        &state.config.public_url(),
+        email,
+        name,
+        Some(&org),
+    )?)
+}
+
 pub async fn create_user(
     State(state): State<AppState>,
     client: ScimClient,
@@ -159,6 +181,14 @@ pub async fn create_user(
             }))
             .from(&info.origin())
     };
+    // Made whether or not an account is created (only then is it stored and
+    // sent): the account's person sets their first password with it.
+    let (token, message) = setup_link(&state, email.as_str(), &name, scope).await?;
+    let setup = NewLink {
+        purpose: Purpose::AccountSetup,
+        token_digest: &digest(&token),
+        mail: &message,
+    };
     let (member, _created) = state
         .db
         .provision_member(
@@ -167,6 +197,7 @@ pub async fn create_user(
             &name,
             external_id.as_deref(),
             active,
+            &setup,
             event,
             state.clock.unix(),
         )
@@ -344,9 +375,17 @@ async fn apply(
                 .in_scim_org(scope)
                 .detail(json!({ "email": m.email, "membership": "restored" }))
                 .from(&info.origin());
+            // Stored and sent only to an account never set up (provisioned
+            // inactive); the message goes to the account's own address.
+            let (token, message) = setup_link(state, &m.email, &m.display_name, scope).await?;
+            let setup = NewLink {
+                purpose: Purpose::AccountSetup,
+                token_digest: &digest(&token),
+                mail: &message,
+            };
             if !state
                 .db
-                .restore_member(scope, m.user_id, event, now)
+                .restore_member(scope, m.user_id, &setup, event, now)
                 .await?
             {
                 return Err(ScimError::NotFound);

@@ -8,6 +8,10 @@
 //! 30 minutes (`db::recovery`). A reset signs out every session of the user
 //! and signs no one in: a user with MFA still passes their second factor at
 //! sign-in afterwards, so a mailbox alone never bypasses MFA.
+//!
+//! An account someone else created (SCIM provisioning, an operator) gets an
+//! account set-up link `/password/setup/{token}` by email instead of a
+//! password: the same form and the same rules, for 7 days.
 
 use askama::Template;
 use axum::extract::State;
@@ -142,27 +146,70 @@ pub async fn request_reset(
     Ok(Redirect::to(FORGOT_PAGE).into_response())
 }
 
-/// The page for a link that cannot be used (any more).
-fn invalid_link(status: StatusCode) -> Response {
-    error_page(
-        status,
-        "This link is no longer valid",
-        "Password reset links work once, for 30 minutes, and only the newest one you asked \
-         for. Ask for a new link on the \"Forgot your password?\" page.",
-    )
+/// The two links that set a password: a reset asked for on the forgot
+/// page, and the set-up link of an account someone else created (SCIM or an
+/// operator). Both work the same way — once, newest only, ending every
+/// session and signing no one in — and differ in their life and wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordLink {
+    Reset,
+    Setup,
 }
 
-async fn owner_of(state: &AppState, token: &str) -> Result<Result<LinkOwner, Response>, AppError> {
+impl PasswordLink {
+    fn purpose(self) -> Purpose {
+        match self {
+            PasswordLink::Reset => Purpose::PasswordReset,
+            PasswordLink::Setup => Purpose::AccountSetup,
+        }
+    }
+
+    /// The path the link's form posts to, before its token.
+    fn prefix(self) -> &'static str {
+        match self {
+            PasswordLink::Reset => "/password/reset/",
+            PasswordLink::Setup => SETUP_PREFIX,
+        }
+    }
+
+    /// The page for a link that cannot be used (any more).
+    fn invalid(self, status: StatusCode) -> Response {
+        match self {
+            PasswordLink::Reset => error_page(
+                status,
+                "This link is no longer valid",
+                "Password reset links work once, for 30 minutes, and only the newest one you \
+                 asked for. Ask for a new link on the \"Forgot your password?\" page.",
+            ),
+            PasswordLink::Setup => error_page(
+                status,
+                "This link is no longer valid",
+                "Account set-up links work once, for 7 days, and only the newest one sent. \
+                 Ask for a new link on the \"Forgot your password?\" page, or ask whoever \
+                 created your account to send it again.",
+            ),
+        }
+    }
+}
+
+/// The path of an account set-up link, before its token.
+pub const SETUP_PREFIX: &str = "/password/setup/";
+
+async fn owner_of(
+    state: &AppState,
+    kind: PasswordLink,
+    token: &str,
+) -> Result<Result<LinkOwner, Response>, AppError> {
     let now = state.clock.unix();
     Ok(
         match state
             .db
-            .link_by_token(&digest(token), Purpose::PasswordReset, now)
+            .link_by_token(&digest(token), kind.purpose(), now)
             .await?
         {
             LinkLookup::Valid(owner) => Ok(owner),
-            LinkLookup::Spent => Err(invalid_link(StatusCode::GONE)),
-            LinkLookup::Unknown => Err(invalid_link(StatusCode::NOT_FOUND)),
+            LinkLookup::Spent => Err(kind.invalid(StatusCode::GONE)),
+            LinkLookup::Unknown => Err(kind.invalid(StatusCode::NOT_FOUND)),
         },
     )
 }
@@ -173,7 +220,7 @@ fn other_account() -> Response {
     error_page(
         StatusCode::FORBIDDEN,
         "This link is for another account",
-        "You are signed in to a different account than the one this link resets. Sign out \
+        "You are signed in to a different account than the one this link is for. Sign out \
          first, then open the link again.",
     )
 }
@@ -182,7 +229,9 @@ fn other_account() -> Response {
 #[template(path = "auth/reset.html")]
 pub struct ResetPage {
     pub ctx: PageContext,
-    pub token: String,
+    /// Set-up rather than reset: the heading and wording.
+    pub setup: bool,
+    pub action: String,
     pub email: String,
     pub expires: Timestamp,
     pub errors: FieldErrors,
@@ -197,12 +246,71 @@ pub struct ResetForm {
 }
 
 pub async fn show_reset(
+    state: State<AppState>,
+    session: AppSession,
+    user: MaybeUser,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    show_form(state, session, user, PasswordLink::Reset, token).await
+}
+
+pub async fn reset_password(
+    state: State<AppState>,
+    session: AppSession,
+    user: MaybeUser,
+    client: ClientInfo,
+    Path(token): Path<String>,
+    form: Form<ResetForm>,
+) -> Result<Response, AppError> {
+    set_password(
+        state,
+        session,
+        user,
+        client,
+        PasswordLink::Reset,
+        token,
+        form,
+    )
+    .await
+}
+
+pub async fn show_setup(
+    state: State<AppState>,
+    session: AppSession,
+    user: MaybeUser,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    show_form(state, session, user, PasswordLink::Setup, token).await
+}
+
+pub async fn set_up_password(
+    state: State<AppState>,
+    session: AppSession,
+    user: MaybeUser,
+    client: ClientInfo,
+    Path(token): Path<String>,
+    form: Form<ResetForm>,
+) -> Result<Response, AppError> {
+    set_password(
+        state,
+        session,
+        user,
+        client,
+        PasswordLink::Setup,
+        token,
+        form,
+    )
+    .await
+}
+
+async fn show_form(
     State(state): State<AppState>,
     session: AppSession,
     MaybeUser(user): MaybeUser,
-    Path(token): Path<String>,
+    kind: PasswordLink,
+    token: String,
 ) -> Result<Response, AppError> {
-    let owner = match owner_of(&state, &token).await? {
+    let owner = match owner_of(&state, kind, &token).await? {
         Ok(o) => o,
         Err(res) => return Ok(res),
     };
@@ -212,24 +320,26 @@ pub async fn show_reset(
     let now = state.clock.unix();
     let page = ResetPage {
         ctx: PageContext::new(&state, &session, user.as_ref(), Section::Public).await?,
-        token,
+        setup: kind == PasswordLink::Setup,
+        action: format!("{}{token}", kind.prefix()),
         email: owner.email,
-        expires: Timestamp::new(now + RESET_TTL_SECS, now),
+        expires: Timestamp::new(now + kind.purpose().ttl_secs(), now),
         errors: FieldErrors::new(),
     };
     ok(&page)
 }
 
-pub async fn reset_password(
+async fn set_password(
     State(state): State<AppState>,
     session: AppSession,
     MaybeUser(user): MaybeUser,
     client: ClientInfo,
-    Path(token): Path<String>,
+    kind: PasswordLink,
+    token: String,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, AppError> {
     let now = state.clock.unix();
-    let owner = match owner_of(&state, &token).await? {
+    let owner = match owner_of(&state, kind, &token).await? {
         Ok(o) => o,
         Err(res) => return Ok(res),
     };
@@ -250,49 +360,69 @@ pub async fn reset_password(
     let (Some(new), true) = (new, errors.is_empty()) else {
         let page = ResetPage {
             ctx: PageContext::new(&state, &session, user.as_ref(), Section::Public).await?,
-            token,
+            setup: kind == PasswordLink::Setup,
+            action: format!("{}{token}", kind.prefix()),
             email: owner.email,
-            expires: Timestamp::new(now + RESET_TTL_SECS, now),
+            expires: Timestamp::new(now + kind.purpose().ttl_secs(), now),
             errors,
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let hash = state.passwords.hash(&new).await?;
-    let reset = Event::by(Actor::User {
+    let (action, subject, what, done_message) = match kind {
+        PasswordLink::Reset => (
+            "password.reset",
+            "Your Gatehouse password was reset",
+            "The password of your Gatehouse account was reset with a link sent to this \
+             address, and every session was signed out.",
+            "Your password was changed and every session was signed out. Sign in with the new \
+             password.",
+        ),
+        PasswordLink::Setup => (
+            "password.set_up",
+            "Your Gatehouse password was set",
+            "The first password of your Gatehouse account was chosen with the set-up link \
+             sent to this address.",
+            "Your password is set. Sign in with it.",
+        ),
+    };
+    let event = Event::by(Actor::User {
         id: owner.user_id,
         email: owner.email.clone(),
     })
-    .did("password.reset")
+    .did(action)
     .on("user", owner.user_id)
     .from(&client.origin());
     let notice = mail::security_notice(
         &owner.email,
         &owner.display_name,
-        "Your Gatehouse password was reset",
-        "The password of your Gatehouse account was reset with a link sent to this address, \
-         and every session was signed out.",
+        subject,
+        what,
         &Timestamp::new(now, now).utc,
         &state.config.public_url(),
     )?;
     let done = state
         .db
-        .reset_password_with_link(&digest(&token), &owner, &hash, &notice, reset, now)
+        .set_password_with_link(
+            &digest(&token),
+            kind.purpose(),
+            &owner,
+            &hash,
+            &notice,
+            event,
+            now,
+        )
         .await?;
     if done.is_none() {
         // Spent by another request since the lookup.
-        return Ok(invalid_link(StatusCode::GONE));
+        return Ok(kind.invalid(StatusCode::GONE));
     }
     // Every session of the user ended, this one included: nobody is signed
-    // in by a reset, so the second factor is still asked at sign-in.
+    // in by a reset or a set-up, so the second factor is still asked at
+    // sign-in.
     if user.is_some() {
         session.sign_out().await?;
     }
-    session
-        .flash(
-            FlashKind::Success,
-            "Your password was changed and every session was signed out. Sign in with the new \
-             password.",
-        )
-        .await?;
+    session.flash(FlashKind::Success, done_message).await?;
     Ok(Redirect::to(crate::paths::LOGIN).into_response())
 }

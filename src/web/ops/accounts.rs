@@ -1,7 +1,7 @@
 //! `/ops/accounts/new`: create an account on someone's behalf. The account
-//! gets a one-time random initial password, shown once to the operator to
-//! pass on (there is no email delivery yet); it starts with no organization
-//! and no roles.
+//! has no password: its person gets an account set-up link by email (7
+//! days, once), so no password is ever shown to the operator or passed on by
+//! hand. It starts with no organization and no roles.
 
 use askama::Template;
 use axum::extract::State;
@@ -13,17 +13,17 @@ use uuid::Uuid;
 
 use super::ops_context;
 use crate::auth::AppSession;
-use crate::auth::api_key::random_base62;
+use crate::auth::api_key::digest;
 use crate::authz::Operator;
 use crate::db::platform::OperatorAction;
-use crate::db::users::{CreateUserError, NewUser, User};
-use crate::domain::{DisplayName, Email, NewPassword, Password, Reason};
+use crate::db::recovery::{NewLink, Purpose, SETUP_TTL_SECS};
+use crate::db::users::{CreateUserError, User};
+use crate::domain::{DisplayName, Email, Reason};
 use crate::error::AppError;
+use crate::mail;
 use crate::state::AppState;
 use crate::web::extract::{ListForm as Form, Path};
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
-
-const INITIAL_PASSWORD: &str = "ops_initial_password";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AccountForm {
@@ -54,12 +54,6 @@ pub async fn new_account_form(
         errors: FieldErrors::new(),
     };
     ok(&page)
-}
-
-/// 24 random base62 characters (≈140 bits): far beyond the password policy.
-fn initial_password() -> Result<NewPassword, AppError> {
-    let raw = random_base62(24);
-    NewPassword::parse(&Password::new(raw), &[]).map_err(AppError::internal)
 }
 
 pub async fn create_account(
@@ -96,8 +90,17 @@ pub async fn create_account(
     else {
         return retry(errors).await;
     };
-    let password = initial_password()?;
-    let hash = state.passwords.hash(&password).await?;
+    let (token, message) = mail::new_setup_link(
+        &state.config.public_url(),
+        email.as_str(),
+        name.as_str(),
+        None,
+    )?;
+    let setup = NewLink {
+        purpose: Purpose::AccountSetup,
+        token_digest: &digest(&token),
+        mail: &message,
+    };
     let created = |user: &User| {
         OperatorAction {
             action: "ops.account.created",
@@ -105,21 +108,23 @@ pub async fn create_account(
             target_id: user.id.to_string(),
             reason: &reason,
             orgs: &[],
-            detail: json!({ "email": user.email, "display_name": user.display_name }),
+            detail: json!({
+                "email": user.email,
+                "display_name": user.display_name,
+                "setup_link_emailed": true,
+            }),
         }
         .events(&op, &client.origin())
     };
     let user = match state
         .db
-        // The initial password has been seen by the operator (and whoever
-        // passed it on): the person must choose their own at first sign-in.
-        .create_user_by_operator(
+        // No password exists: the person chooses their own through the
+        // emailed link, and the operator never sees one.
+        .create_user_with_setup_link(
             op.scope(),
-            NewUser {
-                email: email.as_str(),
-                password_hash: &hash,
-                display_name: name.as_str(),
-            },
+            email.as_str(),
+            name.as_str(),
+            &setup,
             created,
             now,
         )
@@ -136,10 +141,6 @@ pub async fn create_account(
         }
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
-    // Kept for exactly one showing, on the page after the redirect.
-    session
-        .put(INITIAL_PASSWORD, &(user.id, password.expose().to_owned()))
-        .await?;
     Ok(Redirect::to(&format!("/ops/accounts/{}/created", user.id)).into_response())
 }
 
@@ -149,7 +150,7 @@ pub struct CreatedPage {
     pub ctx: PageContext,
     pub user_id: Uuid,
     pub email: String,
-    pub password: Option<String>,
+    pub days: i64,
 }
 
 pub async fn show_created(
@@ -164,19 +165,11 @@ pub async fn show_created(
         .platform_user(op.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Taken out of the session on first view: a reload shows it no more.
-    let password = match session.get::<(Uuid, String)>(INITIAL_PASSWORD).await? {
-        Some((uid, pw)) if uid == user.id => {
-            session.remove(INITIAL_PASSWORD).await?;
-            Some(pw)
-        }
-        _ => None,
-    };
     let page = CreatedPage {
         ctx: ops_context(&state, &session, &op, OpsSection::NewAccount).await?,
         user_id: user.id,
         email: user.email,
-        password,
+        days: SETUP_TTL_SECS / (24 * 3600),
     };
     ok(&page)
 }

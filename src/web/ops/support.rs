@@ -1,5 +1,6 @@
 //! Support tools on `/ops/users/{id}`: reset MFA, clear sign-in lock-outs,
-//! revoke one key, sign out everywhere, require a password change, delete
+//! revoke one key, sign out everywhere, require a password change, send the
+//! account set-up link again (an account that has no password yet), delete
 //! the account. Each takes the `Operator` proof (an operator in sudo), a
 //! reason (refused without one), and is recorded in the platform log and in
 //! each of the user's orgs' logs in the transaction of the change.
@@ -20,14 +21,17 @@ use uuid::Uuid;
 
 use super::users::{detail_page, gate_page, load_user, parse_id, user_org_ids};
 use super::{has_view_grant, ops_context};
+use crate::auth::api_key::digest;
 use crate::auth::session::FlashKind;
 use crate::auth::{AppSession, throttle};
 use crate::authz::Operator;
 use crate::db::platform::OperatorAction;
+use crate::db::recovery::{NewLink, Purpose};
 use crate::db::support::SupportChange;
 use crate::db::users::User;
 use crate::domain::Reason;
 use crate::error::AppError;
+use crate::mail;
 use crate::state::AppState;
 use crate::web::extract::{Form, Path};
 use crate::web::{ClientInfo, FieldErrors, OpsSection, PageContext, ok, render};
@@ -422,4 +426,75 @@ pub async fn revoke_user_key(
         form,
     )
     .await
+}
+
+/// Sends the account set-up link again, to the account's own address (the
+/// earlier one stops working). Only for an account that has no password
+/// yet; any other is told to use "Forgot your password?", and nothing
+/// changes.
+pub async fn send_setup_link(
+    State(state): State<AppState>,
+    session: AppSession,
+    op: Operator,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Form(form): Form<SupportForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.unix();
+    let user = load_user(&state, &op, parse_id(&id)?).await?;
+    let path = format!("/ops/users/{}/send-setup-link", user.id);
+    let mut errors = FieldErrors::new();
+    let reason = errors.check("reason", Reason::parse(&form.reason));
+    if user.id == op.id() {
+        errors.add("reason", OWN_ACCOUNT);
+    }
+    let (Some(reason), true) = (reason, errors.is_empty()) else {
+        return refuse(&state, &session, &op, &user, &path, form.reason, errors).await;
+    };
+    let (token, message) = mail::new_setup_link(
+        &state.config.public_url(),
+        &user.email,
+        &user.display_name,
+        None,
+    )?;
+    let setup = NewLink {
+        purpose: Purpose::AccountSetup,
+        token_digest: &digest(&token),
+        mail: &message,
+    };
+    let orgs = user_org_ids(&state, &op, user.id).await?;
+    let records = OperatorAction {
+        action: "ops.user.setup_link_sent",
+        target_kind: "user",
+        target_id: user.id.to_string(),
+        reason: &reason,
+        orgs: &orgs,
+        detail: json!({ "email": user.email }),
+    }
+    .events(&op, &client.origin());
+    let sent = state
+        .db
+        .resend_setup_link(op.scope(), user.id, &user.email, &setup, &records, now)
+        .await?;
+    let (kind, message) = if sent {
+        (
+            FlashKind::Success,
+            format!(
+                "A new set-up link was emailed to {}; it expires in 7 days and the earlier \
+                 one no longer works.",
+                user.email
+            ),
+        )
+    } else {
+        (
+            FlashKind::Info,
+            format!(
+                "{} already has a password (or is disabled); nothing was sent. They can use \
+                 \"Forgot your password?\" on the sign-in page.",
+                user.email
+            ),
+        )
+    };
+    session.flash(kind, message).await?;
+    Ok(Redirect::to(&format!("/ops/users/{}", user.id)).into_response())
 }

@@ -135,6 +135,8 @@ pub struct DetailPage {
     pub keys: Vec<KeyView>,
     /// (slug, name, role)
     pub memberships: Vec<(String, String, String)>,
+    /// The account has no password yet: "Send the set-up link again".
+    pub awaits_setup: bool,
     pub is_self: bool,
     /// The action of the form that was refused (empty: none): only that
     /// form shows the reason typed and the error beside it.
@@ -232,6 +234,7 @@ pub(super) async fn detail_page(
         .collect(),
         keys: keys.iter().map(|k| KeyView::new(k, now)).collect(),
         memberships,
+        awaits_setup: state.db.awaits_setup(op.scope(), user.id).await?,
         is_self: user.id == op.id(),
         refused_form: refused_form.to_owned(),
         reason,

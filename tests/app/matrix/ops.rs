@@ -37,6 +37,7 @@ pub fn row(
         | ("POST", "/ops/users/{id}/clear-lockouts")
         | ("POST", "/ops/users/{id}/sign-out")
         | ("POST", "/ops/users/{id}/require-password-change")
+        | ("POST", "/ops/users/{id}/send-setup-link")
         | ("POST", "/ops/users/{id}/delete")
         | ("POST", "/ops/users/{id}/keys/{key}/revoke") => Some(("/ops/users/{id}", vec![reason])),
         ("POST", "/ops/orgs/{id}/view")
@@ -86,6 +87,8 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         ("GET", "/password/forgot") | ("POST", "/password/forgot") => Expect::Served,
         ("GET", "/password/reset/{token}")
         | ("POST", "/password/reset/{token}")
+        | ("GET", "/password/setup/{token}")
+        | ("POST", "/password/setup/{token}")
         | ("GET", "/email/verify/{token}")
         | ("POST", "/email/verify/{token}") => Expect::NotFound,
         // Sudo and sign-out are for someone signed in.
