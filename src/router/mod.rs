@@ -168,11 +168,16 @@ pub fn build_router(state: AppState) -> Router {
     )
 }
 
-/// The request path as logged: the secret of an invitation, password-reset
-/// or email-verification link is replaced, so that nothing secret reaches
+/// The request path as logged: the secret of an invitation, password-reset,
+/// email-verification or email-change link is replaced, so that nothing secret reaches
 /// the logs.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/invitations/", "/password/reset/", "/email/verify/"] {
+    for prefix in [
+        "/invitations/",
+        "/password/reset/",
+        "/email/verify/",
+        "/email/change/",
+    ] {
         if let Some(rest) = path.strip_prefix(prefix)
             && !rest.is_empty()
         {
