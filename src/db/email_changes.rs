@@ -19,7 +19,7 @@ use super::audit::{Event, insert_event};
 use super::outbox::{NewMail, insert_mail};
 use super::users::is_unique_violation;
 use super::{Db, in_tx, on_pool};
-use crate::authz::CurrentUser;
+use crate::authz::proof::CurrentUser;
 
 /// A change link works for a day.
 pub const EMAIL_CHANGE_TTL_SECS: i64 = 24 * 3600;
@@ -70,7 +70,6 @@ pub enum ChangeOutcome {
 /// again, and a password change or reset, end the earlier requests.
 pub(crate) const SPEND_ALL_SQL: &str =
     "UPDATE email_changes SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL";
-
 
 impl Db {
     /// Stores a request to move `user` to `new_email`, spending the user's

@@ -46,7 +46,10 @@ fn address_taken() -> Response {
     )
 }
 
-async fn resolve(state: &AppState, token: &str) -> Result<Result<PendingChange, Response>, AppError> {
+async fn resolve(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<PendingChange, Response>, AppError> {
     let now = state.clock.unix();
     Ok(
         match state.db.email_change_by_token(&digest(token), now).await? {
