@@ -375,3 +375,37 @@ async fn the_membership_copy_of_the_address_follows_the_change() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn resetting_the_password_from_the_old_address_cancels_a_pending_change() {
+    each_engine_with_sink(|app, sink| async move {
+        let mut ada = signed_in(&app, "ada@example.com", "Ada").await;
+        ask_change(&mut ada, "mallory@evil.example")
+            .await
+            .assert_redirect("/account/profile");
+        let link = change_link(&app, &sink, "mallory@evil.example").await;
+        // The notice at the old address says what to do: reset.
+        let reset = crate::recovery::reset_link(&app, &sink, "ada@example.com").await;
+        let mut c = app.client();
+        c.submit(
+            &reset,
+            &reset,
+            &[
+                ("new_password", "a brand new passphrase 42"),
+                ("new_password_confirm", "a brand new passphrase 42"),
+            ],
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+        app.client()
+            .get(&link)
+            .await
+            .assert_status(StatusCode::GONE);
+        app.client()
+            .login("ada@example.com", "a brand new passphrase 42")
+            .await
+            .assert_redirect("/account");
+        app
+    })
+    .await;
+}
