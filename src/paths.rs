@@ -20,6 +20,8 @@ pub const PASSWORD_CHANGE: &str = "/account/security/password";
 pub const LOGOUT: &str = "/logout";
 /// The signed-in start page.
 pub const ACCOUNT: &str = "/account";
+/// The profile page, where the email address is shown and changed from.
+pub const PROFILE: &str = "/account/profile";
 /// The operator console's start page.
 pub const OPS: &str = "/ops";
 

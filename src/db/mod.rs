@@ -13,6 +13,7 @@ pub mod audit;
 pub mod bundles;
 pub mod deletion;
 pub mod devices;
+pub mod email_changes;
 pub mod flags;
 pub mod grants;
 pub mod invitations;

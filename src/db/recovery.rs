@@ -281,6 +281,13 @@ impl Db {
             .bind(Purpose::AccountSetup.as_str())
             .execute(&mut *tx)
             .await?;
+            // A pending email change may be someone else's doing: the reset
+            // ends it, so its link (at an address they control) dies too.
+            sqlx::query(super::email_changes::SPEND_ALL_SQL)
+                .bind(now)
+                .bind(owner.user_id)
+                .execute(&mut *tx)
+                .await?;
             insert_mail!(&mut *tx, notice, now)?;
             insert_event!(&mut *tx, &event.with("sessions_revoked", revoked), now)?;
             Ok(Some(revoked))

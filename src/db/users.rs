@@ -317,6 +317,12 @@ impl Db {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            // A pending email change was asked for with the old password.
+            sqlx::query(super::email_changes::SPEND_ALL_SQL)
+                .bind(now)
+                .bind(user.id())
+                .execute(&mut *tx)
+                .await?;
             insert_mail!(&mut *tx, notice, now)?;
             insert_event!(&mut *tx, &event.with("sessions_revoked", revoked), now)?;
             revoked

@@ -301,3 +301,98 @@ fn notice(
         on_behalf_of: None,
     })
 }
+
+#[derive(Template)]
+#[template(path = "mail/email_change.txt")]
+struct EmailChangeText<'a> {
+    name: &'a str,
+    old_email: &'a str,
+    new_email: &'a str,
+    link: &'a str,
+    hours: i64,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_change.html")]
+struct EmailChangeHtml<'a> {
+    name: &'a str,
+    old_email: &'a str,
+    new_email: &'a str,
+    link: &'a str,
+    hours: i64,
+}
+
+/// The link, sent to the new address, that confirms an email change (a
+/// security message).
+pub fn email_change(
+    old_email: &str,
+    new_email: &str,
+    name: &str,
+    link: &str,
+    hours: i64,
+) -> Result<NewMail, askama::Error> {
+    let (text, html) = both_parts!(EmailChangeText, EmailChangeHtml, {
+        name,
+        old_email,
+        new_email,
+        link,
+        hours
+    });
+    Ok(NewMail {
+        kind: "email_change",
+        recipient: new_email.to_owned(),
+        subject: "Confirm your new email address for Gatehouse".to_owned(),
+        text,
+        html,
+        security: true,
+        on_behalf_of: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_changed.txt")]
+struct EmailChangedText<'a> {
+    name: &'a str,
+    old_email: &'a str,
+    new_email: &'a str,
+    when: &'a str,
+    public_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/email_changed.html")]
+struct EmailChangedHtml<'a> {
+    name: &'a str,
+    old_email: &'a str,
+    new_email: &'a str,
+    when: &'a str,
+    public_url: &'a str,
+}
+
+/// The notice, sent to the old address, that an email change was applied
+/// (a security message). Its guidance is not "reset your password": the old
+/// address no longer reaches the account.
+pub fn email_changed(
+    old_email: &str,
+    new_email: &str,
+    name: &str,
+    when: &str,
+    public_url: &str,
+) -> Result<NewMail, askama::Error> {
+    let (text, html) = both_parts!(EmailChangedText, EmailChangedHtml, {
+        name,
+        old_email,
+        new_email,
+        when,
+        public_url
+    });
+    Ok(NewMail {
+        kind: "security_notice",
+        recipient: old_email.to_owned(),
+        subject: "Your Gatehouse email address was changed".to_owned(),
+        text,
+        html,
+        security: true,
+        on_behalf_of: None,
+    })
+}

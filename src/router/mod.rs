@@ -169,14 +169,15 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 /// The request path as logged: the secret of an invitation, password-reset,
-/// account set-up or email-verification link is replaced, so that nothing secret reaches
-/// the logs.
+/// account set-up, email-verification or email-change link is replaced, so that nothing
+/// secret reaches the logs.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
     for prefix in [
         "/invitations/",
         "/password/reset/",
         "/password/setup/",
         "/email/verify/",
+        "/email/change/",
     ] {
         if let Some(rest) = path.strip_prefix(prefix)
             && !rest.is_empty()

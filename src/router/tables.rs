@@ -83,6 +83,14 @@ pub fn public() -> RouteTable {
         .post("/password/setup/{token}", auth::recovery::set_up_password)
         .get("/email/verify/{token}", auth::verification::show_verify)
         .post("/email/verify/{token}", auth::verification::confirm_verify)
+        .get(
+            "/email/change/{token}",
+            auth::email_change::show_email_change_link,
+        )
+        .post(
+            "/email/change/{token}",
+            auth::email_change::confirm_email_change,
+        )
         .get("/invitations/{token}", invitations::show_invitation)
         .post("/invitations/{token}", invitations::accept_invitation)
         .get("/sudo", sudo::show_sudo)
@@ -96,8 +104,8 @@ pub fn public() -> RouteTable {
 
 /// The signed-in person's own account under `/account`.
 pub fn account() -> RouteTable {
-    use account::{delete, export, keys, mfa, notifications, orgs, overview, passkeys, profile};
-    use account::{security, sessions};
+    use account::{delete, email, export, keys, mfa, notifications, orgs, overview, passkeys};
+    use account::{profile, security, sessions};
     RouteTable::new("account")
         .get("/account", overview::show_overview)
         .post(
@@ -106,6 +114,8 @@ pub fn account() -> RouteTable {
         )
         .get("/account/profile", profile::show_profile)
         .post("/account/profile", profile::update_profile)
+        .get("/account/profile/email", email::show_email_change)
+        .post("/account/profile/email", email::request_email_change)
         .get("/account/notifications", notifications::show_notifications)
         .post(
             "/account/notifications",

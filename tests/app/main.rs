@@ -16,6 +16,7 @@ mod audit_tx;
 mod auth;
 mod bundles;
 mod deletion;
+mod email_change;
 mod erasure;
 mod export;
 mod forms;

@@ -3,6 +3,7 @@
 //! URL, the form or the query.
 
 pub mod delete;
+pub mod email;
 pub mod export;
 pub mod keys;
 pub mod mfa;

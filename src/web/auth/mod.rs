@@ -4,6 +4,7 @@
 //! with a passkey, either step), `signup` (with or
 //! without an invitation). Sign-out and the `next` query they share are here.
 
+pub mod email_change;
 pub mod login;
 pub mod mfa;
 pub mod passkey;

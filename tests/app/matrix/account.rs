@@ -25,6 +25,8 @@ pub fn row(method: &str, path: &str) -> Option<Row> {
         | ("POST", "/account/email/verify")
         | ("GET", "/account/profile")
         | ("POST", "/account/profile")
+        | ("GET", "/account/profile/email")
+        | ("POST", "/account/profile/email")
         | ("GET", "/account/notifications")
         | ("POST", "/account/notifications")
         | ("GET", "/account/security")
@@ -100,6 +102,16 @@ fn owner_posts() -> Vec<(
                     ("time_zone", "UTC"),
                 ],
                 false,
+            )),
+        ),
+        // Asks for the change only: the address stays until the link
+        // sent to the new one is followed (tests/app/email_change.rs).
+        (
+            "/account/profile/email",
+            Some((
+                "/account/profile/email",
+                vec![("email", "ada.new@example.com")],
+                true,
             )),
         ),
         (

@@ -90,7 +90,9 @@ pub fn public_row(method: &str, path: &str) -> Option<Expect> {
         | ("GET", "/password/setup/{token}")
         | ("POST", "/password/setup/{token}")
         | ("GET", "/email/verify/{token}")
-        | ("POST", "/email/verify/{token}") => Expect::NotFound,
+        | ("POST", "/email/verify/{token}")
+        | ("GET", "/email/change/{token}")
+        | ("POST", "/email/change/{token}") => Expect::NotFound,
         // Sudo and sign-out are for someone signed in.
         ("GET", "/sudo")
         | ("POST", "/logout")
